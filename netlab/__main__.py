@@ -1,0 +1,1 @@
+from netlab.cli import main; import sys; sys.exit(main())

@@ -1,0 +1,58 @@
+"""The ``netlab`` command line: ``netlab run``, ``netlab topo validate|show|draw``.
+
+Every subcommand calls the same public API a notebook uses. ``main(argv) -> int`` is tested in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from netlab.errors import NetlabError
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="netlab", description="A network lab on SimPy and networkx.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a scenario, print a summary, save the results")
+    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("-o", "--out", help="directory to save results into")
+    run.add_argument("-s", "--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a scenario key (dotted, e.g. routing.strategy=ospf); repeatable")  # fmt: skip
+    run.add_argument("--seed", type=int, help="root seed (same as --set seed=N)")
+    run.add_argument("--plot", action="store_true", help="also write plots into the output directory")
+
+    topo = sub.add_parser("topo", help="check, describe or draw a topology or scenario file")
+    tsub = topo.add_subparsers(dest="topo_command", required=True)
+    for name, text in (("validate", "check a file and report the first problem"),
+                       ("show", "print nodes and links as tables"),
+                       ("draw", "draw the topology to an image file")):  # fmt: skip
+        t = tsub.add_parser(name, help=text)
+        t.add_argument("file", help="scenario YAML, GraphML or GML file")
+        if name == "draw":
+            t.add_argument("-o", "--out", help="image file (default: FILE with .png)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with *argv* (default ``sys.argv[1:]``); returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            from netlab._run_cli import run_command
+
+            return run_command(args)
+        from netlab import _topo_cli
+
+        return int(getattr(_topo_cli, args.topo_command)(args))
+    except NetlabError as exc:
+        print(f"netlab: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""netlab's exceptions: one tree, so ``except NetlabError`` catches everything netlab raises on purpose.
+
+::
+
+    NetlabError
+    ├── ConfigError            a scenario, option or value is wrong (names the file, the key, what was expected)
+    │   ├── UnitError          a quantity with a missing, unknown or ambiguous unit ("10M")
+    │   └── TopologyError      the topology is inconsistent (unknown node, duplicate node, a path that is no path)
+    ├── NoRouteError           a route was asked for where none exists
+    └── SimulationError        the run itself went wrong
+        └── ConservationError  packets were created or lost without being counted
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "ConservationError",
+    "NetlabError",
+    "NoRouteError",
+    "SimulationError",
+    "TopologyError",
+    "UnitError",
+]
+
+
+class NetlabError(Exception):
+    """Base class of every error netlab raises on purpose."""
+
+
+class ConfigError(NetlabError, ValueError):
+    """A scenario, option or value is wrong.
+
+    The message names where (file and key path such as ``links[3].rate``) and what was expected.
+    """
+
+
+class UnitError(ConfigError):
+    """A quantity whose unit is missing, unknown or ambiguous (``10M`` could be bits or bytes)."""
+
+
+class TopologyError(ConfigError):
+    """The topology is inconsistent: an unknown or duplicate node, a path that is not a path of the graph."""
+
+
+class NoRouteError(NetlabError):
+    """A route was asked for between nodes that the topology does not connect."""
+
+
+class SimulationError(NetlabError):
+    """The run itself went wrong (as opposed to its input)."""
+
+
+class ConservationError(SimulationError):
+    """Packets injected != delivered + dropped + in flight at the end of a run: a model bug, never a user error."""

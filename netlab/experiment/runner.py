@@ -1,0 +1,156 @@
+"""Run a scenario: build the network, start the flows, run the event loop, check conservation, collect results.
+
+>>> import netlab
+>>> topo = netlab.Topology((netlab.NodeSpec("a", "host"), netlab.NodeSpec("b", "host")),
+...                        (netlab.LinkSpec("a", "b", rate_bps=8e6, delay_s=0.001),))
+>>> flow = netlab.FlowSpec("f", "a", "b", arrivals=netlab.Constant(100.0), size=netlab.FixedSize(1000), count=10)
+>>> res = netlab.run(netlab.Scenario(topo, flows=(flow,)))
+>>> int(res.flows.loc[0, "rx_packets"]), round(float(res.flows.loc[0, "delay_mean_s"]), 9)
+(10, 0.002)
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import resource
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import simpy
+
+from netlab.errors import ConfigError
+from netlab.experiment.scenario import Scenario
+from netlab.network.link import Link
+from netlab.network.network import DROP_REASONS, Network
+from netlab.results import Results, build_results
+from netlab.workload.sources import FlowRecord, FlowSource
+
+__all__ = ["Simulation", "run"]
+
+
+class Simulation:
+    """One run of a scenario, step by step: ``Simulation(s).execute()`` is what :func:`run` does.
+
+    Kept separate so tests can reach inside (swap the link class, inspect the network after the run).
+    """
+
+    def __init__(self, scenario: Scenario, *, link_class: type[Link] = Link) -> None:
+        t0 = time.perf_counter()
+        self.scenario = scenario
+        spec = scenario.run
+        _check_bounded(scenario)
+        self.env = simpy.Environment()
+        self.net = Network(self.env, scenario.topology, seed=scenario.seed, flows=scenario.flows, link_class=link_class)
+        # Each run gets its own copy: strategies keep tables and state from attach() on.
+        self.strategy = copy.deepcopy(scenario.routing)
+        self.net.attach(self.strategy)
+        self.net.schedule_faults(scenario.faults)
+        self.stop = self.env.event()
+        self.stop_reason = "idle"
+        self.target = spec.stop_after_delivered
+        self.counted = 0
+        self.packet_records: list[tuple[Any, ...]] | None = [] if spec.record_packets else None
+        self.records = [FlowRecord(f, self) for f in scenario.flows]
+        self.sources = [FlowSource(f, self.net, r, self, spec.warmup_s) for f, r in zip(scenario.flows, self.records, strict=True)]
+        self.active_sources = len(self.sources)
+        self.snapshots: list[tuple[float, list[tuple[Any, ...]]]] = []
+        self.warmup_snapshot: list[tuple[Any, ...]] | None = None
+        if spec.until_s is not None:
+            self.env.timeout(spec.until_s).callbacks.append(lambda _e: self._finish("until"))
+        if spec.warmup_s > 0:
+            self.env.timeout(spec.warmup_s).callbacks.append(self._take_warmup_snapshot)
+        self._sample(None)
+        for src in self.sources:
+            src.start()
+        if self.active_sources == 0:
+            self.net.on_idle = self._idle
+            if self.net.in_flight == 0:
+                self._finish("idle")
+        self.setup_s = time.perf_counter() - t0
+        self.run_s = 0.0
+
+    # ------------------------------------------------------------------ callbacks from flows and network
+    def counted_delivery(self) -> None:
+        self.counted += 1
+        if self.counted == self.target:
+            self._finish("stop_after_delivered")
+
+    def source_finished(self) -> None:
+        self.active_sources -= 1
+        if self.active_sources == 0:
+            self.net.on_idle = self._idle
+            if self.net.in_flight == 0:
+                self._finish("idle")
+
+    def _idle(self) -> None:
+        self._finish("idle")
+
+    def _finish(self, reason: str) -> None:
+        if not self.stop.triggered:
+            self.stop_reason = reason
+            self.stop.succeed()
+
+    # ------------------------------------------------------------------ statistics sampling
+    def _snapshot(self) -> list[tuple[Any, ...]]:
+        now = self.env.now
+        return [(*link.snapshot(now), *(link.drops.get(r, 0) for r in DROP_REASONS)) for link in self.net.links]
+
+    def _sample(self, _ev: Any) -> None:
+        self.snapshots.append((self.env.now, self._snapshot()))
+        self.env.timeout(self.scenario.run.bin_s).callbacks.append(self._sample)
+
+    def _take_warmup_snapshot(self, _ev: Any) -> None:
+        self.warmup_snapshot = self._snapshot()
+
+    # ------------------------------------------------------------------ run
+    def execute(self) -> Results:
+        """Run the event loop to the stop condition, check conservation, return the results."""
+        t0 = time.perf_counter()
+        self.env.run(until=self.stop)
+        self.run_s = time.perf_counter() - t0
+        books = self.net.check_conservation()
+        end = (self.env.now, self._snapshot())
+        if not self.snapshots or self.snapshots[-1][0] < end[0]:
+            self.snapshots.append(end)
+        timing = {
+            "setup_s": self.setup_s,
+            "run_s": self.run_s,
+            "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        }
+        return build_results(self, books, timing)
+
+
+def _check_bounded(s: Scenario) -> None:
+    spec = s.run
+    if spec.until_s is None and spec.stop_after_delivered is None:
+        endless = [f.name for f in s.flows if not f.finite]
+        if endless:
+            where = f"{s.source}: " if s.source else ""
+            raise ConfigError(
+                f"{where}run: the run would never end: flow(s) {', '.join(endless)} have no stop or count; "
+                "set run.until, run.stop_after_delivered, or give each flow a stop or count"
+            )
+    if spec.until_s is not None and not math.isfinite(spec.until_s):
+        raise ConfigError("run.until must be finite")
+
+
+def run(scenario: Scenario, **overrides: Any) -> Results:
+    """Run *scenario* once and return its :class:`Results`.
+
+    Keyword *overrides* replace parts first: a top-level field given as an object (``routing=OspfCost()``,
+    ``seed=2``) replaces it; dicts and strings go through :meth:`Scenario.override` (``run={"until": "5s"}``).
+    """
+    direct = {k: v for k, v in overrides.items() if not isinstance(v, Mapping | str)}
+    other = {k: v for k, v in overrides.items() if k not in direct}
+    if direct:
+        names = {f.name for f in dataclasses.fields(scenario)}
+        unknown = set(direct) - names
+        if unknown:
+            raise ConfigError(f"run(): unknown scenario field(s) {sorted(unknown)}; expected some of {sorted(names)}")
+        scenario = dataclasses.replace(scenario, **direct)
+    if other:
+        scenario = scenario.override(**other)
+    return Simulation(scenario).execute()

@@ -1,0 +1,112 @@
+"""A scenario: topology, traffic, routing, faults and run settings, as one frozen value.
+
+Load one from YAML with :func:`netlab.load_scenario`, build one in Python (``Scenario.from_graph``), change
+parts with :meth:`Scenario.override` (dotted keys, as on the command line) and run it with :func:`netlab.run`.
+
+>>> from netlab import LinkSpec, NodeSpec, Scenario, Topology
+>>> s = Scenario(Topology((NodeSpec("a", "host"), NodeSpec("b", "host")), (LinkSpec("a", "b"),)))
+>>> s.seed, s.routing
+(1, ShortestHops(detection_delay_s=0.0))
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from netlab.errors import ConfigError, TopologyError
+from netlab.network.faults import FaultSpec
+from netlab.routing.base import RoutingStrategy
+from netlab.routing.static import ShortestHops
+from netlab.topology.spec import Topology, option
+from netlab.workload.spec import FlowSpec
+
+__all__ = ["RunSpec", "Scenario"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """When a run stops and what it records.
+
+    The run ends at ``until_s``, at the ``stop_after_delivered``-th counted delivery, or when every flow has
+    ended and the network is empty, whichever comes first. Statistics count packets created at or after
+    ``warmup_s``; link totals cover ``[warmup_s, end]``.
+    """
+
+    until_s: float | None = option(None, key="until", unit="time", doc="stop at this simulated time")
+    warmup_s: float = option(0.0, key="warmup", unit="time", doc="statistics ignore packets created before this")
+    stop_after_delivered: int | None = option(None, doc="stop at the N-th delivered (counted) packet")
+    bin_s: float = option(1.0, key="bin", unit="time", doc="width of the time bins of link statistics")
+    record_packets: bool = option(False, doc="keep one record per delivered or dropped packet (costs memory)")
+
+    def __post_init__(self) -> None:
+        if self.until_s is not None and not self.until_s > 0:
+            raise ConfigError(f"run.until must be > 0 s, got {self.until_s!r}")
+        if self.stop_after_delivered is not None and not (
+            isinstance(self.stop_after_delivered, int) and self.stop_after_delivered >= 1
+        ):
+            raise ConfigError(f"run.stop_after_delivered must be a whole number >= 1, got {self.stop_after_delivered!r}")
+        if not (self.bin_s > 0 and math.isfinite(self.bin_s)):
+            raise ConfigError(f"run.bin must be a positive time, got {self.bin_s!r}")
+        if self.until_s is not None and self.warmup_s >= self.until_s:
+            raise ConfigError(f"run.warmup ({self.warmup_s} s) must be shorter than run.until ({self.until_s} s)")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything one run needs. Validated on construction: flows and faults name known nodes and links."""
+
+    topology: Topology
+    flows: tuple[FlowSpec, ...] = ()
+    routing: RoutingStrategy = field(default_factory=ShortestHops)
+    faults: tuple[FaultSpec, ...] = ()
+    run: RunSpec = field(default_factory=RunSpec)
+    seed: int = 1
+    name: str = "scenario"
+    #: The file the scenario came from (for error messages and metadata); None when built in Python.
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "flows", tuple(self.flows))
+        object.__setattr__(self, "faults", tuple(self.faults))
+        where = f"{self.source}: " if self.source else ""
+        names = {n.name for n in self.topology.nodes}
+        seen: set[str] = set()
+        for i, f in enumerate(self.flows):
+            if f.name in seen:
+                raise ConfigError(f"{where}flows[{i}]: duplicate flow name {f.name!r}")
+            seen.add(f.name)
+            for key in ("src", "dst"):
+                if getattr(f, key) not in names:
+                    raise TopologyError(f"{where}flows[{i}].{key}: unknown node {getattr(f, key)!r}")
+        pairs = {(u, v) for u, v, _ in self.topology.directed_links()}
+        for i, fault in enumerate(self.faults):
+            if fault.node is not None and fault.node not in names:
+                raise TopologyError(f"{where}faults[{i}].node: unknown node {fault.node!r}")
+            if fault.link is not None and tuple(fault.link) not in pairs:
+                raise TopologyError(f"{where}faults[{i}].link: no link {fault.link[0]} -> {fault.link[1]}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            raise ConfigError(f"{where}seed must be a whole number, got {self.seed!r}")
+
+    def override(self, *assignments: str, **values: Any) -> Scenario:
+        """A copy with dotted keys replaced: ``s.override("routing.strategy=ospf", "run.until=10s")``.
+
+        Keyword form: ``s.override(seed=2, run={"until": "10s"})``. See docs/scenario-reference.md.
+        """
+        from netlab.experiment.overrides import apply_overrides
+
+        return apply_overrides(self, assignments, values)
+
+    @classmethod
+    def from_graph(cls, G: Any, **kwargs: Any) -> Scenario:
+        """A scenario whose topology is the networkx graph *G* (see :func:`netlab.topology_from_graph`)."""
+        from netlab.topology.convert import topology_from_graph
+
+        return cls(topology_from_graph(G), **kwargs)
+
+    def to_yaml(self) -> str:
+        """The scenario as YAML text that :func:`netlab.load_scenario` reads back into an equal scenario."""
+        from netlab.experiment.yaml_io import dump_scenario
+
+        return dump_scenario(self)

@@ -1,0 +1,192 @@
+"""The running network: nodes and directed links on a SimPy environment, drops, deliveries, faults, and the
+conservation check.
+
+``Network`` is also the read-only view routing strategies get: ``nodes`` (name -> Node), ``links``,
+``link_between(u, v)``, ``now``, ``flows`` and :meth:`stream` for seeded randomness.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from netlab.errors import ConfigError, ConservationError
+from netlab.network.faults import FaultSpec
+from netlab.network.link import Link
+from netlab.network.node import Node
+from netlab.rng import stream
+from netlab.topology.spec import Topology
+
+if TYPE_CHECKING:
+    from netlab.network.packet import Packet
+    from netlab.workload.spec import FlowSpec
+
+__all__ = ["DROP_REASONS", "Network", "assign_ips"]
+
+#: Every reason a packet can be dropped for.
+DROP_REASONS = ("queue_full", "loss", "link_down", "node_down", "ttl_exceeded", "no_route")
+
+
+def assign_ips(topology: Topology) -> dict[str, str]:
+    """IPv4 address per node: the scenario's, else the next free one of 10.0.0.1, 10.0.0.2, ... in node order."""
+    given: dict[str, str] = {}
+    for i, n in enumerate(topology.nodes):
+        if n.ip is not None:
+            try:
+                addr = str(ipaddress.IPv4Address(n.ip))
+            except ValueError:
+                raise ConfigError(f"nodes[{i}] ({n.name}).ip: expected an IPv4 address, got {n.ip!r}") from None
+            if addr in given.values():
+                raise ConfigError(f"nodes[{i}] ({n.name}).ip: {addr} is already the address of another node")
+            given[n.name] = addr
+    taken = set(given.values())
+    nxt = int(ipaddress.IPv4Address("10.0.0.1"))
+    out = {}
+    for n in topology.nodes:
+        if n.name in given:
+            out[n.name] = given[n.name]
+            continue
+        while str(ipaddress.IPv4Address(nxt)) in taken or nxt & 0xFF in (0, 255):
+            nxt += 1
+        out[n.name] = str(ipaddress.IPv4Address(nxt))
+        nxt += 1
+    return out
+
+
+class Network:
+    """Nodes and links of *topology* on *env*; counts every packet injected, delivered and dropped.
+
+    Parameters
+    ----------
+    env : simpy.Environment
+    topology : Topology
+    seed : int
+        Root seed; each link's loss draws come from the stream ``link/<a>-><b>/loss``.
+    flows : iterable of FlowSpec, optional
+        Known to routing strategies that pin flows (read-only).
+    link_class : type, optional
+        The link implementation (tests swap in fakes).
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        topology: Topology,
+        *,
+        seed: int = 1,
+        flows: Iterable[FlowSpec] = (),
+        link_class: type[Link] = Link,
+        record_drops: bool = True,
+    ) -> None:
+        self.env = env
+        self.topology = topology
+        self.seed = seed
+        self.flows = tuple(flows)
+        ips = assign_ips(topology)
+        self.nodes: dict[str, Node] = {n.name: Node(self, n, ips[n.name]) for n in topology.nodes}
+        self.links: list[Link] = []
+        self._by_pair: dict[tuple[str, str], Link] = {}
+        for u, v, spec in topology.directed_links():
+            link = link_class(self, self.nodes[u], self.nodes[v], spec, self.stream("link", f"{u}->{v}", "loss"))
+            self.links.append(link)
+            self._by_pair[(u, v)] = link
+            self.nodes[u].out_links.append(link)
+            self.nodes[v].in_links.append(link)
+        self.injected = 0
+        self.delivered = 0
+        self.in_flight = 0  # running count, used only to notice an idle network; conservation counts afresh
+        self.dropped: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)
+        self.drop_records: list[tuple[float, str, str, Any, int, int]] | None = [] if record_drops else None
+        self.on_idle: Callable[[], None] | None = None
+        self.strategy: Any = None
+
+    # ---------------------------------------------------------------- view for strategies
+    @property
+    def now(self) -> float:
+        """The current simulated time in seconds."""
+        return self.env._now
+
+    def link_between(self, u: str, v: str) -> Link | None:
+        """The directed link from node *u* to node *v*, or None."""
+        return self._by_pair.get((u, v))
+
+    def stream(self, *names: object) -> random.Random:
+        """A seeded random stream named *names* under this run's root seed."""
+        return stream(self.seed, *names)
+
+    # ---------------------------------------------------------------- routing
+    def attach(self, strategy: Any) -> None:
+        """Install the routing *strategy* and let it build its tables."""
+        self.strategy = strategy
+        for node in self.nodes.values():
+            node.strategy_next_link = strategy.next_link
+        strategy.attach(self)
+
+    # ---------------------------------------------------------------- outcomes
+    def deliver(self, pkt: Packet) -> None:
+        """*pkt* reached its destination."""
+        self.delivered += 1
+        self.in_flight -= 1
+        owner = pkt.owner
+        if owner is not None:
+            owner.on_deliver(pkt, self.env._now)
+        if self.in_flight == 0 and self.on_idle is not None:
+            self.on_idle()
+
+    def drop(self, pkt: Packet, reason: str, where: Link | Node) -> None:
+        """Drop *pkt* at *where* (a link or a node) for *reason* (one of :data:`DROP_REASONS`)."""
+        now = self.env._now
+        self.dropped[reason] += 1
+        self.in_flight -= 1
+        drops = where.drops if isinstance(where, Link) else None
+        if drops is not None:
+            drops[reason] = drops.get(reason, 0) + 1
+        if self.drop_records is not None:
+            self.drop_records.append((now, reason, where.name, pkt.flow, pkt.seq, pkt.size))
+        if pkt.owner is not None:
+            pkt.owner.on_drop(pkt, now, reason)
+        if self.in_flight == 0 and self.on_idle is not None:
+            self.on_idle()
+
+    # ---------------------------------------------------------------- faults
+    def schedule_faults(self, faults: Iterable[FaultSpec]) -> None:
+        """Apply each fault at its time; tell the strategy after its detection delay."""
+        for fault in faults:
+            ev = self.env.timeout(fault.at_s - self.env.now if fault.at_s > self.env.now else 0.0, fault)
+            ev.callbacks.append(self._apply_fault)
+
+    def _apply_fault(self, ev: simpy.Event) -> None:
+        fault: FaultSpec = ev.value
+        up = fault.action == "up"
+        if fault.node is not None:
+            self.nodes[fault.node].set_up(up)
+        else:
+            u, v = fault.link  # type: ignore[misc]
+            self._by_pair[(u, v)].set_up(up)
+            back = self._by_pair.get((v, u))
+            if back is not None and not back.spec.directed and back.spec is self._by_pair[(u, v)].spec:
+                back.set_up(up)
+        delay = getattr(self.strategy, "detection_delay_s", 0.0)
+        self.env.timeout(delay).callbacks.append(lambda _ev: self.strategy.topology_changed(self))
+
+    # ---------------------------------------------------------------- conservation
+    def count_in_flight(self) -> int:
+        """Packets inside the network now, counted where they are (link queues and wires, node delays)."""
+        return sum(link.in_flight() for link in self.links) + sum(n.in_flight() for n in self.nodes.values())
+
+    def check_conservation(self) -> dict[str, int]:
+        """Raise :class:`ConservationError` unless injected = delivered + dropped + in flight (counted)."""
+        counted = self.count_in_flight()
+        dropped = sum(self.dropped.values())
+        books = {"injected": self.injected, "delivered": self.delivered, "dropped": dropped, "in_flight": counted}
+        if self.injected != self.delivered + dropped + counted:
+            raise ConservationError(
+                f"packet conservation violated at t={self.env.now:.9g} s: injected {self.injected} != delivered "
+                f"{self.delivered} + dropped {dropped} + in flight {counted} "
+                f"(difference {self.injected - self.delivered - dropped - counted})"
+            )
+        return books

@@ -1,0 +1,191 @@
+"""Results of a run: pandas DataFrames built once at the end, plus metadata; saved to and loaded from disk.
+
+Tables (columns carry their unit: ``_s`` seconds, ``_bps`` bit/s, ``_bytes`` bytes):
+
+``flows``      one row per flow, like ns-3's FlowMonitor: tx/rx packets and bytes, lost (dropped) packets and
+               drops by reason, delay sum and mean, jitter sum and mean, first/last tx and rx times.
+``links``      one row per directed link over [warm-up, end]: packets and bytes accepted, utilisation,
+               time-average number in system, drops by reason.
+``link_bins``  the same per time bin of ``run.bin`` seconds.
+``drops``      one row per dropped packet: time, reason, where, flow, seq, size.
+``packets``    one row per delivered or dropped counted packet, only with ``run.record_packets``.
+
+``summary`` is a dict of run-wide figures (injected, delivered, dropped by reason, in flight, sim time, mean
+delay, packet-hops); ``meta`` holds seed, scenario name, versions and wall-clock timings.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from netlab.errors import ConfigError
+from netlab.network.network import DROP_REASONS
+
+if TYPE_CHECKING:
+    from netlab.experiment.runner import Simulation
+    from netlab.experiment.scenario import Scenario
+
+__all__ = ["Results", "load_results"]
+
+_TABLES = ("flows", "links", "link_bins", "drops", "packets")
+
+
+@dataclass
+class Results:
+    """What a run produced. Pickles; :meth:`save` writes CSV tables and ``meta.json``."""
+
+    flows: pd.DataFrame
+    links: pd.DataFrame
+    link_bins: pd.DataFrame
+    drops: pd.DataFrame
+    packets: pd.DataFrame | None
+    summary: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+    scenario: Scenario | None = None
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (
+            f"<Results {self.meta.get('scenario_name', '?')!r} seed={self.meta.get('seed')} "
+            f"sim_time={s.get('sim_time_s', 0):.6g}s delivered={s.get('delivered')} "
+            f"dropped={s.get('dropped')} flows={len(self.flows)} links={len(self.links)}>"
+        )
+
+    def save(self, directory: str | Path) -> Path:
+        """Write every table as CSV and ``meta.json`` (summary, metadata, the scenario as YAML) into *directory*."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in _TABLES:
+            df = getattr(self, name)
+            if df is not None:
+                df.to_csv(out / f"{name}.csv", index=False)
+        meta = {"summary": self.summary, "meta": self.meta}
+        if self.scenario is not None:
+            meta["scenario_yaml"] = self.scenario.to_yaml()
+        (out / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+        return out
+
+
+def load_results(directory: str | Path) -> Results:
+    """Read back what :meth:`Results.save` wrote."""
+    d = Path(directory)
+    meta_path = d / "meta.json"
+    if not meta_path.is_file():
+        raise ConfigError(f"{d}: not a saved netlab result (no meta.json)")
+    meta = json.loads(meta_path.read_text())
+    tables: dict[str, pd.DataFrame | None] = {}
+    for name in _TABLES:
+        p = d / f"{name}.csv"
+        tables[name] = pd.read_csv(p) if p.is_file() and p.stat().st_size > 1 else None
+        if tables[name] is None and name != "packets":
+            tables[name] = pd.DataFrame()
+    scenario = None
+    if "scenario_yaml" in meta:
+        from netlab.experiment.yaml_io import loads_scenario
+
+        scenario = loads_scenario(meta["scenario_yaml"], source=str(meta_path))
+    return Results(summary=meta["summary"], meta=meta["meta"], scenario=scenario, **tables)  # type: ignore[arg-type]
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("netlab", "simpy", "networkx", "pandas"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            out[pkg] = "unknown"
+    return out
+
+
+def _flows_table(sim: Simulation) -> pd.DataFrame:
+    rows = []
+    for r in sim.records:
+        rx = r.rx_packets
+        lost = sum(r.drops.values())
+        row = {
+            "flow": r.spec.name, "src": r.spec.src, "dst": r.spec.dst,
+            "tx_packets": r.tx_packets, "tx_bytes": r.tx_bytes, "rx_packets": rx, "rx_bytes": r.rx_bytes,
+            "lost_packets": lost, "in_flight_packets": r.tx_packets - rx - lost,
+            "delay_sum_s": r.delay_sum, "delay_mean_s": r.delay_sum / rx if rx else float("nan"),
+            "jitter_sum_s": r.jitter_sum, "jitter_mean_s": r.jitter_sum / (rx - 1) if rx > 1 else float("nan"),
+            "hops_mean": r.hops_sum / rx if rx else float("nan"),
+            "first_tx_s": r.first_tx, "last_tx_s": r.last_tx, "first_rx_s": r.first_rx, "last_rx_s": r.last_rx,
+        }  # fmt: skip
+        for reason in DROP_REASONS:
+            row[f"drops_{reason}"] = r.drops.get(reason, 0)
+        rows.append(row)
+    cols = ["flow", "src", "dst", "tx_packets", "tx_bytes", "rx_packets", "rx_bytes", "lost_packets",
+            "in_flight_packets", "delay_sum_s", "delay_mean_s", "jitter_sum_s", "jitter_mean_s", "hops_mean",
+            "first_tx_s", "last_tx_s", "first_rx_s", "last_rx_s", *(f"drops_{r}" for r in DROP_REASONS)]  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _link_rows(sim: Simulation, t0: float, s0: list[tuple[Any, ...]], t1: float, s1: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    span = t1 - t0
+    rows = []
+    for link, a, b in zip(sim.net.links, s0, s1, strict=True):
+        row = {
+            "link": link.name, "src": link.src.name, "dst": link.dst.name,
+            "packets": b[0] - a[0], "bytes": b[1] - a[1],
+            "utilisation": (b[2] - a[2]) / span if span > 0 else float("nan"),
+            "queue_mean_packets": (b[3] - a[3]) / span if span > 0 else float("nan"),
+            "drops": b[4] - a[4],
+        }  # fmt: skip
+        for i, reason in enumerate(DROP_REASONS):
+            row[f"drops_{reason}"] = b[5 + i] - a[5 + i]
+        rows.append(row)
+    return rows
+
+
+def build_results(sim: Simulation, books: dict[str, int], timing: dict[str, float]) -> Results:
+    """Turn a finished :class:`~netlab.experiment.runner.Simulation` into :class:`Results`."""
+    net = sim.net
+    end_t, end_s = sim.snapshots[-1]
+    warm = sim.scenario.run.warmup_s
+    if sim.warmup_snapshot is not None and warm <= end_t:
+        t0, s0 = warm, sim.warmup_snapshot
+    else:
+        t0, s0 = sim.snapshots[0]
+    links = pd.DataFrame(_link_rows(sim, t0, s0, end_t, end_s))
+    links.insert(3, "rate_bps", [link.rate_bps for link in net.links])
+    links.insert(4, "delay_s", [link.delay_s for link in net.links])
+    bins = []
+    for (ta, sa), (tb, sb) in zip(sim.snapshots, sim.snapshots[1:], strict=False):
+        for row in _link_rows(sim, ta, sa, tb, sb):
+            bins.append({"bin_start_s": ta, "bin_end_s": tb, **row})
+    link_bins = pd.DataFrame(bins)
+    drops = pd.DataFrame(net.drop_records or [], columns=["time_s", "reason", "where", "flow", "seq", "size_bytes"])
+    packets = None
+    if sim.packet_records is not None:
+        packets = pd.DataFrame(
+            sim.packet_records, columns=["flow", "seq", "size_bytes", "created_s", "end_s", "status", "hops"]
+        )
+    flows = _flows_table(sim)
+    rx = int(flows["rx_packets"].sum()) if len(flows) else 0
+    delay_sum = float(flows["delay_sum_s"].sum()) if len(flows) else 0.0
+    hop_sum = sum(r.hops_sum for r in sim.records)
+    summary = {
+        "sim_time_s": end_t,
+        "stop_reason": sim.stop_reason,
+        **books,
+        "dropped_by_reason": dict(net.dropped),
+        "counted_delivered": rx,
+        "packet_hops": hop_sum,
+        "mean_delay_s": delay_sum / rx if rx else float("nan"),
+    }
+    meta = {
+        "scenario_name": sim.scenario.name,
+        "seed": sim.scenario.seed,
+        "routing": repr(sim.scenario.routing),
+        "versions": _versions(),
+        **timing,
+    }
+    return Results(flows=flows, links=links, link_bins=link_bins, drops=drops, packets=packets, summary=summary,
+                   meta=meta, scenario=sim.scenario)  # fmt: skip

@@ -1,0 +1,183 @@
+"""Running flows: each flow is a callback that injects a packet and schedules its own next firing.
+
+Like a packet, a source is its own SimPy event (one pending at a time), so a packet arrival costs one heap
+entry. Arrival times are absolute: ``t = t + draw`` for Poisson (as a process yielding timeouts would compute
+them), ``start + k/rate`` for constant rate (no drift).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Callable, Iterator
+from heapq import heappush
+from typing import TYPE_CHECKING, Any
+
+from netlab.network.packet import Packet
+from netlab.workload.spec import (
+    Constant,
+    EmpiricalSize,
+    ExponentialSize,
+    FixedSize,
+    FlowSpec,
+    OnOff,
+    Poisson,
+    SizeSpec,
+    Trace,
+)
+
+if TYPE_CHECKING:
+    import random
+
+    from netlab.network.network import Network
+
+__all__ = ["FlowRecord", "FlowSource", "arrival_times", "size_sampler"]
+
+
+def arrival_times(spec: FlowSpec, rng: random.Random) -> Iterator[tuple[float, int | None]]:
+    """Absolute send times (seconds) of *spec*'s packets, with the trace's size where it gives one."""
+    a = spec.arrivals
+    start = spec.start_s
+    if isinstance(a, Poisson):
+        expo, lam, t = rng.expovariate, a.rate_pps, start
+        while True:
+            t = t + expo(lam)
+            yield t, None
+    elif isinstance(a, Constant):
+        for k in itertools.count():
+            yield start + k / a.rate_pps, None
+    elif isinstance(a, OnOff):
+        t = start
+        while True:
+            on = rng.expovariate(1.0 / a.on_s) if a.exponential else a.on_s
+            end = t + on
+            for k in itertools.count():
+                tk = t + k / a.rate_pps
+                if tk >= end:
+                    break
+                yield tk, None
+            t = end + (rng.expovariate(1.0 / a.off_s) if a.exponential else a.off_s)
+    elif isinstance(a, Trace):
+        sizes = a.sizes_bytes if a.sizes_bytes is not None else itertools.repeat(None)
+        for t, s in zip(a.times_s, sizes, strict=False):
+            if t >= start:
+                yield t, s
+    else:  # pragma: no cover - FlowSpec's type admits nothing else
+        raise TypeError(f"unknown arrival process {a!r}")
+
+
+def size_sampler(size: SizeSpec, rng: random.Random) -> Callable[[], int]:
+    """A function drawing packet sizes in bytes from the law *size*."""
+    if isinstance(size, FixedSize):
+        n = size.bytes
+        return lambda: n
+    if isinstance(size, ExponentialSize):
+        expo, rate = rng.expovariate, 1.0 / size.mean_bytes
+        return lambda: max(1, round(expo(rate)))
+    if isinstance(size, EmpiricalSize):
+        values = size.values_bytes
+        weights = size.weights or (1.0,) * len(values)
+        cum = list(itertools.accumulate(weights))
+        total, rand = cum[-1], rng.random
+        return lambda: values[bisect.bisect_right(cum, rand() * total)]
+    raise TypeError(f"unknown size law {size!r}")  # pragma: no cover
+
+
+class FlowRecord:
+    """FlowMonitor-like counters of one flow; the owner of its counted packets."""
+
+    __slots__ = (
+        "delay_sum", "drops", "first_rx", "first_tx", "hops_sum", "jitter_sum", "last_delay", "last_rx",
+        "last_tx", "packets", "run", "rx_bytes", "rx_packets", "spec", "tx_bytes", "tx_packets",
+    )  # fmt: skip
+
+    def __init__(self, spec: FlowSpec, run: Any) -> None:
+        self.spec = spec
+        self.run = run  # the runner: counts deliveries for stop_after_delivered, keeps packet records
+        self.tx_packets = self.tx_bytes = self.rx_packets = self.rx_bytes = self.hops_sum = 0
+        self.delay_sum = self.jitter_sum = 0.0
+        self.last_delay: float | None = None
+        self.first_tx = self.last_tx = self.first_rx = self.last_rx = None
+        self.drops: dict[str, int] = {}
+        self.packets = run.packet_records
+
+    def on_deliver(self, pkt: Packet, now: float) -> None:
+        delay = now - pkt.created
+        self.rx_packets += 1
+        self.rx_bytes += pkt.size
+        self.hops_sum += pkt.hops
+        self.delay_sum += delay
+        if self.last_delay is not None:
+            self.jitter_sum += abs(delay - self.last_delay)
+        else:
+            self.first_rx = now
+        self.last_delay = delay
+        self.last_rx = now
+        if self.packets is not None:
+            self.packets.append((pkt.flow, pkt.seq, pkt.size, pkt.created, now, "delivered", pkt.hops))
+        self.run.counted_delivery()
+
+    def on_drop(self, pkt: Packet, now: float, reason: str) -> None:
+        self.drops[reason] = self.drops.get(reason, 0) + 1
+        if self.packets is not None:
+            self.packets.append((pkt.flow, pkt.seq, pkt.size, pkt.created, now, reason, pkt.hops))
+
+
+class FlowSource:
+    """Injects the packets of one flow at its source node."""
+
+    __slots__ = ("_on_fire", "_pending_size", "_queue", "callbacks", "count", "done", "dst", "env", "node", "record", "run",
+                 "size", "spec", "times", "warmup")  # fmt: skip
+    _ok = True  # a SimPy event that always succeeds (see netlab.network.packet)
+
+    def __init__(self, spec: FlowSpec, net: Network, record: FlowRecord, run: Any, warmup_s: float) -> None:
+        self.spec = spec
+        self.env = net.env
+        self._queue = net.env._queue
+        self.node = net.nodes[spec.src]
+        self.dst = net.nodes[spec.dst]
+        self.record = record
+        self.run = run
+        self.warmup = warmup_s
+        self.times = arrival_times(spec, net.stream("flow", spec.name, "arrivals"))
+        self.size = size_sampler(spec.size, net.stream("flow", spec.name, "sizes"))
+        self.count = 0
+        self.done = False
+        self.callbacks: Any = None
+        self._on_fire = (self._fire,)
+        self._pending_size: int | None = None
+
+    def start(self) -> None:
+        self._schedule_next()
+
+    def _schedule_next(self) -> None:
+        spec = self.spec
+        nxt = None if spec.count is not None and self.count >= spec.count else next(self.times, None)
+        if nxt is None or nxt[0] >= spec.stop_s:
+            self.done = True
+            self.run.source_finished()
+            return
+        t, size = nxt
+        self._pending_size = size
+        self.callbacks = self._on_fire
+        heappush(self._queue, (t, 1, next(self.env._eid), self))
+
+    def _fire(self, _ev: Any) -> None:
+        now = self.env._now
+        size = self._pending_size
+        if size is None:
+            size = self.size()
+        spec = self.spec
+        counted = now >= self.warmup
+        pkt = Packet(self.node, self.dst, size, now, ttl=spec.ttl, owner=self.record if counted else None,
+                     flow=spec.name, seq=self.count)  # fmt: skip
+        self.count += 1
+        if counted:
+            rec = self.record
+            rec.tx_packets += 1
+            rec.tx_bytes += size
+            if rec.first_tx is None:
+                rec.first_tx = now
+            rec.last_tx = now
+        self.node.inject(pkt)
+        self._schedule_next()

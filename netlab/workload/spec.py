@@ -1,0 +1,178 @@
+"""Background packet flows as frozen values: who sends, when (arrival processes) and how much (size laws).
+
+Every draw comes from the flow's own named streams (``flow/<name>/arrivals`` and ``flow/<name>/sizes``), so a
+flow's packets are the same whatever routing strategy the run uses.
+
+>>> FlowSpec("f1", "a", "b", arrivals=Poisson(rate_pps=100.0), size=FixedSize(1000))  # doctest: +ELLIPSIS
+FlowSpec(name='f1', src='a', dst='b', arrivals=Poisson(rate_pps=100.0), size=FixedSize(bytes=1000), ...)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from netlab.errors import ConfigError
+from netlab.topology.spec import option
+
+__all__ = [
+    "ArrivalSpec",
+    "Constant",
+    "EmpiricalSize",
+    "ExponentialSize",
+    "FixedSize",
+    "FlowSpec",
+    "OnOff",
+    "Poisson",
+    "SizeSpec",
+    "Trace",
+]
+
+
+def _positive(owner: str, name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 or math.isinf(value):
+        raise ConfigError(f"{owner}: {name} must be a positive finite number, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Poisson:
+    """Poisson arrivals: exponential inter-arrival times with mean ``1/rate_pps`` seconds."""
+
+    rate_pps: float = option(doc="mean packets per second", key="rate")
+
+    def __post_init__(self) -> None:
+        _positive("poisson", "rate", self.rate_pps)
+
+
+@dataclass(frozen=True, slots=True)
+class Constant:
+    """Constant bit rate: one packet every ``1/rate_pps`` seconds, the first at the flow's start."""
+
+    rate_pps: float = option(doc="packets per second", key="rate")
+
+    def __post_init__(self) -> None:
+        _positive("constant", "rate", self.rate_pps)
+
+
+@dataclass(frozen=True, slots=True)
+class OnOff:
+    """On-off source: constant rate ``rate_pps`` while on; on and off periods exponential (or fixed) in length."""
+
+    rate_pps: float = option(doc="packets per second while on", key="rate")
+    on_s: float = option(1.0, key="on", unit="time", doc="mean length of an on period")
+    off_s: float = option(1.0, key="off", unit="time", doc="mean length of an off period")
+    exponential: bool = option(True, doc="false: periods of fixed length")
+
+    def __post_init__(self) -> None:
+        _positive("on_off", "rate", self.rate_pps)
+        _positive("on_off", "on", self.on_s)
+        _positive("on_off", "off", self.off_s)
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """Trace replay: packets at the given absolute times (seconds), optionally with their sizes (bytes)."""
+
+    times_s: tuple[float, ...] = option(key="times", doc="absolute send times in seconds, non-decreasing")
+    sizes_bytes: tuple[int, ...] | None = option(None, key="sizes", doc="sizes in bytes, one per time")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "times_s", tuple(float(t) for t in self.times_s))
+        if self.sizes_bytes is not None:
+            object.__setattr__(self, "sizes_bytes", tuple(int(s) for s in self.sizes_bytes))
+            if len(self.sizes_bytes) != len(self.times_s):
+                raise ConfigError(
+                    f"trace: {len(self.times_s)} times but {len(self.sizes_bytes)} sizes (expected one size per time)"
+                )
+            if any(s < 1 for s in self.sizes_bytes):
+                raise ConfigError("trace: sizes must be >= 1 byte")
+        prev = -math.inf
+        for i, t in enumerate(self.times_s):
+            if not (t >= prev and t >= 0 and math.isfinite(t)):
+                raise ConfigError(f"trace: times[{i}] = {t!r} (expected finite, >= 0 and non-decreasing)")
+            prev = t
+
+    def __repr__(self) -> str:  # a trace may hold 100,000 times: keep reprs readable
+        sizes = "None" if self.sizes_bytes is None else f"<{len(self.sizes_bytes)} sizes>"
+        return f"Trace(times_s=<{len(self.times_s)} times>, sizes_bytes={sizes})"
+
+
+ArrivalSpec = Poisson | Constant | OnOff | Trace
+
+
+@dataclass(frozen=True, slots=True)
+class FixedSize:
+    """Every packet ``bytes`` long (on the wire)."""
+
+    bytes: int = option(1000, unit="size", doc="packet size")
+
+    def __post_init__(self) -> None:
+        if isinstance(self.bytes, bool) or not isinstance(self.bytes, int) or self.bytes < 1:
+            raise ConfigError(f"fixed size: expected a whole number of bytes >= 1, got {self.bytes!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class ExponentialSize:
+    """Exponentially distributed sizes with mean ``mean_bytes``, rounded to whole bytes, at least 1."""
+
+    mean_bytes: float = option(1000.0, key="mean", unit="size", doc="mean packet size")
+
+    def __post_init__(self) -> None:
+        _positive("exponential size", "mean", self.mean_bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class EmpiricalSize:
+    """Sizes drawn from ``values_bytes`` with relative ``weights`` (e.g. the IMIX 40/576/1500 mix)."""
+
+    values_bytes: tuple[int, ...] = option(key="values", doc="the possible sizes in bytes")
+    weights: tuple[float, ...] | None = option(None, doc="relative weights (default: equal)")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values_bytes", tuple(int(v) for v in self.values_bytes))
+        if not self.values_bytes or any(v < 1 for v in self.values_bytes):
+            raise ConfigError("empirical size: expected a non-empty list of sizes >= 1 byte")
+        if self.weights is not None:
+            object.__setattr__(self, "weights", tuple(float(w) for w in self.weights))
+            if len(self.weights) != len(self.values_bytes) or any(w < 0 for w in self.weights) or not sum(self.weights) > 0:
+                raise ConfigError("empirical size: expected one non-negative weight per value, not all zero")
+
+
+SizeSpec = FixedSize | ExponentialSize | EmpiricalSize
+
+
+@dataclass(frozen=True, slots=True)
+class FlowSpec:
+    """A background packet flow from host *src* to host *dst*.
+
+    Packets are sent from ``start_s`` until ``stop_s`` or until ``count`` packets, whichever comes first.
+    ``path`` pins an explicit node path (used by :class:`netlab.ExplicitPaths`).
+    """
+
+    name: str = option(doc="unique flow name")
+    src: str = option(doc="sending node")
+    dst: str = option(doc="receiving node")
+    arrivals: ArrivalSpec = option(default_factory=lambda: Poisson(100.0), doc="arrival process (poisson, constant, on_off, trace)")
+    size: SizeSpec = option(default_factory=FixedSize, doc="packet size law (fixed, exponential, empirical)")
+    start_s: float = option(0.0, key="start", unit="time", doc="first possible send time")
+    stop_s: float = option(math.inf, key="stop", unit="time", doc="no packet is sent at or after this time")
+    count: int | None = option(None, doc="send at most this many packets")
+    path: tuple[str, ...] | None = option(None, doc="explicit node path src..dst for the explicit-path strategy")
+    ttl: int = option(64, doc="initial TTL (hops a packet may take)")
+
+    def __post_init__(self) -> None:
+        if self.path is not None:
+            object.__setattr__(self, "path", tuple(self.path))
+        if self.src == self.dst:
+            raise ConfigError(f"flow {self.name!r}: src and dst are both {self.src!r}")
+        if self.count is not None and (isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 0):
+            raise ConfigError(f"flow {self.name!r}: count must be a whole number >= 0, got {self.count!r}")
+        if not (isinstance(self.ttl, int) and 1 <= self.ttl <= 255):
+            raise ConfigError(f"flow {self.name!r}: ttl must be a whole number in 1..255, got {self.ttl!r}")
+        if self.stop_s < self.start_s:
+            raise ConfigError(f"flow {self.name!r}: stop {self.stop_s} s is before start {self.start_s} s")
+
+    @property
+    def finite(self) -> bool:
+        """True when the flow ends by itself (a stop time, a count, or a trace)."""
+        return math.isfinite(self.stop_s) or self.count is not None or isinstance(self.arrivals, Trace)
