@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 reference: $(STAMP)
-	$(BIN)/python -m netlab.scenario.reference > docs/scenario-reference.md
+	$(BIN)/python -m netlab.experiment.reference > docs/scenario-reference.md
 
 bench: $(STAMP)
 	$(BIN)/python bench/compare.py

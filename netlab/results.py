@@ -23,12 +23,12 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from netlab.errors import ConfigError
 from netlab.network.network import DROP_REASONS
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from netlab.experiment.runner import Simulation
     from netlab.experiment.scenario import Scenario
 
@@ -75,6 +75,8 @@ class Results:
 
 def load_results(directory: str | Path) -> Results:
     """Read back what :meth:`Results.save` wrote."""
+    import pandas as pd
+
     d = Path(directory)
     meta_path = d / "meta.json"
     if not meta_path.is_file():
@@ -105,6 +107,8 @@ def _versions() -> dict[str, str]:
 
 
 def _flows_table(sim: Simulation) -> pd.DataFrame:
+    import pandas as pd
+
     rows = []
     for r in sim.records:
         rx = r.rx_packets
@@ -146,6 +150,8 @@ def _link_rows(sim: Simulation, t0: float, s0: list[tuple[Any, ...]], t1: float,
 
 def build_results(sim: Simulation, books: dict[str, int], timing: dict[str, float]) -> Results:
     """Turn a finished :class:`~netlab.experiment.runner.Simulation` into :class:`Results`."""
+    import pandas as pd  # here, not at module level: ``import netlab`` stays fast
+
     net = sim.net
     end_t, end_s = sim.snapshots[-1]
     warm = sim.scenario.run.warmup_s

@@ -65,7 +65,8 @@ class Scenario:
     seed: int = 1
     name: str = "scenario"
     #: The file the scenario came from (for error messages and metadata); None when built in Python.
-    source: str | None = None
+    #: Not part of equality: the same scenario read from two places is the same scenario.
+    source: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "flows", tuple(self.flows))

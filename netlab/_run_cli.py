@@ -1,0 +1,73 @@
+"""``netlab run SCENARIO``: run, print a summary, save results and (with --plot) figures."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from netlab.experiment.runner import run
+from netlab.experiment.yaml_io import load_scenario
+from netlab.results import Results
+
+__all__ = ["format_summary", "run_command"]
+
+
+def format_summary(res: Results) -> str:
+    """A plain-text summary: run totals, a per-flow table, the five busiest links."""
+    s = res.summary
+    drops = ", ".join(f"{k} {v}" for k, v in s["dropped_by_reason"].items() if v) or "none"
+    lines = [
+        f"scenario {res.meta['scenario_name']!r}  seed {res.meta['seed']}  routing {res.meta['routing']}",
+        f"simulated {s['sim_time_s']:.6g} s (stop: {s['stop_reason']}) in {res.meta['run_s']:.3f} s of wall time",
+        f"packets: injected {s['injected']}, delivered {s['delivered']}, dropped {s['dropped']} ({drops}), "
+        f"in flight {s['in_flight']}  [conservation checked]",
+        "",
+        f"{'flow':<10} {'src->dst':<16} {'tx':>8} {'rx':>8} {'lost':>7} {'delay ms':>9} {'jitter ms':>9} {'hops':>5}",
+    ]
+    for r in res.flows.itertuples():
+        lines.append(
+            f"{r.flow:<10} {r.src + '->' + r.dst:<16} {r.tx_packets:>8} {r.rx_packets:>8} {r.lost_packets:>7} "
+            f"{r.delay_mean_s * 1e3:>9.3f} {r.jitter_mean_s * 1e3:>9.3f} {r.hops_mean:>5.2f}"
+        )
+    lines += ["", f"{'busiest links':<22} {'util':>6} {'queue':>7} {'packets':>9} {'drops':>6}"]
+    for r in res.links.sort_values("utilisation", ascending=False).head(5).itertuples():
+        lines.append(f"{r.link:<22} {r.utilisation:>6.1%} {r.queue_mean_packets:>7.3f} {r.packets:>9} {r.drops:>6}")
+    return "\n".join(lines)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    sets = list(args.set)
+    if args.seed is not None:
+        sets.append(f"seed={args.seed}")
+    if sets:
+        scenario = scenario.override(*sets)
+    res = run(scenario)
+    print(format_summary(res))
+    if args.out:
+        out = res.save(args.out)
+        print(f"\nresults saved to {out}/")
+        if args.plot:
+            for path in save_plots(res, Path(out)):
+                print(f"plot written to {path}")
+    return 0
+
+
+def save_plots(res: Results, out: Path) -> list[Path]:
+    """Write the standard figures of *res* as PNG files into *out*; returns their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from netlab.plots.network import plot_flow_delays, plot_link_utilisation
+
+    paths = []
+    for name, fn in (("link_utilisation.png", plot_link_utilisation), ("flow_delays.png", plot_flow_delays)):
+        fig, ax = plt.subplots(figsize=(9, 4.5))
+        fn(res, ax=ax)
+        fig.tight_layout()
+        fig.savefig(out / name, dpi=100)
+        plt.close(fig)
+        paths.append(out / name)
+    return paths

@@ -1,0 +1,62 @@
+"""Plots of a run's network tables. Each takes :class:`netlab.Results` and an optional Axes, returns the Axes.
+
+matplotlib is imported inside the functions, so ``import netlab`` never pays for it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from netlab.results import Results
+
+__all__ = ["plot_flow_delays", "plot_link_utilisation"]
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def plot_link_utilisation(results: Results, ax: Axes | None = None, *, top: int = 20, **kwargs: Any) -> Axes:
+    """Heatmap of link utilisation (0..1) per time bin, for the *top* busiest directed links."""
+    ax = _axes(ax, (9, 4.5))
+    bins = results.link_bins
+    if bins.empty:
+        ax.set_title("no link statistics")
+        return ax
+    busiest = results.links.sort_values("utilisation", ascending=False)["link"].head(top).tolist()
+    table = bins[bins["link"].isin(busiest)].pivot_table(index="link", columns="bin_start_s", values="utilisation")
+    table = table.reindex(busiest)
+    starts = list(table.columns)
+    ends = bins.drop_duplicates("bin_start_s").set_index("bin_start_s")["bin_end_s"]
+    edges = [*starts, float(ends[starts[-1]])]
+    mesh = ax.pcolormesh(edges, range(len(busiest) + 1), table.to_numpy(), vmin=0.0, vmax=1.0,
+                         cmap=kwargs.pop("cmap", "viridis"), **kwargs)  # fmt: skip
+    ax.set_yticks([i + 0.5 for i in range(len(busiest))], busiest, fontsize=7)
+    ax.set_xlabel("time (s)")
+    ax.set_title("link utilisation per time bin")
+    ax.figure.colorbar(mesh, ax=ax, label="utilisation")
+    return ax
+
+
+def plot_flow_delays(results: Results, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Mean one-way delay (ms) of each flow, with its loss ratio in the label."""
+    ax = _axes(ax, (7, 3.5))
+    f = results.flows
+    labels = [f"{r.flow}\n{r.src}->{r.dst}" for r in f.itertuples()]
+    ax.bar(range(len(f)), f["delay_mean_s"] * 1e3, **kwargs)
+    ax.set_xticks(range(len(f)), labels, fontsize=7)
+    for i, r in enumerate(f.itertuples()):
+        sent = r.tx_packets or 1
+        ax.annotate(f"loss {r.lost_packets / sent:.1%}", (i, r.delay_mean_s * 1e3 if r.rx_packets else 0),
+                    ha="center", va="bottom", fontsize=7)  # fmt: skip
+    ax.set_ylabel("mean delay (ms)")
+    ax.set_title("per-flow mean delay")
+    return ax

@@ -1,0 +1,139 @@
+"""Overrides: dotted keys as on the command line, and the keyword form of Scenario.override."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netlab.errors import ConfigError, TopologyError, UnitError
+from netlab.experiment.overrides import apply_overrides, parse_key
+from netlab.experiment.scenario import RunSpec, Scenario
+from netlab.experiment.yaml_io import load_scenario
+from netlab.routing.static import ExplicitPaths, OspfCost, ShortestDelay, ShortestHops
+from netlab.workload.spec import Constant, EmpiricalSize, FixedSize, FlowSpec, Poisson
+
+DEMO = Path(__file__).resolve().parents[1] / "topologies" / "demo.yaml"
+
+
+@pytest.fixture
+def demo() -> Scenario:
+    return load_scenario(DEMO)
+
+
+@pytest.mark.parametrize(("key", "expected"), [
+    ("seed", ["seed"]),
+    ("run.until", ["run", "until"]),
+    ("links[0].rate", ["links", 0, "rate"]),
+    ("links.0.rate", ["links", 0, "rate"]),
+    ("flows.bulk.arrivals.poisson", ["flows", "bulk", "arrivals", "poisson"]),
+    ("flows[bulk].size", ["flows", "bulk", "size"]),
+])  # fmt: skip
+def test_parse_key(key: str, expected: list[Any]) -> None:
+    assert parse_key(key) == expected
+
+
+@pytest.mark.parametrize("key", ["", "a..b", "a.", ".a", "links[0]rate", "links[0"])
+def test_parse_key_refuses_malformed_keys(key: str) -> None:
+    with pytest.raises(ConfigError, match="expected a dotted key"):
+        parse_key(key)
+
+
+@pytest.mark.parametrize(("assignment", "get", "expected"), [
+    ("seed=3", lambda s: s.seed, 3),
+    ("name=other", lambda s: s.name, "other"),
+    ("run.until=10s", lambda s: s.run.until_s, 10.0),
+    ("run.stop_after_delivered=500", lambda s: s.run.stop_after_delivered, 500),
+    ("run.until=null", lambda s: s.run.until_s, None),
+    ("routing.detection_delay=100ms", lambda s: s.routing.detection_delay_s, 0.1),
+    ("routing.reference_bandwidth=1Gbps", lambda s: s.routing.reference_bps, 1e9),
+    ("links[4].rate=5Mbps", lambda s: s.topology.links[4].rate_bps, 5e6),
+    ("links.4.rate=5Mbps", lambda s: s.topology.links[4].rate_bps, 5e6),
+    ("links[0].queue_packets=7", lambda s: s.topology.links[0].queue_packets, 7),
+    ("nodes.r1.forwarding_delay=1ms", lambda s: s.topology.node("r1").forwarding_delay_s, 0.001),
+    ("flows.bulk.arrivals.poisson=300/s", lambda s: s.flows[0].arrivals, Poisson(300.0)),
+    ("flows.bulk.arrivals.poisson.rate=300pps", lambda s: s.flows[0].arrivals, Poisson(300.0)),
+    ("flows.bulk.arrivals.constant=100/s", lambda s: s.flows[0].arrivals, Constant(100.0)),
+    ("flows.bulk.arrivals={constant: 1e2}", lambda s: s.flows[0].arrivals, Constant(100.0)),
+    ("flows[bulk].size=1500B", lambda s: s.flows[0].size, FixedSize(1500)),
+    ("flows.web.size={empirical: {values: [40B, 1500B]}}", lambda s: s.flows[1].size, EmpiricalSize((40, 1500))),
+    ("flows.imix.stop=30s", lambda s: s.flows[2].stop_s, 30.0),
+    ("faults[0].at=21s", lambda s: s.faults[0].at_s, 21.0),
+])  # fmt: skip
+def test_assignments(demo: Scenario, assignment: str, get: Any, expected: object) -> None:
+    new = apply_overrides(demo, [assignment], {})
+    assert get(new) == expected
+    assert new.source == demo.source
+    assert apply_overrides(demo, [], {}) == demo  # an empty override changes nothing
+
+
+def test_override_returns_a_new_scenario(demo: Scenario) -> None:
+    new = demo.override("run.until=10s", "seed=9")
+    assert (new.run.until_s, new.seed) == (10.0, 9)
+    assert (demo.run.until_s, demo.seed) == (60.0, 1)
+    assert dataclasses.replace(new, run=demo.run, seed=demo.seed) == demo
+
+
+@pytest.mark.parametrize(("values", "get", "expected"), [
+    ({"seed": 2}, lambda s: s.seed, 2),
+    ({"run": {"until": "10s"}}, lambda s: (s.run.until_s, s.run.warmup_s), (10.0, 2.0)),
+    ({"run": RunSpec(until_s=5.0)}, lambda s: s.run, RunSpec(until_s=5.0)),
+    ({"routing": "shortest_delay"}, lambda s: s.routing, ShortestDelay(0.05)),
+    ({"routing": {"strategy": "shortest_hops"}}, lambda s: s.routing, ShortestHops(0.05)),
+    ({"routing": OspfCost(reference_bps=1e9)}, lambda s: s.routing, OspfCost(reference_bps=1e9)),
+    ({"flows": [FlowSpec("x", "h1", "h2", count=3)]}, lambda s: [f.name for f in s.flows], ["x"]),
+    ({"links": {0: {"rate": "1Mbps"}}}, lambda s: s.topology.links[0].rate_bps, 1e6),
+])  # fmt: skip
+def test_keyword_values(demo: Scenario, values: dict[str, Any], get: Any, expected: object) -> None:
+    assert get(demo.override(**values)) == expected
+
+
+def test_changing_the_strategy_keeps_compatible_parameters(demo: Scenario) -> None:
+    hops = demo.override("routing.strategy=shortest_hops")
+    assert hops.routing == ShortestHops(detection_delay_s=0.05)  # reference_bandwidth dropped, delay kept
+    explicit = hops.override("routing=explicit", "routing.paths={bulk: [h1, r1, r4, r3, h3]}")
+    assert explicit.routing == ExplicitPaths(0.05, paths={"bulk": ("h1", "r1", "r4", "r3", "h3")})
+    more = explicit.override("routing.paths.web=[h2, r1, r2, r3, h4]").routing.paths
+    assert more == {"bulk": ("h1", "r1", "r4", "r3", "h3"), "web": ("h2", "r1", "r2", "r3", "h4")}
+    assert explicit.override("routing.strategy=ospf").routing == OspfCost(0.05)  # paths dropped
+    # a parameter set in the same call is kept (and checked against the new strategy)
+    assert demo.override("routing.reference_bandwidth=1Gbps", "routing.strategy=ospf").routing.reference_bps == 1e9
+
+
+def test_a_user_defined_strategy_gives_way_to_a_named_one(demo: Scenario) -> None:
+    class Mine(ShortestHops):
+        pass
+
+    mine = demo.override(routing=Mine(0.2))
+    assert type(mine.routing) is Mine and mine.override("seed=4").routing == Mine(0.2)
+    assert mine.override("routing.strategy=ospf").routing == OspfCost()
+
+
+@pytest.mark.parametrize(("assignment", "error", "message"), [
+    ("run.untl=10s", ConfigError, r"^override 'run.untl=10s': run\.untl: unknown key; did you mean 'until'\?"),
+    ("rnu.until=10s", ConfigError, r"rnu: unknown key; did you mean 'run'\?"),
+    ("links[0].rat=1Mbps", ConfigError, r"links\[0\]\.rat: unknown key; did you mean 'rate'\?"),
+    ("flows.bulkk.size=1B", ConfigError, r"flows\.bulkk: no item named 'bulkk'; did you mean 'bulk'\?"),
+    ("links[99].rate=1Mbps", ConfigError, r"links\[99\]: index out of range \(the list has 8 items\)"),
+    ("flows.bulk.arrivals.poison=3", ConfigError, r"arrivals\.poison: unknown key; did you mean 'poisson'\?"),
+    ("seed.x=1", ConfigError, r"seed has no keys"),
+    ("seed", ConfigError, r"expected KEY=VALUE"),
+    ("seed=[1", ConfigError, r"the value is not valid YAML"),
+    ("routing.strategy=ospff", ConfigError,
+     r"demo\.yaml \(overridden\): routing\.strategy: unknown routing strategy 'ospff'; did you mean 'ospf'\?"),
+    ("routing.paths={bulk: [h1, r1, h3]}", ConfigError, r"routing\.paths: not a parameter of strategy 'ospf'"),
+    ("links[0].rate=10M", UnitError, r"links\[0\]\.rate: expected a rate like '10Mbps'.*got '10M'"),
+    ("run.until=-1s", UnitError, r"run\.until: expected a time"),
+    ("flows.bulk.dst=h9", TopologyError, r"flows\[0\]\.dst: unknown node 'h9'"),
+    ("seed=one", ConfigError, r"seed: expected a whole number, got 'one'"),
+])  # fmt: skip
+def test_bad_overrides(demo: Scenario, assignment: str, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        demo.override(assignment)
+
+
+def test_explicit_paths_are_checked(demo: Scenario) -> None:
+    with pytest.raises(TopologyError, match=r"routing\.paths\.bulk: r1 -> r3 is not a link of the topology"):
+        demo.override("routing=explicit", "routing.paths={bulk: [h1, r1, r3, h3]}")
