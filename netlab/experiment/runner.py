@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import simpy
+from simpy.events import URGENT
 
 from netlab.errors import ConfigError
 from netlab.experiment.scenario import Scenario
@@ -59,7 +60,11 @@ class Simulation:
         self.snapshots: list[tuple[float, list[tuple[Any, ...]]]] = []
         self.warmup_snapshot: list[tuple[Any, ...]] | None = None
         if spec.until_s is not None:
-            self.env.timeout(spec.until_s).callbacks.append(lambda _e: self._finish("until"))
+            # Urgent, like SimPy's own run(until=t): the run covers [0, until), nothing at exactly `until` happens.
+            at_until = self.env.event()
+            at_until._ok, at_until._value = True, None
+            at_until.callbacks.append(lambda _e: self._finish("until"))
+            self.env.schedule(at_until, URGENT, spec.until_s)
         if spec.warmup_s > 0:
             self.env.timeout(spec.warmup_s).callbacks.append(self._take_warmup_snapshot)
         self._sample(None)
@@ -91,14 +96,22 @@ class Simulation:
     def _finish(self, reason: str) -> None:
         if not self.stop.triggered:
             self.stop_reason = reason
-            self.stop.succeed()
+            # Urgent: the stop is processed before any other event at this instant (a second delivery at the
+            # same time as the N-th must not count).
+            self.stop._ok, self.stop._value = True, None
+            self.env.schedule(self.stop, URGENT)
 
     # ------------------------------------------------------------------ statistics sampling
     def _snapshot(self) -> list[tuple[Any, ...]]:
         now = self.env.now
         return [(*link.snapshot(now), *(link.drops.get(r, 0) for r in DROP_REASONS)) for link in self.net.links]
 
-    def _sample(self, _ev: Any) -> None:
+    def _sample(self, ev: Any) -> None:
+        if ev is not None and not self.env._queue:
+            # Only this sampler is left: nothing can happen any more. Without this a run whose in-flight count
+            # never reaches zero (a leak) would sample forever instead of failing the conservation check.
+            self._finish("idle")
+            return
         self.snapshots.append((self.env.now, self._snapshot()))
         self.env.timeout(self.scenario.run.bin_s).callbacks.append(self._sample)
 

@@ -40,6 +40,7 @@ def plot_link_utilisation(results: Results, ax: Axes | None = None, *, top: int 
     mesh = ax.pcolormesh(edges, range(len(busiest) + 1), table.to_numpy(), vmin=0.0, vmax=1.0,
                          cmap=kwargs.pop("cmap", "viridis"), **kwargs)  # fmt: skip
     ax.set_yticks([i + 0.5 for i in range(len(busiest))], busiest, fontsize=7)
+    ax.invert_yaxis()  # busiest link on top
     ax.set_xlabel("time (s)")
     ax.set_title("link utilisation per time bin")
     ax.figure.colorbar(mesh, ax=ax, label="utilisation")
