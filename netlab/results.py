@@ -66,7 +66,7 @@ class Results:
             df = getattr(self, name)
             if df is not None:
                 df.to_csv(out / f"{name}.csv", index=False)
-        meta = {"summary": self.summary, "meta": self.meta}
+        meta: dict[str, Any] = {"summary": self.summary, "meta": self.meta}
         if self.scenario is not None:
             meta["scenario_yaml"] = self.scenario.to_yaml()
         (out / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")

@@ -89,7 +89,7 @@ class Link:
         self._qbytes = 0
         self.wire: deque[Packet] = deque()  # every packet accepted and not yet arrived, in arrival order
         self._on_arrival = (self._arrive,)
-        self._queue = net.env._queue
+        self._queue: list[Any] = net.env._queue
         self.packets = 0
         self.bytes = 0
         self.busy_s = 0.0

@@ -160,7 +160,7 @@ class Network:
             ev.callbacks.append(self._apply_fault)
 
     def _apply_fault(self, ev: simpy.Event) -> None:
-        fault: FaultSpec = ev.value
+        fault: FaultSpec = ev._value
         up = fault.action == "up"
         if fault.node is not None:
             self.nodes[fault.node].set_up(up)

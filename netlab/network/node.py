@@ -81,7 +81,8 @@ class Node:
             self._processing.add(pkt)
             pkt.callbacks = self._on_forwarded
             env = self.net.env
-            heappush(env._queue, (env._now + self.forwarding_delay_s, 1, next(env._eid), pkt))
+            queue: list[Any] = env._queue
+            heappush(queue, (env._now + self.forwarding_delay_s, 1, next(env._eid), pkt))
         else:
             self.forward(pkt)
 

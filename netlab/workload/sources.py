@@ -39,7 +39,8 @@ def arrival_times(spec: FlowSpec, rng: random.Random) -> Iterator[tuple[float, i
     a = spec.arrivals
     start = spec.start_s
     if isinstance(a, Poisson):
-        expo, lam, t = rng.expovariate, a.rate_pps, start
+        expo, lam = rng.expovariate, a.rate_pps
+        t: float = start
         while True:
             t = t + expo(lam)
             yield t, None
@@ -47,7 +48,7 @@ def arrival_times(spec: FlowSpec, rng: random.Random) -> Iterator[tuple[float, i
         for k in itertools.count():
             yield start + k / a.rate_pps, None
     elif isinstance(a, OnOff):
-        t = start
+        t = float(start)
         while True:
             on = rng.expovariate(1.0 / a.on_s) if a.exponential else a.on_s
             end = t + on
@@ -97,7 +98,10 @@ class FlowRecord:
         self.tx_packets = self.tx_bytes = self.rx_packets = self.rx_bytes = self.hops_sum = 0
         self.delay_sum = self.jitter_sum = 0.0
         self.last_delay: float | None = None
-        self.first_tx = self.last_tx = self.first_rx = self.last_rx = None
+        self.first_tx: float | None = None
+        self.last_tx: float | None = None
+        self.first_rx: float | None = None
+        self.last_rx: float | None = None
         self.drops: dict[str, int] = {}
         self.packets = run.packet_records
 
@@ -133,7 +137,7 @@ class FlowSource:
     def __init__(self, spec: FlowSpec, net: Network, record: FlowRecord, run: Any, warmup_s: float) -> None:
         self.spec = spec
         self.env = net.env
-        self._queue = net.env._queue
+        self._queue: list[Any] = net.env._queue
         self.node = net.nodes[spec.src]
         self.dst = net.nodes[spec.dst]
         self.record = record
