@@ -20,12 +20,19 @@ from netlab.errors import (
     TopologyError,
     UnitError,
 )
+from netlab.experiment.compare import Comparison, compare, load_comparison
 from netlab.experiment.runner import run
 from netlab.experiment.scenario import RunSpec, Scenario
 from netlab.network.faults import FaultSpec
 from netlab.results import Results, load_results
+from netlab.experiment.stats import mean_ci
+from netlab.experiment.sweep import save_sweep, scale_load, sweep
+from netlab.routing.adaptive import KShortestLeastLoaded, LeastLoaded
 from netlab.routing.base import RoutingStrategy
+from netlab.routing.multipath import Ecmp, Spray, WeightedSplit
 from netlab.routing.static import ExplicitPaths, OspfCost, ShortestDelay, ShortestHops
+from netlab.routing.tracking import PathTracker
+from netlab.routing.widest import ShortestWidest, WidestShortest
 from netlab.topology.spec import LinkSpec, NodeSpec, Topology
 from netlab.units import parse_rate, parse_size, parse_time
 from netlab.workload.spec import (
@@ -57,21 +64,26 @@ def topology_from_graph(G: object, **kwargs: object) -> Topology:
 
 
 __all__ = [
+    "Comparison",
     "ConfigError",
     "ConservationError",
     "Constant",
+    "Ecmp",
     "EmpiricalSize",
     "ExplicitPaths",
     "ExponentialSize",
     "FaultSpec",
     "FixedSize",
     "FlowSpec",
+    "KShortestLeastLoaded",
+    "LeastLoaded",
     "LinkSpec",
     "NetlabError",
     "NoRouteError",
     "NodeSpec",
     "OnOff",
     "OspfCost",
+    "PathTracker",
     "Poisson",
     "Results",
     "RoutingStrategy",
@@ -79,16 +91,26 @@ __all__ = [
     "Scenario",
     "ShortestDelay",
     "ShortestHops",
+    "ShortestWidest",
     "SimulationError",
+    "Spray",
     "Topology",
     "TopologyError",
     "Trace",
     "UnitError",
+    "WeightedSplit",
+    "WidestShortest",
+    "compare",
+    "load_comparison",
     "load_results",
     "load_scenario",
+    "mean_ci",
     "parse_rate",
     "parse_size",
     "parse_time",
     "run",
+    "save_sweep",
+    "scale_load",
+    "sweep",
     "topology_from_graph",
 ]

@@ -1,4 +1,4 @@
-"""The ``netlab`` command line: ``netlab run``, ``netlab topo validate|show|draw``.
+"""The ``netlab`` command line: ``netlab run``, ``netlab compare``, ``netlab plot``, ``netlab topo validate|show|draw``.
 
 Every subcommand calls the same public API a notebook uses. ``main(argv) -> int`` is tested in-process.
 """
@@ -26,6 +26,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="root seed (same as --set seed=N)")
     run.add_argument("--plot", action="store_true", help="also write plots into the output directory")
 
+    from netlab._compare_cli import add_parsers
+
+    add_parsers(sub)
+
     topo = sub.add_parser("topo", help="check, describe or draw a topology or scenario file")
     tsub = topo.add_subparsers(dest="topo_command", required=True)
     for name, text in (("validate", "check a file and report the first problem"),
@@ -46,6 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from netlab._run_cli import run_command
 
             return run_command(args)
+        if args.command in ("compare", "plot"):
+            from netlab import _compare_cli
+
+            return int(getattr(_compare_cli, f"{args.command}_command")(args))
         from netlab import _topo_cli
 
         return int(getattr(_topo_cli, args.topo_command)(args))

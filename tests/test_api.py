@@ -11,7 +11,9 @@ EXPECTED = sorted(
     """ConfigError ConservationError Constant EmpiricalSize ExplicitPaths ExponentialSize FaultSpec FixedSize FlowSpec
     LinkSpec NetlabError NoRouteError NodeSpec OnOff OspfCost Poisson Results RoutingStrategy RunSpec Scenario
     ShortestDelay ShortestHops SimulationError Topology TopologyError Trace UnitError load_results load_scenario
-    parse_rate parse_size parse_time run topology_from_graph""".split()
+    parse_rate parse_size parse_time run topology_from_graph
+    LeastLoaded KShortestLeastLoaded Ecmp Spray WeightedSplit WidestShortest ShortestWidest PathTracker
+    Comparison compare load_comparison sweep scale_load save_sweep mean_ci""".split()
 )
 
 

@@ -27,7 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from netlab.errors import ConfigError, UnitError
+from netlab.routing.adaptive import KShortestLeastLoaded, LeastLoaded
+from netlab.routing.multipath import Ecmp, Spray, WeightedSplit
 from netlab.routing.static import ExplicitPaths, OspfCost, ShortestDelay, ShortestHops
+from netlab.routing.widest import ShortestWidest, WidestShortest
 from netlab.units import format_rate, format_size, format_time, parse_rate, parse_size, parse_time
 from netlab.workload.spec import (
     Constant,
@@ -73,6 +76,13 @@ ROUTING: dict[str, type] = {
     "shortest_delay": ShortestDelay,
     "ospf": OspfCost,
     "explicit": ExplicitPaths,
+    "least_loaded": LeastLoaded,
+    "k_shortest_least_loaded": KShortestLeastLoaded,
+    "ecmp": Ecmp,
+    "spray": Spray,
+    "weighted_split": WeightedSplit,
+    "widest_shortest": WidestShortest,
+    "shortest_widest": ShortestWidest,
 }
 
 

@@ -1,0 +1,130 @@
+"""``netlab compare SCENARIO --strategies a,b --reps N -o DIR`` and ``netlab plot DIR``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from netlab.errors import ConfigError
+
+__all__ = ["add_parsers", "compare_command", "plot_command", "save_comparison_plots", "save_figures"]
+
+
+def add_parsers(sub: Any) -> None:
+    """Add the ``compare`` and ``plot`` subcommands to *sub* (an argparse subparsers object)."""
+    c = sub.add_parser("compare", help="compare routing strategies over replications on the same arrivals")
+    c.add_argument("scenario", help="scenario YAML file")
+    c.add_argument("--strategies", required=True, metavar="A,B,...",
+                   help="comma-separated strategy names, each optionally with parameters: "
+                        "shortest_hops,least_loaded(mode=link_state,update_interval=2s)")  # fmt: skip
+    c.add_argument("--reps", type=int, default=10, help="replications per strategy (default 10)")
+    c.add_argument("--baseline", help="strategy the paired differences are taken against (default: the first)")
+    c.add_argument("--warmup", help="warm-up time replacing run.warmup, e.g. 2s")
+    c.add_argument("--seed", type=int, help="first root seed (default: the scenario's)")
+    c.add_argument("-s", "--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario key (dotted); repeatable")  # fmt: skip
+    c.add_argument("-o", "--out", help="directory to save the comparison into")
+    c.add_argument("--plot", action="store_true", help="also write the figures into the output directory")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("plot", help="draw the figures of saved results (a run, a comparison or a sweep)")
+    p.add_argument("dir", help="directory written by netlab run -o, netlab compare -o or save_sweep")
+    p.add_argument("-o", "--out", help="where to write the PNG files (default: DIR)")
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    from netlab.experiment.compare import compare, split_strategy_list
+    from netlab.experiment.yaml_io import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    if args.set:
+        scenario = scenario.override(*args.set)
+    comp = compare(scenario, split_strategy_list(args.strategies), replications=args.reps, warmup=args.warmup,
+                   baseline=args.baseline, seed=args.seed, progress=not args.quiet)  # fmt: skip
+    print(comp.table())
+    if args.out:
+        out = comp.save(args.out)
+        print(f"\ncomparison saved to {out}/")
+        if args.plot:
+            for path in save_comparison_plots(comp, out):
+                print(f"plot written to {path}")
+    return 0
+
+
+def save_figures(out: Path, figures: list[tuple[str, Callable[[Any], Any], tuple[float, float]]]) -> list[Path]:
+    """Draw each ``(file name, function(ax), size)`` into its own PNG in *out* (headless); returns the paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, draw, size in figures:
+        fig, ax = plt.subplots(figsize=size)
+        try:
+            draw(ax)
+            fig.tight_layout()
+            fig.savefig(out / name, dpi=100)
+        finally:
+            plt.close(fig)
+        paths.append(out / name)
+    return paths
+
+
+def save_comparison_plots(comp: Any, out: Path) -> list[Path]:
+    """The figures of a comparison: latency CDF, box plot, path share, link heatmap and load map."""
+    from netlab.plots import compare as pc
+
+    figures: list[tuple[str, Callable[[Any], Any], tuple[float, float]]] = [
+        ("latency_cdf.png", lambda ax: pc.plot_latency_cdf(comp, ax=ax), (8, 4.5)),
+        ("latency_box.png", lambda ax: pc.plot_latency_box(comp, ax=ax), (8, 4.5)),
+    ]
+    if len(comp.paths):
+        figures.append(("path_share.png", lambda ax: pc.plot_path_share(comp, ax=ax), (9, 4)))
+    for i, label in enumerate(comp.strategies):
+        if len(comp.link_bins) and (comp.link_bins["strategy"] == label).any():
+            figures.append((f"link_heatmap_{i}.png",
+                            lambda ax, s=label: pc.plot_link_heatmap(comp, ax=ax, strategy=s), (9, 4.5)))  # fmt: skip
+        if comp.scenario is not None:
+            figures.append((f"topology_load_{i}.png",
+                            lambda ax, s=label: pc.plot_topology_load(comp, ax=ax, strategy=s), (7, 5)))  # fmt: skip
+    return save_figures(out, figures)
+
+
+def plot_command(args: argparse.Namespace) -> int:
+    d = Path(args.dir)
+    meta_path = d / "meta.json"
+    if not meta_path.is_file():
+        raise ConfigError(f"{d}: not a saved netlab result, comparison or sweep (no meta.json)")
+    kind = json.loads(meta_path.read_text()).get("kind")
+    out = Path(args.out) if args.out else d
+    if kind == "comparison":
+        from netlab.experiment.compare import load_comparison
+
+        paths = save_comparison_plots(load_comparison(d), out)
+    elif kind == "sweep":
+        import pandas as pd
+
+        from netlab.plots.compare import plot_load_latency
+
+        df = pd.read_csv(d / "sweep.csv")
+        metrics = [m for m in ("latency_mean_s", "latency_p95_s", "throughput_bps") if (df["metric"] == m).any()]
+        paths = save_figures(out, [(f"load_{m}.png", lambda ax, m=m: plot_load_latency(df, ax=ax, metric=m), (7, 4.5))
+                                   for m in metrics])  # fmt: skip
+    else:
+        from netlab._run_cli import save_plots
+        from netlab.plots.compare import plot_topology_load
+        from netlab.results import load_results
+
+        res = load_results(d)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = save_plots(res, out)
+        if res.scenario is not None:
+            paths += save_figures(out, [("topology_load.png", lambda ax: plot_topology_load(res, ax=ax), (7, 5))])
+    for path in paths:
+        print(f"plot written to {path}")
+    return 0

@@ -1,0 +1,285 @@
+"""Load-aware strategies: least-loaded routing with global instantaneous knowledge or periodic link-state updates,
+and least-loaded among the k shortest paths ("shortest route and least traffic at once").
+
+Link cost (``metric``):
+
+``delay``        seconds a packet would spend crossing the link: propagation + serialisation + queueing.
+                 Oracle: the link's current backlog (exact, for this packet's size). Link state: a packet of the
+                 interval's mean size behind the interval's time-average number in system.
+``queue``        1 + packets in the link's system (a hop count that counts queues).
+``utilisation``  link state only: propagation + serialisation / (1 - rho), the M/M/1 delay of the measured
+                 utilisation rho (capped at 0.99), the form ARPANET's 1987 revised metric started from.
+
+``mode='oracle'`` decides at the source on the links' state at that instant (global, instantaneous knowledge:
+an upper bound no real protocol reaches). ``mode='link_state'`` measures every link each ``update_interval_s``,
+smooths the cost with an EWMA (``ewma`` = weight of the new measurement; 1 means none), limits the change per
+update to ``clamp`` idle costs and the cost to ``cap`` idle costs (both optional, like the 1987 HN-SPF metric),
+publishes the costs to every node at once and recomputes the tables only when a cost changed. Stale costs make
+all traffic chase the path that looked best at the last update: that is the oscillation to look at.
+
+Loop freedom: oracle decisions are source routes (a simple path chosen at the source); link-state tables are one
+shortest-path tree per destination on one consistent set of published costs, so forwarding is loop-free between
+updates. A packet in flight when the tables change may see two different trees; the TTL bounds that case.
+
+>>> LeastLoaded(mode="link_state", update_interval_s=0.5, clamp=0.5)
+LeastLoaded(detection_delay_s=0.0, mode='link_state', metric='delay', update_interval_s=0.5, ewma=0.5, clamp=0.5, cap=None)
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+
+from netlab.errors import ConfigError
+from netlab.routing._graph import REFERENCE_BITS, LinkMonitor, distances_to, shortest_path, source_route, tx_time
+from netlab.topology.spec import option
+
+if TYPE_CHECKING:
+    from netlab.network.link import Link
+    from netlab.network.network import Network
+    from netlab.network.node import Node
+    from netlab.network.packet import Packet
+
+__all__ = ["KShortestLeastLoaded", "LeastLoaded", "message_of"]
+
+MODES = ("oracle", "link_state")
+METRICS = ("delay", "queue", "utilisation")
+PER = ("flow", "message", "packet")
+#: Per-message decisions are remembered for this many messages (oldest forgotten first).
+MESSAGE_CACHE = 4096
+
+
+def message_of(packet: Packet) -> Any:
+    """The message a packet belongs to, or None: ``packet.payload.message_id`` when the payload has one.
+
+    The mail layer marks the packets of one message by giving their payload a ``message_id`` attribute; the
+    packets of background flows have no payload, so for them "per message" means "per packet".
+    """
+    return getattr(packet.payload, "message_id", None)
+
+
+@dataclass
+class _LoadAware:
+    """Link costs from the links' load, shared by the least-loaded strategies (see the module docstring)."""
+
+    detection_delay_s: float = option(0.0, key="detection_delay", unit="time",
+                                      doc="delay before routing reacts to a link or node going down or up")  # fmt: skip
+    mode: str = option("oracle", doc="oracle (instantaneous global knowledge) or link_state (periodic updates)")
+    metric: str = option("delay", doc="link cost: delay, queue or utilisation (link_state only)")
+    update_interval_s: float = option(1.0, key="update_interval", unit="time",
+                                      doc="link_state: time between cost updates")  # fmt: skip
+    ewma: float = option(0.5, doc="link_state: weight of the new measurement in the smoothed cost (1 = none)")
+    clamp: float | None = option(None, doc="link_state: most a cost may change per update, in idle costs")
+    cap: float | None = option(None, doc="link_state: highest cost, in idle costs (none = unbounded)")
+
+    def __post_init__(self) -> None:
+        name = type(self).__name__
+        if self.mode not in MODES:
+            raise ConfigError(f"{name}: mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.metric not in METRICS:
+            raise ConfigError(f"{name}: metric must be one of {', '.join(METRICS)}, got {self.metric!r}")
+        if self.mode == "oracle" and self.metric == "utilisation":
+            raise ConfigError(f"{name}: metric 'utilisation' is measured over an interval: use mode 'link_state'")
+        if not (self.update_interval_s > 0 and math.isfinite(self.update_interval_s)):
+            raise ConfigError(f"{name}: update_interval must be a positive time, got {self.update_interval_s!r}")
+        if not 0 < self.ewma <= 1:
+            raise ConfigError(f"{name}: ewma must be in (0, 1], got {self.ewma!r}")
+        if self.clamp is not None and not self.clamp > 0:
+            raise ConfigError(f"{name}: clamp must be > 0 (idle costs per update), got {self.clamp!r}")
+        if self.cap is not None and not self.cap >= 1:
+            raise ConfigError(f"{name}: cap must be >= 1 (idle costs), got {self.cap!r}")
+
+    # ------------------------------------------------------------------ costs
+    def idle_cost(self, link: Link) -> float:
+        """The cost of *link* when it carries nothing."""
+        if self.metric == "queue":
+            return 1.0
+        return max(link.delay_s + tx_time(link), 1e-12)  # never zero: a zero-cost cycle could loop
+
+    def live_cost(self, link: Link, bits: float = REFERENCE_BITS) -> float:
+        """The oracle's cost of *link* now, for a packet of *bits*."""
+        if self.metric == "queue":
+            return 1.0 + link.queue_length()
+        return link.delay_s + link.backlog_s() + tx_time(link, bits)
+
+    def _measured_cost(self, link: Link, mon: LinkMonitor) -> float:
+        if self.metric == "queue":
+            return 1.0 + mon.number[link]
+        tx = tx_time(link, mon.size_bits[link])
+        if self.metric == "delay":
+            return link.delay_s + tx * (1.0 + mon.number[link])
+        return link.delay_s + tx / (1.0 - min(mon.rho[link], 0.99))
+
+    def _setup_costs(self, net: Network) -> None:
+        self.net = net
+        self.cost: dict[Link, float] = {link: self.idle_cost(link) for link in net.links}
+        self.cost_updates = 0
+        self._adjacency(net)
+        if self.mode == "link_state":
+            self.monitor = LinkMonitor(net, self.update_interval_s, self._update)
+
+    def _adjacency(self, net: Network) -> None:
+        self.adj: dict[Node, list[Link]] = {n: [link for link in n.out_links if link.up] for n in net.nodes.values()}
+
+    def _update(self, _now: float) -> None:
+        """A link-state update: smooth, clamp and cap each cost; tell the strategy when any changed."""
+        changed = False
+        a = self.ewma
+        for link, old in self.cost.items():
+            idle = self.idle_cost(link)
+            new = a * self._measured_cost(link, self.monitor) + (1.0 - a) * old
+            if self.clamp is not None:
+                step = self.clamp * idle
+                new = min(old + step, max(old - step, new))
+            if self.cap is not None:
+                new = min(new, self.cap * idle)
+            new = max(new, idle)
+            if new != old:
+                self.cost[link] = new
+                changed = True
+        if changed:
+            self.cost_updates += 1
+            self.costs_changed()
+
+    def costs_changed(self) -> None:
+        """Called after a link-state update changed a published cost."""
+
+    def link_cost(self, link: Link, bits: float) -> float:
+        """The cost a decision uses now: live for the oracle, the last published one for link state."""
+        return self.live_cost(link, bits) if self.mode == "oracle" else self.cost[link]
+
+
+@dataclass
+class LeastLoaded(_LoadAware):
+    """Least-cost path on the links' load: oracle (source routes) or periodic link state (hop-by-hop tables)."""
+
+    def attach(self, net: Network) -> None:
+        self._setup_costs(net)
+        self.tables: dict[Node, dict[Node, Link]] = {}
+        if self.mode == "link_state":
+            self._recompute()
+
+    def topology_changed(self, net: Network) -> None:
+        self._adjacency(net)
+        if self.mode == "link_state":
+            self._recompute()
+
+    def costs_changed(self) -> None:
+        self._recompute()
+
+    def _recompute(self) -> None:
+        """One shortest-path tree per destination on the published costs (consistent, so loop-free)."""
+        links = [link for ls in self.adj.values() for link in ls]
+        tables: dict[Node, dict[Node, Link]] = {n: {} for n in self.net.nodes.values()}
+        cost = self.cost.__getitem__
+        for dst in self.net.nodes.values():
+            dist = distances_to(dst, links, cost)
+            for node in dist:
+                if node is dst:
+                    continue
+                best, best_d = None, math.inf
+                for link in self.adj[node]:  # the first (topology order) link on a least-cost path
+                    dv = dist.get(link.dst)
+                    if dv is not None and dv + cost(link) < best_d - 1e-15:
+                        best, best_d = link, dv + cost(link)
+                if best is not None:
+                    tables[node][dst] = best
+        self.tables = tables
+
+    def next_link(self, node: Node, packet: Packet) -> Link | None:
+        if self.mode == "link_state":
+            return self.tables[node].get(packet.dst)
+        bits = packet.size * 8.0
+        path = shortest_path(node, packet.dst, self.adj, lambda link: self.live_cost(link, bits))
+        return source_route(packet, path) if path else None
+
+
+@dataclass
+class KShortestLeastLoaded(_LoadAware):
+    """The least-loaded of the k shortest paths, decided at the source per flow, per message or per packet.
+
+    Candidates are the ``k`` shortest simple paths by hop count (``path_weight: delay`` for propagation delay)
+    over the links that are up, computed once per source and destination and again after a topology change. A
+    decision stamps the chosen path on the packet (source routing), so packets never loop. ``per: flow`` keeps
+    a flow's first choice until the topology changes; ``per: message`` decides once per message (see
+    :func:`message_of`); ``per: packet`` decides for each packet.
+    """
+
+    k: int = option(3, doc="number of candidate paths (shortest first)")
+    per: str = option("packet", doc="decide per flow, per message or per packet")
+    path_weight: str = option("hops", doc="what makes a candidate path short: hops or delay")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
+            raise ConfigError(f"KShortestLeastLoaded: k must be a whole number >= 1, got {self.k!r}")
+        if self.per not in PER:
+            raise ConfigError(f"KShortestLeastLoaded: per must be one of {', '.join(PER)}, got {self.per!r}")
+        if self.path_weight not in ("hops", "delay"):
+            raise ConfigError(f"KShortestLeastLoaded: path_weight must be hops or delay, got {self.path_weight!r}")
+
+    def attach(self, net: Network) -> None:
+        self._setup_costs(net)
+        self.topology_changed(net)
+
+    def topology_changed(self, net: Network) -> None:
+        self._adjacency(net)
+        self.candidates: dict[tuple[Node, Node], list[tuple[Link, ...]]] = {}
+        self.pinned: dict[Any, tuple[Link, ...]] = {}
+        self.messages: OrderedDict[Any, tuple[Link, ...]] = OrderedDict()
+        G = nx.DiGraph()
+        G.add_nodes_from(net.nodes.values())
+        for links in self.adj.values():
+            for link in links:
+                G.add_edge(link.src, link.dst, link=link, w=1.0 if self.path_weight == "hops" else link.delay_s)
+        self.graph = G
+
+    def paths(self, src: Node, dst: Node) -> list[tuple[Link, ...]]:
+        """The candidate paths from *src* to *dst* (at most ``k``, shortest first; empty if none)."""
+        key = (src, dst)
+        found = self.candidates.get(key)
+        if found is None:
+            G = self.graph
+            try:
+                nodes = list(itertools.islice(nx.shortest_simple_paths(G, src, dst, weight="w"), self.k))
+            except nx.NetworkXNoPath:
+                nodes = []
+            found = [tuple(G.edges[u, v]["link"] for u, v in itertools.pairwise(p)) for p in nodes]
+            self.candidates[key] = found
+        return found
+
+    def choose(self, src: Node, dst: Node, bits: float) -> tuple[Link, ...] | None:
+        """The candidate with the least summed link cost now (the shortest on ties)."""
+        best, best_cost = None, math.inf
+        cost = self.link_cost
+        for path in self.paths(src, dst):
+            c = sum(cost(link, bits) for link in path)
+            if c < best_cost:
+                best, best_cost = path, c
+        return best
+
+    def next_link(self, node: Node, packet: Packet) -> Link | None:
+        dst = packet.dst
+        per = self.per
+        message = message_of(packet) if per == "message" else None
+        if per == "flow" or message is not None:
+            key = (node, dst, packet.flow, message)
+            cache = self.pinned if per == "flow" else self.messages
+            path = cache.get(key)
+            if path is None:
+                path = self.choose(node, dst, packet.size * 8.0)
+                if path is None:
+                    return None
+                cache[key] = path
+                if per == "message" and len(self.messages) > MESSAGE_CACHE:
+                    self.messages.popitem(last=False)
+        else:
+            path = self.choose(node, dst, packet.size * 8.0)
+            if path is None:
+                return None
+        return source_route(packet, path)

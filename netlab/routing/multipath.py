@@ -1,0 +1,207 @@
+"""Multipath strategies: ECMP flow hashing, per-packet spraying and a weighted random split.
+
+ECMP and spraying choose among the equal-cost next hops of a node (every link that starts a shortest path by hop
+count, or by propagation delay with ``weight: delay``). Each of those links leads strictly closer to the
+destination, so hop-by-hop forwarding is loop-free whatever each node picks.
+
+* :class:`Ecmp` hashes the flow (its name, source and destination) with a per-node salt and keeps the flow on
+  one next hop (RFC 2992 hash-threshold: the hash's share of 2**64 picks the region), so a flow is never
+  reordered. Without the salt every node hashes alike and traffic polarises.
+* :class:`Spray` picks a next hop for each packet, at random or round-robin per node and destination.
+* :class:`WeightedSplit` splits traffic at the listed nodes over the listed next hops with fixed weights.
+
+>>> Ecmp(), Spray(mode="round_robin"), WeightedSplit(splits={"r1": {"r2": 3, "r4": 1}})
+(Ecmp(detection_delay_s=0.0, weight='hops', salt=True), Spray(detection_delay_s=0.0, mode='round_robin', weight='hops'), WeightedSplit(detection_delay_s=0.0, splits={'r1': {'r2': 3.0, 'r4': 1.0}}))
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from netlab.errors import ConfigError, TopologyError
+from netlab.routing._graph import distances_to, next_hop_sets, stable_hash, up_links
+from netlab.routing.static import compute_tables
+from netlab.topology.spec import option
+
+if TYPE_CHECKING:
+    from netlab.network.link import Link
+    from netlab.network.network import Network
+    from netlab.network.node import Node
+    from netlab.network.packet import Packet
+
+__all__ = ["Ecmp", "Spray", "WeightedSplit"]
+
+_DETECT = dict(key="detection_delay", unit="time", doc="delay before routing reacts to a link or node going down or up")
+
+
+def _check_weight(owner: str, weight: str) -> None:
+    if weight not in ("hops", "delay"):
+        raise ConfigError(f"{owner}: weight must be hops or delay, got {weight!r}")
+
+
+@dataclass
+class _EqualCost:
+    detection_delay_s: float = option(0.0, **_DETECT)  # type: ignore[arg-type]
+
+    def _sets(self, net: Network, weight: str) -> None:
+        self.sets = next_hop_sets(net, None if weight == "hops" else (lambda link: link.delay_s))
+
+
+@dataclass
+class Ecmp(_EqualCost):
+    """Equal-cost multipath: one next hop per flow, by a salted hash (RFC 2991/2992), so no reordering."""
+
+    weight: str = option("hops", doc="equal cost by hops or by delay (propagation)")
+    salt: bool = option(True, doc="salt the hash per node (false: every node hashes alike and traffic polarises)")
+
+    def __post_init__(self) -> None:
+        _check_weight("ecmp", self.weight)
+
+    def attach(self, net: Network) -> None:
+        self.seed = net.seed
+        self.topology_changed(net)
+
+    def topology_changed(self, net: Network) -> None:
+        self._sets(net, self.weight)
+        self.chosen: dict[Node, dict[object, Link]] = {n: {} for n in net.nodes.values()}
+
+    def next_link(self, node: Node, packet: Packet) -> Link | None:
+        dst = packet.dst
+        key = (packet.flow, packet.src, dst)
+        chosen = self.chosen[node]
+        link = chosen.get(key)
+        if link is None:
+            links = self.sets[node].get(dst)
+            if not links:
+                return None
+            if len(links) == 1:
+                link = links[0]
+            else:
+                salt = node.name if self.salt else ""
+                h = stable_hash(self.seed, salt, packet.flow, packet.src.name, dst.name)
+                link = links[(h * len(links)) >> 64]  # hash-threshold: regions of equal size
+            chosen[key] = link
+        return link
+
+
+@dataclass
+class Spray(_EqualCost):
+    """Per-packet spraying over the equal-cost next hops: at random or round-robin (per node and destination)."""
+
+    mode: str = option("random", doc="random or round_robin")
+    weight: str = option("hops", doc="equal cost by hops or by delay (propagation)")
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("random", "round_robin"):
+            raise ConfigError(f"spray: mode must be random or round_robin, got {self.mode!r}")
+        _check_weight("spray", self.weight)
+
+    def attach(self, net: Network) -> None:
+        self.random = net.stream("routing", "spray").random
+        self.topology_changed(net)
+
+    def topology_changed(self, net: Network) -> None:
+        self._sets(net, self.weight)
+        self.turn: dict[tuple[Node, Node], int] = {}
+
+    def next_link(self, node: Node, packet: Packet) -> Link | None:
+        links = self.sets[node].get(packet.dst)
+        if not links:
+            return None
+        n = len(links)
+        if n == 1:
+            return links[0]
+        if self.mode == "random":
+            return links[int(self.random() * n)]
+        key = (node, packet.dst)
+        i = self.turn.get(key, 0)
+        self.turn[key] = i + 1
+        return links[i % n]
+
+
+@dataclass
+class WeightedSplit:
+    """Fixed-probability split: at each listed node, a packet takes a listed next hop with its weight's share.
+
+    ``splits`` maps a node to ``{next node: weight}``. For a destination, a listed next hop counts only if it
+    is no farther (in hops) from the destination than the node itself; equal-distance choices that could send a
+    packet round in a circle are ignored (the first in topology order wins), so forwarding stays loop-free. A
+    node without a split, or with no usable next hop for a destination, forwards by hop count.
+    """
+
+    detection_delay_s: float = option(0.0, **_DETECT)  # type: ignore[arg-type]
+    splits: Mapping[str, Mapping[str, float]] = option(default_factory=dict, doc="node -> {next node: weight}")
+
+    def __post_init__(self) -> None:
+        clean: dict[str, dict[str, float]] = {}
+        for node, hops in dict(self.splits).items():
+            if not isinstance(hops, Mapping) or not hops:
+                raise ConfigError(f"weighted_split: splits.{node}: expected {{next node: weight}}, got {hops!r}")
+            weights = {str(v): float(w) for v, w in hops.items()}
+            if any(w < 0 for w in weights.values()) or not sum(weights.values()) > 0:
+                raise ConfigError(f"weighted_split: splits.{node}: weights must be >= 0 and not all zero")
+            clean[str(node)] = weights
+        self.splits = clean
+
+    def attach(self, net: Network) -> None:
+        for node, hops in self.splits.items():
+            if node not in net.nodes:
+                raise TopologyError(f"weighted_split: splits: unknown node {node!r}")
+            for v in hops:
+                if net.link_between(node, v) is None:
+                    raise TopologyError(f"weighted_split: splits.{node}: {node} -> {v} is not a link")
+        self.random = net.stream("routing", "weighted_split").random
+        self.topology_changed(net)
+
+    def topology_changed(self, net: Network) -> None:
+        self.table = compute_tables(net, lambda _link: None)
+        links = up_links(net)
+        self.choices: dict[Node, dict[Node, tuple[list[float], list[Link]]]] = {n: {} for n in net.nodes.values()}
+        split_links = {
+            net.nodes[u]: [(link, w) for v, w in hops.items() if w > 0 and (link := net.link_between(u, v)) and link.up]
+            for u, hops in self.splits.items()
+        }
+        for dst in net.nodes.values():
+            dist = distances_to(dst, links)
+            sideways: dict[Node, set[Node]] = {}  # equal-distance split edges kept so far (acyclic)
+            for u, options in split_links.items():
+                if u is dst or u not in dist:
+                    continue
+                keep = []
+                for link, w in options:
+                    dv = dist.get(link.dst)
+                    if dv is None or dv > dist[u]:
+                        continue
+                    if dv == dist[u]:
+                        if _reaches(sideways, link.dst, u):
+                            continue
+                        sideways.setdefault(u, set()).add(link.dst)
+                    keep.append((link, w))
+                if keep:
+                    cum = list(itertools.accumulate(w for _, w in keep))
+                    self.choices[u][dst] = (cum, [link for link, _ in keep])
+
+    def next_link(self, node: Node, packet: Packet) -> Link | None:
+        choice = self.choices[node].get(packet.dst)
+        if choice is None:
+            return self.table[node].get(packet.dst)
+        cum, links = choice
+        return links[bisect.bisect_right(cum, self.random() * cum[-1])] if len(links) > 1 else links[0]
+
+
+def _reaches(edges: dict[Node, set[Node]], a: Node, b: Node) -> bool:
+    """True if *b* is reachable from *a* over *edges*."""
+    seen, todo = {a}, [a]
+    while todo:
+        x = todo.pop()
+        if x is b:
+            return True
+        for y in edges.get(x, ()):
+            if y not in seen:
+                seen.add(y)
+                todo.append(y)
+    return False
