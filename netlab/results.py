@@ -49,6 +49,15 @@ class Results:
     summary: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
     scenario: Scenario | None = None
+    #: Tables of the run's extensions (transport ``connections``, mail ``messages`` ...), also reachable as
+    #: attributes: ``results.messages`` is ``results.tables["messages"]``.
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        tables = self.__dict__.get("tables") or {}
+        if name in tables:
+            return tables[name]
+        raise AttributeError(f"{type(self).__name__!r} has no attribute or table {name!r}")
 
     def __repr__(self) -> str:
         s = self.summary
@@ -66,7 +75,9 @@ class Results:
             df = getattr(self, name)
             if df is not None:
                 df.to_csv(out / f"{name}.csv", index=False)
-        meta: dict[str, Any] = {"summary": self.summary, "meta": self.meta}
+        for name, df in self.tables.items():
+            df.to_csv(out / f"{name}.csv", index=False)
+        meta: dict[str, Any] = {"summary": self.summary, "meta": self.meta, "tables": sorted(self.tables)}
         if self.scenario is not None:
             meta["scenario_yaml"] = self.scenario.to_yaml()
         (out / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
@@ -88,12 +99,13 @@ def load_results(directory: str | Path) -> Results:
         tables[name] = pd.read_csv(p) if p.is_file() and p.stat().st_size > 1 else None
         if tables[name] is None and name != "packets":
             tables[name] = pd.DataFrame()
+    extra = {name: pd.read_csv(d / f"{name}.csv") for name in meta.get("tables", [])}
     scenario = None
     if "scenario_yaml" in meta:
         from netlab.experiment.yaml_io import loads_scenario
 
         scenario = loads_scenario(meta["scenario_yaml"], source=str(meta_path))
-    return Results(summary=meta["summary"], meta=meta["meta"], scenario=scenario, **tables)  # type: ignore[arg-type]
+    return Results(summary=meta["summary"], meta=meta["meta"], scenario=scenario, tables=extra, **tables)  # type: ignore[arg-type]
 
 
 def _versions() -> dict[str, str]:
@@ -186,6 +198,10 @@ def build_results(sim: Simulation, books: dict[str, int], timing: dict[str, floa
         "packet_hops": hop_sum,
         "mean_delay_s": delay_sum / rx if rx else float("nan"),
     }
+    extra: dict[str, pd.DataFrame] = {}
+    for ext in sim.extensions:
+        extra.update(ext.tables(sim))
+        summary[ext.name] = ext.summary(sim)
     meta = {
         "scenario_name": sim.scenario.name,
         "seed": sim.scenario.seed,
@@ -194,4 +210,4 @@ def build_results(sim: Simulation, books: dict[str, int], timing: dict[str, floa
         **timing,
     }
     return Results(flows=flows, links=links, link_bins=link_bins, drops=drops, packets=packets, summary=summary,
-                   meta=meta, scenario=sim.scenario)  # fmt: skip
+                   meta=meta, scenario=sim.scenario, tables=extra)  # fmt: skip

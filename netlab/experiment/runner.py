@@ -16,8 +16,8 @@ import dataclasses
 import math
 import resource
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import simpy
 from simpy.events import URGENT
@@ -32,13 +32,37 @@ from netlab.workload.sources import FlowRecord, FlowSource
 __all__ = ["Simulation", "run"]
 
 
+class Extension(Protocol):
+    """Something a run carries beside the packet flows (the transport stack and mail system, say).
+
+    Its life: :meth:`start` once the network is built (schedule its own processes; call ``sim.hold()`` for
+    every piece of work that must finish before the run may end idle, ``sim.release()`` when it has), then
+    after the event loop :meth:`check` (its own conservation, raising a :class:`netlab.SimulationError`
+    subclass) and :meth:`tables` / :meth:`summary` for the results.
+    """
+
+    name: str
+
+    def start(self, sim: Simulation) -> None: ...
+
+    def check(self, sim: Simulation) -> None: ...
+
+    def tables(self, sim: Simulation) -> dict[str, Any]: ...
+
+    def summary(self, sim: Simulation) -> dict[str, Any]: ...
+
+
 class Simulation:
     """One run of a scenario, step by step: ``Simulation(s).execute()`` is what :func:`run` does.
 
     Kept separate so tests can reach inside (swap the link class, inspect the network after the run).
+    The run ends idle once nothing holds it (every flow finished, every extension released) and no packet is
+    in the network.
     """
 
-    def __init__(self, scenario: Scenario, *, link_class: type[Link] = Link) -> None:
+    def __init__(
+        self, scenario: Scenario, *, link_class: type[Link] = Link, extensions: Sequence[Extension] = ()
+    ) -> None:
         t0 = time.perf_counter()
         self.scenario = scenario
         spec = scenario.run
@@ -56,7 +80,8 @@ class Simulation:
         self.packet_records: list[tuple[Any, ...]] | None = [] if spec.record_packets else None
         self.records = [FlowRecord(f, self) for f in scenario.flows]
         self.sources = [FlowSource(f, self.net, r, self, spec.warmup_s) for f, r in zip(scenario.flows, self.records, strict=True)]
-        self.active_sources = len(self.sources)
+        self.holds = len(self.sources)  # one per running flow, plus what extensions hold
+        self.extensions: list[Extension] = [*_scenario_extensions(scenario), *extensions]
         self.snapshots: list[tuple[float, list[tuple[Any, ...]]]] = []
         self.warmup_snapshot: list[tuple[Any, ...]] | None = None
         if spec.until_s is not None:
@@ -68,12 +93,12 @@ class Simulation:
         if spec.warmup_s > 0:
             self.env.timeout(spec.warmup_s).callbacks.append(self._take_warmup_snapshot)
         self._sample(None)
+        self.holds += 1  # while starting: nothing may end the run before everything has started
+        for ext in self.extensions:
+            ext.start(self)
         for src in self.sources:
             src.start()
-        if self.active_sources == 0:
-            self.net.on_idle = self._idle
-            if self.net.in_flight == 0:
-                self._finish("idle")
+        self.release()
         self.setup_s = time.perf_counter() - t0
         self.run_s = 0.0
 
@@ -83,12 +108,21 @@ class Simulation:
         if self.counted == self.target:
             self._finish("stop_after_delivered")
 
-    def source_finished(self) -> None:
-        self.active_sources -= 1
-        if self.active_sources == 0:
+    def hold(self) -> None:
+        """Keep the run from ending idle until a matching :meth:`release`."""
+        self.holds += 1
+        self.net.on_idle = None
+
+    def release(self) -> None:
+        """Undo one :meth:`hold`; with none left and an empty network the run ends (reason ``idle``)."""
+        self.holds -= 1
+        if self.holds == 0:
             self.net.on_idle = self._idle
             if self.net.in_flight == 0:
                 self._finish("idle")
+
+    def source_finished(self) -> None:
+        self.release()
 
     def _idle(self) -> None:
         self._finish("idle")
@@ -125,6 +159,8 @@ class Simulation:
         self.env.run(until=self.stop)
         self.run_s = time.perf_counter() - t0
         books = self.net.check_conservation()
+        for ext in self.extensions:
+            ext.check(self)
         end = (self.env.now, self._snapshot())
         if not self.snapshots or self.snapshots[-1][0] < end[0]:
             self.snapshots.append(end)
@@ -134,6 +170,11 @@ class Simulation:
             "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         }
         return build_results(self, books, timing)
+
+
+def _scenario_extensions(scenario: Scenario) -> list[Extension]:
+    """The extensions a scenario's own sections ask for (none yet beyond packet flows)."""
+    return []
 
 
 def _check_bounded(s: Scenario) -> None:
