@@ -34,6 +34,14 @@ from netlab.routing.static import ExplicitPaths, OspfCost, ShortestDelay, Shorte
 from netlab.routing.tracking import PathTracker
 from netlab.routing.widest import ShortestWidest, WidestShortest
 from netlab.topology.spec import LinkSpec, NodeSpec, Topology
+from netlab.transport import (
+    ConnectionRefused,
+    ConnectionReset,
+    ConnectionTimeout,
+    TcpConfig,
+    TransportError,
+    TransportStack,
+)
 from netlab.units import parse_rate, parse_size, parse_time
 from netlab.workload.spec import (
     Constant,
@@ -66,6 +74,9 @@ def topology_from_graph(G: object, **kwargs: object) -> Topology:
 __all__ = [
     "Comparison",
     "ConfigError",
+    "ConnectionRefused",
+    "ConnectionReset",
+    "ConnectionTimeout",
     "ConservationError",
     "Constant",
     "Ecmp",
@@ -94,9 +105,12 @@ __all__ = [
     "ShortestWidest",
     "SimulationError",
     "Spray",
+    "TcpConfig",
     "Topology",
     "TopologyError",
     "Trace",
+    "TransportError",
+    "TransportStack",
     "UnitError",
     "WeightedSplit",
     "WidestShortest",

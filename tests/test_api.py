@@ -13,7 +13,8 @@ EXPECTED = sorted(
     ShortestDelay ShortestHops SimulationError Topology TopologyError Trace UnitError load_results load_scenario
     parse_rate parse_size parse_time run topology_from_graph
     LeastLoaded KShortestLeastLoaded Ecmp Spray WeightedSplit WidestShortest ShortestWidest PathTracker
-    Comparison compare load_comparison sweep scale_load save_sweep mean_ci""".split()
+    Comparison compare load_comparison sweep scale_load save_sweep mean_ci
+    TransportStack TcpConfig TransportError ConnectionRefused ConnectionReset ConnectionTimeout""".split()
 )
 
 

@@ -1,0 +1,96 @@
+"""Per-connection statistics as a pandas table (pandas is imported only when a table is asked for).
+
+>>> import simpy, netlab
+>>> from netlab.network.network import Network
+>>> from netlab.transport import TransportStack
+>>> topo = netlab.Topology((netlab.NodeSpec("a", "host"), netlab.NodeSpec("b", "host")),
+...                        (netlab.LinkSpec("a", "b", rate_bps=10e6, delay_s=0.001),))
+>>> env = simpy.Environment(); net = Network(env, topo); net.attach(netlab.ShortestHops())
+>>> stack = TransportStack(net); lst = stack.listen("b", 80)
+>>> def srv():
+...     c = yield lst.accept(); _ = yield c.recv_exactly(5000); c.close()
+>>> def cli():
+...     c = yield stack.connect("a", ("b", 80)); c.send(bytes(5000)); c.close()
+>>> _ = env.process(srv()); _ = env.process(cli()); env.run()
+>>> connections_table(stack)[["role", "state", "data_segments_sent", "bytes_sent", "bytes_delivered"]]
+     role   state  data_segments_sent  bytes_sent  bytes_delivered
+0  client  CLOSED                   4        5000                0
+1  server  CLOSED                   0           0             5000
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from netlab.transport.connection import Connection
+    from netlab.transport.stack import TransportStack
+
+__all__ = ["CONNECTION_COLUMNS", "connection_record", "connections_table"]
+
+#: Columns of :func:`connections_table`, with their meaning. Segments count every TCP segment (SYN, FIN and pure
+#: ACKs included); ``data_`` columns only those carrying payload; bytes are payload bytes (headers excluded).
+CONNECTION_COLUMNS = {
+    "flow": "connection direction label, 'tcp <node>:<port>><node>:<port>' (as in drop records)",
+    "role": "client (connected) or server (accepted)",
+    "local": "local node name", "lport": "local port", "remote": "remote node name", "rport": "remote port",
+    "isn": "initial sequence number sent", "state": "state at the end", "error": "failure class name, '' if none",
+    "segments_sent": "segments sent, retransmissions and pure ACKs included",
+    "data_segments_sent": "segments sent carrying payload",
+    "bytes_sent": "payload bytes sent, retransmissions included",
+    "app_bytes_sent": "bytes the application queued",
+    "segments_received": "segments that arrived",
+    "data_segments_received": "segments that arrived carrying payload",
+    "bytes_received": "payload bytes that arrived, duplicates included",
+    "bytes_delivered": "bytes delivered in order to the application",
+    "retransmissions": "segments retransmitted (timeout, fast retransmit, recovery; SYN and FIN included)",
+    "retransmitted_bytes": "payload bytes retransmitted",
+    "fast_retransmits": "fast retransmits (recoveries entered on duplicate ACKs)",
+    "timeouts": "retransmission timer expirations",
+    "dup_acks_received": "duplicate ACKs received",
+    "duplicate_segments": "data segments that arrived holding nothing new",
+    "out_of_order_segments": "data segments that arrived ahead of a gap (and were kept)",
+    "peak_reassembly_bytes": "most bytes held out of order at once",
+    "peak_unacked_bytes": "most payload bytes unacknowledged in flight at once",
+    "srtt_s": "smoothed round-trip time at the end (NaN without a sample)",
+    "rto_s": "retransmission timeout at the end",
+    "opened_s": "when the connection was opened (SYN sent or received)",
+    "established_s": "when the handshake completed (NaN if never)",
+    "closed_s": "when it reached CLOSED (NaN if not yet)",
+    "handshake_s": "established - opened",
+    "completion_s": "closed - opened: the whole life of the connection",
+}  # fmt: skip
+
+
+def _nan(x: float | None) -> float:
+    return float("nan") if x is None else float(x)
+
+
+def connection_record(c: Connection) -> dict[str, Any]:
+    """One row of :func:`connections_table` as a dict."""
+    opened = c.opened_at
+    return {
+        "flow": c.flow, "role": c.role, "local": c.node.name, "lport": c.lport, "remote": c.remote.name,
+        "rport": c.rport, "isn": c.iss, "state": c.state, "error": type(c.error).__name__ if c.error else "",
+        "segments_sent": c.segments_sent, "data_segments_sent": c.data_segments_sent, "bytes_sent": c.bytes_sent,
+        "app_bytes_sent": c.app_bytes_sent, "segments_received": c.segments_received,
+        "data_segments_received": c.data_segments_received, "bytes_received": c.bytes_received,
+        "bytes_delivered": c.bytes_delivered, "retransmissions": c.retransmissions,
+        "retransmitted_bytes": c.retransmitted_bytes, "fast_retransmits": c.fast_retransmits, "timeouts": c.timeouts,
+        "dup_acks_received": c.dup_acks_received, "duplicate_segments": c.duplicate_segments,
+        "out_of_order_segments": c.out_of_order_segments, "peak_reassembly_bytes": c.peak_reassembly_bytes,
+        "peak_unacked_bytes": c.peak_unacked_bytes, "srtt_s": _nan(c.rto.srtt), "rto_s": c.rto.rto,
+        "opened_s": opened, "established_s": _nan(c.established_at), "closed_s": _nan(c.closed_at),
+        "handshake_s": _nan(None if c.established_at is None else c.established_at - opened),
+        "completion_s": _nan(None if c.closed_at is None else c.closed_at - opened),
+    }  # fmt: skip
+
+
+def connections_table(stack: TransportStack) -> pd.DataFrame:
+    """One row per connection end of *stack*, in the order they were opened; columns in
+    :data:`CONNECTION_COLUMNS` (times in seconds, sizes in bytes)."""
+    import pandas as pd  # here, not at module level: ``import netlab`` stays fast
+
+    return pd.DataFrame([connection_record(c) for c in stack.connections], columns=list(CONNECTION_COLUMNS))
