@@ -1,0 +1,119 @@
+"""The message store and its MDA: delivery, quotas, UIDs, flags, read-back as EmailMessage."""
+
+from __future__ import annotations
+
+import pytest
+
+from netlab.errors import NetlabError
+from netlab.mail.mailbox import DeliveryAgent
+from netlab.mail.message import build_message, to_bytes
+from netlab.mail.smtp import Reply
+from netlab.mail.store import MailboxNotFound, MessageNotFound, MessageStore
+
+
+def _raw(subject: str = "Hi", body: str = "Hello\n") -> bytes:
+    return to_bytes(build_message(sender="alice@a.test", to="bob@b.test", subject=subject, body=body))
+
+
+def test_deliver_files_with_delivered_to_uid_date_and_size() -> None:
+    store = MessageStore({"bob": "pw"}, domain="b.test")
+    raw = b"Return-Path: <alice@a.test>\r\n" + _raw()
+    reply = store.deliver("bob", raw, 12.5)
+    assert isinstance(reply, Reply) and (reply.code, reply.enhanced) == (250, "2.0.0")
+    entry = store.mailbox("bob").entries[0]
+    # Delivered-To goes on top; everything the MX handed over follows byte for byte
+    assert entry.raw == b"Delivered-To: bob@b.test\r\n" + raw
+    assert (entry.uid, entry.internal_s, entry.size, entry.flags) == (1, 12.5, len(entry.raw), frozenset())
+    msg = store.message("bob", 1)
+    assert msg["Subject"] == "Hi" and msg["Return-Path"] == "<alice@a.test>"
+    assert msg.get_content().splitlines() == ["Hello"]  # CRLF content keeps its CR in get_content()
+    assert store.internal_date(entry).isoformat() == "2026-01-01T00:00:12.500000+00:00"
+
+
+def test_bare_lf_is_stored_as_crlf() -> None:
+    store = MessageStore(["bob"])
+    store.deliver("bob", b"Subject: x\n\nline\n", 0.0)
+    assert store.entry("bob", 1).raw == b"Delivered-To: bob\r\nSubject: x\r\n\r\nline\r\n"
+
+
+def test_unknown_user_is_550_511_and_nothing_is_stored() -> None:
+    store = MessageStore(["bob"])
+    reply = store.deliver("eve", _raw(), 1.0)
+    assert (reply.code, reply.enhanced) == (550, "5.1.1")
+    assert store.count() == 0 and not store.has_user("eve") and store.has_user("bob")
+
+
+@pytest.mark.parametrize(("permanent", "code", "enhanced"), [(False, 452, "4.2.2"), (True, 552, "5.2.2")])
+def test_quota(permanent: bool, code: int, enhanced: str) -> None:
+    one = len(b"Delivered-To: bob\r\n" + _raw())
+    store = MessageStore(["bob"], quota_bytes=2 * one, quota_permanent=permanent)
+    assert [store.deliver("bob", _raw(), t).code for t in (1.0, 2.0)] == [250, 250]
+    reply = store.deliver("bob", _raw(), 3.0)
+    assert (reply.code, reply.enhanced) == (code, enhanced)
+    assert store.usage("bob") == 2 * one and len(store.mailbox("bob")) == 2
+    # room again after a removal: the quota counts what is stored now
+    store.mailbox("bob").remove([1])
+    assert store.deliver("bob", _raw(), 4.0).code == 250
+
+
+def test_uids_ascend_and_are_never_reused() -> None:
+    store = MessageStore(["bob", "carol"])
+    for t in range(3):
+        store.deliver("bob", _raw(f"m{t}"), float(t))
+    box = store.mailbox("bob")
+    assert [e.uid for e in box.entries] == [1, 2, 3]
+    assert box.remove([3, 99]) == [3]
+    store.deliver("bob", _raw("m3"), 3.0)
+    assert [e.uid for e in box.entries] == [1, 2, 4] and box.uidnext == 5
+    assert store.mailbox("bob").uidvalidity != store.mailbox("carol").uidvalidity
+
+
+def test_flags_replace_entries() -> None:
+    store = MessageStore(["bob"])
+    store.deliver("bob", _raw(), 1.0)
+    entry = store.mailbox("bob").set_flags(1, {"\\Seen", "\\Flagged"})
+    assert store.entry("bob", 1) == entry and entry.flags == {"\\Seen", "\\Flagged"}
+
+
+def test_lookups_raise_netlab_errors() -> None:
+    store = MessageStore(["bob"])
+    with pytest.raises(MailboxNotFound):
+        store.mailbox("eve")
+    with pytest.raises(MailboxNotFound):
+        store.mailbox("bob", "Archive")
+    with pytest.raises(MessageNotFound) as info:
+        store.message("bob", 7)
+    assert isinstance(info.value, NetlabError) and isinstance(info.value, LookupError)
+    with pytest.raises(MessageNotFound):
+        store.mailbox("bob").set_flags(7, ())
+
+
+def test_mailboxes_inbox_case_insensitive_and_created_on_demand() -> None:
+    store = MessageStore(["bob"])
+    assert store.mailbox("bob", "inbox") is store.mailbox("bob")
+    archive = store.create_mailbox("bob", "Archive")
+    assert store.mailbox("bob", "Archive") is archive and archive.uidvalidity == 2
+
+
+def test_authenticate_and_lock() -> None:
+    store = MessageStore({"bob": "pw", "svc": None})
+    assert store.authenticate("bob", "pw") and not store.authenticate("bob", "PW")
+    assert not store.authenticate("svc", "") and not store.authenticate("eve", "pw")
+    assert store.lock("bob") and not store.lock("bob")
+    store.unlock("bob")
+    assert store.lock("bob")
+
+
+def test_listeners_hear_every_delivery() -> None:
+    store = MessageStore(["bob"])
+    heard: list[tuple[str, int, int]] = []
+    store.subscribe(lambda user, box, entry: heard.append((user, len(box), entry.uid)))
+    store.deliver("bob", _raw(), 1.0)
+    store.deliver("eve", _raw(), 2.0)
+    store.deliver("bob", _raw(), 3.0)
+    assert heard == [("bob", 1, 1), ("bob", 2, 2)]
+
+
+def test_store_is_the_mx_delivery_agent() -> None:
+    agent: DeliveryAgent = MessageStore(["bob"])  # the seam the MX delivers through (checked by mypy)
+    assert agent.has_user("bob") and isinstance(agent.deliver("bob", b"x\r\n", 0.0), Reply)
