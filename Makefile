@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/netlab run topologies/seed.yaml -o results/seed
+	@echo
 	$(BIN)/netlab run topologies/demo.yaml -o results/demo --plot
 
 test: $(STAMP)

@@ -32,7 +32,37 @@ def format_summary(res: Results) -> str:
     lines += ["", f"{'busiest links':<22} {'util':>6} {'queue':>7} {'packets':>9} {'drops':>6}"]
     for r in res.links.sort_values("utilisation", ascending=False).head(5).itertuples():
         lines.append(f"{r.link:<22} {r.utilisation:>6.1%} {r.queue_mean_packets:>7.3f} {r.packets:>9} {r.drops:>6}")
+    if "mail" in s:
+        lines += ["", *format_mail_summary(res)]
     return "\n".join(lines)
+
+
+def format_mail_summary(res: Results) -> list[str]:
+    """Mail delivery statistics: counts by status, delivery time percentiles split by stage."""
+    m = res.summary["mail"]
+    msgs = res.messages
+    mail = msgs[msgs.kind == "mail"]
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(m["messages"].items())) or "none"
+    dsns = ", ".join(f"{k} {v}" for k, v in sorted(m["dsns"].items())) or "none"
+    lines = [
+        (f"mail: {m['submissions']} submissions, {len(mail)} (message, recipient) pairs: {counts}  "
+         "[mail conservation checked]"),
+        (f"bounces (DSNs): {dsns}; SMTP transactions {m['smtp_transactions']}, DNS queries {m['dns_queries']}, "
+         f"still queued {m['queued_messages']} messages"),
+    ]
+    done = mail[mail.status == "delivered"]
+    if len(done):
+        stages = {
+            "submission (MUA -> MSA queued)": done.first_mta_s - done.submitted_s,
+            "transfer (MSA -> final MX)": done.accepted_by_final_mx_s - done.first_mta_s,
+            "end to end (delivered)": done.delivered_s - done.submitted_s,
+        }
+        lines.append(f"{'delivery time (s)':<34} {'p50':>9} {'p95':>9} {'p99':>9} {'max':>9}")
+        for name, x in stages.items():
+            q = x.quantile([0.5, 0.95, 0.99])
+            lines.append(f"{name:<34} {q[0.5]:>9.3f} {q[0.95]:>9.3f} {q[0.99]:>9.3f} {x.max():>9.3f}")
+        lines.append(f"mean MTA hops {done.mail_hops.mean():.2f}, retransmissions {int(mail.retransmissions.sum())}")
+    return lines
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -46,6 +76,9 @@ def run_command(args: argparse.Namespace) -> int:
     print(format_summary(res))
     if args.out:
         out = res.save(args.out)
+        if "maillog" in res.tables:
+            # The Postfix-style text log beside maillog.csv (the table's ``line`` column holds the same lines).
+            (out / "maillog.txt").write_text("".join(line + "\n" for line in res.maillog["line"]))
         print(f"\nresults saved to {out}/")
         if args.plot:
             for path in save_plots(res, Path(out)):

@@ -30,6 +30,16 @@ from netlab.experiment.registry import (
 )
 from netlab.experiment.scenario import RunSpec
 from netlab.experiment.yaml_io import TOP_LEVEL_KEYS, TOPOLOGY_KEYS, Dumper
+from netlab.mail.config import (
+    DomainSpec,
+    MailSpec,
+    MailWorkloadSpec,
+    QueueSpec,
+    RecordSpec,
+    ScriptedMessage,
+    ServerSpec,
+    UserSpec,
+)
 from netlab.network.faults import FaultSpec
 from netlab.topology.spec import LinkSpec, NodeSpec
 from netlab.workload.spec import FlowSpec, Trace
@@ -62,6 +72,15 @@ SECTIONS: list[tuple[str, str, str, tuple[type, ...]]] = [
     ("Flows", "flows[i]", "", (FlowSpec,)),
     ("Faults", "faults[i]", "", (FaultSpec,)),
     ("Run", "run", "", (RunSpec,)),
+    ("Mail", "mail", "The mail system. Every server host gets an A record `<fqdn>`; every domain its MX records "
+     "(`mx`), or a null MX. `topologies/seed.yaml` is a complete example.", (MailSpec,)),
+    ("Mail domains", "mail.domains[i]", "", (DomainSpec,)),
+    ("Mail servers", "mail.servers[i]", "", (ServerSpec,)),
+    ("Mail users", "mail.users[i]", "", (UserSpec,)),
+    ("Extra DNS records", "mail.records[i]", "", (RecordSpec,)),
+    ("Mail queue", "mail.queue`, `mail.servers[i].queue", "", (QueueSpec,)),
+    ("Scripted messages", "mail.send[i]", "", (ScriptedMessage,)),
+    ("Mail workload", "mail.workload", "", (MailWorkloadSpec,)),
 ]  # fmt: skip
 
 

@@ -173,8 +173,12 @@ class Simulation:
 
 
 def _scenario_extensions(scenario: Scenario) -> list[Extension]:
-    """The extensions a scenario's own sections ask for (none yet beyond packet flows)."""
-    return []
+    """The extensions a scenario's own sections ask for: the mail system when it has a ``mail`` section."""
+    if scenario.mail is None:
+        return []
+    from netlab.mail.system import MailSystem  # here: packet-only runs never import the mail modules
+
+    return [MailSystem(scenario.mail)]
 
 
 def _check_bounded(s: Scenario) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netlab.errors import ConfigError, TopologyError
 from netlab.network.faults import FaultSpec
@@ -21,6 +21,9 @@ from netlab.routing.base import RoutingStrategy
 from netlab.routing.static import ShortestHops
 from netlab.topology.spec import Topology, option
 from netlab.workload.spec import FlowSpec
+
+if TYPE_CHECKING:
+    from netlab.mail.config import MailSpec
 
 __all__ = ["RunSpec", "Scenario"]
 
@@ -64,6 +67,8 @@ class Scenario:
     run: RunSpec = field(default_factory=RunSpec)
     seed: int = 1
     name: str = "scenario"
+    #: The mail system (domains, servers, users, DNS, workload); None for a packets-only scenario.
+    mail: MailSpec | None = None
     #: The file the scenario came from (for error messages and metadata); None when built in Python.
     #: Not part of equality: the same scenario read from two places is the same scenario.
     source: str | None = field(default=None, compare=False)
@@ -89,6 +94,17 @@ class Scenario:
                 raise TopologyError(f"{where}faults[{i}].link: no link {fault.link[0]} -> {fault.link[1]}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ConfigError(f"{where}seed must be a whole number, got {self.seed!r}")
+        if self.mail is not None:
+            from netlab.mail.config import validate_mail
+
+            try:
+                validate_mail(self.mail, self.topology)
+            except ConfigError as exc:
+                raise type(exc)(f"{where}{exc}") from None
+            w = self.mail.workload
+            if w is not None and not w.finite and self.run.until_s is None and self.run.stop_after_delivered is None:
+                raise ConfigError(f"{where}mail.workload: the run would never end: give the workload a count or a "
+                                  "stop, or set run.until")  # fmt: skip
 
     def override(self, *assignments: str, **values: Any) -> Scenario:
         """A copy with dotted keys replaced: ``s.override("routing.strategy=ospf", "run.until=10s")``.

@@ -72,6 +72,7 @@ TOP_LEVEL_KEYS: dict[str, tuple[str, str]] = {
     "routing": ("`shortest_hops`", "routing strategy: a name, or `{strategy: name, param: value}`"),
     "faults": ("`[]`", "list of scheduled link or node faults"),
     "run": ("", "when the run stops and what it records"),
+    "mail": ("none", "the mail system: domains, servers, users, DNS, queue, workload (see Mail below)"),
 }
 #: Keys of the ``topology`` section -> description.
 TOPOLOGY_KEYS: dict[str, str] = {
@@ -235,11 +236,41 @@ def scenario_from_data(
     name = convert(data.get("name", default_name), str, None, root.key("name", data))
     _check_flow_names(data, root, flows)
     _check_paths(data, root, topology, flows, routing)
+    mail = None
+    if data.get("mail") is not None:
+        from netlab.mail.config import MailSpec
+
+        mail = build(MailSpec, data["mail"], root.key("mail", data))
     try:  # without source, so that its messages do not name the file twice
-        scenario = Scenario(topology, flows, routing, faults, run, seed, name)
+        scenario = Scenario(topology, flows, routing, faults, run, seed, name, mail)
     except ConfigError as exc:
-        raise root.error(str(exc), type(exc)) from None
+        raise _at_path(root, data, str(exc), type(exc)) from None
     return dataclasses.replace(scenario, source=source)
+
+
+_PATH_PREFIX = re.compile(r"^((?:mail|flows|faults|run)(?:\.[A-Za-z_]+|\[\d+\])*): (.*)$", re.DOTALL)
+
+
+def _at_path(root: Ctx, data: Any, message: str, cls: type[ConfigError]) -> ConfigError:
+    """A validation error whose message starts with a key path (``mail.users[2].address: ...``), located at
+    that key's line in the file."""
+    m = _PATH_PREFIX.match(message)
+    if m is None:
+        return root.error(message, cls)
+    ctx, node = root, data
+    for part in re.findall(r"[A-Za-z_]+|\[\d+\]", m.group(1)):
+        if part.startswith("["):
+            i = int(part[1:-1])
+            if not isinstance(node, list) or i >= len(node):
+                break
+            ctx, node = ctx.at(i, node), node[i]
+        else:
+            if not isinstance(node, Mapping) or part not in node:
+                ctx = dataclasses.replace(ctx, path=f"{ctx.path}.{part}" if ctx.path else part)
+                node = None
+                continue
+            ctx, node = ctx.key(part, node), node[part]
+    return ctx.error(m.group(2), cls)
 
 
 def _each(data: Mapping[str, Any], key: str, root: Ctx, read: Any) -> list[Any]:
@@ -475,6 +506,8 @@ def scenario_to_data(scenario: Scenario, *, compact: bool = True) -> dict[str, A
     run = dump_fields(scenario.run, compact)
     if run or not compact:
         data["run"] = run
+    if scenario.mail is not None:
+        data["mail"] = dict(dump_fields(scenario.mail, compact))  # block style: one key per line
     return data
 
 

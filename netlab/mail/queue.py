@@ -1,0 +1,291 @@
+"""The queue manager of one MTA, after Postfix's qmgr: incoming -> active -> deferred, backoff, expiry.
+
+A message enters ``incoming`` and is made active at once (room permitting); its recipients are grouped by
+destination (next-hop domain or smarthost) into delivery *jobs*, at most ``destination_concurrency_limit`` running
+per destination. When every job of an attempt has finished, recipients that were sent or bounced leave the
+message; the rest are deferred. Postfix's backoff rule (``qmgr_active.c``), in whole seconds as its queue-file
+times are::
+
+    next = now + clamp(now - arrival, minimal_backoff, maximal_backoff)
+
+and a deferred message is picked up by the first deferred-queue scan (every ``queue_run_delay`` from the
+start of the queue manager) at or after ``next``. So with the defaults the attempts fall at 0, 5, 10, 20, 40, 80,
+150, 220 min, then every 70 min. A message still undelivered after a failed attempt at or past
+``arrival + maximal_queue_lifetime`` (``bounce_queue_lifetime`` when the sender is ``<>``) expires: its recipients
+bounce (4.4.7). Timers are cheap: one scan timer while anything is deferred, one SimPy process per running job.
+
+The queue survives a crash of its host (:meth:`QueueManager.crash`): running jobs are abandoned (their outcome
+ignored), active messages go back to incoming, and :meth:`QueueManager.restart` resumes from there.
+
+>>> retry_schedule(QueueSpec(), attempts=10)
+[0, 300, 600, 1200, 2400, 4800, 9000, 13200, 17400, 21600]
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict, deque
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import simpy
+
+from netlab.mail.config import QueueSpec
+
+__all__ = ["Job", "Outcome", "QueueEntry", "QueueManager", "backoff_s", "retry_schedule"]
+
+
+def backoff_s(spec: QueueSpec, now_i: int, arrival_i: int) -> int:
+    """Seconds to wait after a failure at whole second *now_i* for a message that arrived at *arrival_i*."""
+    return int(min(max(now_i - arrival_i, spec.minimal_backoff_s), spec.maximal_backoff_s))
+
+
+def retry_schedule(spec: QueueSpec, attempts: int, *, arrival: int = 0) -> list[int]:
+    """Attempt times (s) of a message that fails every time, delivery attempts taking no time (idealised)."""
+    qrd = spec.queue_run_delay_s
+    out, t = [arrival], arrival
+    while len(out) < attempts:
+        ready = t + backoff_s(spec, t, arrival)
+        t = int(math.ceil(ready / qrd) * qrd)
+        out.append(t)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one delivery attempt did for one recipient: ``sent``, ``defer`` or ``bounce``."""
+
+    rcpt: str
+    kind: str
+    dsn: str
+    text: str
+    relay: str = "none"
+    code: int = 0
+
+
+@dataclass(slots=True, eq=False)
+class QueueEntry:
+    """A message in an MTA's queue (mutable: recipients leave it as they are sent or bounced)."""
+
+    qid: str
+    sender: str
+    rcpts: list[str]
+    raw: bytes
+    arrival: float
+    message_id: str = ""
+    state: str = "incoming"
+    next_i: int = 0
+    jobs: int = 0
+    attempts: int = 0
+    activated_at: float = 0.0
+    last: dict[str, Outcome] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def arrival_i(self) -> int:
+        """Arrival in whole seconds (queue-file times have one-second resolution)."""
+        return int(self.arrival)
+
+    @property
+    def size(self) -> int:
+        """Message size in bytes."""
+        return len(self.raw)
+
+
+@dataclass(slots=True, eq=False)
+class Job:
+    """One delivery attempt: *rcpts* of *entry* to destination *dest*."""
+
+    entry: QueueEntry
+    dest: str
+    rcpts: list[str]
+    generation: int
+
+
+class Deliverer(Protocol):
+    """What the MTA gives its queue manager: the destination of a recipient and a delivery process."""
+
+    def destination(self, rcpt: str) -> str: ...
+
+    def deliver(self, job: Job) -> Generator[simpy.Event, Any, list[Outcome]]: ...
+
+
+class QueueManager:
+    """Incoming, active and deferred queues of one MTA; see the module docstring for the rules.
+
+    Parameters
+    ----------
+    env : simpy.Environment
+    spec : QueueSpec
+        Backoff, lifetimes, scan interval (s), per-destination concurrency.
+    deliverer : Deliverer
+        Maps a recipient to its destination and runs a job (a generator returning one Outcome per recipient).
+    on_done : callable
+        ``on_done(entry, outcomes)`` after each job, with the outcomes that are final (sent, bounced, expired);
+        the MTA logs them, sends DSNs and tells the tracker.
+    on_removed : callable
+        ``on_removed(entry)`` when the last recipient has left the message.
+    """
+
+    def __init__(self, env: simpy.Environment, spec: QueueSpec, deliverer: Deliverer,
+                 on_done: Callable[[QueueEntry, list[Outcome], float], None],
+                 on_removed: Callable[[QueueEntry], None],
+                 on_deferred: Callable[[QueueEntry, list[Outcome]], None] | None = None) -> None:  # fmt: skip
+        self.env = env
+        self.spec = spec
+        self.deliverer = deliverer
+        self.on_done = on_done
+        self.on_removed = on_removed
+        self.on_deferred = on_deferred
+        self.entries: dict[str, QueueEntry] = {}
+        self.up = True
+        self.generation = 0
+        self.t0 = env.now
+        self._ready: deque[QueueEntry] = deque()
+        self._running: dict[str, int] = defaultdict(int)
+        self._blocked: dict[str, deque[Job]] = defaultdict(deque)
+        self._scan_pending = False
+        self.scans = 0
+        self.attempt_log: list[tuple[float, str, str]] = []  # (time, qid, destination) of every job started
+
+    def __repr__(self) -> str:
+        return f"<QueueManager {len(self.entries)} messages, {self.count('deferred')} deferred>"
+
+    # ------------------------------------------------------------------ queues
+    def count(self, state: str) -> int:
+        """Messages in queue *state* (incoming, active, deferred)."""
+        return sum(1 for e in self.entries.values() if e.state == state)
+
+    def enqueue(self, entry: QueueEntry) -> None:
+        """A new message (its bytes are safe on "disk": the server may now answer 250)."""
+        entry.state = "incoming"
+        self.entries[entry.qid] = entry
+        if self.up:
+            self._ready.append(entry)
+            self._dispatch()
+
+    # ------------------------------------------------------------------ crash and restart
+    def crash(self) -> None:
+        """The host went down: abandon running jobs; active messages go back to incoming."""
+        self.up = False
+        self.generation += 1
+        self._ready.clear()
+        self._running.clear()
+        self._blocked.clear()
+        for e in self.entries.values():
+            e.jobs = 0
+            if e.state == "active":
+                e.state = "incoming"
+
+    def restart(self) -> None:
+        """The host is back: incoming messages are tried now, deferred ones at their scan."""
+        self.up = True
+        self.t0 = self.env.now
+        self._scan_pending = False
+        for e in sorted(self.entries.values(), key=lambda e: (e.arrival, e.qid)):
+            if e.state == "incoming":
+                self._ready.append(e)
+        self._dispatch()
+        self._arm_scan()
+
+    # ------------------------------------------------------------------ scheduling
+    def _dispatch(self) -> None:
+        ready = self._ready
+        while ready:
+            entry = ready.popleft()
+            if entry.qid not in self.entries or entry.state == "active":
+                continue
+            entry.state = "active"
+            entry.activated_at = self.env.now
+            entry.attempts += 1
+            groups: dict[str, list[str]] = {}
+            for rcpt in entry.rcpts:
+                groups.setdefault(self.deliverer.destination(rcpt), []).append(rcpt)
+            entry.jobs = len(groups)
+            for dest, rcpts in groups.items():
+                job = Job(entry, dest, rcpts, self.generation)
+                if self._running[dest] < self.spec.destination_concurrency_limit:
+                    self._start(job)
+                else:
+                    self._blocked[dest].append(job)
+            if not groups:
+                self._finish_attempt(entry)
+
+    def _start(self, job: Job) -> None:
+        self._running[job.dest] += 1
+        self.attempt_log.append((self.env.now, job.entry.qid, job.dest))
+        self.env.process(self._run(job))
+
+    def _run(self, job: Job) -> Generator[simpy.Event, Any, None]:
+        outcomes: list[Outcome] = yield from self.deliverer.deliver(job)
+        if job.generation != self.generation:
+            return  # the host crashed meanwhile: this attempt never happened as far as the queue knows
+        self._running[job.dest] -= 1
+        blocked = self._blocked.get(job.dest)
+        if blocked:
+            self._start(blocked.popleft())
+        entry = job.entry
+        final = [o for o in outcomes if o.kind in ("sent", "bounce")]
+        gone = {o.rcpt for o in final}
+        entry.rcpts = [r for r in entry.rcpts if r not in gone]
+        for o in outcomes:
+            entry.last[o.rcpt] = o
+        if final:
+            self.on_done(entry, final, self.env.now)
+        entry.jobs -= 1
+        if entry.jobs == 0:
+            self._finish_attempt(entry)
+
+    def _finish_attempt(self, entry: QueueEntry) -> None:
+        now = self.env.now
+        if not entry.rcpts:
+            self._remove(entry)
+            return
+        lifetime = self.spec.bounce_queue_lifetime_s if entry.sender == "" else self.spec.maximal_queue_lifetime_s
+        if now >= entry.arrival + lifetime:
+            expired = []
+            for r in entry.rcpts:
+                last = entry.last.get(r)
+                why = last.text if last is not None else "no delivery attempt"
+                expired.append(Outcome(r, "bounce", "4.4.7", f"delivery time expired (last: {why})",
+                                       last.relay if last is not None else "none", 0))  # fmt: skip
+            entry.rcpts = []
+            self.on_done(entry, expired, now)
+            self._remove(entry, expired=True)
+            return
+        now_i = int(now)
+        entry.next_i = now_i + backoff_s(self.spec, now_i, entry.arrival_i)
+        entry.state = "deferred"
+        if self.on_deferred is not None:
+            self.on_deferred(entry, [entry.last[r] for r in entry.rcpts if r in entry.last])
+        self._arm_scan()
+
+    def _remove(self, entry: QueueEntry, expired: bool = False) -> None:
+        del self.entries[entry.qid]
+        entry.state = "removed"
+        entry.info["expired"] = expired
+        self.on_removed(entry)
+
+    def _arm_scan(self) -> None:
+        """Run the deferred scan at the next multiple of queue_run_delay (from t0), while anything is deferred."""
+        if self._scan_pending or not self.up or not any(e.state == "deferred" for e in self.entries.values()):
+            return
+        qrd = self.spec.queue_run_delay_s
+        k = math.floor((self.env.now - self.t0) / qrd) + 1
+        at = self.t0 + k * qrd
+        self._scan_pending = True
+        gen = self.generation
+        self.env.timeout(at - self.env.now).callbacks.append(lambda _e: self._scan(gen))
+
+    def _scan(self, gen: int) -> None:
+        if gen != self.generation:
+            return
+        self._scan_pending = False
+        self.scans += 1
+        now = self.env.now
+        due = [e for e in self.entries.values() if e.state == "deferred" and e.next_i <= now + 1e-9]
+        due.sort(key=lambda e: (e.next_i, e.arrival, e.qid))
+        self._ready.extend(due)
+        self._dispatch()
+        self._arm_scan()

@@ -1,0 +1,264 @@
+"""The books of a mail run: one row per (message, recipient), one per SMTP transaction, and mail conservation.
+
+Agents report what they did (a submission accepted or refused, a message received by an MTA, relayed, delivered,
+bounced); the tracker never drives anything. A row is keyed by (Message-ID, envelope recipient); before the MSA
+has answered, a submission is known by a token of its mail program, and events that arrive for a Message-ID not
+yet bound are kept until it is. Every row holds the run (``sim.hold()``) until its fate is final.
+
+Conservation (DESIGN.md): per (message, recipient), submitted = delivered + bounced + rejected + discarded +
+queued + in transit, where queued is *counted* by walking the MTAs' queues and in transit are submissions still in
+a mail program's hands; DSNs are rows of their own (``kind == "dsn"``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from netlab.errors import SimulationError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["FINAL", "HopRecord", "MailConservationError", "MessageRow", "Tracker", "message_id_of"]
+
+FINAL = ("delivered", "bounced", "rejected", "discarded")
+_MID = re.compile(rb"^message-id:[ \t]*(.*?)\r?$", re.IGNORECASE | re.MULTILINE)
+
+
+class MailConservationError(SimulationError):
+    """A (message, recipient) is neither final, queued nor in transit: mail was lost without a trace."""
+
+
+def message_id_of(raw: bytes) -> str:
+    """The Message-ID of *raw* ('' if it has none); looks at the header section only."""
+    end = raw.find(b"\r\n\r\n")
+    m = _MID.search(raw, 0, end if end >= 0 else len(raw))
+    return m.group(1).strip().decode("ascii", "replace") if m else ""
+
+
+@dataclass(slots=True, eq=False)
+class MessageRow:
+    """What happened to one message for one recipient (times in seconds)."""
+
+    key: Any
+    sender: str
+    rcpt: str
+    kind: str
+    submitted_s: float
+    size_bytes: int
+    message_id: str = ""
+    hops: list[tuple[str, str, float]] = field(default_factory=list)  # (host, queue id, received at)
+    accepted_by_final_mx_s: float = float("nan")
+    delivered_s: float = float("nan")
+    status: str = ""
+    dsn: str = ""
+    reason: str = ""
+    final_s: float = float("nan")
+    spam_score: float = float("nan")
+    transactions: list[Any] = field(default_factory=list)
+    origin: str = ""  # the Message-ID a DSN reports on
+
+
+@dataclass(slots=True, eq=False)
+class HopRecord:
+    """One SMTP transaction as the client saw it."""
+
+    client: str
+    server: str
+    port: int
+    start_s: float
+    end_s: float
+    code: int
+    dsn: str
+    message_id: str
+    recipients: tuple[str, ...]
+    accepted: int
+    size_bytes: int
+    conn: Any = None
+    error: str = ""
+
+
+class Tracker:
+    """Rows, transactions and the conservation check of one mail run.
+
+    Parameters
+    ----------
+    hold, release : callables
+        ``sim.hold`` / ``sim.release`` of the run: one hold per row until the row is final.
+    """
+
+    def __init__(self, hold: Callable[[], None], release: Callable[[], None]) -> None:
+        self._hold = hold
+        self._release = release
+        self.rows: list[MessageRow] = []
+        self.by_key: dict[Any, MessageRow] = {}
+        self.hops: list[HopRecord] = []
+        self._early: dict[Any, list[Callable[[MessageRow], None]]] = {}
+        self._token_rows: dict[Any, list[MessageRow]] = {}
+        self.duplicates = 0
+
+    # ------------------------------------------------------------------ rows
+    def create(self, key_or_token: Any, sender: str, rcpts: Iterable[str], t: float, size: int, *,
+               kind: str = "mail", message_id: str = "", origin: str = "") -> list[MessageRow]:  # fmt: skip
+        """New rows for a message about to be submitted (or a DSN just made): one per recipient."""
+        rows = []
+        for r in rcpts:
+            row = MessageRow(None, sender, r, kind, t, size, message_id=message_id, origin=origin)
+            self.rows.append(row)
+            self._hold()
+            rows.append(row)
+            if message_id:
+                self._bind(row, message_id)
+        if not message_id:
+            self._token_rows[key_or_token] = rows
+        return rows
+
+    def _bind(self, row: MessageRow, mid: str) -> None:
+        row.message_id = mid
+        row.key = (mid, row.rcpt)
+        if row.key in self.by_key:
+            self.duplicates += 1  # the same Message-ID submitted twice to one recipient: keep the first row
+            return
+        self.by_key[row.key] = row
+        for fn in self._early.pop(row.key, ()):
+            fn(row)
+
+    def bind(self, token: Any, mid: str) -> None:
+        """The MSA accepted the submission *token* as Message-ID *mid*."""
+        for row in self._token_rows.pop(token, ()):
+            self._bind(row, mid)
+
+    def token_rows(self, token: Any) -> list[MessageRow]:
+        """Rows of a submission not yet bound to a Message-ID."""
+        return self._token_rows.get(token, [])
+
+    def _on(self, mid: str, rcpt: str, fn: Callable[[MessageRow], None]) -> None:
+        row = self.by_key.get((mid, rcpt))
+        if row is None:
+            self._early.setdefault((mid, rcpt), []).append(fn)
+        else:
+            fn(row)
+
+    def finish(self, row: MessageRow, status: str, t: float, dsn: str = "", reason: str = "") -> None:
+        """Row *row* reached its final *status* at *t* (the first final event wins; later ones are duplicates)."""
+        if row.status:
+            self.duplicates += 1
+            return
+        row.status, row.final_s, row.dsn, row.reason = status, t, dsn, reason
+        if status == "delivered":
+            row.delivered_s = t
+        self._release()
+
+    # ------------------------------------------------------------------ events reported by agents
+    def received(self, mid: str, rcpt: str, host: str, qid: str, t: float, *, final: bool,
+                 spam_score: float | None = None) -> None:  # fmt: skip
+        """An MTA on *host* took responsibility (250 after DATA) for *mid* to *rcpt* as queue id *qid*."""
+
+        def apply(row: MessageRow) -> None:
+            row.hops.append((host, qid, t))
+            if final and row.accepted_by_final_mx_s != row.accepted_by_final_mx_s:
+                row.accepted_by_final_mx_s = t
+            if spam_score is not None:
+                row.spam_score = spam_score if row.spam_score != row.spam_score else max(row.spam_score, spam_score)
+
+        self._on(mid, rcpt, apply)
+
+    def final(self, mid: str, rcpt: str, status: str, t: float, dsn: str = "", reason: str = "") -> None:
+        """*mid* to *rcpt* is delivered, bounced or discarded."""
+        self._on(mid, rcpt, lambda row: self.finish(row, status, t, dsn, reason))
+
+    def transaction(self, rec: HopRecord) -> None:
+        """One SMTP transaction (client side), attributed to each of its recipients."""
+        self.hops.append(rec)
+        if rec.message_id:
+            for r in rec.recipients:
+                self._on(rec.message_id, r, lambda row: row.transactions.append(rec))
+
+    # ------------------------------------------------------------------ conservation
+    def check(self, queued: set[tuple[str, str]], in_transit: set[int]) -> dict[str, int]:
+        """Raise :class:`MailConservationError` unless every row is final, queued or in transit; return counts.
+
+        *queued* holds (Message-ID, recipient) pairs found by walking the queues; *in_transit* the ``id()`` of
+        rows still in a mail program's hands (submission not yet answered).
+        """
+        counts = dict.fromkeys((*FINAL, "queued", "in_transit"), 0)
+        in_mua = in_transit
+        lost = []
+        for row in self.rows:
+            if row.status:
+                counts[row.status] += 1
+            elif row.key is not None and row.key in queued:
+                counts["queued"] += 1
+            elif id(row) in in_mua:
+                counts["in_transit"] += 1
+            else:
+                lost.append(row)
+        if lost:
+            r = lost[0]
+            raise MailConservationError(
+                f"mail conservation violated: {len(lost)} (message, recipient) pair(s) are neither delivered, "
+                f"bounced, rejected, discarded, queued nor in transit; first: {r.message_id or '(unbound)'} to "
+                f"<{r.rcpt}> submitted at {r.submitted_s:.6g} s, hops {r.hops}"
+            )
+        counts["submitted"] = len(self.rows)
+        return counts
+
+    def status_of(self, row: MessageRow, queued: set[tuple[str, str]]) -> str:
+        """The row's status for the results: final status, else queued or in_transit."""
+        if row.status:
+            return row.status
+        return "queued" if row.key is not None and row.key in queued else "in_transit"
+
+    # ------------------------------------------------------------------ tables
+    def messages_frame(self, queued: set[tuple[str, str]]) -> pd.DataFrame:
+        """``Results.messages``: one row per (message, recipient)."""
+        import pandas as pd
+
+        out = []
+        for row in self.rows:
+            tx = row.transactions
+            packets = sum(_segments(h.conn) for h in tx)
+            retrans = sum(h.conn.retransmissions for h in tx if h.conn is not None)
+            out.append({
+                "message_id": row.message_id, "kind": row.kind, "mail_from": row.sender, "rcpt_to": row.rcpt,
+                "size_bytes": row.size_bytes, "submitted_s": row.submitted_s,
+                "queue_ids": " ".join(f"{h}:{q}" for h, q, _ in row.hops),
+                "hop_hosts": " ".join(h for h, _, _ in row.hops),
+                "hop_times_s": " ".join(f"{t:.6f}" for _, _, t in row.hops),
+                "first_mta_s": row.hops[0][2] if row.hops else float("nan"),
+                "accepted_by_final_mx_s": row.accepted_by_final_mx_s, "delivered_s": row.delivered_s,
+                "delay_s": row.delivered_s - row.submitted_s,
+                "status": self.status_of(row, queued), "dsn": row.dsn, "reason": row.reason,
+                "final_s": row.final_s, "mail_hops": len(row.hops), "smtp_transactions": len(tx),
+                "packets": packets, "retransmissions": retrans, "spam_score": row.spam_score,
+                "origin_message_id": row.origin,
+            })  # fmt: skip
+        return pd.DataFrame(out, columns=MESSAGE_COLUMNS)
+
+    def hops_frame(self) -> pd.DataFrame:
+        """``Results.mail_hops``: one row per SMTP transaction."""
+        import pandas as pd
+
+        out = [{
+            "client": h.client, "server": h.server, "port": h.port, "start_s": h.start_s, "end_s": h.end_s,
+            "duration_s": h.end_s - h.start_s, "code": h.code, "dsn": h.dsn, "message_id": h.message_id,
+            "recipients": " ".join(h.recipients), "n_recipients": len(h.recipients), "accepted": h.accepted,
+            "size_bytes": h.size_bytes, "segments": _segments(h.conn),
+            "retransmissions": h.conn.retransmissions if h.conn is not None else 0, "error": h.error,
+        } for h in self.hops]  # fmt: skip
+        return pd.DataFrame(out, columns=HOP_COLUMNS)
+
+
+def _segments(conn: Any) -> int:
+    return 0 if conn is None else int(conn.segments_sent + conn.segments_received)
+
+
+MESSAGE_COLUMNS = ["message_id", "kind", "mail_from", "rcpt_to", "size_bytes", "submitted_s", "queue_ids",
+                   "hop_hosts", "hop_times_s", "first_mta_s", "accepted_by_final_mx_s", "delivered_s", "delay_s",
+                   "status", "dsn", "reason", "final_s", "mail_hops", "smtp_transactions", "packets",
+                   "retransmissions", "spam_score", "origin_message_id"]  # fmt: skip
+HOP_COLUMNS = ["client", "server", "port", "start_s", "end_s", "duration_s", "code", "dsn", "message_id",
+               "recipients", "n_recipients", "accepted", "size_bytes", "segments", "retransmissions", "error"]

@@ -1,0 +1,133 @@
+"""Mail traffic: scripted submissions and a random workload of users writing to each other.
+
+Each sending user submits as a Poisson process of mean interval ``mean_interval`` (all users together are one
+Poisson process whose events go to a uniformly chosen user: the same law, one SimPy timer). A message has one
+recipient plus a geometric number of extra ones, a lognormal text body, with some probability a lognormal binary
+attachment (base64 in a ``multipart/mixed``), and with probability ``spam_fraction`` spam content (GTUBE). A share
+of messages leaves ``Date`` and ``Message-ID`` to the MSA. Every draw comes from ``mail/workload/...`` streams, so
+the traffic does not depend on routing.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from netlab.mail.message import build_message, make_message_id, sim_datetime, to_bytes
+from netlab.mail.spam import GTUBE
+
+if TYPE_CHECKING:
+    from netlab.mail.config import MailWorkloadSpec, ScriptedMessage
+    from netlab.mail.system import MailSystem
+
+__all__ = ["MailWorkload", "compose", "lognormal_size"]
+
+_WORDS = ["the", "network", "lab", "follows", "each", "message", "from", "the", "sender", "through", "submission", "checks", "dns", "relays", "and", "the", "recipient", "exchanger", "packets", "routes", "queue", "retry", "delivery", "report", "meeting", "notes", "budget", "draft", "review", "schedule", "project", "update", "figures", "attached", "please", "find", "below", "thanks", "regards"]  # fmt: skip
+_TEXT = " ".join(_WORDS[(i * 7 + i // 3) % len(_WORDS)] for i in range(4000))
+
+
+def lognormal_size(rng: random.Random, median: float, sigma: float, cap: int) -> int:
+    """A lognormal size in bytes with *median* and *sigma*, at least 1 and at most *cap*."""
+    return max(1, min(cap, int(rng.lognormvariate(math.log(max(median, 1.0)), sigma))))
+
+
+def _body(rng: random.Random, size: int) -> str:
+    """*size* characters of text in lines of about 72, cut from a fixed corpus at a random place."""
+    start = rng.randrange(len(_TEXT) // 2)
+    text = (_TEXT[start:] + " " + _TEXT) * (1 + size // len(_TEXT))
+    text = text[:size]
+    return "\n".join(text[i : i + 72] for i in range(0, len(text), 72)) + "\n"
+
+
+def compose(*, sender: str, to: list[str], subject: str, body: str, attachment: bytes = b"", when: Any = None,
+            message_id: str | None = None) -> bytes:  # fmt: skip
+    """A message as a mail program writes it (RFC 5322 via :mod:`email`), CRLF bytes."""
+    atts = [("attachment.bin", attachment, "application", "octet-stream")] if attachment else []
+    msg = build_message(sender=sender, to=to, subject=subject, body=body, attachments=atts, date=when,
+                        message_id=message_id)  # fmt: skip
+    return to_bytes(msg)
+
+
+class MailWorkload:
+    """Submits the scenario's scripted messages and random traffic through the mail programs of *system*."""
+
+    def __init__(self, system: MailSystem) -> None:
+        self.system = system
+        self.env = system.env
+        self.count = 0
+
+    def start(self) -> None:
+        spec = self.system.spec
+        for i, m in enumerate(spec.send):
+            self.system.sim.hold()
+            self.env.timeout(m.at_s).callbacks.append(lambda _e, m=m, i=i: self._scripted(m, i))
+        if spec.workload is not None and (spec.workload.count is None or spec.workload.count > 0):
+            self.system.sim.hold()  # released when the workload has nothing more to submit
+            self.env.process(self._random(spec.workload))
+
+    def _scripted(self, m: ScriptedMessage, i: int) -> None:
+        system = self.system
+        user = system.spec.user(m.sender)
+        assert user is not None and user.client is not None
+        when = sim_datetime(system.epoch, self.env.now)
+        mid = make_message_id(int(self.env.now * 1e6), 9000 + i, f"{user.client}.client") if m.headers else None
+        att = system.net.stream("mail", "send", i).randbytes(m.attachment_bytes) if m.attachment_bytes else b""
+        raw = compose(sender=m.sender, to=list(m.to), subject=m.subject, body=m.body, attachment=att,
+                      when=when if m.headers else None, message_id=mid)  # fmt: skip
+        password = user.password if m.password is None else m.password
+        auth = None if password == "none" else (m.sender, password)
+        system.mua(user.client).submit(m.sender, list(m.to), raw, auth=auth, msa=system.spec.msa_for(user))
+        self.count += 1
+        system.sim.release()
+
+    def _random(self, w: MailWorkloadSpec) -> Generator[simpy.Event, Any, None]:
+        system = self.system
+        spec = system.spec
+        senders = list(w.senders) or [u.address for u in spec.users if u.client is not None]
+        rcpts = list(w.recipients) or [u.address for u in spec.users]
+        arrivals = system.net.stream("mail", "workload", "arrivals")
+        draw = system.net.stream("mail", "workload", "messages")
+        rate = len(senders) / w.mean_interval_s
+        t = w.start_s
+        n = 0
+        while True:
+            t += arrivals.expovariate(rate)
+            if (w.stop_s is not None and t >= w.stop_s) or (w.count is not None and n >= w.count):
+                break
+            if t > self.env.now:
+                yield self.env.timeout(t - self.env.now)
+            n += 1
+            self._one(w, draw, senders, rcpts, n)
+        system.sim.release()
+
+    def _one(self, w: MailWorkloadSpec, rng: random.Random, senders: list[str], rcpts: list[str], n: int) -> None:
+        system = self.system
+        sender = senders[rng.randrange(len(senders))]
+        user = system.spec.user(sender)
+        assert user is not None and user.client is not None
+        k = 1
+        p = 1.0 / (1.0 + w.extra_recipients_mean)  # geometric number of extras with that mean
+        while k < min(w.max_recipients, len(rcpts)) and rng.random() > p:
+            k += 1
+        others = [r for r in rcpts if r != sender] or rcpts
+        to = rng.sample(others, min(k, len(others)))
+        body = _body(rng, lognormal_size(rng, w.body_median_bytes, w.body_sigma, w.max_size_bytes))
+        spam = rng.random() < w.spam_fraction
+        if spam:
+            body = f"Congratulations, you are a WINNER!\n{GTUBE}\n" + body
+        attachment = b""
+        if rng.random() < w.attachment_probability:
+            size = lognormal_size(rng, w.attachment_median_bytes, w.attachment_sigma, w.max_size_bytes)
+            attachment = rng.randbytes(size)
+        full = rng.random() >= w.missing_headers_fraction
+        now = self.env.now
+        when = sim_datetime(system.epoch, now) if full else None
+        mid = make_message_id(int(now * 1e6), n, f"{user.client}.client") if full else None
+        raw = compose(sender=sender, to=to, subject=f"Message {n}", body=body, attachment=attachment, when=when,
+                      message_id=mid)  # fmt: skip
+        system.mua(user.client).submit(sender, to, raw, auth=(sender, user.password), msa=system.spec.msa_for(user))
+        self.count += 1

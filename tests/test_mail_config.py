@@ -1,0 +1,63 @@
+"""The mail section of scenario files: round trip, and clear load-time errors for bad input."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+from mail_helpers import BASE, scenario
+
+import netlab
+from netlab.experiment.yaml_io import loads_scenario
+
+
+def text(mutate) -> str:  # type: ignore[no-untyped-def]
+    data = copy.deepcopy(BASE)
+    mutate(data["mail"])
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def test_seed_scenario_loads_and_round_trips() -> None:
+    s = netlab.load_scenario("topologies/seed.yaml")
+    assert s.mail is not None and len(s.mail.servers) == 8
+    assert loads_scenario(s.to_yaml()) == s
+
+
+def test_round_trip_and_overrides() -> None:
+    s = scenario({"queue": {"maximal_backoff": "1h"}})
+    assert loads_scenario(s.to_yaml()) == s
+    t = s.override("mail.queue.minimal_backoff=1min")
+    assert t.mail.queue.minimal_backoff_s == 60.0 and t.mail.queue.maximal_backoff_s == 3600.0
+
+
+@pytest.mark.parametrize(("mutate", "message"), [
+    (lambda m: m["servers"].append({"host": "nohost", "role": "relay"}), r"mail.servers\[3\].host: unknown host 'nohost'"),
+    (lambda m: m["servers"][0].update(domains=["zz.test"]), r"unknown domain 'zz.test'"),
+    (lambda m: m["users"].append({"address": "x@zz.test"}), r"mail.users\[3\].address: unknown domain 'zz.test'"),
+    (lambda m: m["domains"].append({"name": "c.test"}) or m["users"].append({"address": "y@c.test"}),
+     r"has no mailbox"),
+    (lambda m: m["domains"][1].update(mx=[[10, "pc"]]), r"MX host 'pc' runs no mail server"),
+    (lambda m: m["users"].append({"address": "not an address"}), r"mail.users\[3\].address: malformed address"),
+    (lambda m: m.update(records=[{"name": "x.a.test", "type": "CNAME", "value": "y.a.test"},
+                                 {"name": "y.a.test", "type": "CNAME", "value": "x.a.test"}]), r"CNAME loop"),
+    (lambda m: m.update(dns_server="nowhere"), r"mail.dns_server: unknown host 'nowhere'"),
+    (lambda m: m["servers"][0].update(role="postman"), r"role must be one of msa, mx, relay"),
+])  # fmt: skip
+def test_bad_mail_sections_fail_at_load_time(mutate, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(netlab.ConfigError, match=message) as info:
+        loads_scenario(text(mutate), source="bad.yaml")
+    assert str(info.value).startswith("bad.yaml:")
+
+
+def test_error_points_at_the_line() -> None:
+    bad = text(lambda m: m["users"].append({"address": "x@zz.test"}))
+    with pytest.raises(netlab.ConfigError) as info:
+        loads_scenario(bad, source="bad.yaml")
+    line = int(str(info.value).split(":")[1])
+    assert "x@zz.test" in bad.splitlines()[line - 1]
+
+
+def test_endless_workload_is_refused() -> None:
+    with pytest.raises(netlab.ConfigError, match="would never end"):
+        scenario({"workload": {"mean_interval": "1min"}})
