@@ -116,3 +116,21 @@ def test_dot_stuff_round_trip(raw: bytes) -> None:
     if normal and not normal.endswith(b"\r\n"):
         normal += b"\r\n"
     assert dot_unstuff(line + b"\r\n" for line in lines) == normal
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_fast_crlf_and_dot_stuffing_equal_the_line_by_line_definition(seed: int) -> None:
+    """normalize_crlf and dot_stuff use bytes.replace; they must equal the per-line definition on any input."""
+    import random
+
+    from netlab.mail.message import dot_stuff, normalize_crlf
+
+    rng = random.Random(seed)
+    raw = bytes(rng.choice(b"ab.\r\n") for _ in range(rng.randint(0, 60)))
+    lines = raw.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    expected = b"".join(line.removesuffix(b"\r") + b"\r\n" for line in lines) if raw else b""
+    assert normalize_crlf(raw) == expected
+    stuffed = b"".join((b"." + ln if ln.startswith(b".") else ln) + b"\r\n" for ln in expected.split(b"\r\n")[:-1])
+    assert dot_stuff(raw) == stuffed + b".\r\n"

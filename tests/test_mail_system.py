@@ -220,3 +220,13 @@ def test_results_save_and_load(tmp_path) -> None:  # type: ignore[no-untyped-def
     res.save(tmp_path)
     back = netlab.load_results(tmp_path)
     assert back.messages.status.tolist() == ["delivered"] and len(back.maillog) == len(res.maillog)
+
+
+def test_msa_qualifies_bare_addresses_and_port_25_refuses_them() -> None:
+    """RFC 6409 §4.2: the MSA makes envelope addresses fully qualified (with its domain); a relay does not."""
+    users = {"users": [{"address": "alice@a.test", "password": "pw", "client": "pc"}, {"address": "bob@b.test"}]}
+    auth = b"AUTH PLAIN AGFsaWNlQGEudGVzdABwdw==\r\n"  # alice@a.test / pw
+    lines = raw_session(users, "msa", 587, [b"EHLO pc\r\n", auth, b"MAIL FROM:<alice>\r\n", b"RCPT TO:<bob@b.test>\r\n"])
+    assert lines[-2].startswith(b"250") and lines[-1].startswith(b"250")  # alice -> alice@a.test, her own
+    lines = raw_session(users, "mx1", 25, [b"EHLO pc\r\n", b"MAIL FROM:<alice>\r\n"])
+    assert lines[-1].startswith(b"501")

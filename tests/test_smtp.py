@@ -444,3 +444,41 @@ def test_data_command_refused_is_reported_for_accepted_recipients() -> None:
     assert c.on_reply(Reply(451, "Error: queue file write error", "4.3.0")) == [b"QUIT\r\n"]
     c.on_reply(Replies.BYE)
     assert c.done and c.result.failed_stage == "data" and codes(c) == {"bob@b.example": 451, "x@far.example": 554}
+
+
+def _data_session() -> tuple[SmtpServerSession, RecordingPolicy]:
+    policy = RecordingPolicy()
+    s = server(policy)
+    for line in ("EHLO c.example", "MAIL FROM:<a@a.example>", "RCPT TO:<b@b.example>", "DATA"):
+        s.feed_line(line.encode() + b"\r\n")
+    return s, policy
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("line_end", [b"\r\n", b"\n"])
+def test_data_in_any_chunking_equals_line_by_line(seed: int, line_end: bytes) -> None:
+    """The block fast path for DATA (whole CRLF messages) and the line path agree on content, size and replies,
+    however the bytes are split, with dot-stuffed lines, a terminator split across chunks, and a second message
+    pipelined behind the first."""
+    rng = random.Random(seed)
+    lines = [rng.choice([b".", b"..x", b"a" * rng.randint(0, 90), b"", b". leading dot"]) for _ in range(60)]
+    body = b"".join((b"." + ln if ln.startswith(b".") else ln) + line_end for ln in lines)
+    wire = body + b"." + line_end + b"MAIL FROM:<c@a.example>\r\n"
+    expected = b"".join(ln + b"\r\n" for ln in lines)
+    s1, p1 = _data_session()
+    r1 = [r for ln in wire.splitlines(keepends=True) for r in s1.feed_line(ln)]
+    s2, p2 = _data_session()
+    cuts = sorted(rng.sample(range(1, len(wire)), 8))
+    r2 = [r for a, b in zip([0, *cuts], [*cuts, len(wire)], strict=True) for r in s2.feed(wire[a:b])]
+    assert p1.messages[0][1] == p2.messages[0][1] == expected
+    assert [r.code for r in r1] == [r.code for r in r2] == [250, 250]
+
+
+def test_oversized_data_is_counted_not_held() -> None:
+    s, policy = _data_session()
+    s.size_limit = 10_000
+    chunk = b"x" * 998 + b"\r\n"
+    replies = [r for _ in range(100) for r in s.feed(chunk)]
+    assert not replies and len(s._buffer) < 20_000  # switched to counting line by line
+    assert [r.code for r in s.feed(b".\r\n")] == [552]
+    assert not policy.messages

@@ -273,13 +273,16 @@ def ensure_date_and_message_id(
 
 
 def normalize_crlf(raw: bytes) -> bytes:
-    """Every line end as CRLF (bare LF is not SMTP); a non-empty result always ends with CRLF."""
+    """Every line end as CRLF (bare LF is not SMTP); a non-empty result always ends with CRLF.
+
+    >>> normalize_crlf(b"a\\nb\\r\\nc")
+    b'a\\r\\nb\\r\\nc\\r\\n'
+    """
     if not raw:
         return b""
-    lines = raw.split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()
-    return b"".join(line.removesuffix(b"\r") + b"\r\n" for line in lines)
+    # Two C-speed replaces: drop the CR of every CRLF, then turn every LF into CRLF (a lone CR stays content).
+    out = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    return out if out.endswith(b"\r\n") else out.removesuffix(b"\r") + b"\r\n"
 
 
 def dot_stuff(raw: bytes) -> bytes:
@@ -289,9 +292,7 @@ def dot_stuff(raw: bytes) -> bytes:
     b'a\\r\\n..b\\r\\n.\\r\\n'
     """
     body = normalize_crlf(raw)
-    # split on CRLF only: a bare CR inside a line is content, not a line end
-    lines = body.split(b"\r\n")[:-1]
-    return b"".join((b"." + line if line.startswith(b".") else line) + b"\r\n" for line in lines) + b".\r\n"
+    return (b"." if body.startswith(b".") else b"") + body.replace(b"\r\n.", b"\r\n..") + b".\r\n"
 
 
 def dot_unstuff(lines: Iterable[bytes]) -> bytes:

@@ -34,8 +34,8 @@ from netlab.mail.message import (
     sim_datetime,
 )
 from netlab.mail.queue import Job, Outcome, QueueEntry, QueueManager
-from netlab.mail.smtp import Replies, Reply, SmtpServerSession
-from netlab.mail.smtp_io import ClientSession, connect, run_client, serve
+from netlab.mail.smtp import Replies, Reply, SmtpClientSession, SmtpServerSession
+from netlab.mail.smtp_io import connect, run_client, serve
 from netlab.mail.tracker import HopRecord, message_id_of
 from netlab.transport import TransportError
 
@@ -94,6 +94,9 @@ class Mta:
         self.node = system.net.nodes[spec.host]
         self.ip = self.node.ip
         self.fqdn: str = spec.fqdn or spec.host
+        # An MSA completes bare user names with its own domain (RFC 6409 §4.2); other roles refuse them (501).
+        self._qualify_domain = (spec.domains[0] if spec.domains else self.fqdn.partition(".")[2] or None) \
+            if spec.role == "msa" else None
         self.domains = {d.lower() for d in spec.domains} if spec.role == "mx" else set()
         self.relay_domains = {d.lower() for d in spec.relay_domains}
         self.mailbox = Mailbox(system.local_users(self.domains))
@@ -131,7 +134,8 @@ class Mta:
         peer = conn.remote.name
         self.system.log(self.host, "smtpd", "", f"connect from {peer}[{conn.remote.ip}]")
         session = SmtpServerSession(Smtpd(self, peer), hostname=self.fqdn, peer_ip=conn.remote.ip,
-                                    submission=self.spec.role == "msa", size_limit=self.spec.size_limit_bytes)
+                                    submission=self.spec.role == "msa", size_limit=self.spec.size_limit_bytes,
+                                    default_domain=self._qualify_domain)
         yield from serve(conn, session, timeout_s=self.qspec.command_timeout_s)
         self.conns.discard(conn)
         self.system.log(self.host, "smtpd", "", f"disconnect from {peer}[{conn.remote.ip}]")
@@ -263,8 +267,8 @@ class Mta:
                                                  tuple(job.rcpts), 0, entry.size, None, str(exc)))  # fmt: skip
             return None
         self.conns.add(conn)
-        session = ClientSession(helo=self.fqdn, envelope=Envelope(entry.sender, tuple(job.rcpts)), data=entry.raw,
-                                    pipelining=False)  # fmt: skip
+        session = SmtpClientSession(helo=self.fqdn, envelope=Envelope(entry.sender, tuple(job.rcpts)), data=entry.raw,
+                                    pipelining=True)  # fmt: skip
         t_setup = env.now
         out = yield from run_client(conn, session, timeout_s=self.qspec.command_timeout_s,
                                     data_timeout_s=2 * self.qspec.command_timeout_s)  # fmt: skip

@@ -17,7 +17,8 @@ import simpy
 
 from netlab.mail.dns import DnsError, mx_targets
 from netlab.mail.message import Envelope
-from netlab.mail.smtp_io import ClientSession, connect, run_client
+from netlab.mail.smtp import SmtpClientSession
+from netlab.mail.smtp_io import connect, run_client
 from netlab.mail.tracker import HopRecord, MessageRow, message_id_of
 from netlab.transport import TransportError
 
@@ -125,8 +126,8 @@ class Mua:
             system.tracker.transaction(HopRecord(self.host, name, port, t0, env.now, 0, "", message_id_of(raw),
                                                  tuple(rcpts), 0, len(raw), None, str(exc)))  # fmt: skip
             return f"connect to {name}[{ip}]:{port}: {exc}"
-        session = ClientSession(helo=f"{self.host}.client", envelope=Envelope(sender, tuple(rcpts)), data=raw,
-                                    auth=auth, pipelining=False)  # fmt: skip
+        session = SmtpClientSession(helo=f"{self.host}.client", envelope=Envelope(sender, tuple(rcpts)), data=raw,
+                                    auth=auth, pipelining=True)  # fmt: skip
         out = yield from run_client(conn, session, timeout_s=system.spec.queue.command_timeout_s)
         res = session.result
         code = res.data_reply.code if res.data_reply is not None else (out.last_reply.code if out.last_reply else 0)

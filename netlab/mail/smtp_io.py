@@ -17,22 +17,7 @@ import simpy
 from netlab.mail.smtp import Reply, ReplyReader, SmtpClientSession, SmtpServerSession
 from netlab.transport import TransportError
 
-__all__ = ["ClientOutcome", "ClientSession", "connect", "run_client", "serve"]
-
-
-class ClientSession(SmtpClientSession):
-    """:class:`SmtpClientSession` with a fast 8-bit test: the base class scans the content byte by byte in Python
-    to decide on ``BODY=8BITMIME`` (a third of a mail run's time); ``bytes.isascii`` gives the same answer in C.
-    (Workaround until ``smtp_client.py`` uses ``isascii`` itself.)"""
-
-    def _start_mail(self) -> list[bytes]:
-        if "8BITMIME" in self.extensions and self.data.isascii():
-            saved = self.extensions.pop("8BITMIME")  # 7-bit content: BODY= is not sent either way
-            try:
-                return super()._start_mail()
-            finally:
-                self.extensions["8BITMIME"] = saved
-        return super()._start_mail()
+__all__ = ["ClientOutcome", "connect", "run_client", "serve"]
 
 
 def serve(conn: Any, session: SmtpServerSession, *, timeout_s: float = 300.0) -> Generator[simpy.Event, Any, None]:

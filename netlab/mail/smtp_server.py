@@ -26,7 +26,7 @@ from typing import Protocol
 
 from netlab.mail.address import parse_address
 from netlab.mail.errors import MailAddressError
-from netlab.mail.message import Envelope, dot_unstuff
+from netlab.mail.message import Envelope
 from netlab.mail.smtp_reply import Replies, Reply
 
 __all__ = ["DEFAULT_SIZE_LIMIT", "ServerPolicy", "SessionState", "SmtpServerSession"]
@@ -122,8 +122,11 @@ class SmtpServerSession:
         size_limit: int = DEFAULT_SIZE_LIMIT,
         recipient_limit: int = DEFAULT_RECIPIENT_LIMIT,
         auth_required: bool | None = None,
+        default_domain: str | None = None,
     ) -> None:
         self.policy = policy
+        #: Appended to MAIL/RCPT addresses without a domain (an MSA's duty, RFC 6409 §4.2); None refuses them.
+        self.default_domain = default_domain
         self.hostname = hostname
         self.peer_ip = peer_ip
         self.submission = submission
@@ -139,7 +142,9 @@ class SmtpServerSession:
         self.esmtp = False
         self.authenticated_user: str | None = None
         self.transactions = 0  # messages accepted in this session
-        self._buffer = b""
+        self._buffer = bytearray()
+        self._line_mode = False  # DATA read line by line: bare-LF line ends, or an oversized message
+        self._scanned = 0  # how much of the buffer the DATA terminator search has already looked at
         self._auth: tuple[str, str | None] | None = None  # (mechanism, username so far)
         self._reset()
 
@@ -165,17 +170,65 @@ class SmtpServerSession:
         return Replies.shutdown(self.hostname)
 
     def feed(self, data: bytes) -> list[Reply]:
-        """Consume bytes from the connection (any split); return the replies for the complete lines."""
-        self._buffer += data
+        """Consume bytes from the connection (any split); return the replies for the complete lines.
+
+        Inside DATA a message whose lines all end in CRLF is taken as one block up to ``CRLF.CRLF`` (C-speed
+        search and unstuffing); anything else (bare LF line ends) goes line by line, with the same result.
+        """
+        buf = self._buffer
+        start = len(buf)
+        buf += data
+        if self.state is SessionState.DATA and not self._line_mode:
+            bare = data.count(b"\n") - data.count(b"\r\n")
+            if bare and data[:1] == b"\n" and start and buf[start - 1] == 13:
+                bare -= 1  # a CRLF split between two segments
+            self._line_mode = bare > 0
         out: list[Reply] = []
-        while (end := self._buffer.find(b"\n")) >= 0:
-            line, self._buffer = self._buffer[: end + 1], self._buffer[end + 1 :]
+        pos = 0
+        while True:
+            if self.state is SessionState.DATA and not self._line_mode:
+                end = self._data_block(buf, pos)
+                if end < 0:
+                    break
+                pos = end
+                out.append(self._end_of_data())
+                continue
+            end = buf.find(b"\n", pos)
+            if end < 0:
+                break
+            line = bytes(buf[pos : end + 1])
+            pos = end + 1
             out.extend(self.feed_line(line))
+        del buf[:pos]
+        self._scanned = max(0, self._scanned - pos)
         # Bound the memory a client can make us hold: a line longer than any legal one is cut here and its
         # end rejected when it arrives.
-        if self.state is not SessionState.DATA and len(self._buffer) > 4 * LINE_LIMIT:
-            self._buffer = self._buffer[: 2 * LINE_LIMIT]
+        if self.state is not SessionState.DATA and len(buf) > 4 * LINE_LIMIT:
+            del buf[2 * LINE_LIMIT :]
         return out
+
+    def _data_block(self, buf: bytearray, pos: int) -> int:
+        """Take a whole CRLF message from *buf* at *pos*; return the position after ``.CRLF``, or -1 if the
+        terminator has not arrived yet."""
+        if buf.startswith(b".\r\n", pos):
+            return pos + 3  # an empty message
+        # Search only what is new since the last look (a terminator may straddle the old end: back up 4 bytes),
+        # so a message arriving in many segments is scanned once, not once per segment.
+        i = buf.find(b"\r\n.\r\n", max(pos, self._scanned - 4))
+        if i < 0:
+            self._scanned = len(buf)
+            if self.size_limit and len(buf) - pos > self.size_limit + 2 * LINE_LIMIT:
+                self._line_mode = True  # over the limit anyway: count it line by line instead of holding it
+            return -1
+        block = bytes(buf[pos : i + 2])
+        # SIZE counts CRLFs and excludes dot-stuffing (RFC 1870): one stuffed dot per line that starts with one.
+        stuffed = block.count(b"\r\n.") + (1 if block.startswith(b".") else 0)
+        self._data_size += len(block) - stuffed
+        if not self.size_limit or self._data_size <= self.size_limit:
+            if stuffed:
+                block = (block[1:] if block.startswith(b".") else block).replace(b"\r\n.", b"\r\n")
+            self._data.append(block)
+        return i + 5
 
     def feed_line(self, line: bytes) -> list[Reply]:
         """Consume one line (CRLF optional); return the replies it causes (none inside DATA)."""
@@ -281,7 +334,7 @@ class SmtpServerSession:
             return Replies.MAIL_SYNTAX
         path, params = parsed
         try:
-            sender = str(parse_address(path))
+            sender = str(parse_address(path, default_domain=self.default_domain))
         except MailAddressError:
             return Reply(501, "Bad sender address syntax", "5.1.7")
         size: int | None = None
@@ -317,7 +370,7 @@ class SmtpServerSession:
             rcpt = "postmaster"
         else:
             try:
-                rcpt = str(parse_address(path))
+                rcpt = str(parse_address(path, default_domain=self.default_domain))
             except MailAddressError:
                 return Reply(501, "Bad recipient address syntax", "5.1.3")
             if not rcpt:
@@ -347,9 +400,10 @@ class SmtpServerSession:
             return [self._end_of_data()]
         line = line.removesuffix(b"\n").removesuffix(b"\r") + b"\r\n"
         # SIZE counts CRLFs and excludes dot-stuffing (RFC 1870); past the limit the bytes are counted, not kept.
-        self._data_size += len(line) - (1 if line.startswith(b".") else 0)
+        stuffed = line.startswith(b".")
+        self._data_size += len(line) - stuffed
         if not self.size_limit or self._data_size <= self.size_limit:
-            self._data.append(line)
+            self._data.append(line[1:] if stuffed else line)
         return []
 
     def _end_of_data(self) -> Reply:
@@ -357,9 +411,11 @@ class SmtpServerSession:
         if self.size_limit and self._data_size > self.size_limit:
             reply = Replies.SIZE_EXCEEDED
         else:
-            reply = self.policy.end_of_data(self, envelope, dot_unstuff(self._data))
+            reply = self.policy.end_of_data(self, envelope, b"".join(self._data))
             if reply.is_positive:
                 self.transactions += 1
+        self._line_mode = False
+        self._scanned = 0
         self._reset()
         self.state = SessionState.READY
         return reply
