@@ -1,4 +1,4 @@
-"""``netlab compare SCENARIO --strategies a,b --reps N -o DIR`` and ``netlab plot DIR``."""
+"""``netlab compare SCENARIO --strategies a,b --reps N [--workers N | --scheduler ADDR] -o DIR`` and ``netlab plot DIR``."""
 
 from __future__ import annotations
 
@@ -29,10 +29,24 @@ def add_parsers(sub: Any) -> None:
     c.add_argument("-o", "--out", help="directory to save the comparison into")
     c.add_argument("--plot", action="store_true", help="also write the figures into the output directory")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    c.add_argument("-j", "--workers", type=_workers, metavar="N",
+                   help="local processes to run on (default: one per CPU; 1 = this process only)")  # fmt: skip
+    c.add_argument("--scheduler", metavar="ADDR",
+                   help="run on a Dask cluster instead, e.g. tcp://host:8786 (needs netlab[dask])")  # fmt: skip
 
     p = sub.add_parser("plot", help="draw the figures of saved results (a run, a comparison or a sweep)")
     p.add_argument("dir", help="directory written by netlab run -o, netlab compare -o or save_sweep")
     p.add_argument("-o", "--out", help="where to write the PNG files (default: DIR)")
+
+
+def _workers(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return n
 
 
 def compare_command(args: argparse.Namespace) -> int:
@@ -43,7 +57,8 @@ def compare_command(args: argparse.Namespace) -> int:
     if args.set:
         scenario = scenario.override(*args.set)
     comp = compare(scenario, split_strategy_list(args.strategies), replications=args.reps, warmup=args.warmup,
-                   baseline=args.baseline, seed=args.seed, progress=not args.quiet)  # fmt: skip
+                   baseline=args.baseline, seed=args.seed, progress=not args.quiet,
+                   workers=args.workers, scheduler=args.scheduler)  # fmt: skip
     print(comp.table())
     if args.out:
         out = comp.save(args.out)

@@ -4,11 +4,12 @@ Replication ``r`` runs every strategy with the root seed ``seed + r``. A flow's 
 streams named after the flow, never after the routing, so within a replication every strategy sees exactly the
 same packets at the same times (common random numbers) and the paired difference to the baseline cancels most
 of the replication's own noise. Each (strategy, replication) is one independent job, :func:`run_replication`
-``(scenario, strategy, seed) -> dict`` of plain data, so a process pool can run them (pass ``mapper``).
+``(scenario, strategy, seed) -> dict`` of plain data; by default the jobs run on one local process per CPU,
+or on a Dask cluster (``scheduler=`` / ``client=``), with identical results (:mod:`netlab.experiment.parallel`).
 
 >>> import netlab
 >>> s = netlab.load_scenario("topologies/compare.yaml").override("run.until=4s", "run.warmup=0.5s")
->>> c = compare(s, ["shortest_hops", "least_loaded"], replications=3, progress=False)
+>>> c = compare(s, ["shortest_hops", "least_loaded"], replications=3, progress=False, workers=1)
 >>> list(c.summary.columns), sorted(c.summary.strategy.unique())
 (['strategy', 'metric', 'mean', 'ci_low', 'ci_high', 'n'], ['least_loaded', 'shortest_hops'])
 """
@@ -33,6 +34,7 @@ from netlab.experiment.stats import mean_ci
 if TYPE_CHECKING:
     import pandas as pd
 
+    from netlab.experiment.parallel import Executor
     from netlab.results import Results
 
 __all__ = [
@@ -365,6 +367,9 @@ def compare(
     track_paths: bool = True,
     max_delays: int = 20_000,
     mapper: Callable[[Callable[[Job], dict[str, Any]], list[Job]], Iterable[dict[str, Any]]] | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
 ) -> Comparison:
     """Run each strategy *replications* times on the same arrivals and compare them.
 
@@ -392,10 +397,20 @@ def compare(
     max_delays : int
         Keep at most this many packet delays per run for CDF and box plots (evenly thinned).
     mapper : callable, optional
-        ``mapper(function, jobs)`` -> results in order, e.g. ``ProcessPoolExecutor().map`` (default: ``map``).
+        ``mapper(function, jobs)`` -> results in order (an older hook; prefer *workers* or *scheduler*).
+    workers : int, optional
+        Local processes to run the (strategy, replication) jobs on: ``None`` (default) one per CPU, ``1`` in
+        this process. The numbers are identical whatever the executor (:mod:`netlab.experiment.parallel`).
+    scheduler : str, optional
+        A Dask scheduler address (``"tcp://host:8786"``): run the jobs on that cluster instead.
+    client : dask.distributed.Client, optional
+        An open Dask client: run the jobs on its cluster (the client is left open).
     """
+    from netlab.experiment.parallel import executor_for
+
+    executor = executor_for(workers, scheduler, client, mapper)
     return _compare(scenario, strategies, replications, warmup, baseline, seed, progress, level=level,
-                    track_paths=track_paths, max_delays=max_delays, mapper=mapper, bar=None)  # fmt: skip
+                    track_paths=track_paths, max_delays=max_delays, executor=executor, bar=None)  # fmt: skip
 
 
 def _prepare(scenario: Scenario | str, warmup: float | str | None) -> Scenario:
@@ -423,13 +438,46 @@ def _compare(
     level: float,
     track_paths: bool,
     max_delays: int,
-    mapper: Any,
+    executor: Executor,
     bar: Any,
 ) -> Comparison:
-    import pandas as pd
+    plan = _plan(scenario, strategies, replications, warmup, baseline, seed, track_paths=track_paths,
+                 max_delays=max_delays)  # fmt: skip
+    own_bar = bar is None
+    if own_bar:
+        bar = _progress(len(plan.jobs), progress, "compare")
+    try:
+        outs = executor.run(_run_job, plan.jobs, lambda: bar.update(1))
+    finally:
+        if own_bar:
+            bar.close()
+    comp = _assemble(plan, outs, level)
+    comp.meta["executor"] = repr(executor)
+    return comp
 
-    from netlab.results import _versions
 
+class _Plan(NamedTuple):
+    """The jobs of one comparison and what is needed to put their results together."""
+
+    scenario: Scenario
+    chosen: dict[str, Any]
+    baseline: str
+    seeds: list[int]
+    jobs: list[Job]
+    started: float
+
+
+def _plan(
+    scenario: Scenario | str,
+    strategies: Iterable[Any] | Mapping[str, Any],
+    replications: int,
+    warmup: float | str | None,
+    baseline: str | None,
+    seed: int | None,
+    *,
+    track_paths: bool,
+    max_delays: int,
+) -> _Plan:
     t0 = time.perf_counter()
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise ConfigError(f"compare: replications must be a whole number >= 1, got {replications!r}")
@@ -443,17 +491,16 @@ def _compare(
     seeds = [first + r for r in range(replications)]
     jobs = [Job(label, r, scenario, chosen[label], s, track_paths, max_delays, r == 0)
             for r, s in enumerate(seeds) for label in labels]  # fmt: skip
-    own_bar = bar is None
-    if own_bar:
-        bar = _progress(len(jobs), progress, "compare")
-    outs = []
-    try:
-        for out in (mapper or map)(_run_job, jobs):
-            outs.append(out)
-            bar.update(1)
-    finally:
-        if own_bar:
-            bar.close()
+    return _Plan(scenario, chosen, baseline, seeds, jobs, t0)
+
+
+def _assemble(plan: _Plan, outs: list[dict[str, Any]], level: float) -> Comparison:
+    import pandas as pd
+
+    from netlab.results import _versions
+
+    scenario, chosen, baseline, jobs = plan.scenario, plan.chosen, plan.baseline, plan.jobs
+    labels = list(chosen)
     run_rows, delay_rows, link_rows, bin_rows, path_rows = [], [], [], [], []
     for job, out in zip(jobs, outs, strict=True):
         tag = {"strategy": job.label, "replication": job.replication}
@@ -470,13 +517,13 @@ def _compare(
         "strategies": {label: repr(chosen[label]) for label in labels},
         "strategy_specs": {label: _spec_of(chosen[label]) for label in labels},
         "baseline": baseline,
-        "replications": replications,
-        "seeds": seeds,
+        "replications": len(plan.seeds),
+        "seeds": plan.seeds,
         "warmup_s": scenario.run.warmup_s,
         "level": level,
         "metrics": {k: v[0] for k, v in METRICS.items()},
         "versions": _versions(),
-        "wall_s": time.perf_counter() - t0,
+        "wall_s": time.perf_counter() - plan.started,
     }
     return Comparison(
         summary=summary,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netlab.errors import ConfigError
-from netlab.experiment.compare import _compare, _prepare, _progress, resolve_strategies
+from netlab.experiment.compare import _assemble, _plan, _prepare, _progress, _run_job, resolve_strategies
 from netlab.experiment.scenario import Scenario
 from netlab.workload.spec import Constant, EmpiricalSize, ExponentialSize, FixedSize, OnOff, Poisson, Trace
 
@@ -86,35 +86,51 @@ def sweep(
     level: float = 0.95,
     track_paths: bool = False,
     mapper: Any = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
 ) -> pd.DataFrame:
     """:func:`compare` at each value of *key*; one tidy DataFrame for load-latency curves.
 
     *key* ``"load"`` multiplies every flow's rate by each value (:func:`scale_load`); any other key is a dotted
     scenario key set to each value (``"links[4].rate"``, ``"flows.bulk.arrivals.poisson"``). Columns: key,
     value, offered_bps, strategy, metric, mean, ci_low, ci_high, n.
+
+    Every (value, strategy, replication) is one job, and all of them go to one executor at once: *workers*
+    local processes (``None``: one per CPU, ``1``: this process), a Dask *scheduler* address or *client*, or
+    the older *mapper* hook. Results are identical whichever runs them.
     """
     import pandas as pd
 
+    from netlab.experiment.parallel import executor_for
+
+    executor = executor_for(workers, scheduler, client, mapper)
     base = _prepare(scenario, warmup)
     labels = resolve_strategies(strategies)
-    bar = _progress(len(values) * len(labels) * replications, progress, f"sweep {key}")
-    frames = []
+    plans, scenarios = [], []
+    for value in values:
+        if key == "load":
+            s = scale_load(base, float(value))
+        else:
+            text = value if isinstance(value, str) else json.dumps(value)
+            s = base.override(f"{key}={text}")
+        scenarios.append(s)
+        plans.append(_plan(s, labels, replications, None, baseline, seed, track_paths=track_paths, max_delays=0))
+    jobs = [job for plan in plans for job in plan.jobs]
+    bar = _progress(len(jobs), progress, f"sweep {key}")
     try:
-        for value in values:
-            if key == "load":
-                s = scale_load(base, float(value))
-            else:
-                text = value if isinstance(value, str) else json.dumps(value)
-                s = base.override(f"{key}={text}")
-            comp = _compare(s, labels, replications, None, baseline, seed, progress, level=level,
-                            track_paths=track_paths, max_delays=0, mapper=mapper, bar=bar)  # fmt: skip
-            df = comp.summary.copy()
-            df.insert(0, "offered_bps", offered_load_bps(s))
-            df.insert(0, "value", value)
-            df.insert(0, "key", key)
-            frames.append(df)
+        outs = executor.run(_run_job, jobs, lambda: bar.update(1))
     finally:
         bar.close()
+    frames, at = [], 0
+    for value, s, plan in zip(values, scenarios, plans, strict=True):
+        comp = _assemble(plan, outs[at : at + len(plan.jobs)], level)
+        at += len(plan.jobs)
+        df = comp.summary.copy()
+        df.insert(0, "offered_bps", offered_load_bps(s))
+        df.insert(0, "value", value)
+        df.insert(0, "key", key)
+        frames.append(df)
     return pd.concat(frames, ignore_index=True)
 
 
