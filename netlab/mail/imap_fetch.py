@@ -27,7 +27,7 @@ from netlab.mail.imap_parse import (
     parse_search_date,
     sequence_set,
 )
-from netlab.mail.message import header_section
+from netlab.mail.message import header_fields, header_section
 from netlab.mail.store import SYSTEM_FLAGS, StoredEntry
 
 if TYPE_CHECKING:
@@ -97,12 +97,7 @@ def _section(raw: bytes, section: str) -> bytes:
     if section == "HEADER":
         return head + b"\r\n"  # the header section includes its blank delimiter line (§6.4.5)
     names = {n.lower() for n in section.split("(", 1)[1].rstrip(")").split()}
-    fields: list[bytes] = []
-    for line in head.splitlines(keepends=True):
-        if fields and line[:1] in (b" ", b"\t"):
-            fields[-1] += line
-        else:
-            fields.append(line)
+    fields = header_fields(head)
     keep = section.startswith("HEADER.FIELDS.NOT")
     return b"".join(f for f in fields if (f.split(b":", 1)[0].decode().strip().lower() in names) != keep) + b"\r\n"
 

@@ -32,6 +32,7 @@ __all__ = [
     "DEFAULT_EPOCH",
     "Envelope",
     "build_message",
+    "header_fields",
     "count_received",
     "dot_stuff",
     "dot_unstuff",
@@ -161,7 +162,7 @@ def header_section(raw: bytes) -> tuple[bytes, bytes]:
     return raw[:cut], raw[cut:]
 
 
-def _fields(head: bytes) -> list[bytes]:
+def header_fields(head: bytes) -> list[bytes]:
     """The header fields of *head*, each with its continuation lines (those starting with SP or HT)."""
     fields: list[bytes] = []
     for line in head.splitlines(keepends=True):
@@ -236,13 +237,13 @@ def received_header(
 def count_received(raw: bytes) -> int:
     """The number of ``Received:`` fields, the hop count used for loop detection (RFC 5321 §6.3)."""
     head, _ = header_section(raw)
-    return sum(1 for field in _fields(head) if _field_name(field) == b"received")
+    return sum(1 for field in header_fields(head) if _field_name(field) == b"received")
 
 
 def return_path(raw: bytes, sender: str) -> bytes:
     """Add ``Return-Path: <sender>`` at final delivery, replacing any existing one (exactly one, §4.4)."""
     head, rest = header_section(raw)
-    kept = b"".join(field for field in _fields(head) if _field_name(field) != b"return-path")
+    kept = b"".join(field for field in header_fields(head) if _field_name(field) != b"return-path")
     return f"Return-Path: <{sender}>\r\n".encode() + kept + rest
 
 

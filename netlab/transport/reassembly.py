@@ -18,7 +18,9 @@ than the original (after a window change, say) are handled.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_right, insort
+
+from netlab.transport.scoreboard import merge_interval
 
 __all__ = ["Reassembly"]
 
@@ -67,22 +69,10 @@ class Reassembly:
         for s in new:
             insort(starts, s)
         if added:
-            self._merge(start, end)
+            merge_interval(self.intervals, start, end)
             self.bytes += added
             self.peak_bytes = max(self.peak_bytes, self.bytes)
         return added
-
-    def _merge(self, start: int, end: int) -> None:
-        ivs = self.intervals
-        i = bisect_left(ivs, [start, start])
-        if i > 0 and ivs[i - 1][1] >= start:  # touches or overlaps the interval before
-            i -= 1
-            start = ivs[i][0]
-        j = i
-        while j < len(ivs) and ivs[j][0] <= end:
-            end = max(end, ivs[j][1])
-            j += 1
-        ivs[i:j] = [[start, end]]
 
     def pop_ready(self, rcv: int) -> tuple[bytes, int]:
         """Remove the bytes that continue the stream at offset *rcv*; return them and the new next offset."""

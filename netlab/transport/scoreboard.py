@@ -21,6 +21,23 @@ from bisect import bisect_left
 __all__ = ["Scoreboard"]
 
 
+
+def merge_interval(ivs: list[list[int]], start: int, end: int) -> None:
+    """Add ``[start, end)`` to the sorted, disjoint intervals *ivs* in place, merging what it touches or overlaps.
+
+    >>> ivs = [[0, 2], [5, 7]]; merge_interval(ivs, 2, 5); ivs
+    [[0, 7]]
+    """
+    i = bisect_left(ivs, [start, start])
+    if i > 0 and ivs[i - 1][1] >= start:  # touches or overlaps the interval before
+        i -= 1
+        start = ivs[i][0]
+    j = i
+    while j < len(ivs) and ivs[j][0] <= end:
+        end = max(end, ivs[j][1])
+        j += 1
+    ivs[i:j] = [[start, end]]
+
 class Scoreboard:
     """Sorted, merged ``[start, end)`` intervals the receiver SACKed."""
 
@@ -37,16 +54,7 @@ class Scoreboard:
 
     def add(self, start: int, end: int) -> None:
         """Record that the receiver holds ``[start, end)``."""
-        ivs = self.intervals
-        i = bisect_left(ivs, [start, start])
-        if i > 0 and ivs[i - 1][1] >= start:
-            i -= 1
-            start = ivs[i][0]
-        j = i
-        while j < len(ivs) and ivs[j][0] <= end:
-            end = max(end, ivs[j][1])
-            j += 1
-        ivs[i:j] = [[start, end]]
+        merge_interval(self.intervals, start, end)
 
     def trim(self, una: int) -> None:
         """Forget everything below the cumulative ACK *una*."""
