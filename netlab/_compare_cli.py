@@ -140,6 +140,10 @@ def plot_command(args: argparse.Namespace) -> int:
         paths = save_plots(res, out)
         if res.scenario is not None:
             paths += save_figures(out, [("topology_load.png", lambda ax: plot_topology_load(res, ax=ax), (7, 5))])
+        if "messages" in res.tables and (res.tables["messages"]["status"] == "delivered").any():
+            from netlab.plots.mail import plot_message_timeline
+
+            paths += save_figures(out, [("message_timeline.png", lambda ax: plot_message_timeline(res, ax=ax), (9, 4))])
     for path in paths:
         print(f"plot written to {path}")
     return 0
