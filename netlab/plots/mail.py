@@ -91,6 +91,10 @@ def plot_message_timeline(results: Results, message_id: str | None = None, rcpt:
         ax.barh(i, max(end - start, 1e-6), left=start - t0, color=colours.get(label.split()[0], "#9467bd"))
         ax.annotate(f"{end - start:.3g} s", (end - t0, i), xytext=(3, 0), textcoords="offset points",
                     va="center", fontsize=7)  # fmt: skip
+    spans = sorted(end - start for _, start, end in stages if end > start)
+    if spans and spans[-1] > 100 * spans[len(spans) // 2]:
+        # Minutes waiting for the client next to milliseconds on the wire: a log-like axis shows both.
+        ax.set_xscale("symlog", linthresh=max(spans[0], 1e-3))
     ax.set_yticks(range(len(stages)), [s[0] for s in stages], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("seconds since submission")
