@@ -76,7 +76,7 @@ def run(mail: dict[str, Any] | None = None, **top: Any) -> tuple[netlab.Results,
 
 def mailbox(system: Any, host: str, user: str) -> list[bytes]:
     """Raw messages in *user*'s mailbox on *host*."""
-    return [m.raw for m in system.mtas[host].mailbox.messages(user)]
+    return [e.raw for e in system.mtas[host].store.mailbox(_address(system, host, user)).entries]
 
 
 def raw_session(mail: dict[str, Any], host: str, port: int, lines: list[bytes], at: float = 1.0) -> list[bytes]:
@@ -106,3 +106,72 @@ def raw_session(mail: dict[str, Any], host: str, port: int, lines: list[bytes], 
     sim.env.process(client())
     sim.execute()
     return got
+
+
+def _address(system: Any, host: str, user: str) -> str:
+    """*user* as a message-store account on *host*: a bare local part gets the one domain it has there."""
+    if "@" in user:
+        return user
+    (found,) = [u for u in system.mtas[host].store.users if u.rpartition("@")[0] == user]
+    return found
+
+
+def users(**fetch: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """alice (sends from pc), bob and carol, whose mail programs on pc fetch as *fetch* says (by local part)."""
+    out: list[dict[str, Any]] = [{"address": "alice@a.test", "password": "pw", "client": "pc"}]
+    if fetch.get("alice"):
+        out[0]["fetch"] = fetch["alice"]
+    for name in ("bob", "carol"):
+        user: dict[str, Any] = {"address": f"{name}@b.test", "password": f"{name}-pw"}
+        if fetch.get(name):
+            user.update(client="pc", fetch=fetch[name])
+        out.append(user)
+    return out
+
+
+def scripted(mail: dict[str, Any], script: Any, *, until: str = "600s") -> tuple[netlab.Results, Any, Any]:
+    """Run the scenario with the generator ``script(env, system)`` (*system*: the MailSystem, its ``stack`` and
+    MTAs) as an extra process (it holds the run until it returns); return the results, the MailSystem and what
+    *script* returned."""
+    sim = Simulation(scenario(mail, run={"until": until, "bin": "1000s"}))
+    system = sim.extensions[0]
+    box: list[Any] = []
+
+    def wrapper() -> Generator[simpy.Event, Any, None]:
+        box.append((yield from script(sim.env, system)))
+        sim.release()
+
+    sim.hold()
+    sim.env.process(wrapper())
+    res = sim.execute()
+    return res, system, box[0] if box else None
+
+
+def pop3(conn: Any, command: bytes, *, multiline: bool = False) -> Generator[simpy.Event, Any, bytes]:
+    """Send one POP3 *command* (CRLF added) and read its response: the status line, and with *multiline* and
+    ``+OK`` the lines up to the lone dot (included)."""
+    if command:
+        conn.send(command + b"\r\n")
+    out = yield conn.recv_line()
+    if multiline and out.startswith(b"+OK"):
+        while True:
+            line = yield conn.recv_line()
+            out += line
+            if line == b".\r\n":
+                break
+    return out
+
+
+def imap(conn: Any, tag: str, command: bytes) -> Generator[simpy.Event, Any, bytes]:
+    """Send ``tag command`` and read everything up to the tagged response, literals read with recv_exactly."""
+    conn.send(tag.encode() + b" " + command + b"\r\n")
+    out = b""
+    while True:
+        line = yield conn.recv_line()
+        out += line
+        if line.rstrip(b"\r\n").endswith(b"}") and b"{" in line:
+            n = int(line.rstrip(b"\r\n").rsplit(b"{", 1)[1][:-1])
+            out += yield conn.recv_exactly(n)
+            continue
+        if line.startswith(tag.encode() + b" ") or not line:
+            return out

@@ -32,6 +32,7 @@ from netlab.experiment.scenario import RunSpec
 from netlab.experiment.yaml_io import TOP_LEVEL_KEYS, TOPOLOGY_KEYS, Dumper
 from netlab.mail.config import (
     DomainSpec,
+    FetchSpec,
     MailSpec,
     MailWorkloadSpec,
     QueueSpec,
@@ -77,6 +78,8 @@ SECTIONS: list[tuple[str, str, str, tuple[type, ...]]] = [
     ("Mail domains", "mail.domains[i]", "", (DomainSpec,)),
     ("Mail servers", "mail.servers[i]", "", (ServerSpec,)),
     ("Mail users", "mail.users[i]", "", (UserSpec,)),
+    ("Fetching mail", "mail.users[i].fetch", "The user's mail program on its `client` host fetches from the "
+     "inbox server, the mx of the user's domain (POP3 on 110, IMAP on 143).", (FetchSpec,)),
     ("Extra DNS records", "mail.records[i]", "", (RecordSpec,)),
     ("Mail queue", "mail.queue`, `mail.servers[i].queue", "", (QueueSpec,)),
     ("Scripted messages", "mail.send[i]", "", (ScriptedMessage,)),

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ROLES",
     "DomainSpec",
+    "FetchSpec",
     "MailSpec",
     "MailWorkloadSpec",
     "QueueSpec",
@@ -38,7 +39,8 @@ __all__ = [
 ]
 
 #: Mail server roles: ``msa`` takes authenticated submissions on 587; ``mx`` is final destination for its
-#: domains (local mailbox) on 25; ``relay`` passes mail on (smarthost, backup MX) on 25.
+#: domains on 25 and the inbox server of their users (message store, MDA, POP3 on 110, IMAP on 143); ``relay``
+#: passes mail on (smarthost, backup MX) on 25.
 ROLES = ("msa", "mx", "relay")
 _DEFAULT_EPOCH = "2026-01-01T00:00:00+00:00"
 
@@ -101,6 +103,10 @@ class ServerSpec:
     relay_refusal: str = option("reject", doc="foreign domain from an unauthenticated client: reject "
                                 "(554 5.7.1) or defer (454 4.7.1)")  # fmt: skip
     queue: QueueSpec | None = option(None, doc="overrides mail.queue for this server")
+    quota_bytes: int | None = option(None, key="quota", unit="size", doc="mx: octets each user's mailbox may hold "
+                                     "(none: no limit)")  # fmt: skip
+    quota_action: str = option("defer", doc="mx, mailbox over quota: defer (452 4.2.2, retried) or bounce "
+                               "(552 5.2.2)")  # fmt: skip
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "domains", tuple(self.domains))
@@ -117,6 +123,10 @@ class ServerSpec:
             object.__setattr__(self, "fqdn", f"{self.host}.{zone}".lower())
         if self.hop_limit < 1 or self.size_limit_bytes < 0:
             raise ConfigError(f"server {self.host}: hop_limit must be >= 1 and size_limit >= 0")
+        if self.quota_action not in ("defer", "bounce"):
+            raise ConfigError(f"server {self.host}: quota_action must be defer or bounce, got {self.quota_action!r}")
+        if self.quota_bytes is not None and self.quota_bytes < 0:
+            raise ConfigError(f"server {self.host}: quota must be >= 0")
 
     @property
     def port(self) -> int:
@@ -129,15 +139,41 @@ class ServerSpec:
         return self.spam_action or {"msa": "reject", "mx": "tag"}.get(self.role, "off")
 
 
+FETCH_PROTOCOLS = ("pop3", "imap")
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSpec:
+    """How a user's mail program fetches mail from the inbox server (its domain's mx) over the network."""
+
+    protocol: str = option("imap", doc="pop3 (port 110) or imap (port 143)")
+    interval_s: float = option(60.0, key="interval", unit="time", doc="between the starts of two polls; with "
+                               "idle, the wait before reconnecting after a failure")  # fmt: skip
+    idle: bool = option(False, doc="imap: stay logged in and wait in IDLE for the server's push (RFC 2177)")
+    delete: bool = option(False, doc="delete fetched mail on the server (POP3 DELE, IMAP \\Deleted + EXPUNGE); "
+                          "default: leave it there")  # fmt: skip
+
+    def __post_init__(self) -> None:
+        if self.protocol not in FETCH_PROTOCOLS:
+            raise ConfigError(f"fetch.protocol: expected pop3 or imap, got {self.protocol!r}")
+        if not (self.interval_s > 0 and math.isfinite(self.interval_s)):
+            raise ConfigError(f"fetch.interval: expected a positive time, got {self.interval_s!r}")
+        if self.idle and self.protocol != "imap":
+            raise ConfigError("fetch.idle: IDLE is an IMAP extension; use protocol imap or poll")
+
+
 @dataclass(frozen=True, slots=True)
 class UserSpec:
-    """A mail user: address (its domain's MX holds the mailbox), password, the client host it sends from."""
+    """A mail user: address (its domain's MX holds the mailbox), password, the client host its mail program runs
+    on (to send, and to fetch with ``fetch``)."""
 
     address: str = option(doc="user@domain")
     password: str = option("secret", doc="AUTH password at the MSA")
     client: str | None = option(None, doc="host the user's mail program runs on (none: receives only)")
     msa: str | None = option(None, doc="MSA host it submits to; default the msa serving its domain")
     may_send_as: tuple[str, ...] = option((), doc="other sender addresses the MSA lets this user use")
+    fetch: FetchSpec | None = option(None, doc="how the mail program on `client` fetches the user's mail (POP3 or "
+                                     "IMAP); none: the mail stays in the mailbox")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +209,7 @@ class MailWorkloadSpec:
     count: int | None = option(None, doc="stop after this many messages in all (none: until stop)")
     start_s: float = option(0.0, key="start", unit="time", doc="first possible submission")
     stop_s: float | None = option(None, key="stop", unit="time", doc="no submissions after this")
-    senders: tuple[str, ...] = option((), doc="sending users (default every user with a client)")
+    senders: tuple[str, ...] = option((), doc="sending users (default every user with a client and an msa)")
     recipients: tuple[str, ...] = option((), doc="possible recipients (default every user)")
     extra_recipients_mean: float = option(0.5, doc="mean of the extra recipients beyond the first (geometric)")
     max_recipients: int = option(5, doc="most recipients per message")
@@ -272,6 +308,10 @@ class MailSpec:
         msas = [s.host for s in self.servers if s.role == "msa"]
         return msas[0] if len(msas) == 1 else None
 
+    def default_senders(self) -> tuple[str, ...]:
+        """The workload's senders when it names none: every user with a client host and an MSA."""
+        return tuple(u.address for u in self.users if u.client is not None and self.msa_for(u) is not None)
+
     def queue_for(self, host: str) -> QueueSpec:
         """The queue parameters of the server on *host*."""
         return self.server(host).queue or self.queue
@@ -368,11 +408,14 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
             raise ConfigError(f"{where}.address: duplicate user {u.address!r}")
         addrs.add(str(a).lower())
         _known(u.client, hosts, f"{where}.client")
+        if u.fetch is not None and u.client is None:
+            raise ConfigError(f"{where}.fetch: the mail program needs a client host (set client)")
         if u.client is not None:
             msa = mail.msa_for(u)
-            if msa is None:
+            # A mail program that only fetches (its domain has no MSA) is fine; one that sends needs an MSA.
+            if msa is None and u.fetch is None:
                 raise ConfigError(f"{where}: no msa serves {a.domain!r}; give the user an msa")
-            if msa not in servers or mail.server(msa).role != "msa":
+            if msa is not None and (msa not in servers or mail.server(msa).role != "msa"):
                 raise ConfigError(f"{where}.msa: {msa!r} is not an msa server")
         for j, other in enumerate(u.may_send_as):
             try:
@@ -391,15 +434,20 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
         user = mail.user(m.sender) if "@" in m.sender else None
         if user is None or user.client is None:
             raise ConfigError(f"{where}.from: {m.sender!r} is not a user with a client host")
+        if mail.msa_for(user) is None:
+            raise ConfigError(f"{where}.from: no msa serves {m.sender!r}; give the user an msa")
     if mail.workload is not None:
         w = mail.workload
         for key in ("senders", "recipients"):
             for j, addr in enumerate(getattr(w, key)):
                 if mail.user(addr) is None:
                     raise ConfigError(f"mail.workload.{key}[{j}]: unknown user {addr!r}")
-        senders = w.senders or tuple(u.address for u in mail.users if u.client is not None)
-        if any(mail.user(s) is None or mail.user(s).client is None for s in senders):  # type: ignore[union-attr]
-            raise ConfigError("mail.workload.senders: every sender needs a client host")
+        senders = w.senders or mail.default_senders()
+        for s in senders:
+            u = mail.user(s)
+            if u is None or u.client is None or mail.msa_for(u) is None:
+                raise ConfigError(f"mail.workload.senders: {s!r} cannot send: every sender needs a client host "
+                                  "and an msa")  # fmt: skip
         if not senders or not (w.recipients or mail.users):
             raise ConfigError("mail.workload: needs at least one sender with a client and one recipient")
     zone_records(mail, topology)  # builds and validates the zone (CNAME loops, MX targets without A)

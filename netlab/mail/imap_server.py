@@ -75,6 +75,11 @@ class ImapServerSession:
         """Octets of an announced literal still to be read (0 when a line is expected)."""
         return self._assembler.literal_needed
 
+    @property
+    def idling(self) -> bool:
+        """True while the client waits in IDLE (new mail is pushed by :meth:`notify_new`)."""
+        return self._idle_tag is not None
+
     def greeting(self) -> bytes:
         """The untagged OK the server sends first (with its capabilities, saving a round trip)."""
         return f"* OK [CAPABILITY {CAPABILITIES}] {self.hostname} IMAP4rev1 server ready\r\n".encode()

@@ -6,8 +6,10 @@ AUTH and sender ownership on the MSA (530/535 come from the session, 550 5.7.1 f
 inbound at the final MX: reject 550 5.7.1 or tag ``X-Spam-Status``). An accepted message gets a ``Received:``
 line and a queue id, enters the queue and the tracker, and only then is 250 sent.
 
-The client side (:meth:`Mta.deliver`, called by the queue manager per destination) delivers locally to the
-mailbox (with ``Return-Path``) for the domains this MX serves, with no DNS lookup; otherwise it takes the
+The client side (:meth:`Mta.deliver`, called by the queue manager per destination) delivers locally for the
+domains this MX serves, with no DNS lookup: the MX is also its users' inbox server, and its local delivery agent
+adds ``Return-Path`` and hands the message to the MDA of the host's :class:`~netlab.mail.store.MessageStore`
+(``Delivered-To``, quota; :mod:`netlab.mail.inbox` serves the store over POP3 and IMAP). Otherwise it takes the
 smarthost or the MX list from DNS (RFC 5321 §5.1, through :func:`~netlab.mail.dns.mx_targets`) and runs one
 SMTP transaction with every recipient of that destination, falling back to the next MX when a host does not
 answer or refuses the session.
@@ -23,7 +25,6 @@ import simpy
 from netlab.mail.address import parse_address
 from netlab.mail.dns import DnsError, DnsTempFail, MxLoopsBack, NullMx, mx_targets
 from netlab.mail.errors import MailAddressError
-from netlab.mail.mailbox import Mailbox
 from netlab.mail.message import (
     Envelope,
     count_received,
@@ -36,11 +37,13 @@ from netlab.mail.message import (
 from netlab.mail.queue import Job, Outcome, QueueEntry, QueueManager
 from netlab.mail.smtp import Replies, Reply, SmtpClientSession, SmtpServerSession
 from netlab.mail.smtp_io import connect, run_client, serve
+from netlab.mail.store import MessageStore
 from netlab.mail.tracker import HopRecord, message_id_of
 from netlab.transport import TransportError
 
 if TYPE_CHECKING:
     from netlab.mail.config import ServerSpec
+    from netlab.mail.inbox import InboxServer
     from netlab.mail.system import MailSystem
 
 __all__ = ["Mta", "Smtpd"]
@@ -68,9 +71,9 @@ class Smtpd:
 
     def check_rcpt(self, session: SmtpServerSession, rcpt: str) -> Reply | None:
         mta = self.mta
-        local, _, domain = rcpt.rpartition("@")
+        domain = rcpt.rpartition("@")[2]
         if mta.is_local(domain):
-            return None if mta.mailbox.has_user(local) else Replies.unknown_user(rcpt)
+            return None if mta.store.has_user(account(rcpt)) else Replies.unknown_user(rcpt)
         if session.authenticated_user is not None or self.peer in mta.spec.trusted:
             return None
         if domain in mta.relay_domains:
@@ -99,7 +102,11 @@ class Mta:
             if spec.role == "msa" else None
         self.domains = {d.lower() for d in spec.domains} if spec.role == "mx" else set()
         self.relay_domains = {d.lower() for d in spec.relay_domains}
-        self.mailbox = Mailbox(system.local_users(self.domains))
+        # The message store of the inbox server on this host (empty unless this is an mx), keyed by address.
+        self.store = MessageStore({account(a): pw for a, pw in system.local_accounts(self.domains).items()},
+                                  quota_bytes=spec.quota_bytes, quota_permanent=spec.quota_action == "bounce",
+                                  epoch=system.epoch)  # fmt: skip
+        self.inbox: InboxServer | None = None  # the POP3/IMAP servers, set by the mail system on an mx
         self.qspec = system.spec.queue_for(spec.host)
         self.queue = QueueManager(self.env, self.qspec, self, self._on_done, self._on_removed, self._on_deferred)
         self.resolver = system.resolver(spec.host)
@@ -148,10 +155,14 @@ class Mta:
             conn.abort()
         self.conns.clear()
         self.queue.crash()
+        if self.inbox is not None:
+            self.inbox.crash()
 
     def restart(self) -> None:
         """The host is back: the queue manager resumes."""
         self.up = True
+        if self.inbox is not None:
+            self.inbox.restart()
         self.system.log(self.host, "master", "", "daemon started -- queue manager resumes")
         self.queue.restart()
 
@@ -308,12 +319,17 @@ class Mta:
         entry, now = job.entry, self.env.now
         outcomes = []
         for r in job.rcpts:
-            local = r.rpartition("@")[0]
-            reply = self.mailbox.deliver(local, return_path(entry.raw, entry.sender), now)
+            user = account(r)
+            reply = self.store.deliver(user, return_path(entry.raw, entry.sender), now)
             if reply.is_positive:
-                o = Outcome(r, "sent", "2.0.0", "delivered to mailbox", "local", reply.code)
+                box = self.store.mailbox(user)
+                stored = box.entries[-1]  # deliver() just appended it: nothing runs in between
+                self.system.filed(entry.message_id, r, (self.host, user, f"{box.uidvalidity}.{stored.uid}"), now)
+                o = Outcome(r, "sent", "2.0.0", f"delivered to mailbox as UID {stored.uid}", "local", reply.code)
             else:
-                o = Outcome(r, "bounce", reply.enhanced or "5.1.1", str(reply), "local", reply.code)
+                # over quota for now (452 4.2.2) is retried from the queue; unknown user and 552 5.2.2 bounce
+                kind = "defer" if reply.is_transient else "bounce"
+                o = Outcome(r, kind, reply.enhanced or "5.1.1", str(reply), "local", reply.code)
             self._log_delivery(entry, o, (entry.activated_at - entry.arrival, 0.0, 0.0, now - entry.activated_at),
                               program="local")  # fmt: skip
             outcomes.append(o)
@@ -368,6 +384,16 @@ class Mta:
     def queued_pairs(self) -> set[tuple[str, str]]:
         """(Message-ID, recipient) of every recipient still in this queue (for the conservation check)."""
         return {(e.message_id, r) for e in self.queue.entries.values() for r in e.rcpts}
+
+
+def account(address: str) -> str:
+    """The message-store user of *address*: the local part as given (case matters), the domain in lower case.
+
+    >>> account("Bob@B.Test")
+    'Bob@b.test'
+    """
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}"
 
 
 def qualify_rcpt(addr: str, domain: str) -> str:

@@ -92,6 +92,8 @@ class Mailbox:
     entries: list[StoredEntry] = field(default_factory=list)
     # UIDs above this floor are \Recent for the next session that selects read-write (RFC 3501 §2.3.2).
     recent_floor: int = 0
+    # UIDs removed so far (POP3 UPDATE, IMAP EXPUNGE/CLOSE), in order: the books show where mail went.
+    expunged: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -134,6 +136,7 @@ class Mailbox:
         wanted = set(uids)
         removed = [e.uid for e in self.entries if e.uid in wanted]
         self.entries = [e for e in self.entries if e.uid not in wanted]
+        self.expunged += removed
         return removed
 
     def claim_recent(self) -> int:

@@ -1,8 +1,11 @@
-"""The mail system of a run: a runner extension that builds DNS, the MTAs and mail programs from the scenario's
-``mail:`` section, runs the workload, checks mail conservation and reports the mail tables.
+"""The mail system of a run: a runner extension that builds DNS, the MTAs, the inbox servers (POP3 and IMAP on
+every mx) and the mail programs from the scenario's ``mail:`` section, runs the workload, checks mail conservation
+and reports the mail tables.
 
-It holds the run while any (message, recipient) is neither delivered, bounced, rejected nor discarded; at
-``run.until`` whatever is queued stays queued and is reported as ``queued``.
+It holds the run while any (message, recipient) is neither delivered, bounced, rejected nor discarded, and while a
+message filed into the mailbox of a user whose mail program fetches has not been retrieved; at ``run.until``
+whatever is queued stays queued and is reported as ``queued``. Conservation ends in the mailboxes: every delivered
+(message, recipient) is still in its mailbox or was retrieved before its mail program deleted it.
 
 >>> import netlab
 >>> from netlab.mail.config import *
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 
     from netlab.experiment.runner import Simulation
     from netlab.mail.dns import Resolver
+    from netlab.mail.fetch import FetchClient
     from netlab.mail.mta import Mta
     from netlab.mail.mua import Mua
     from netlab.mail.queue import Outcome, QueueEntry
@@ -60,6 +64,8 @@ class MailSystem:
         from datetime import datetime
 
         from netlab.mail.dns import DnsServer
+        from netlab.mail.fetch import FetchClient
+        from netlab.mail.inbox import InboxServer
         from netlab.mail.maillog import MailLog
         from netlab.mail.mta import Mta
         from netlab.mail.spam import SpamFilter
@@ -80,6 +86,15 @@ class MailSystem:
         self.mtas: dict[str, Mta] = {s.host: Mta(self, s) for s in self.spec.servers}
         for mta in self.mtas.values():
             mta.start()
+            if mta.spec.role == "mx":
+                mta.inbox = InboxServer(self, mta)
+                mta.inbox.start()
+        self.fetchers: dict[str, FetchClient] = {}
+        for u in self.spec.users:
+            if u.fetch is not None:
+                client = FetchClient(self, u)
+                self.fetchers[client.user] = client
+                client.start()
         for fault in sim.scenario.faults:
             if fault.node in self.mtas:
                 mta = self.mtas[fault.node]
@@ -112,9 +127,13 @@ class MailSystem:
         """The MTA on *host*."""
         return self.mtas[host]
 
-    def local_users(self, domains: set[str]) -> list[str]:
-        """Local parts of the users whose domain is one of *domains*."""
-        return [u.address.rpartition("@")[0] for u in self.spec.users if u.address.rpartition("@")[2].lower() in domains]
+    def local_accounts(self, domains: set[str]) -> dict[str, str]:
+        """Address -> password of the users whose domain is one of *domains* (the mailboxes of an mx)."""
+        return {u.address: u.password for u in self.spec.users if u.address.rpartition("@")[2].lower() in domains}
+
+    def filed(self, mid: str, rcpt: str, where: tuple[str, str, str], now: float) -> None:
+        """The MDA on an mx filed *mid* to *rcpt* at *where* = (host, user, ``UIDVALIDITY.UID``)."""
+        self.tracker.filed(mid, rcpt, where, now, fetched=where[1] in self.fetchers)
 
     def accepted_mid(self, host: str, qid: str) -> str:
         """The Message-ID of what *host* queued as *qid*."""
@@ -184,11 +203,37 @@ class MailSystem:
         return out
 
     def check(self, sim: Simulation) -> None:
-        """Mail conservation per (message, recipient); raises MailConservationError."""
+        """Mail conservation per (message, recipient), down to the mailboxes; raises MailConservationError."""
+        from netlab.mail.tracker import MailConservationError
+
         self.counts = self.tracker.check(self._queued(), self._in_transit())
+        stored: set[tuple[str, str, str]] = set()
+        deleted: set[tuple[str, str, str]] = set()
+        for m in self.mtas.values():
+            for user in m.store.users:
+                box = m.store.mailbox(user)
+                stored |= {(m.host, user, f"{box.uidvalidity}.{e.uid}") for e in box.entries}
+                deleted |= {(m.host, user, f"{box.uidvalidity}.{uid}") for uid in box.expunged}
+        ends: Counter[str] = Counter()
+        for row in self.tracker.rows:
+            if row.status != "delivered":
+                continue
+            if row.mailbox in stored:
+                ends["in_mailboxes"] += 1
+            elif row.mailbox in deleted:
+                # removed by a session of its owner (POP3 DELE + QUIT, IMAP EXPUNGE), read first or not
+                ends["retrieved_and_deleted" if row.retrieved_s == row.retrieved_s else "deleted_unread"] += 1
+            else:
+                raise MailConservationError(
+                    f"mail conservation violated: {row.message_id} to <{row.rcpt}> was delivered at "
+                    f"{row.delivered_s:.6g} s but is neither in its mailbox ({row.mailbox}) nor was it deleted "
+                    "from there by a POP3 or IMAP session")  # fmt: skip
+        self.counts.update(dict.fromkeys(("in_mailboxes", "retrieved_and_deleted", "deleted_unread"), 0), **ends)
 
     def tables(self, sim: Simulation) -> dict[str, pd.DataFrame]:
-        """``messages``, ``mail_hops``, ``maillog`` (with the full syslog ``line``) and ``connections``."""
+        """``messages``, ``mail_hops``, ``maillog`` (with the full syslog ``line``), ``connections``,
+        ``fetch_sessions`` (one row per POP3/IMAP session of a mail program) and ``mailboxes`` (the stores)."""
+        from netlab.mail.inbox import mailboxes_frame
         from netlab.transport import connections_table
 
         log = self.maillog.frame()
@@ -198,6 +243,8 @@ class MailSystem:
             "mail_hops": self.tracker.hops_frame(),
             "maillog": log,
             "connections": connections_table(self.stack),
+            "fetch_sessions": self.tracker.fetches_frame(),
+            "mailboxes": mailboxes_frame(self.mtas.values()),
         }
 
     def summary(self, sim: Simulation) -> dict[str, Any]:
@@ -223,4 +270,10 @@ class MailSystem:
             "smtp_transactions": len(self.tracker.hops), "duplicates": self.tracker.duplicates,
             "queued_messages": sum(len(m.queue.entries) for m in self.mtas.values()),
             "dns_queries": int(self.dns.stats["queries"]), "maillog_lines": len(self.maillog),
+            "in_mailboxes": sum(m.store.count() for m in self.mtas.values()),
+            "retrieved": sum(1 for r in self.tracker.rows if r.retrieved_s == r.retrieved_s),
+            "fetch_sessions": dict(Counter(f.protocol for f in self.tracker.fetches)),
+            # where the delivered (message, recipient) pairs ended (the conservation check counted them)
+            "delivered_ends": {k: getattr(self, "counts", {}).get(k, 0)
+                               for k in ("in_mailboxes", "retrieved_and_deleted", "deleted_unread")},
         }  # fmt: skip

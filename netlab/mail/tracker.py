@@ -7,7 +7,12 @@ yet bound are kept until it is. Every row holds the run (``sim.hold()``) until i
 
 Conservation (DESIGN.md): per (message, recipient), submitted = delivered + bounced + rejected + discarded +
 queued + in transit, where queued is *counted* by walking the MTAs' queues and in transit are submissions still in
-a mail program's hands; DSNs are rows of their own (``kind == "dsn"``).
+a mail program's hands; DSNs are rows of their own (``kind == "dsn"``). Delivered ends in a mailbox: the MDA files
+the row under (inbox host, user, ``UIDVALIDITY.UID``), and the mail system checks that each delivered row is
+still in its mailbox or was retrieved by the recipient's mail program before it was deleted.
+
+A row filed for a user whose mail program fetches is held until the program has retrieved it, so a run that ends
+idle ends with the mail on the recipient's screen.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from netlab.errors import SimulationError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FINAL", "HopRecord", "MailConservationError", "MessageRow", "Tracker", "message_id_of"]
+__all__ = ["FINAL", "FetchRecord", "HopRecord", "MailConservationError", "MessageRow", "Tracker", "message_id_of"]
 
 FINAL = ("delivered", "bounced", "rejected", "discarded")
 _MID = re.compile(rb"^message-id:[ \t]*(.*?)\r?$", re.IGNORECASE | re.MULTILINE)
@@ -60,6 +65,10 @@ class MessageRow:
     spam_score: float = float("nan")
     transactions: list[Any] = field(default_factory=list)
     origin: str = ""  # the Message-ID a DSN reports on
+    mailbox_s: float = float("nan")  # the MDA filed it
+    retrieved_s: float = float("nan")  # the recipient's mail program had it all (first retrieval)
+    mailbox: tuple[str, str, str] | None = None  # (inbox host, user address, "UIDVALIDITY.UID")
+    awaiting_fetch: bool = False  # holds the run until retrieved
 
 
 @dataclass(slots=True, eq=False)
@@ -81,6 +90,24 @@ class HopRecord:
     error: str = ""
 
 
+@dataclass(slots=True, eq=False)
+class FetchRecord:
+    """One POP3 or IMAP session of a fetching mail program, as the client saw it (times in s, bytes of payload)."""
+
+    client: str
+    server: str
+    user: str
+    protocol: str
+    mode: str  # "poll" or "idle"
+    start_s: float
+    end_s: float = float("nan")  # nan: still open when the run ended
+    commands: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    messages: int = 0
+    error: str = ""
+
+
 class Tracker:
     """Rows, transactions and the conservation check of one mail run.
 
@@ -96,6 +123,9 @@ class Tracker:
         self.rows: list[MessageRow] = []
         self.by_key: dict[Any, MessageRow] = {}
         self.hops: list[HopRecord] = []
+        self.fetches: list[FetchRecord] = []
+        self.by_mailbox: dict[tuple[str, str, str], MessageRow] = {}
+        self._early_retrieved: dict[tuple[str, str, str], float] = {}
         self._early: dict[Any, list[Callable[[MessageRow], None]]] = {}
         self._token_rows: dict[Any, list[MessageRow]] = {}
         self.duplicates = 0
@@ -170,6 +200,41 @@ class Tracker:
         """*mid* to *rcpt* is delivered, bounced or discarded."""
         self._on(mid, rcpt, lambda row: self.finish(row, status, t, dsn, reason))
 
+    def filed(self, mid: str, rcpt: str, where: tuple[str, str, str], t: float, *, fetched: bool) -> None:
+        """The MDA filed *mid* to *rcpt* at *where* = (inbox host, user, ``UIDVALIDITY.UID``) at *t*; with
+        *fetched* (the user's mail program fetches) the row holds the run until it is retrieved."""
+
+        def apply(row: MessageRow) -> None:
+            row.mailbox_s, row.mailbox = t, where
+            self.by_mailbox[where] = row
+            early = self._early_retrieved.pop(where, None)
+            if early is not None:
+                row.retrieved_s = early
+            elif fetched:
+                row.awaiting_fetch = True
+                self._hold()
+
+        self._on(mid, rcpt, apply)
+
+    def retrieved(self, where: tuple[str, str, str], t: float) -> None:
+        """The mail program of the user has retrieved the message filed at *where* (the first time counts)."""
+        row = self.by_mailbox.get(where)
+        if row is None:
+            self._early_retrieved.setdefault(where, t)
+            return
+        if row.retrieved_s != row.retrieved_s:
+            row.retrieved_s = t
+        if row.awaiting_fetch:
+            row.awaiting_fetch = False
+            self._release()
+
+    def stop_waiting(self, server: str, user: str) -> None:
+        """The mail program of *user* gives up for now: its unretrieved mail no longer holds the run."""
+        for where, row in self.by_mailbox.items():
+            if row.awaiting_fetch and where[:2] == (server, user):
+                row.awaiting_fetch = False
+                self._release()
+
     def transaction(self, rec: HopRecord) -> None:
         """One SMTP transaction (client side), attributed to each of its recipients."""
         self.hops.append(rec)
@@ -234,7 +299,8 @@ class Tracker:
                 "status": self.status_of(row, queued), "dsn": row.dsn, "reason": row.reason,
                 "final_s": row.final_s, "mail_hops": len(row.hops), "smtp_transactions": len(tx),
                 "packets": packets, "retransmissions": retrans, "spam_score": row.spam_score,
-                "origin_message_id": row.origin,
+                "origin_message_id": row.origin, "mailbox_s": row.mailbox_s, "retrieved_s": row.retrieved_s,
+                "mailbox_uid": row.mailbox[2] if row.mailbox else "",
             })  # fmt: skip
         return pd.DataFrame(out, columns=MESSAGE_COLUMNS)
 
@@ -251,6 +317,17 @@ class Tracker:
         } for h in self.hops]  # fmt: skip
         return pd.DataFrame(out, columns=HOP_COLUMNS)
 
+    def fetches_frame(self) -> pd.DataFrame:
+        """``Results.fetch_sessions``: one row per POP3 or IMAP session of a fetching mail program."""
+        import pandas as pd
+
+        out = [{
+            "client": f.client, "server": f.server, "user": f.user, "protocol": f.protocol, "fetch_mode": f.mode,
+            "start_s": f.start_s, "end_s": f.end_s, "duration_s": f.end_s - f.start_s, "commands": f.commands,
+            "bytes_sent": f.bytes_sent, "bytes_received": f.bytes_received, "messages": f.messages, "error": f.error,
+        } for f in self.fetches]  # fmt: skip
+        return pd.DataFrame(out, columns=FETCH_COLUMNS)
+
 
 def _segments(conn: Any) -> int:
     return 0 if conn is None else int(conn.segments_sent + conn.segments_received)
@@ -259,6 +336,9 @@ def _segments(conn: Any) -> int:
 MESSAGE_COLUMNS = ["message_id", "kind", "mail_from", "rcpt_to", "size_bytes", "submitted_s", "queue_ids",
                    "hop_hosts", "hop_times_s", "first_mta_s", "accepted_by_final_mx_s", "delivered_s", "delay_s",
                    "status", "dsn", "reason", "final_s", "mail_hops", "smtp_transactions", "packets",
-                   "retransmissions", "spam_score", "origin_message_id"]  # fmt: skip
+                   "retransmissions", "spam_score", "origin_message_id", "mailbox_s", "retrieved_s",
+                   "mailbox_uid"]  # fmt: skip
 HOP_COLUMNS = ["client", "server", "port", "start_s", "end_s", "duration_s", "code", "dsn", "message_id",
                "recipients", "n_recipients", "accepted", "size_bytes", "segments", "retransmissions", "error"]
+FETCH_COLUMNS = ["client", "server", "user", "protocol", "fetch_mode", "start_s", "end_s", "duration_s", "commands",
+                 "bytes_sent", "bytes_received", "messages", "error"]  # fmt: skip

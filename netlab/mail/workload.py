@@ -87,7 +87,7 @@ class MailWorkload:
     def _random(self, w: MailWorkloadSpec) -> Generator[simpy.Event, Any, None]:
         system = self.system
         spec = system.spec
-        senders = list(w.senders) or [u.address for u in spec.users if u.client is not None]
+        senders = list(w.senders or spec.default_senders())
         rcpts = list(w.recipients) or [u.address for u in spec.users]
         arrivals = system.net.stream("mail", "workload", "arrivals")
         draw = system.net.stream("mail", "workload", "messages")

@@ -1,0 +1,160 @@
+"""The recipient's mail program: fetches the user's mail from the inbox server with POP3 or IMAP, over the network.
+
+One :class:`FetchClient` per user with a ``fetch`` entry runs on the user's ``client`` host and talks to the
+inbox server of the user's domain (its mx). Each session is a real connection driven by a sans-IO client
+(:class:`~netlab.mail.pop3.Pop3Client`, :class:`~netlab.mail.imap.ImapClient`):
+
+* **POP3 polling** (port 110): every ``interval`` s (from the start of one poll to the next) log in, ``UIDL``,
+  ``RETR`` what it has not retrieved before, ``DELE`` it with ``delete: true``, ``QUIT``. Left on the server,
+  messages are recognised by their unique id on the next poll, as fetchmail's ``keep`` mode does.
+* **IMAP polling** (port 143): log in, ``SELECT INBOX``, ``UID SEARCH UNSEEN``, ``UID FETCH ... (UID BODY[])``
+  (which sets ``\\Seen``), with ``delete: true`` ``\\Deleted`` + ``EXPUNGE``, ``LOGOUT``.
+* **IMAP IDLE**: the same round, then wait in ``IDLE`` until the server pushes ``* N EXISTS``; leave IDLE with
+  ``DONE`` and fetch at once. Every 29 min without news it logs out and back in, before the server's 30 min
+  autologout (RFC 2177 §3). A session that fails is retried after ``interval``.
+
+The first poll starts at a random offset in [0, interval) from the ``mail/fetch/<user>`` stream, so clients do not
+all poll in step. A message counts as retrieved (``retrieved_s``) when its last byte has reached the program. The
+mail waiting in the user's mailbox holds the run until it is retrieved, unless the program has failed to reach its
+server for ``mail.submit_give_up`` (1 h by default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from netlab.mail.errors import ProtocolError
+from netlab.mail.imap import ImapClient
+from netlab.mail.inbox import IMAP_PORT, POP3_PORT
+from netlab.mail.pop3 import FetchedMessage, Pop3Client
+from netlab.mail.smtp_io import connect
+from netlab.mail.tracker import FetchRecord
+from netlab.transport import ReceiveTimeout, TransportError
+
+if TYPE_CHECKING:
+    from netlab.mail.config import UserSpec
+    from netlab.mail.system import MailSystem
+
+__all__ = ["IDLE_REFRESH_S", "FetchClient"]
+
+IDLE_REFRESH_S = 29 * 60.0  # re-enter IDLE before the server's 30-minute autologout (RFC 2177 §3)
+_COMMAND_TIMEOUT_S = 300.0  # give up on a server that does not answer a command
+
+
+class FetchClient:
+    """The mail program of *user* (a :class:`~netlab.mail.config.UserSpec` with ``fetch``) in *system*.
+
+    Attributes
+    ----------
+    fetched
+        ``(time_s, FetchedMessage)`` for every message retrieved, in order (a re-fetch after a lost session
+        appears twice).
+    """
+
+    def __init__(self, system: MailSystem, user: UserSpec) -> None:
+        from netlab.mail.mta import account
+
+        assert user.fetch is not None and user.client is not None
+        self.system = system
+        self.env = system.env
+        self.spec = user.fetch
+        self.host = user.client
+        self.user = account(user.address)
+        self.password = user.password
+        server = system.spec.mailbox_host(user.address.rpartition("@")[2])
+        assert server is not None  # validate_mail: every user has a mailbox
+        self.server = server
+        self.protocol = self.spec.protocol
+        self.mode = "idle" if self.spec.idle else "poll"
+        self.fetched: list[tuple[float, FetchedMessage]] = []
+        self._known: set[str] = set()  # unique ids retrieved and left on the server (POP3 keep mode)
+        self._rng = system.net.stream("mail", "fetch", self.user)
+
+    def __repr__(self) -> str:
+        return f"<FetchClient {self.user} {self.protocol} {self.mode} on {self.host}: {len(self.fetched)} fetched>"
+
+    def start(self) -> None:
+        """Start polling (or idling) at a random offset within the first interval."""
+        self.env.process(self._run())
+
+    def _run(self) -> Generator[simpy.Event, Any, None]:
+        interval = self.spec.interval_s
+        yield self.env.timeout(self._rng.uniform(0.0, interval))
+        failing_since: float | None = None
+        while True:
+            start = self.env.now
+            rec = yield from self._session()
+            failing_since = (failing_since if failing_since is not None else start) if rec.error else None
+            if failing_since is not None and self.env.now - failing_since >= self.system.spec.submit_give_up_s:
+                # A server out of reach for that long must not keep a run without `until` going for ever.
+                self.system.tracker.stop_waiting(self.server, self.user)
+            if self.mode == "idle" and not rec.error:
+                continue  # a refresh: log straight back in
+            # a poll (or a failed IDLE session): the next one an interval after this one started
+            wait = interval if self.mode == "idle" else max(0.0, start + interval - self.env.now)
+            yield self.env.timeout(wait)
+
+    def _client(self) -> Pop3Client | ImapClient:
+        if self.protocol == "pop3":
+            return Pop3Client(self.user, self.password, delete=self.spec.delete, seen=frozenset(self._known))
+        return ImapClient(self.user, self.password, idle=self.spec.idle, delete=self.spec.delete)
+
+    def _session(self) -> Generator[simpy.Event, Any, FetchRecord]:
+        """One POP3 or IMAP session, recorded in the tracker's fetch sessions."""
+        system, env = self.system, self.env
+        rec = FetchRecord(self.host, self.server, self.user, self.protocol, self.mode, env.now)
+        system.tracker.fetches.append(rec)
+        address = (system.net.nodes[self.server].ip, POP3_PORT if self.protocol == "pop3" else IMAP_PORT)
+        try:
+            conn = yield from connect(system.stack, self.host, address, system.spec.queue.connect_timeout_s)
+        except TransportError as exc:
+            rec.end_s, rec.error = env.now, str(exc) or type(exc).__name__
+            return rec
+        client = self._client()
+        try:
+            while not client.done:
+                if isinstance(client, ImapClient) and client.literal_needed:
+                    data = yield conn.recv_exactly(client.literal_needed, timeout=_COMMAND_TIMEOUT_S)
+                    out = client.feed_literal(data)
+                else:
+                    idling = isinstance(client, ImapClient) and client.idling
+                    try:
+                        line = yield conn.recv_line(timeout=IDLE_REFRESH_S if idling else _COMMAND_TIMEOUT_S)
+                    except ReceiveTimeout:
+                        if not (idling and isinstance(client, ImapClient)):
+                            raise
+                        out = client.stop()  # DONE, then LOGOUT: a fresh session follows at once
+                        conn.send(out)
+                        continue
+                    if not line.endswith(b"\n"):
+                        rec.error = "connection closed by the server"
+                        break
+                    out = client.feed_line(line)
+                self._collect(client, rec)
+                if out:
+                    conn.send(out)
+        except (TransportError, ProtocolError) as exc:
+            rec.error = str(exc) or type(exc).__name__
+        if client.error and not rec.error:
+            rec.error = client.error
+        rec.end_s, rec.commands = env.now, client.commands
+        rec.bytes_sent, rec.bytes_received = conn.app_bytes_sent, conn.bytes_delivered
+        if rec.error:
+            conn.abort()
+        else:
+            conn.close()
+        return rec
+
+    def _collect(self, client: Pop3Client | ImapClient, rec: FetchRecord) -> None:
+        """Report the messages *client* completed since the last call as retrieved now."""
+        new = client.messages[rec.messages :]
+        for m in new:
+            self.fetched.append((self.env.now, m))
+            if not self.spec.delete:
+                self._known.add(m.uid)
+            self.system.tracker.retrieved((self.server, self.user, m.uid), self.env.now)
+        rec.messages += len(new)
+        rec.commands = client.commands  # kept current: an IDLE session may still be open when the run ends
