@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
+from netlab.errors import ConfigError
 from netlab.experiment.runner import run
 from netlab.experiment.yaml_io import load_scenario
 from netlab.results import Results
@@ -38,7 +40,8 @@ def format_summary(res: Results) -> str:
 
 
 def format_mail_summary(res: Results) -> list[str]:
-    """Mail delivery statistics: counts by status, delivery time percentiles split by stage."""
+    """Mail statistics: counts by status, where delivered mail ended, the fetch sessions, and the time from
+    submission to the recipient's screen split by stage (percentiles), then the wait per kind of mail program."""
     m = res.summary["mail"]
     msgs = res.messages
     mail = msgs[msgs.kind == "mail"]
@@ -49,20 +52,64 @@ def format_mail_summary(res: Results) -> list[str]:
          "[mail conservation checked]"),
         (f"bounces (DSNs): {dsns}; SMTP transactions {m['smtp_transactions']}, DNS queries {m['dns_queries']}, "
          f"still queued {m['queued_messages']} messages"),
-    ]
+    ]  # fmt: skip
+    fetches = res.tables.get("fetch_sessions")
+    if fetches is not None and len(fetches):
+        per = [f"{p.upper()} {len(g)} ({int(g.commands.sum())} commands, {_mb(g)} MB)"
+               for p, g in fetches.groupby("protocol")]  # fmt: skip
+        ends = m.get("delivered_ends", {})
+        lines.append(f"delivered pairs (DSNs too) still in a mailbox {ends.get('in_mailboxes', 0)}, read and deleted "
+                     f"{ends.get('retrieved_and_deleted', 0)}, deleted unread {ends.get('deleted_unread', 0)}")
+        lines.append(f"fetch sessions: {', '.join(per)}; retrieved {m.get('retrieved', 0)} pairs")
     done = mail[mail.status == "delivered"]
-    if len(done):
-        stages = {
-            "submission (MUA -> MSA queued)": done.first_mta_s - done.submitted_s,
-            "transfer (MSA -> final MX)": done.accepted_by_final_mx_s - done.first_mta_s,
-            "end to end (delivered)": done.delivered_s - done.submitted_s,
-        }
-        lines.append(f"{'delivery time (s)':<34} {'p50':>9} {'p95':>9} {'p99':>9} {'max':>9}")
-        for name, x in stages.items():
-            q = x.quantile([0.5, 0.95, 0.99])
-            lines.append(f"{name:<34} {q[0.5]:>9.3f} {q[0.95]:>9.3f} {q[0.99]:>9.3f} {x.max():>9.3f}")
-        lines.append(f"mean MTA hops {done.mail_hops.mean():.2f}, retransmissions {int(mail.retransmissions.sum())}")
+    if not len(done):
+        return lines
+    seen = done[done.retrieved_s.notna()]
+    stages = {
+        "submission (MUA -> MSA queued)": seen.first_mta_s - seen.submitted_s,
+        "transfer (MSA -> final MX)": seen.accepted_by_final_mx_s - seen.first_mta_s,
+        "delivery (final MX -> mailbox)": seen.mailbox_s - seen.accepted_by_final_mx_s,
+        "waiting (mailbox -> fetched)": seen.retrieved_s - seen.mailbox_s,
+        "end to end (to the screen)": seen.retrieved_s - seen.submitted_s,
+    }
+    if len(seen):
+        lines.append(f"{f'time to the screen (s), {len(seen)} pairs':<34} {'p50':>9} {'p95':>9} {'p99':>9} {'max':>9}")
+        lines += [_quantiles(name, x) for name, x in stages.items()]
+    lines.append(_quantiles(f"to the mailbox, all {len(done)} delivered", done.delivered_s - done.submitted_s))
+    programs = _programs(res)
+    if len(seen) and programs:
+        lines.append(f"{'waiting, by mail program (s)':<34} {'p50':>9} {'p95':>9} {'p99':>9} {'max':>9}")
+        label = seen.rcpt_to.map(lambda a: programs.get(_account(a), "none"))
+        for name, group in (seen.retrieved_s - seen.mailbox_s).groupby(label):
+            lines.append(_quantiles(f"{name} ({len(group)})", group))
+    lines.append(f"mean MTA hops {done.mail_hops.mean():.2f}, retransmissions {int(mail.retransmissions.sum())}")
     return lines
+
+
+def _quantiles(name: str, x: Any) -> str:
+    q = x.quantile([0.5, 0.95, 0.99])
+    return f"{name:<34} {q[0.5]:>9.3f} {q[0.95]:>9.3f} {q[0.99]:>9.3f} {x.max():>9.3f}"
+
+
+def _mb(group: Any) -> str:
+    return f"{(group.bytes_sent.sum() + group.bytes_received.sum()) / 1e6:.2f}"
+
+
+def _account(address: str) -> str:
+    from netlab.mail.mta import account
+
+    return account(address)
+
+
+def _programs(res: Results) -> dict[str, str]:
+    """User -> how the user's mail program fetches (``imap idle``, ``pop3 poll 60 s, delete``), from the scenario."""
+    mail = res.scenario.mail if res.scenario is not None else None
+    out = {}
+    for u in mail.users if mail is not None else ():
+        if u.fetch is not None:
+            how = "idle" if u.fetch.idle else f"poll {u.fetch.interval_s:g} s"
+            out[_account(u.address)] = f"{u.fetch.protocol} {how}{', delete' if u.fetch.delete else ''}"
+    return out
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -72,8 +119,10 @@ def run_command(args: argparse.Namespace) -> int:
         sets.append(f"seed={args.seed}")
     if sets:
         scenario = scenario.override(*sets)
-    res = run(scenario)
+    res = run(scenario, capture=_capture(args))
     print(format_summary(res))
+    if args.pcap:
+        print(f"\npcap files written to {args.pcap}/ (read them with tshark -r FILE or Wireshark)")
     if args.out:
         out = res.save(args.out)
         if "maillog" in res.tables:
@@ -104,3 +153,17 @@ def save_plots(res: Results, out: Path) -> list[Path]:
         plt.close(fig)
         paths.append(out / name)
     return paths
+
+
+def _capture(args: argparse.Namespace) -> Any:
+    """The :class:`netlab.pcap.Capture` the ``--pcap*`` options ask for, or None (scapy loads only then)."""
+    if not args.pcap:
+        if args.pcap_hosts or args.pcap_links or args.pcap_window:
+            raise ConfigError("--pcap-hosts, --pcap-links and --pcap-window need --pcap DIR")
+        return None
+    from netlab.pcap import Capture, parse_links, parse_window
+
+    hosts = [h.strip() for h in args.pcap_hosts.split(",") if h.strip()] if args.pcap_hosts else None
+    return Capture(args.pcap, mode=args.pcap_mode, hosts=hosts,
+                   links=parse_links(args.pcap_links) if args.pcap_links else None,
+                   window=parse_window(args.pcap_window) if args.pcap_window else None)  # fmt: skip

@@ -1,4 +1,4 @@
-"""The ``netlab`` command line: ``netlab run``, ``netlab compare``, ``netlab plot``, ``netlab topo validate|show|draw``.
+"""The ``netlab`` command line: ``netlab run``, ``compare``, ``plot``, ``live``, ``topo validate|show|draw``.
 
 Every subcommand calls the same public API a notebook uses. ``main(argv) -> int`` is tested in-process.
 """
@@ -25,10 +25,21 @@ def _parser() -> argparse.ArgumentParser:
                      help="override a scenario key (dotted, e.g. routing.strategy=ospf); repeatable")  # fmt: skip
     run.add_argument("--seed", type=int, help="root seed (same as --set seed=N)")
     run.add_argument("--plot", action="store_true", help="also write plots into the output directory")
+    pcap = run.add_argument_group("packet capture (pcap files for Wireshark/tshark)")
+    pcap.add_argument("--pcap", metavar="DIR", help="write pcap files of the run into DIR")
+    pcap.add_argument("--pcap-mode", choices=("host", "link"), default="host",
+                      help="one file per host (what it sends and receives; default) or per directed link")  # fmt: skip
+    pcap.add_argument("--pcap-hosts", metavar="H1,H2", help="capture only these hosts (link mode: their links)")
+    pcap.add_argument("--pcap-links", metavar="A->B,C<->D", help="link mode: capture only these directed links")
+    pcap.add_argument("--pcap-window", metavar="START:END", help="capture only this simulated time (e.g. 10s:2min)")
 
     from netlab._compare_cli import add_parsers
 
     add_parsers(sub)
+
+    from netlab._live_cli import add_parser as add_live_parser
+
+    add_live_parser(sub)
 
     topo = sub.add_parser("topo", help="check, describe or draw a topology or scenario file")
     tsub = topo.add_subparsers(dest="topo_command", required=True)
@@ -50,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from netlab._run_cli import run_command
 
             return run_command(args)
+        if args.command == "live":
+            from netlab._live_cli import live_command
+
+            return live_command(args)
         if args.command in ("compare", "plot"):
             from netlab import _compare_cli
 

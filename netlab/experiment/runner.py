@@ -17,7 +17,7 @@ import math
 import resource
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 from simpy.events import URGENT
@@ -28,6 +28,10 @@ from netlab.network.link import Link
 from netlab.network.network import DROP_REASONS, Network
 from netlab.results import Results, build_results
 from netlab.workload.sources import FlowRecord, FlowSource
+
+if TYPE_CHECKING:
+    # Only for the annotations: netlab.pcap (and scapy) load when a capture is made.
+    from netlab.pcap import Capture
 
 __all__ = ["Simulation", "run"]
 
@@ -61,13 +65,25 @@ class Simulation:
     """
 
     def __init__(
-        self, scenario: Scenario, *, link_class: type[Link] = Link, extensions: Sequence[Extension] = ()
+        self,
+        scenario: Scenario,
+        *,
+        link_class: type[Link] = Link,
+        extensions: Sequence[Extension] = (),
+        capture: Capture | None = None,
+        env: simpy.Environment | None = None,
     ) -> None:
         t0 = time.perf_counter()
         self.scenario = scenario
         spec = scenario.run
         _check_bounded(scenario)
-        self.env = simpy.Environment()
+        self.capture = capture
+        if capture is not None:
+            # The capture taps the links it concerns through a Link subclass: runs without one pay nothing.
+            link_class = capture.link_class(scenario, link_class)
+            extensions = (*extensions, capture)
+        # A fresh event loop by default; live mode passes a real-time one (netlab.live.LiveEnvironment).
+        self.env = env if env is not None else simpy.Environment()
         self.net = Network(self.env, scenario.topology, seed=scenario.seed, flows=scenario.flows, link_class=link_class)
         # Each run gets its own copy: strategies keep tables and state from attach() on.
         self.strategy = copy.deepcopy(scenario.routing)
@@ -127,6 +143,10 @@ class Simulation:
     def _idle(self) -> None:
         self._finish("idle")
 
+    def finish(self, reason: str) -> None:
+        """End the run at the current instant (before any other event now), recording *reason*."""
+        self._finish(reason)
+
     def _finish(self, reason: str) -> None:
         if not self.stop.triggered:
             self.stop_reason = reason
@@ -156,7 +176,11 @@ class Simulation:
     def execute(self) -> Results:
         """Run the event loop to the stop condition, check conservation, return the results."""
         t0 = time.perf_counter()
-        self.env.run(until=self.stop)
+        try:
+            self.env.run(until=self.stop)
+        finally:
+            if self.capture is not None:
+                self.capture.close()  # also when the run fails: the packets up to the failure are the evidence
         self.run_s = time.perf_counter() - t0
         books = self.net.check_conservation()
         for ext in self.extensions:
@@ -176,7 +200,8 @@ def _scenario_extensions(scenario: Scenario) -> list[Extension]:
     """The extensions a scenario's own sections ask for: the mail system when it has a ``mail`` section."""
     if scenario.mail is None:
         return []
-    from netlab.mail.system import MailSystem  # here: packet-only runs never import the mail modules
+    # Imported here: packet-only runs never load the mail modules.
+    from netlab.mail.system import MailSystem
 
     return [MailSystem(scenario.mail)]
 
@@ -195,11 +220,12 @@ def _check_bounded(s: Scenario) -> None:
         raise ConfigError("run.until must be finite")
 
 
-def run(scenario: Scenario, **overrides: Any) -> Results:
+def run(scenario: Scenario, *, capture: Capture | None = None, **overrides: Any) -> Results:
     """Run *scenario* once and return its :class:`Results`.
 
     Keyword *overrides* replace parts first: a top-level field given as an object (``routing=OspfCost()``,
     ``seed=2``) replaces it; dicts and strings go through :meth:`Scenario.override` (``run={"until": "5s"}``).
+    *capture* (a :class:`netlab.pcap.Capture`) writes pcap files of the run.
     """
     direct = {k: v for k, v in overrides.items() if not isinstance(v, Mapping | str)}
     other = {k: v for k, v in overrides.items() if k not in direct}
@@ -211,4 +237,4 @@ def run(scenario: Scenario, **overrides: Any) -> Results:
         scenario = dataclasses.replace(scenario, **direct)
     if other:
         scenario = scenario.override(**other)
-    return Simulation(scenario).execute()
+    return Simulation(scenario, capture=capture).execute()

@@ -140,12 +140,17 @@ class Mta:
         self.conns.add(conn)
         peer = conn.remote.name
         self.system.log(self.host, "smtpd", "", f"connect from {peer}[{conn.remote.ip}]")
-        session = SmtpServerSession(Smtpd(self, peer), hostname=self.fqdn, peer_ip=conn.remote.ip,
-                                    submission=self.spec.role == "msa", size_limit=self.spec.size_limit_bytes,
-                                    default_domain=self._qualify_domain)
+        session = self.server_session(peer, conn.remote.ip)
         yield from serve(conn, session, timeout_s=self.qspec.command_timeout_s)
         self.conns.discard(conn)
         self.system.log(self.host, "smtpd", "", f"disconnect from {peer}[{conn.remote.ip}]")
+
+    def server_session(self, peer: str, peer_ip: str) -> SmtpServerSession:
+        """A fresh SMTP server session of this MTA for a client *peer* at *peer_ip* (its policy, limits and
+        role); the simulated sessions and the live bridge both take theirs from here."""
+        return SmtpServerSession(Smtpd(self, peer), hostname=self.fqdn, peer_ip=peer_ip,
+                                 submission=self.spec.role == "msa", size_limit=self.spec.size_limit_bytes,
+                                 default_domain=self._qualify_domain)  # fmt: skip
 
     def crash(self) -> None:
         """The host went down: sessions die, the queue stays on disk."""

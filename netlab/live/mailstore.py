@@ -1,0 +1,250 @@
+"""The live POP3 and IMAP ports: the inbox state machines over every mx's message store, on loopback sockets.
+
+A scenario has one :class:`~netlab.mail.store.MessageStore` per mx (each holds the mailboxes of its domains'
+users), but a live client connects to one port and logs in with its address. :class:`MailDirectory` is the store
+the sessions see: it routes each call to the store that holds the user's mailbox, so the unchanged
+:class:`~netlab.mail.pop3.Pop3ServerSession` and :class:`~netlab.mail.imap.ImapServerSession` serve them all,
+with the simulation's own maildrop locks (a live POP3 session and a simulated one never hold a maildrop at once).
+
+:class:`InboxPorts` runs the sessions on asyncio streams. The stores belong to the simulation thread, so every
+line is fed to its session under the bridge's lock (the simulation steps under the same lock). Messages a live
+client deletes (POP3 DELE + QUIT, IMAP EXPUNGE) or marks ``\\Seen`` are reported to the mail tracker as retrieved,
+so the run's mail conservation check still finds every delivered message in a mailbox or in a reader's hands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, cast
+
+from netlab.mail.imap import ImapServerSession
+from netlab.mail.mta import account
+from netlab.mail.pop3 import Pop3ServerSession
+from netlab.mail.store import Mailbox, MailboxNotFound, MessageStore, StoredEntry
+
+if TYPE_CHECKING:
+    from netlab.mail.system import MailSystem
+
+__all__ = ["InboxPorts", "MailDirectory"]
+
+IDLE_TIMEOUT_S = 1800.0
+"""Wall seconds a live POP3/IMAP connection may stay silent (RFC 3501 §5.4's 30 minutes; POP3 gets the same)."""
+
+Session = Pop3ServerSession | ImapServerSession
+
+
+class MailDirectory:
+    """The message stores of every mx as one store, keyed by the user's address (see the module docstring).
+
+    Parameters
+    ----------
+    stores
+        ``(host, store)`` pairs: the mx hosts and their message stores.
+    epoch
+        Wall-clock date of simulated time 0 (the same for every store of a run), for IMAP INTERNALDATE.
+    """
+
+    def __init__(self, stores: Iterable[tuple[str, MessageStore]], epoch: datetime) -> None:
+        self.epoch = epoch
+        self._where: dict[str, tuple[str, MessageStore]] = {}
+        for host, store in stores:
+            for user in store.users:
+                self._where.setdefault(user, (host, store))
+
+    @classmethod
+    def of(cls, system: MailSystem) -> MailDirectory:
+        """The directory over the stores of *system*'s mx servers."""
+        return cls(((m.host, m.store) for m in system.mtas.values() if m.spec.role == "mx"), system.epoch)
+
+    def __repr__(self) -> str:
+        return f"<MailDirectory {len(self._where)} users>"
+
+    @property
+    def users(self) -> list[str]:
+        """Every user with a mailbox."""
+        return list(self._where)
+
+    def route(self, user: str) -> tuple[str, MessageStore, str] | None:
+        """``(mx host, store, account)`` of *user* (an address; the domain's case does not matter), or None."""
+        key = account(user)
+        found = self._where.get(key)
+        return None if found is None else (found[0], found[1], key)
+
+    # -- the part of the MessageStore interface the POP3 and IMAP sessions use ---------------------------------
+    def authenticate(self, user: str, password: str) -> bool:
+        """True if *user* has a mailbox here and *password* is theirs."""
+        r = self.route(user)
+        return r is not None and r[1].authenticate(r[2], password)
+
+    def has_user(self, user: str) -> bool:
+        """True if *user* has a mailbox here."""
+        return self.route(user) is not None
+
+    def lock(self, user: str) -> bool:
+        """Take *user*'s maildrop lock in their store (shared with the simulated POP3 sessions)."""
+        r = self.route(user)
+        return r is not None and r[1].lock(r[2])
+
+    def unlock(self, user: str) -> None:
+        """Release *user*'s maildrop lock."""
+        r = self.route(user)
+        if r is not None:
+            r[1].unlock(r[2])
+
+    def mailbox(self, user: str, name: str = "INBOX") -> Mailbox:
+        """*user*'s mailbox *name* (raises MailboxNotFound)."""
+        r = self.route(user)
+        if r is None:
+            raise MailboxNotFound(f"no mailbox {name!r} for user {user!r}")
+        return r[1].mailbox(r[2], name)
+
+    def internal_date(self, entry: StoredEntry) -> datetime:
+        """The wall-clock arrival date of *entry*."""
+        from netlab.mail.message import sim_datetime
+
+        return sim_datetime(self.epoch, entry.internal_s)
+
+
+Retrieved = Callable[[tuple[str, str, str]], None]
+"""Called (under the lock) with ``(mx host, user, "UIDVALIDITY.UID")`` of a message a live client took."""
+
+
+class InboxPorts:
+    """POP3 and IMAP servers on loopback over a :class:`MailDirectory` (run inside the bridge's asyncio loop).
+
+    Parameters
+    ----------
+    directory
+        The stores, as one.
+    lock
+        The lock the simulation steps under; every session call holds it.
+    retrieved
+        Reports a message a live client retrieved and deleted or marked seen (see :data:`Retrieved`).
+    is_open
+        False once the simulation has stopped: sessions then end with an error instead of touching the stores.
+    """
+
+    def __init__(self, directory: MailDirectory, lock: threading.RLock, retrieved: Retrieved,
+                 is_open: Callable[[], bool]) -> None:  # fmt: skip
+        self.directory = directory
+        self.lock = lock
+        self._retrieved = retrieved
+        self._is_open = is_open
+        self.sessions: Counter[str] = Counter()
+        self._imap: list[tuple[ImapServerSession, asyncio.StreamWriter]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:
+        return f"<InboxPorts {dict(self.sessions)}>"
+
+    async def start(self, host: str, pop3_port: int, imap_port: int) -> tuple[asyncio.Server, asyncio.Server]:
+        """Listen on *host* for POP3 and IMAP (port 0: the OS picks); return the two servers."""
+        self._loop = asyncio.get_running_loop()
+        pop3 = await asyncio.start_server(lambda r, w: self._spawn(r, w, "pop3"), host, pop3_port)
+        imap = await asyncio.start_server(lambda r, w: self._spawn(r, w, "imap"), host, imap_port)
+        return pop3, imap
+
+    def on_delivery(self, user: str, box: Mailbox, entry: StoredEntry) -> None:
+        """A store listener: push ``* N EXISTS`` to live IMAP sessions idling on *box* (RFC 2177).
+
+        Called by the MDA in the simulation thread, inside a step, so the lock is held; the bytes go out from
+        the asyncio thread.
+        """
+        for session, writer in self._imap:
+            if session.mailbox is box and session.idling and self._loop is not None:
+                out = session.notify_new(len(box))
+                if out:
+                    self._loop.call_soon_threadsafe(writer.write, out)
+
+    async def close(self) -> None:
+        """End every open session (as a dropped connection: nothing marked for deletion is deleted)."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------------ sessions
+    def _spawn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, kind: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._serve(reader, writer, kind))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, kind: str) -> None:
+        self.sessions[kind] += 1
+        hostname = "localhost"
+        store = cast(MessageStore, self.directory)  # duck-typed: the part of a store the sessions use
+        session: Session = (Pop3ServerSession(store, hostname=hostname) if kind == "pop3"
+                            else ImapServerSession(store, hostname=hostname))  # fmt: skip
+        pair = (session, writer) if isinstance(session, ImapServerSession) else None
+        if pair is not None:
+            self._imap.append(pair)
+        try:
+            writer.write(session.greeting())
+            await writer.drain()
+            while not session.closed:
+                literal = session.literal_needed if isinstance(session, ImapServerSession) else 0
+                if literal:
+                    data = await asyncio.wait_for(reader.readexactly(literal), IDLE_TIMEOUT_S)
+                else:
+                    data = await asyncio.wait_for(reader.readline(), IDLE_TIMEOUT_S)
+                    if not data.endswith(b"\n"):
+                        break  # the client went away (a partial last line is no command)
+                out = self._feed(session, data, literal=bool(literal))
+                if out is None:
+                    writer.write(b"-ERR simulation stopped\r\n" if kind == "pop3" else
+                                 b"* BYE simulation stopped\r\n")  # fmt: skip
+                    await writer.drain()
+                    break
+                if out:
+                    writer.write(out)
+                    await writer.drain()
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, ValueError):
+            pass  # idle too long, the client vanished, or a line longer than the stream limit
+        finally:
+            if pair is not None:
+                self._imap.remove(pair)
+            with self.lock:
+                if not session.closed:
+                    session.connection_lost()  # POP3: no UPDATE state, so every DELE is forgotten
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    def _feed(self, session: Session, data: bytes, *, literal: bool) -> bytes | None:
+        """Feed *data* to *session* under the lock; report what the command took; None once the run stopped."""
+        with self.lock:
+            if not self._is_open():
+                return None
+            before = self._view(session)
+            if isinstance(session, ImapServerSession) and literal:
+                out = session.feed_literal(data)
+            else:
+                out = session.feed_line(data)
+            if before is not None:
+                self._report(session, before)
+            return out
+
+    def _view(self, session: Session) -> tuple[str, str, Mailbox, dict[int, bool]] | None:
+        """(host, user, mailbox, uid -> seen) of the mailbox *session* works on, when logged in."""
+        if session.user is None:
+            return None
+        r = self.directory.route(session.user)
+        if r is None:
+            return None
+        box = session.mailbox if isinstance(session, ImapServerSession) else None
+        box = box or r[1].mailbox(r[2])
+        return r[0], r[2], box, {e.uid: "\\Seen" in e.flags for e in box.entries}
+
+    def _report(self, session: Session, before: tuple[str, str, Mailbox, dict[int, bool]]) -> None:
+        host, user, box, seen = before
+        now = {e.uid: "\\Seen" in e.flags for e in box.entries}
+        for uid, was_seen in seen.items():
+            # gone (deleted by this session) or newly \Seen (an IMAP body fetch): the client has it
+            if uid not in now or (now[uid] and not was_seen):
+                self._retrieved((host, user, f"{box.uidvalidity}.{uid}"))
