@@ -60,16 +60,21 @@ def payload(n: int, seed: int = 0) -> bytes:
 
 
 def transfer(stack: TransportStack, data: bytes, *, src: str = "a", dst: str = "b", port: int = 80,
-             until: float | None = None, **connect_kw: Any) -> dict[str, Any]:  # fmt: skip
-    """Send *data* from *src* to *dst* and close; the server reads to the end and closes. Returns what happened."""
+             until: float | None = None, listen_kw: dict[str, Any] | None = None, exact: bool = False,
+             **connect_kw: Any) -> dict[str, Any]:  # fmt: skip
+    """Send *data* from *src* to *dst* and close; the server reads to the end and closes. Returns what happened.
+
+    *listen_kw* goes to ``stack.listen`` (the server's ISN or TcpConfig), *connect_kw* to ``stack.connect``;
+    *exact* reads the data with one ``recv_exactly`` (one application event) instead of ``recv`` until EOF.
+    """
     env = stack.env
     out: dict[str, Any] = {"received": None}
-    listener = stack.listen(dst, port)
+    listener = stack.listen(dst, port, **(listen_kw or {}))
 
     def server() -> Generator[Any, Any, None]:
         conn = yield listener.accept()
         out["server"] = conn
-        chunks = []
+        chunks = [(yield conn.recv_exactly(len(data)))] if exact else []
         while True:
             chunk = yield conn.recv(1 << 20)
             if not chunk:
@@ -226,34 +231,11 @@ def test_sequence_numbers_wrap(isn: int) -> None:
 
     _env, _net, stack = network(line(0.05), seed=3, config=TcpConfig(min_rto_s=0.2), link_class=Tap)
     data = payload(120_000, seed=9)
-    out = _transfer_with_isns(stack, data, isn)
+    out = transfer(stack, data, listen_kw={"isn": isn}, isn=isn)
     assert out["received"] == data
     assert out["client"].iss == isn and out["server"].iss == isn
     # Every data segment (retransmissions too) starts at ISN + 1 + k * MSS, modulo 2**32.
     assert set(seen) == {(isn + 1 + k) % SEQ_MOD for k in range(0, len(data), 1460)}
-
-
-def _transfer_with_isns(stack: TransportStack, data: bytes, isn: int) -> dict[str, Any]:
-    env = stack.env
-    out: dict[str, Any] = {}
-    listener = stack.listen("b", 80, isn=isn)
-
-    def server() -> Generator[Any, Any, None]:
-        conn = out["server"] = yield listener.accept()
-        out["received"] = yield conn.recv_exactly(len(data))
-        assert (yield conn.recv()) == b""
-        conn.close()
-
-    def client() -> Generator[Any, Any, None]:
-        conn = out["client"] = yield stack.connect("a", ("b", 80), isn=isn)
-        conn.send(data)
-        conn.close()
-
-    env.process(server())
-    env.process(client())
-    env.run()
-    stack.net.check_conservation()
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------- set-up and tear-down
@@ -450,7 +432,7 @@ def test_receive_window_bounds_unacknowledged_bytes(rwnd: int) -> None:
         conns["c"] = stack.connections[0]
 
     env.process(grab(env))
-    out = _transfer_rwnd(stack, data, rwnd)
+    out = transfer(stack, data, listen_kw={"config": TcpConfig(rwnd_bytes=rwnd)})
     assert out["received"] == data
     assert 0 < state["peak"] <= rwnd and out["client"].peak_unacked_bytes <= rwnd
     assert state["peak"] > rwnd - 1460  # and the window is actually used
@@ -458,28 +440,6 @@ def test_receive_window_bounds_unacknowledged_bytes(rwnd: int) -> None:
     window = max(1, rwnd // 1460) * 1460
     rtt = 0.080
     assert out["client"].closed_at == pytest.approx(rtt * (1.5 + len(data) / window), rel=0.1)
-
-
-def _transfer_rwnd(stack: TransportStack, data: bytes, rwnd: int) -> dict[str, Any]:
-    env = stack.env
-    out: dict[str, Any] = {}
-    listener = stack.listen("b", 80, config=TcpConfig(rwnd_bytes=rwnd))
-
-    def server() -> Generator[Any, Any, None]:
-        conn = yield listener.accept()
-        out["received"] = yield conn.recv_exactly(len(data))
-        conn.close()
-
-    def client() -> Generator[Any, Any, None]:
-        conn = out["client"] = yield stack.connect("a", ("b", 80))
-        conn.send(data)
-        conn.close()
-
-    env.process(server())
-    env.process(client())
-    env.run()
-    stack.net.check_conservation()
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------- reading API
@@ -665,7 +625,7 @@ def test_one_megabyte_costs_a_constant_number_of_events_per_segment(loss: float)
     env, net, stack = network(line(loss), config=TcpConfig(min_rto_s=0.2))
     data = payload(MB)
     before = next(env._eid)
-    out = _transfer_rwnd(stack, data, 65536)  # the server reads the megabyte with one recv_exactly
+    out = transfer(stack, data, listen_kw={"config": TcpConfig(rwnd_bytes=65536)}, exact=True)
     events = next(env._eid) - before
     segments = sum(c.segments_sent for c in stack.connections)
     hops = sum(link.packets for link in net.links)
