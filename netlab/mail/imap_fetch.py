@@ -186,12 +186,28 @@ def store_flags(session: ImapServerSession, args: list[Token], *, by_uid: bool) 
     return b"".join(out)
 
 
-@dataclass(frozen=True, slots=True)
 class _Candidate:
-    number: int
-    entry: StoredEntry
-    day: date
-    headers: bytes
+    """One message under test. Its date and header section are worked out only if a search key asks: a client
+    polling ``UID SEARCH UNSEEN`` on a large mailbox should cost a flag look-up per message, not a parse."""
+
+    __slots__ = ("_day", "_headers", "entry", "number", "session")
+
+    def __init__(self, number: int, entry: StoredEntry, session: ImapServerSession) -> None:
+        self.number, self.entry, self.session = number, entry, session
+        self._day: date | None = None
+        self._headers: bytes | None = None
+
+    @property
+    def day(self) -> date:
+        if self._day is None:
+            self._day = self.session.store.internal_date(self.entry).date()
+        return self._day
+
+    @property
+    def headers(self) -> bytes:
+        if self._headers is None:
+            self._headers = header_section(self.entry.raw)[0]
+        return self._headers
 
 
 _Predicate = Callable[[_Candidate], bool]
@@ -218,7 +234,7 @@ def search(session: ImapServerSession, args: list[Token], *, by_uid: bool) -> li
         entry = entries.get(uid)
         if entry is None:
             continue
-        cand = _Candidate(number, entry, session.store.internal_date(entry).date(), header_section(entry.raw)[0])
+        cand = _Candidate(number, entry, session)
         if all(p(cand) for p in predicates):
             found.append(uid if by_uid else number)
     return found
