@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import imaplib
-import queue
 import re
 import socket
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
+from loopback import TIMEOUT_S, loopback
 
 from netlab.mail.imap import ImapClient, ImapServerSession
 from netlab.mail.imap_parse import (
@@ -22,7 +20,6 @@ from netlab.mail.imap_parse import (
 from netlab.mail.message import build_message, parse, to_bytes
 from netlab.mail.store import MessageStore
 
-TIMEOUT_S = 5.0
 DAY_S = 86400.0
 
 
@@ -291,64 +288,6 @@ def test_client_idles_and_fetches_pushed_mail(store: MessageStore) -> None:
 # --- real clients over loopback TCP --------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def loopback(
-    make_session: Callable[[], ImapServerSession],
-) -> Iterator[tuple[int, queue.Queue[ImapServerSession], Callable[[], None]]]:
-    """A threaded TCP server on 127.0.0.1 feeding lines (and literals) to a fresh session per connection.
-
-    Yields the port, a queue of ended sessions, and ``push()``: what the wiring's delivery listener does,
-    writing every session's :meth:`~ImapServerSession.notify_new` bytes to its connection.
-    """
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.05)
-    stop, ended = threading.Event(), queue.Queue[ImapServerSession]()
-    lock = threading.Lock()
-    live: list[tuple[ImapServerSession, socket.socket]] = []
-
-    def handle(conn: socket.socket) -> None:
-        session = make_session()
-        with conn, conn.makefile("rb") as reader:
-            conn.settimeout(TIMEOUT_S)
-            with lock:
-                live.append((session, conn))
-                conn.sendall(session.greeting())
-            while not session.closed:
-                line = reader.readline(65536)
-                with lock:  # the store is shared by every connection
-                    if not line:
-                        session.connection_lost()
-                        break
-                    out = session.feed_line(line)
-                    while session.literal_needed:
-                        out += session.feed_literal(reader.read(session.literal_needed))
-                    conn.sendall(out)
-        with lock:
-            live.remove((session, conn))
-        ended.put(session)
-
-    def push() -> None:
-        with lock:
-            for session, conn in live:
-                if not session.closed:
-                    conn.sendall(session.notify_new())
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1], ended, push
-    finally:
-        stop.set()
-        thread.join(TIMEOUT_S)
-        server.close()
 
 
 def test_imaplib_session(store: MessageStore) -> None:

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import poplib
-import queue
-import socket
-import threading
-from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
+from loopback import TIMEOUT_S, loopback
 
 from netlab.mail.message import build_message, parse, to_bytes
 from netlab.mail.pop3 import Pop3Client, Pop3ServerSession
 from netlab.mail.store import MessageStore
-
-TIMEOUT_S = 5.0
 
 
 def _raw(subject: str, body: str = "Hello\n") -> bytes:
@@ -176,52 +169,11 @@ def test_client_reports_a_failed_login(store: MessageStore) -> None:
 # --- real clients over loopback TCP --------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def loopback(make_session: Callable[[], Any]) -> Iterator[tuple[int, queue.Queue[Any]]]:
-    """A threaded TCP server on 127.0.0.1 feeding lines to a fresh session per connection (bounded, closed)."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.05)
-    stop, ended = threading.Event(), queue.Queue[Any]()
-    lock = threading.Lock()
-
-    def handle(conn: socket.socket) -> None:
-        session = make_session()
-        with conn, conn.makefile("rb") as reader:
-            conn.settimeout(TIMEOUT_S)
-            conn.sendall(session.greeting())
-            while not session.closed:
-                line = reader.readline(65536)
-                if not line:
-                    session.connection_lost()
-                    break
-                with lock:  # the store is shared by every connection
-                    out = session.feed_line(line)
-                    while getattr(session, "literal_needed", 0):
-                        out += session.feed_literal(reader.read(session.literal_needed))
-                conn.sendall(out)
-        ended.put(session)
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1], ended
-    finally:
-        stop.set()
-        thread.join(TIMEOUT_S)
-        server.close()
 
 
 def test_poplib_session(store: MessageStore) -> None:
     stored = [e.raw for e in store.mailbox("bob").entries]
-    with loopback(lambda: Pop3ServerSession(store)) as (port, ended):
+    with loopback(lambda: Pop3ServerSession(store)) as (port, ended, _push):
         pop = poplib.POP3("127.0.0.1", port, timeout=TIMEOUT_S)
         assert pop.getwelcome().startswith(b"+OK")
         assert pop.user("bob").startswith(b"+OK") and pop.pass_("pw").startswith(b"+OK")
@@ -246,7 +198,7 @@ def test_poplib_session(store: MessageStore) -> None:
 
 
 def test_poplib_dropped_connection_keeps_mail(store: MessageStore) -> None:
-    with loopback(lambda: Pop3ServerSession(store)) as (port, ended):
+    with loopback(lambda: Pop3ServerSession(store)) as (port, ended, _push):
         pop = poplib.POP3("127.0.0.1", port, timeout=TIMEOUT_S)
         pop.user("bob")
         pop.pass_("pw")
