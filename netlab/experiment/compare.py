@@ -34,7 +34,6 @@ from netlab.experiment.stats import mean_ci
 if TYPE_CHECKING:
     import pandas as pd
 
-    from netlab.experiment.parallel import Executor
     from netlab.results import Results
 
 __all__ = [
@@ -426,8 +425,16 @@ def compare(
     from netlab.experiment.parallel import executor_for
 
     executor = executor_for(workers, scheduler, client, mapper)
-    return _compare(scenario, strategies, replications, warmup, baseline, seed, progress, level=level,
-                    track_paths=track_paths, max_delays=max_delays, executor=executor, bar=None)  # fmt: skip
+    plan = _plan(scenario, strategies, replications, warmup, baseline, seed, track_paths=track_paths,
+                 max_delays=max_delays)  # fmt: skip
+    bar = _progress(len(plan.jobs), progress, "compare")
+    try:
+        outs = executor.run(_run_job, plan.jobs, lambda: bar.update(1))
+    finally:
+        bar.close()
+    comp = _assemble(plan, outs, level)
+    comp.meta["executor"] = repr(executor)
+    return comp
 
 
 def _prepare(scenario: Scenario | str, warmup: float | str | None) -> Scenario:
@@ -441,36 +448,6 @@ def _prepare(scenario: Scenario | str, warmup: float | str | None) -> Scenario:
         w = parse_time(warmup) if isinstance(warmup, str) else float(warmup)
         scenario = dataclasses.replace(scenario, run=dataclasses.replace(scenario.run, warmup_s=w))
     return scenario
-
-
-def _compare(
-    scenario: Scenario | str,
-    strategies: Iterable[Any] | Mapping[str, Any],
-    replications: int,
-    warmup: float | str | None,
-    baseline: str | None,
-    seed: int | None,
-    progress: bool,
-    *,
-    level: float,
-    track_paths: bool,
-    max_delays: int,
-    executor: Executor,
-    bar: Any,
-) -> Comparison:
-    plan = _plan(scenario, strategies, replications, warmup, baseline, seed, track_paths=track_paths,
-                 max_delays=max_delays)  # fmt: skip
-    own_bar = bar is None
-    if own_bar:
-        bar = _progress(len(plan.jobs), progress, "compare")
-    try:
-        outs = executor.run(_run_job, plan.jobs, lambda: bar.update(1))
-    finally:
-        if own_bar:
-            bar.close()
-    comp = _assemble(plan, outs, level)
-    comp.meta["executor"] = repr(executor)
-    return comp
 
 
 class _Plan(NamedTuple):

@@ -58,10 +58,6 @@ class Packet:
         self.payload = payload
         self.callbacks: Any = None
 
-    @property
-    def _value(self) -> Packet:  # what SimPy reports if a callback fails while processing this "event"
-        return self
-
     def __repr__(self) -> str:
         src = getattr(self.src, "name", self.src)
         dst = getattr(self.dst, "name", self.dst)
