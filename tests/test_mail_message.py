@@ -134,3 +134,21 @@ def test_fast_crlf_and_dot_stuffing_equal_the_line_by_line_definition(seed: int)
     assert normalize_crlf(raw) == expected
     stuffed = b"".join((b"." + ln if ln.startswith(b".") else ln) + b"\r\n" for ln in expected.split(b"\r\n")[:-1])
     assert dot_stuff(raw) == stuffed + b".\r\n"
+
+
+def test_composing_and_parsing_create_no_new_classes() -> None:
+    """The stdlib registry makes a class per parsed header; ours makes each once, so thousands of messages
+    leave no class garbage (cycles the collector would have to find)."""
+    import gc
+
+    def one(i: int) -> None:
+        raw = to_bytes(build_message(sender="a@x.example", to=["b@y.example", "c@y.example"], subject=f"s{i}",
+                                     body="hello\n", attachments=[("f.bin", b"\0" * 100, "application", "pdf")]))
+        assert parse(raw)["Subject"] == f"s{i}"
+
+    one(0)
+    gc.collect()
+    before = sum(1 for o in gc.get_objects() if isinstance(o, type))
+    for i in range(1, 30):
+        one(i)
+    assert sum(1 for o in gc.get_objects() if isinstance(o, type)) == before

@@ -528,6 +528,69 @@ def test_recv_timeout() -> None:
     assert got[0] == pytest.approx(0.030 + 6 * 40 * 8 / 10e6 + 2.0) and got[1] == b"late\n"
 
 
+def test_queued_reads_time_out_by_their_own_deadlines() -> None:
+    """A later read with a shorter timeout expires first; the read ahead of it keeps waiting for its own."""
+    env, net, stack = network(line())
+    listener = stack.listen("b", 25)
+    got: list[tuple[str, float]] = []
+
+    def waiter(conn: Any, name: str, timeout: float) -> Generator[Any, Any, None]:
+        try:
+            yield conn.recv_line(timeout=timeout)
+            got.append((name, -1.0))
+        except ReceiveTimeout:
+            got.append((name, env.now))
+
+    def server() -> Generator[Any, Any, None]:
+        conn = yield listener.accept()
+        t0 = env.now
+        env.process(waiter(conn, "long", 5.0))
+        env.process(waiter(conn, "short", 1.0))
+        yield env.timeout(10.0)
+        got.append(("t0", t0))
+        conn.close()
+
+    def client() -> Generator[Any, Any, None]:
+        conn = yield stack.connect("a", ("b", 25))
+        yield env.timeout(12.0)
+        conn.close()
+
+    env.process(server())
+    env.process(client())
+    env.run()
+    net.check_conservation()
+    t0 = dict(got)["t0"]
+    assert got[:2] == [("short", pytest.approx(t0 + 1.0)), ("long", pytest.approx(t0 + 5.0))]
+
+
+def test_answered_reads_leave_no_pending_timers() -> None:
+    """Reads answered long before their timeout leave nothing in the event queue (one timer per connection)."""
+    env, net, stack = network(line())
+    listener = stack.listen("b", 25)
+    lines: list[bytes] = []
+    peak: list[int] = []
+
+    def server() -> Generator[Any, Any, None]:
+        conn = yield listener.accept()
+        while line_ := (yield conn.recv_line(timeout=300.0)):
+            lines.append(line_)
+            peak.append(len(env._queue))
+        conn.close()
+
+    def client() -> Generator[Any, Any, None]:
+        conn = yield stack.connect("a", ("b", 25))
+        for i in range(500):
+            conn.send(b"line %d\n" % i)
+            yield env.timeout(0.05)
+        conn.close()
+
+    env.process(server())
+    env.process(client())
+    env.run()
+    net.check_conservation()
+    assert len(lines) == 500 and max(peak) < 20
+
+
 def test_concurrent_connections_to_one_listener() -> None:
     t = topo("a c r b", ("a", "r", 10e6, 0.002, 0.0), ("c", "r", 10e6, 0.003, 0.0), ("r", "b", 10e6, 0.001, 0.01))
     env, net, stack = network(t, config=TcpConfig(min_rto_s=0.2))

@@ -21,12 +21,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import policy
 from email.message import EmailMessage, Message
 from email.utils import format_datetime
 
 from netlab.mail.errors import DsnError
-from netlab.mail.message import Envelope, header_section, stable_boundary, to_bytes
+from netlab.mail.message import SMTP_POLICY, Envelope, header_section, stable_boundary, to_bytes
 from netlab.mail.smtp_reply import Reply
 
 __all__ = ["RecipientStatus", "build_dsn", "dsn_envelope"]
@@ -85,7 +84,7 @@ def dsn_envelope(envelope_from: str) -> Envelope:
 
 
 def _block(fields: Sequence[tuple[str, str | None]]) -> Message:
-    block = Message(policy=policy.SMTP)
+    block = Message(policy=SMTP_POLICY)
     for name, value in fields:
         if value is not None:
             block[name] = value
@@ -150,7 +149,7 @@ def build_dsn(
         raise DsnError("no DSN for a null reverse-path (RFC 5321 §6.1: never bounce a bounce)")
     if not recipients:
         raise DsnError("a DSN needs at least one recipient status")
-    msg = EmailMessage(policy=policy.SMTP)
+    msg = EmailMessage(policy=SMTP_POLICY)
     msg["From"] = f"MAILER-DAEMON@{reporting_mta} (Mail Delivery System)"
     msg["To"] = envelope_from
     actions = {r.action for r in recipients}
@@ -164,7 +163,7 @@ def build_dsn(
     msg.set_type("multipart/report")
     msg.set_param("report-type", "delivery-status")
 
-    status = EmailMessage(policy=policy.SMTP)
+    status = EmailMessage(policy=SMTP_POLICY)
     status["Content-Type"] = "message/delivery-status"
     per_message = _block(
         [
@@ -192,7 +191,7 @@ def build_dsn(
     status.set_payload(blocks)  # the generator writes a list payload as blank-line-separated blocks
     msg.attach(status)
 
-    headers = EmailMessage(policy=policy.SMTP)
+    headers = EmailMessage(policy=SMTP_POLICY)
     head, _ = header_section(original)
     headers.set_content(head.decode("utf-8", "replace"), subtype="rfc822-headers")
     del headers["MIME-Version"]  # set_content adds it as if this were a whole message; it belongs on top only

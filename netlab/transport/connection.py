@@ -137,6 +137,7 @@ class Connection(StreamReading):
         self._timer: _Timer | None = None
         self._timer_at = _INF
         self._deadline = _INF
+        self._read_deadline = _INF
         self._timer_cb = (self._on_timer,)
         # statistics
         self.opened_at = env._now
@@ -172,7 +173,11 @@ class Connection(StreamReading):
 
     # ------------------------------------------------------------------ timer (one heap entry, moved lazily)
     def _arm(self, t: float) -> None:
+        """Set the transport deadline (retransmission, TIME_WAIT) to simulated time *t*."""
         self._deadline = t
+        self._wake_at(t)
+
+    def _wake_at(self, t: float) -> None:
         if self._timer_at > t:  # the pending entry (if any) would fire too late: push an earlier one
             tm = _Timer()
             tm.callbacks = self._timer_cb
@@ -182,25 +187,23 @@ class Connection(StreamReading):
             heappush(self._queue, (t, 1, next(env._eid), tm))
 
     def _on_timer(self, tm: _Timer) -> None:
+        """The one timer entry fired: expire reads and the transport deadline that are due, then move on."""
         if tm is not self._timer:
             return  # superseded by an earlier entry
-        d = self._deadline
-        if d == _INF:
-            self._timer = None
-            self._timer_at = _INF
-            return
-        if self.env._now < d:  # the deadline moved later since this entry was pushed: wait on
-            tm.callbacks = self._timer_cb
-            self._timer_at = d
-            heappush(self._queue, (d, 1, next(self.env._eid), tm))
-            return
         self._timer = None
         self._timer_at = _INF
-        self._deadline = _INF
-        if self.state == "TIME_WAIT":
-            self._finish(None)
-        else:
-            self._timeout()
+        now = self.env._now
+        if self._read_deadline <= now:
+            self._expire_reads(now)
+        if self._deadline <= now:
+            self._deadline = _INF
+            if self.state == "TIME_WAIT":
+                self._finish(None)
+            else:
+                self._timeout()
+        t = self._deadline if self._deadline < self._read_deadline else self._read_deadline
+        if t < _INF:
+            self._wake_at(t)  # a deadline moved later since this entry was pushed (or a new one is set)
 
     # ------------------------------------------------------------------ sending segments
     def _sack_option(self) -> tuple[tuple[int, int], ...] | None:

@@ -3,6 +3,10 @@
 A read is queued until the bytes it needs are there (or the stream ends, or it fails); only the first read in
 line is tried when data arrives, and only once enough bytes for it could be there (``_want``), so a large
 ``recv_exactly`` costs one check per arriving segment.
+
+A read's timeout is a deadline, not a SimPy timeout of its own: the connection's one timer entry wakes up at the
+earliest deadline (see ``Connection._on_timer``), so a session issuing thousands of reads with a 300 s timeout
+keeps one heap entry alive instead of thousands.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from netlab.transport.errors import (
 if TYPE_CHECKING:
     import simpy
 
+_INF = float("inf")
+
 __all__ = ["StreamReading"]
 
 _RECV, _EXACT, _UNTIL = 0, 1, 2
@@ -29,7 +35,7 @@ class StreamReading:
     """Mixin of :class:`~netlab.transport.connection.Connection`: ``recv``, ``recv_exactly``, ``recv_until``,
     ``recv_line``. The connection appends arriving in-order bytes to ``_rbuf`` and calls :meth:`_feed`."""
 
-    __slots__ = ("_eof", "_error", "_rbuf", "_reads", "_want", "bytes_delivered")
+    __slots__ = ("_eof", "_error", "_rbuf", "_read_deadline", "_reads", "_want", "bytes_delivered")
     env: simpy.Environment
     flow: str
     state: str
@@ -37,6 +43,7 @@ class StreamReading:
     _rbuf: bytearray
     _reads: deque[list[Any]]
     _want: int  # receive-buffer length at which the first waiting read may be satisfied
+    _read_deadline: float  # no waiting read times out before this (simulated seconds; may be stale-early)
     _eof: bool
     _error: TransportError | None
 
@@ -60,7 +67,7 @@ class StreamReading:
 
     def _read(self, kind: int, arg: Any, timeout: float | None) -> simpy.Event:
         ev = self.env.event()
-        req = [kind, arg, ev, 0]
+        req = [kind, arg, ev, 0, _INF, timeout]  # kind, argument, event, search offset, deadline, timeout
         if self._error is not None:
             ev.fail(_again(self._error))
             return ev
@@ -73,15 +80,26 @@ class StreamReading:
             return ev
         self._reads.append(req)
         if timeout is not None:
-            self.env.timeout(timeout).callbacks.append(lambda _e: self._read_timeout(req, timeout))
+            req[4] = deadline = self.env._now + timeout
+            if deadline < self._read_deadline:
+                self._read_deadline = deadline
+                self._wake_at(deadline)
         return ev
 
-    def _read_timeout(self, req: list[Any], timeout: float) -> None:
-        if not req[2].triggered:
-            self._reads.remove(req)
-            req[2].fail(ReceiveTimeout(f"{self.flow}: nothing to read within {timeout:g} s"))
-            if self._reads:
-                self._feed()  # the next read is now first in line
+    def _wake_at(self, t: float) -> None:
+        """Have :meth:`_expire_reads` called at simulated time *t* at the latest (the connection's timer)."""
+        raise NotImplementedError
+
+    def _expire_reads(self, now: float) -> None:
+        """Fail the waiting reads whose deadline has come (in the order they were made); note the next deadline."""
+        reads = self._reads
+        expired = [req for req in reads if req[4] <= now]
+        for req in expired:
+            reads.remove(req)
+            req[2].fail(ReceiveTimeout(f"{self.flow}: nothing to read within {req[5]:g} s"))
+        if expired and reads:
+            self._feed()  # the next read is now first in line
+        self._read_deadline = min((req[4] for req in reads), default=_INF)
 
     def _deliver(self, data: bytes) -> None:
         buf = self._rbuf
