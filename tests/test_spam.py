@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from netlab.errors import ConfigError
@@ -76,3 +78,37 @@ def test_rule_validation() -> None:
         SpamFilter([SpamRule("X", 1.0, "a"), SpamRule("X", 2.0, "b")])
     custom = SpamFilter([SpamRule("HELO_LAPTOP", 6.0, predicate=lambda msg, s: s.helo == "laptop")])
     assert custom.score(message("hi", "hi\n"), SUBMISSION).is_spam
+
+
+def multipart(subject: str, body: str, *, date: bool = True) -> bytes:
+    msg = build_message(sender="a@a.example", to="b@b.example", subject=subject, body=body,
+                        attachments=[("a.bin", bytes(range(256)) * 40, "application", "octet-stream")])
+    if date:
+        msg["Date"] = "Thu, 01 Jan 2026 00:00:00 +0000"
+        msg["Message-ID"] = "<1@a.example>"
+    return to_bytes(msg)
+
+
+@pytest.mark.parametrize("body", ["Shall we meet?\n", f"win!!! {GTUBE}\n"])
+def test_a_body_scored_again_under_new_headers_scores_as_fresh(body: str) -> None:
+    """The MX rescoring a relayed message (same body, trace fields added, another Subject) agrees with a filter
+    that never saw the body, though the parsed parts are reused."""
+    first = multipart("hello", body)
+    relayed = b"Received: from x (x [10.0.0.1])\r\n\tby mx; Thu, 01 Jan 2026 00:00:01 +0000\r\n" + first
+    renamed = multipart("LOTTERY WINNER", body, date=False)
+    warm = SpamFilter()
+    warm.score(first, SUBMISSION)
+    for raw in (relayed, renamed):
+        assert warm.score(raw, INBOUND) == SpamFilter().score(raw, INBOUND)
+    assert SpamFilter().score(renamed, INBOUND).tests != SpamFilter().score(relayed, INBOUND).tests
+
+
+def test_same_body_under_another_content_type_is_parsed_again() -> None:
+    """A body is reused only with the same top-level Content-Type: another boundary means other parts."""
+    raw = multipart("hello", f"{GTUBE}\n")
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    other = re.sub(rb'boundary="[^"]+"', b'boundary="elsewhere"', head) + b"\r\n\r\n" + rest
+    warm = SpamFilter()
+    assert warm.score(raw, INBOUND).tests == ("GTUBE",)
+    assert warm.score(other, INBOUND) == SpamFilter().score(other, INBOUND)
+    assert "GTUBE" not in warm.score(other, INBOUND).tests  # one opaque body: no text part to read

@@ -310,6 +310,8 @@ def normalize_crlf(raw: bytes) -> bytes:
     """
     if not raw:
         return b""
+    if raw.endswith(b"\r\n") and raw.count(b"\n") == raw.count(b"\r\n"):
+        return raw  # already SMTP's form, as nearly every message is: two counts cost less than two copies
     # Two C-speed replaces: drop the CR of every CRLF, then turn every LF into CRLF (a lone CR stays content).
     out = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     return out if out.endswith(b"\r\n") else out.removesuffix(b"\r") + b"\r\n"

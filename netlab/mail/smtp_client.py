@@ -106,7 +106,8 @@ class SmtpClientSession:
         self.pipelining = pipelining
         self.done = False
         self.extensions: dict[str, str] = {}  # keyword -> parameters, from the EHLO reply
-        self._size = len(normalize_crlf(data))  # RFC 1870: CRLFs counted, dot-stuffing not
+        self._crlf = normalize_crlf(data)
+        self._size = len(self._crlf)  # RFC 1870: CRLFs counted, dot-stuffing not
         self._expect: deque[tuple[str, str | None]] = deque()
         self._rcpt_replies: list[tuple[str, Reply]] = []
         self._rcpt_queue: deque[str] = deque()
@@ -291,7 +292,7 @@ class SmtpClientSession:
             return []
         if reply.code == 354:
             self._expect.append(("dot", None))
-            return [dot_stuff(self.data)]
+            return [dot_stuff(self._crlf)]
         if not accepted:
             return self._fail("rcpt", self._rcpt_replies[-1][1] if self._rcpt_replies else reply)
         self._data_reply = reply
