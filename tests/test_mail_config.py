@@ -43,6 +43,10 @@ def test_round_trip_and_overrides() -> None:
                                  {"name": "y.a.test", "type": "CNAME", "value": "x.a.test"}]), r"CNAME loop"),
     (lambda m: m.update(dns_server="nowhere"), r"mail.dns_server: unknown host 'nowhere'"),
     (lambda m: m["servers"][0].update(role="postman"), r"role must be one of msa, mx, relay"),
+    (lambda m: m.update(queue={"initial_destination_concurrency": 0}), r"initial_destination_concurrency: expected a "
+     "whole number >= 1, got 0"),
+    (lambda m: m.update(queue={"destination_concurrency_failed_cohort_limit": -1}),
+     r"destination_concurrency_failed_cohort_limit: expected a number >= 0, got -1"),
 ])  # fmt: skip
 def test_bad_mail_sections_fail_at_load_time(mutate, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(netlab.ConfigError, match=message) as info:

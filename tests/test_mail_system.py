@@ -194,6 +194,21 @@ def test_crashed_mta_delivers_its_queue_after_restart() -> None:
     assert "queue manager resumes" in "\n".join(res.maillog.line)
 
 
+def test_dead_destination_defers_mail_without_connecting_and_delivers_later() -> None:
+    """Both MX hosts down: the first window of 5 deliveries times out, 4 failures make b.test dead, and the
+    queue manager defers the other 7 at once (no connection); once the hosts are back everything arrives."""
+    faults = [{"at": at, "node": node, "action": action} for at, action in (("0.01s", "down"), ("400s", "up"))
+              for node in ("mx1", "mx2")]  # fmt: skip
+    mail = {"queue": {"connect_timeout": "5s"}, "send": [send(["bob@b.test"], at=1.0 + i / 10) for i in range(12)]}
+    res, _ = run(mail, faults=faults)
+    assert status(res) == ["delivered"] * 12
+    hops = res.mail_hops
+    first_try = hops[(hops.client == "msa") & (hops.start_s < 100)]
+    assert len(first_try) == 2 * 5  # 5 deliveries, each trying mx1 then mx2
+    suspended = [line for line in res.maillog.line if "delivery temporarily suspended" in line]
+    assert len(suspended) == 7 and all("postfix/qmgr[" in line and "relay=none" in line for line in suspended)
+
+
 def test_loss_causes_retransmissions_and_intact_delivery() -> None:
     links = [["pc", "r1"], ["msa", "r1"], ["relay", "r1"], ["relay2", "r1"],
              {"a": "r1", "b": "r2", "loss": 0.05}, ["mx1", "r2"], ["mx2", "r2"], ["dns", "r2"]]

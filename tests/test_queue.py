@@ -110,3 +110,105 @@ def test_crash_keeps_the_queue_and_restart_resumes() -> None:
     # The job running at the crash is forgotten (its result ignored); the message is tried again at restart.
     assert [t for t, _, _ in d.attempts] == [0.0, 100.0]
     assert done == [(105.0, ["sent"]), ("removed", "E1")]
+
+
+class SiteDeliverer(FakeDeliverer):
+    """Connection failures (4.4.1) until *ok_after*, then 250; counts parallel deliveries per start."""
+
+    def __init__(self, env: simpy.Environment, took: float = 1.0, ok_after: float = 0.0) -> None:
+        super().__init__(env, took=took)
+        self.ok_at = ok_after
+        self.parallel: list[int] = []
+
+    def deliver(self, job: Job) -> Generator[simpy.Event, Any, list[Outcome]]:
+        self.attempts.append((self.env.now, job.dest, tuple(job.rcpts)))
+        self.running += 1
+        self.parallel.append(self.running)
+        yield self.env.timeout(self.took)
+        self.running -= 1
+        if self.env.now < self.ok_at:
+            return [Outcome(r, "defer", "4.4.1", "connect to mx[10.0.0.1]:25: Connection refused", "none", 0)
+                    for r in job.rcpts]  # fmt: skip
+        return [Outcome(r, "sent", "2.0.0", "250 ok", "mx[10.0.0.1]:25", 250) for r in job.rcpts]
+
+
+def burst(qm: QueueManager, n: int, at: float = 0.0) -> None:
+    for i in range(n):
+        qm.enqueue(QueueEntry(f"S{i}", "a@x", ["b@y"], b"m", at))
+
+
+def test_slow_start_begins_at_five_and_grows_to_the_limit() -> None:
+    """A burst to a new destination: 5 at once, then +1 per delivery that worked, never above 20."""
+    env = simpy.Environment()
+    d = SiteDeliverer(env)
+    qm, _ = make(env, QueueSpec(), d)
+    burst(qm, 200)
+    env.run()
+    assert d.parallel[:5] == [1, 2, 3, 4, 5] and max(d.parallel[:6]) == 5
+    assert max(d.parallel) == 20 and len(d.attempts) == 200 and not qm.entries
+    # Per round of 1 s: 5, then 10, then 20 (the window doubles per pseudo-cohort).
+    per_second = [sum(1 for t, _, _ in d.attempts if s <= t < s + 1) for s in range(4)]
+    assert per_second == [5, 10, 20, 20]
+
+
+@pytest.mark.parametrize(("initial", "limit", "first"), [(1, 20, 1), (5, 3, 3), (8, 20, 8)])
+def test_initial_concurrency_is_configurable_and_capped(initial: int, limit: int, first: int) -> None:
+    env = simpy.Environment()
+    d = SiteDeliverer(env)
+    qm, _ = make(env, QueueSpec(initial_destination_concurrency=initial, destination_concurrency_limit=limit), d)
+    burst(qm, 50)
+    env.run()
+    assert sum(1 for t, _, _ in d.attempts if t == 0.0) == first and max(d.parallel) <= limit
+
+
+def test_a_dead_destination_defers_its_mail_without_attempts_and_revives() -> None:
+    """Connections refused: 4 failures from a window of 5 (1/5+1/4+1/3+1/2 >= 1 cohort) make it dead; the other
+    46 messages are deferred at once, without a connection; after minimal_backoff a new attempt is made."""
+    env = simpy.Environment()
+    d = SiteDeliverer(env, ok_after=250.0)
+    suspended: list[tuple[str, str]] = []
+    qm = QueueManager(env, QueueSpec(), d, on_done=lambda e, o, t: None, on_removed=lambda e: None,
+                      on_suspended=lambda e, o: suspended.extend((e.qid, x.text) for x in o))  # fmt: skip
+    burst(qm, 50)
+    env.run(until=1.5)
+    assert len(d.attempts) == 5  # the first window; the 4th failure at t=1 killed it
+    assert qm.windows["y"].dead and len(suspended) == 45
+    assert all(text.startswith("delivery temporarily suspended: connect to") for _, text in suspended)
+    env.run(until=299.0)
+    assert len(d.attempts) == 5  # new mail would be suspended too; the scan at 300 s retries
+    env.run()
+    assert not qm.entries and not qm.windows["y"].dead
+
+
+def test_a_new_message_for_a_dead_destination_is_deferred_at_once() -> None:
+    env = simpy.Environment()
+    d = SiteDeliverer(env, ok_after=10_000.0)
+    qm, _ = make(env, QueueSpec(initial_destination_concurrency=1), d)
+    qm.enqueue(QueueEntry("A", "a@x", ["b@y"], b"m", 0.0))
+    env.run(until=2.0)  # window 1: one failure is a whole cohort
+    assert qm.windows["y"].dead
+    qm.enqueue(QueueEntry("B", "a@x", ["b@y", "c@z"], b"m", env.now))
+    env.run(until=3.5)
+    dests = [dest for _, dest, _ in d.attempts]
+    assert dests == ["y", "z"]  # B's recipient at y was not tried; the one at z was
+    assert qm.entries["B"].last["b@y"].text.startswith("delivery temporarily suspended")
+
+
+def test_a_4xx_from_a_server_that_answered_is_not_a_site_failure() -> None:
+    """451 after the greeting is the message's problem, not the site's: the destination never dies."""
+    env = simpy.Environment()
+    d = FakeDeliverer(env, kind="defer", took=1.0)
+    qm, _ = make(env, QueueSpec(), d)
+    for i in range(30):
+        qm.enqueue(QueueEntry(f"F{i}", "a@x", ["b@y"], b"m", 0.0))
+    env.run(until=10.0)
+    assert len(d.attempts) == 30 and not qm.windows["y"].dead
+
+
+def test_failed_cohort_limit_zero_never_declares_dead() -> None:
+    env = simpy.Environment()
+    d = SiteDeliverer(env, ok_after=10_000.0)
+    qm, _ = make(env, QueueSpec(destination_concurrency_failed_cohort_limit=0), d)
+    burst(qm, 30)
+    env.run(until=100.0)
+    assert len(d.attempts) == 30 and qm.windows["y"].window == 1

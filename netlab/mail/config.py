@@ -57,6 +57,11 @@ class QueueSpec:
     bounce_queue_lifetime_s: float = option(432000.0, key="bounce_queue_lifetime", unit="time",
                                             doc="the same for bounces (sender <>)")  # fmt: skip
     destination_concurrency_limit: int = option(20, doc="parallel deliveries per destination")
+    initial_destination_concurrency: int = option(5, doc="parallel deliveries a destination starts with; +1 per "
+                                                  "delivery that got past the greeting (slow start)")  # fmt: skip
+    destination_concurrency_failed_cohort_limit: float = option(
+        1.0, doc="connection or handshake failures, in pseudo-cohorts of window size, that make a destination "
+        "dead: its mail is deferred without attempts for minimal_backoff (0: never)")  # fmt: skip
     connect_timeout_s: float = option(30.0, key="connect_timeout", unit="time", doc="smtp_connect_timeout")
     command_timeout_s: float = option(300.0, key="command_timeout", unit="time",
                                       doc="wait for any reply (600 s after the final dot)")  # fmt: skip
@@ -70,7 +75,11 @@ class QueueSpec:
                 raise ConfigError(f"queue.{name.removesuffix('_s')}: expected a positive time, got {v!r}")
         if self.minimal_backoff_s > self.maximal_backoff_s:
             raise ConfigError("queue: minimal_backoff must not exceed maximal_backoff")
-        for name in ("destination_concurrency_limit", "mx_address_limit"):
+        cohorts = self.destination_concurrency_failed_cohort_limit
+        if isinstance(cohorts, bool) or not isinstance(cohorts, int | float) or not (0 <= cohorts < math.inf):
+            raise ConfigError("queue.destination_concurrency_failed_cohort_limit: expected a number >= 0, "
+                              f"got {cohorts!r}")  # fmt: skip
+        for name in ("destination_concurrency_limit", "initial_destination_concurrency", "mx_address_limit"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ConfigError(f"queue.{name}: expected a whole number >= 1, got {v!r}")

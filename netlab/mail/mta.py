@@ -108,7 +108,8 @@ class Mta:
                                   epoch=system.epoch)  # fmt: skip
         self.inbox: InboxServer | None = None  # the POP3/IMAP servers, set by the mail system on an mx
         self.qspec = system.spec.queue_for(spec.host)
-        self.queue = QueueManager(self.env, self.qspec, self, self._on_done, self._on_removed, self._on_deferred)
+        self.queue = QueueManager(self.env, self.qspec, self, self._on_done, self._on_removed, self._on_deferred,
+                                  self._on_suspended)  # fmt: skip
         self.resolver = system.resolver(spec.host)
         self._qids = system.net.stream("mail", spec.host, "qid")
         self._mx_rng = system.net.stream("mail", spec.host, "mx")
@@ -370,6 +371,11 @@ class Mta:
 
     def _on_deferred(self, entry: QueueEntry, last: list[Outcome]) -> None:
         pass  # each deferral was logged by the delivery agent (status=deferred)
+
+    def _on_suspended(self, entry: QueueEntry, outcomes: list[Outcome]) -> None:
+        # The queue manager itself defers mail for a dead destination (no delivery agent ran): qmgr logs it.
+        for o in outcomes:
+            self._log_delivery(entry, o, (entry.activated_at - entry.arrival, 0.0, 0.0, 0.0), program="qmgr")
 
     def _on_removed(self, entry: QueueEntry) -> None:
         self.system.log(self.host, "qmgr", entry.qid, "removed")

@@ -1,9 +1,11 @@
 """The queue manager of one MTA, after Postfix's qmgr: incoming -> active -> deferred, backoff, expiry.
 
 A message enters ``incoming`` and is made active at once (room permitting); its recipients are grouped by
-destination (next-hop domain or smarthost) into delivery *jobs*, at most ``destination_concurrency_limit`` running
-per destination. When every job of an attempt has finished, recipients that were sent or bounced leave the
-message; the rest are deferred. Postfix's backoff rule (``qmgr_active.c``), in whole seconds as its queue-file
+destination (next-hop domain or smarthost) into delivery *jobs*, as many running per destination as its
+concurrency window allows (:mod:`netlab.mail.concurrency`: slow start from 5 up to
+``destination_concurrency_limit``; a destination whose connections or greetings keep failing is *dead* and its jobs
+are deferred at once, ``delivery temporarily suspended``, until ``minimal_backoff`` has passed). When every job of
+an attempt has finished, recipients that were sent or bounced leave the message; the rest are deferred. Postfix's backoff rule (``qmgr_active.c``), in whole seconds as its queue-file
 times are::
 
     next = now + clamp(now - arrival, minimal_backoff, maximal_backoff)
@@ -31,9 +33,14 @@ from typing import Any, Protocol
 
 import simpy
 
+from netlab.mail.concurrency import DestinationWindow
 from netlab.mail.config import QueueSpec
 
-__all__ = ["Job", "Outcome", "QueueEntry", "QueueManager", "backoff_s", "retry_schedule"]
+__all__ = ["SITE_FAILURE_DSNS", "Job", "Outcome", "QueueEntry", "QueueManager", "backoff_s", "retry_schedule"]
+
+SITE_FAILURE_DSNS = frozenset({"4.4.1", "4.4.2"})
+"""Deferrals that are negative concurrency feedback: no answer from the host, bad connection (RFC 3463 X.4.1,
+X.4.2), i.e. the attempt failed at connection or greeting. A 4xx from a server that took the session is not."""
 
 
 def backoff_s(spec: QueueSpec, now_i: int, arrival_i: int) -> int:
@@ -126,18 +133,24 @@ class QueueManager:
         the MTA logs them, sends DSNs and tells the tracker.
     on_removed : callable
         ``on_removed(entry)`` when the last recipient has left the message.
+    on_deferred : callable, optional
+        ``on_deferred(entry, last_outcomes)`` when an attempt ends with recipients left.
+    on_suspended : callable, optional
+        ``on_suspended(entry, outcomes)`` for a job deferred without an attempt (its destination is dead).
     """
 
     def __init__(self, env: simpy.Environment, spec: QueueSpec, deliverer: Deliverer,
                  on_done: Callable[[QueueEntry, list[Outcome], float], None],
                  on_removed: Callable[[QueueEntry], None],
-                 on_deferred: Callable[[QueueEntry, list[Outcome]], None] | None = None) -> None:  # fmt: skip
+                 on_deferred: Callable[[QueueEntry, list[Outcome]], None] | None = None,
+                 on_suspended: Callable[[QueueEntry, list[Outcome]], None] | None = None) -> None:  # fmt: skip
         self.env = env
         self.spec = spec
         self.deliverer = deliverer
         self.on_done = on_done
         self.on_removed = on_removed
         self.on_deferred = on_deferred
+        self.on_suspended = on_suspended
         self.entries: dict[str, QueueEntry] = {}
         self.up = True
         self.generation = 0
@@ -145,6 +158,8 @@ class QueueManager:
         self._ready: deque[QueueEntry] = deque()
         self._running: dict[str, int] = defaultdict(int)
         self._blocked: dict[str, deque[Job]] = defaultdict(deque)
+        self.windows: dict[str, DestinationWindow] = {}  # per destination, made at its first job
+        self._dead_why: dict[str, Outcome] = {}  # the failure that made a destination dead
         self._scan_pending = False
         self.scans = 0
         self.attempt_log: list[tuple[float, str, str]] = []  # (time, qid, destination) of every job started
@@ -173,6 +188,8 @@ class QueueManager:
         self._ready.clear()
         self._running.clear()
         self._blocked.clear()
+        self.windows.clear()  # the scheduler's feedback lives in memory: a restarted qmgr starts afresh
+        self._dead_why.clear()
         for e in self.entries.values():
             e.jobs = 0
             if e.state == "active":
@@ -205,12 +222,24 @@ class QueueManager:
             entry.jobs = len(groups)
             for dest, rcpts in groups.items():
                 job = Job(entry, dest, rcpts, self.generation)
-                if self._running[dest] < self.spec.destination_concurrency_limit:
+                window = self._window(dest)
+                if window.dead:
+                    self._suspend(job)
+                elif self._running[dest] < window.window:
                     self._start(job)
                 else:
                     self._blocked[dest].append(job)
             if not groups:
                 self._finish_attempt(entry)
+
+    def _window(self, dest: str) -> DestinationWindow:
+        window = self.windows.get(dest)
+        if window is None:
+            spec = self.spec
+            window = self.windows[dest] = DestinationWindow(
+                spec.destination_concurrency_limit, spec.initial_destination_concurrency,
+                spec.destination_concurrency_failed_cohort_limit)  # fmt: skip
+        return window
 
     def _start(self, job: Job) -> None:
         self._running[job.dest] += 1
@@ -221,10 +250,46 @@ class QueueManager:
         outcomes: list[Outcome] = yield from self.deliverer.deliver(job)
         if job.generation != self.generation:
             return  # the host crashed meanwhile: this attempt never happened as far as the queue knows
-        self._running[job.dest] -= 1
-        blocked = self._blocked.get(job.dest)
-        if blocked:
+        dest = job.dest
+        self._running[dest] -= 1
+        window = self._window(dest)
+        if outcomes and all(o.kind == "defer" and o.dsn in SITE_FAILURE_DSNS for o in outcomes):
+            if window.failure():
+                self._dead_why[dest] = outcomes[0]
+                deaths, gen = window.deaths, self.generation
+                self.env.timeout(self.spec.minimal_backoff_s).callbacks.append(
+                    lambda _e: self._revive(dest, deaths, gen))  # fmt: skip
+        else:
+            window.success(self._running[dest])
+        self._drain(dest)
+        self._complete(job, outcomes)
+
+    def _drain(self, dest: str) -> None:
+        """Start the blocked jobs of *dest* its window now has room for; all of them are deferred if it died."""
+        blocked = self._blocked.get(dest)
+        window = self.windows[dest]
+        while blocked and window.dead:
+            self._suspend(blocked.popleft())
+        while blocked and self._running[dest] < window.window:
             self._start(blocked.popleft())
+
+    def _revive(self, dest: str, deaths: int, gen: int) -> None:
+        window = self.windows.get(dest)
+        if gen == self.generation and window is not None and window.dead and window.deaths == deaths:
+            window.revive(self._running[dest])
+            self._drain(dest)
+
+    def _suspend(self, job: Job) -> None:
+        """Defer *job* without an attempt: its destination is dead (logged ``delivery temporarily suspended``)."""
+        why = self._dead_why[job.dest]
+        text = f"delivery temporarily suspended: {why.text}"
+        outcomes = [Outcome(r, "defer", why.dsn, text, "none", why.code) for r in job.rcpts]
+        if self.on_suspended is not None:
+            self.on_suspended(job.entry, outcomes)
+        self._complete(job, outcomes)
+
+    def _complete(self, job: Job, outcomes: list[Outcome]) -> None:
+        """Apply the *outcomes* of *job* to its message; the attempt ends with the message's last job."""
         entry = job.entry
         final = [o for o in outcomes if o.kind in ("sent", "bounce")]
         gone = {o.rcpt for o in final}
