@@ -20,7 +20,8 @@ from netlab.errors import (
     TopologyError,
     UnitError,
 )
-from netlab.experiment.compare import Comparison, compare, load_comparison
+from netlab.experiment.compare import compare
+from netlab.experiment.comparison import Comparison, load_comparison
 from netlab.experiment.runner import run
 from netlab.experiment.scenario import RunSpec, Scenario
 from netlab.network.faults import FaultSpec

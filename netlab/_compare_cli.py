@@ -50,7 +50,8 @@ def _workers(text: str) -> int:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from netlab.experiment.compare import compare, split_strategy_list
+    from netlab.experiment.compare import compare
+    from netlab.experiment.strategy_specs import split_strategy_list
     from netlab.experiment.yaml_io import load_scenario
 
     scenario = load_scenario(args.scenario)
@@ -118,7 +119,7 @@ def plot_command(args: argparse.Namespace) -> int:
     kind = json.loads(meta_path.read_text()).get("kind")
     out = Path(args.out) if args.out else d
     if kind == "comparison":
-        from netlab.experiment.compare import load_comparison
+        from netlab.experiment.comparison import load_comparison
 
         paths = save_comparison_plots(load_comparison(d), out)
     elif kind == "sweep":

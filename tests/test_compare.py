@@ -14,7 +14,10 @@ import pytest
 import netlab
 from netlab.cli import main
 from netlab.errors import ConfigError
-from netlab.experiment.compare import METRICS, compare, load_comparison, resolve_strategies, split_strategy_list
+from netlab.experiment.compare import compare
+from netlab.experiment.comparison import load_comparison
+from netlab.experiment.run_metrics import METRICS
+from netlab.experiment.strategy_specs import resolve_strategies, split_strategy_list
 from netlab.experiment.sweep import offered_load_bps, save_sweep, scale_load, sweep
 from netlab.experiment.stats import mean_ci, t_cdf, t_quantile
 from netlab.routing.adaptive import LeastLoaded

@@ -7,7 +7,7 @@ import math
 from mail_helpers import scenario, send
 
 import netlab
-from netlab.experiment.compare import format_comparison
+from netlab.experiment.comparison import format_comparison
 
 
 def test_mail_metrics_in_a_comparison() -> None:

@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 import netlab  # noqa: E402
-from netlab.experiment.compare import Comparison, compare  # noqa: E402
+from netlab.experiment.compare import compare  # noqa: E402
+from netlab.experiment.comparison import Comparison  # noqa: E402
 from netlab.experiment.sweep import sweep  # noqa: E402
 from netlab.plots import compare as pc  # noqa: E402
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-    from netlab.experiment.compare import Comparison
+    from netlab.experiment.comparison import Comparison
     from netlab.results import Results
 
 __all__ = [
@@ -93,7 +93,7 @@ def plot_load_latency(sweep: pd.DataFrame, ax: Axes | None = None, *, metric: st
     *x* is ``"value"`` (the swept value) or ``"offered_bps"`` (offered load, Mbit/s); by default the offered
     load for a load sweep, else the value.
     """
-    from netlab.experiment.compare import METRICS
+    from netlab.experiment.run_metrics import METRICS
 
     ax = _axes(ax)
     df = sweep[sweep["metric"] == metric]
