@@ -1,5 +1,7 @@
-"""One TCP connection: the RFC 793 state machine, the sender (window, RFC 6298 timer, fast retransmit, SACK
-recovery) and the receiver (reassembly, cumulative ACK with SACK blocks, in-order delivery to the application).
+"""One TCP connection: the RFC 793 state machine, its timer (RFC 6298 retransmission timeout, TIME_WAIT, read
+deadlines) and the application's side (send, close, abort). The sender (window, fast retransmit, SACK recovery)
+is :mod:`~netlab.transport.sending`, the receiver (handshake, ACKs, reassembly, FIN and RST) is
+:mod:`~netlab.transport.receiving`, the reads are :mod:`~netlab.transport.reading`: mixins sharing this state.
 
 Sequence numbers on the wire are 32-bit and wrap; inside, both directions count plain integer *offsets* from
 their initial sequence number (SYN = 0, first data byte = 1, FIN = one past the last data byte). Each arriving
@@ -18,18 +20,14 @@ from collections import deque
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
-from netlab.transport.errors import (
-    ConnectionClosed,
-    ConnectionRefused,
-    ConnectionReset,
-    ConnectionTimeout,
-    TransportError,
-)
+from netlab.transport.errors import ConnectionClosed, ConnectionTimeout, TransportError
 from netlab.transport.reading import StreamReading, _again
 from netlab.transport.reassembly import Reassembly
+from netlab.transport.receiving import Receiving
 from netlab.transport.rto import RtoEstimator
 from netlab.transport.scoreboard import Scoreboard
-from netlab.transport.segment import ACK, FIN, PSH, RST, SYN, Segment
+from netlab.transport.segment import ACK, RST, SEQ_MASK
+from netlab.transport.sending import Sending
 
 if TYPE_CHECKING:
     import simpy
@@ -43,8 +41,7 @@ __all__ = ["STATES", "Connection"]
 #: Connection states (RFC 793 names). A listening port is a :class:`~netlab.transport.stack.Listener`.
 STATES = ("CLOSED", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",
           "LAST_ACK", "TIME_WAIT")  # fmt: skip
-_MASK = 0xFFFFFFFF
-_HALF = 1 << 31
+_MASK = SEQ_MASK
 _INF = math.inf
 
 
@@ -56,7 +53,7 @@ class _Timer:
     callbacks: tuple[Any, ...]
 
 
-class Connection(StreamReading):
+class Connection(Sending, Receiving, StreamReading):
     """One end of a TCP connection between ``(node, lport)`` and ``(remote, rport)``.
 
     Made by :meth:`TransportStack.connect` (the client side) or a :class:`Listener` (the server side). The
@@ -66,17 +63,7 @@ class Connection(StreamReading):
     ``states`` logs ``(time_s, state)`` pairs.
     """
 
-    __slots__ = (
-        "_ack_owed", "_deadline", "_dupacks", "_fin_off", "_hi_rxt", "_last_ooo", "_mss", "_nxt", "_peer", "_queue",
-        "_rcv", "_reasm", "_recover", "_retries", "_rfin", "_rto_recovery", "_rtt_end", "_rtt_t", "_rwnd",
-        "_sack_on", "_sb", "_sbase", "_sbuf", "_snd_wnd", "_syn_retransmitted", "_timer", "_timer_at", "_timer_cb",
-        "_ttl", "_una", "app_bytes_sent", "bytes_received", "bytes_sent", "cfg", "closed", "closed_at", "connected",
-        "data_segments_received", "data_segments_sent", "dup_acks_received", "duplicate_segments", "endpoint", "env",
-        "error", "established_at", "fast_retransmits", "flow", "irs", "iss", "listener", "lport", "node",
-        "opened_at", "out_of_order_segments", "peak_unacked_bytes", "remote", "retransmissions",
-        "retransmitted_bytes", "role", "rport", "rto", "segments_received", "segments_sent", "state", "states",
-        "timeouts",
-    )  # fmt: skip
+    __slots__ = ()
 
     def __init__(self, endpoint: HostStack, lport: int, remote: Node, rport: int, cfg: TcpConfig, isn: int, *,
                  role: str, listener: Listener | None = None) -> None:  # fmt: skip
@@ -201,129 +188,9 @@ class Connection(StreamReading):
                 self._finish(None)
             else:
                 self._timeout()
-        t = self._deadline if self._deadline < self._read_deadline else self._read_deadline
+        t = min(self._read_deadline, self._deadline)
         if t < _INF:
             self._wake_at(t)  # a deadline moved later since this entry was pushed (or a new one is set)
-
-    # ------------------------------------------------------------------ sending segments
-    def _sack_option(self) -> tuple[tuple[int, int], ...] | None:
-        """SACK blocks (32-bit sequence numbers) for what the reassembly buffer holds, or None."""
-        if not self._sack_on:
-            return None
-        irs = self.irs
-        return tuple(((irs + s) & _MASK, (irs + e) & _MASK) for s, e in self._reasm.sack_blocks(self._last_ooo))
-
-    def _emit(self, seq_off: int, flags: int, data: bytes = b"") -> Segment:
-        sack = self._sack_option() if self._reasm.bytes and flags & ACK else None
-        seg = Segment(self.node, self.remote, self.env._now, self._peer, self.flow, self._ttl, self.lport, self.rport,
-                      (self.iss + seq_off) & _MASK, (self.irs + self._rcv) & _MASK, flags, self._rwnd, data, sack)  # fmt: skip
-        self._ack_owed = False  # every segment we send carries the current ACK
-        self.segments_sent += 1
-        self.node.inject(seg)
-        return seg
-
-    def _send_syn(self) -> None:
-        """(Re)send our SYN (client) or SYN-ACK (server), offset 0."""
-        if self._nxt == 0:
-            self._nxt = 1
-            self._rtt_end, self._rtt_t = 1, self.env._now
-        else:
-            self.retransmissions += 1
-            self._syn_retransmitted = True
-        seg = self._emit(0, SYN if self.role == "client" else SYN | ACK)
-        seg.mss = self.cfg.mss
-
-    def _send_seg(self, s: int, end: int, retransmit: bool) -> int:
-        """Send one segment of at most MSS bytes from offset *s*, not past *end* (with our FIN if it fits before
-        *end*); return the offset after it."""
-        base = self._sbase
-        data_end = base + len(self._sbuf)
-        stop = min(s + self._mss, end, data_end)
-        if stop > s:
-            data = bytes(self._sbuf[s - base : stop - base])
-            flags = ACK | PSH if stop == data_end else ACK
-            self.data_segments_sent += 1
-            self.bytes_sent += stop - s
-        else:
-            data = b""
-            flags = ACK
-            stop = s
-        nxt = stop
-        if stop == self._fin_off and end > stop:
-            flags |= FIN
-            nxt = stop + 1
-        if retransmit:
-            self.retransmissions += 1
-            self.retransmitted_bytes += stop - s
-            if s < self._rtt_end:
-                self._rtt_end = -1  # Karn: a retransmitted segment gives no RTT sample
-        # _emit inlined: this is the per-data-segment path
-        seg = Segment(self.node, self.remote, self.env._now, self._peer, self.flow, self._ttl, self.lport, self.rport,
-                      (self.iss + s) & _MASK, (self.irs + self._rcv) & _MASK, flags, self._rwnd, data,
-                      self._sack_option() if self._reasm.bytes else None)  # fmt: skip
-        self._ack_owed = False
-        self.segments_sent += 1
-        self.node.inject(seg)
-        return nxt
-
-    def _output(self) -> None:
-        """Send new data (and our FIN) as far as the peer's window allows."""
-        una = self._una
-        nxt = self._nxt
-        limit = una + self._snd_wnd
-        data_end = self._sbase + len(self._sbuf)
-        fin = self._fin_off
-        mss = self._mss
-        start = nxt
-        while nxt < data_end:
-            n = min(data_end - nxt, mss)
-            room = limit - nxt
-            if n > room:
-                # Wait for ACKs rather than send a runt (silly-window avoidance), unless nothing is in flight.
-                if nxt != una or room <= 0:
-                    break
-                n = room
-            if self._rtt_end < 0:
-                self._rtt_end, self._rtt_t = nxt + n, self.env._now
-            end = nxt + n
-            nxt = self._send_seg(nxt, end + 1 if end == fin else end, False)
-        if nxt == fin:
-            nxt = self._send_seg(fin, fin + 1, False)
-        if nxt != start:
-            self._nxt = nxt
-            self.peak_unacked_bytes = max(self.peak_unacked_bytes, min(data_end, nxt) - una)
-            if self._deadline == _INF:
-                self._arm(self.env._now + self.rto.rto)
-
-    # ------------------------------------------------------------------ loss recovery
-    def _recovery_step(self, head: bool, rest: bool = True) -> None:
-        """Retransmit what is now deemed lost: the segment at ``una`` (*head*, if not yet resent in this recovery)
-        and (*rest*) with SACK every hole with more than (dupthresh - 1) * MSS bytes SACKed above it, or after a
-        timeout every un-SACKed byte below the recovery point."""
-        una = self._una
-        self._hi_rxt = max(self._hi_rxt, una)
-        sb = self._sb
-        recover = self._recover
-        if head and self._hi_rxt == una:
-            end = recover
-            if sb:
-                first = sb.holes(una, recover)  # the hole at una ends where the first SACKed block starts
-                end = first[0][1] if first else una
-            if end > una:
-                self._hi_rxt = self._send_seg(una, end, True)
-        if not rest:
-            return
-        if self._rto_recovery:
-            holes = sb.holes(self._hi_rxt, recover) if sb else [(self._hi_rxt, recover)]
-        elif sb:
-            holes = sb.lost_holes(self._hi_rxt, (self.cfg.dupack_threshold - 1) * self._mss)
-        else:
-            return
-        for hs, he in holes:
-            s = hs
-            while s < he:
-                s = self._send_seg(s, he, True)
-            self._hi_rxt = he
 
     def _timeout(self) -> None:
         st = self.state
@@ -352,239 +219,6 @@ class Connection(StreamReading):
             self._hi_rxt = self._una
             self._recovery_step(True, rest=False)
         self._arm(self.env._now + self.rto.rto)
-
-    # ------------------------------------------------------------------ arriving segments
-    def _input(self, seg: Segment) -> None:
-        """A segment for this connection arrived (called by the host's demultiplexer)."""
-        self.segments_received += 1
-        flags = seg.flags
-        # One test keeps the common case (an ACK, maybe with data or FIN, on a synchronised connection) fast.
-        if (flags & (RST | SYN) or not flags & ACK or self.state in ("SYN_SENT", "SYN_RECEIVED")) and not (
-            self._input_rare(seg, flags)
-        ):
-            return
-        self._on_ack(seg)
-        if seg.payload or flags & FIN:
-            self._on_data(seg, flags)
-        nxt = self._nxt
-        if nxt < self._sbase + len(self._sbuf) or nxt == self._fin_off:
-            self._output()
-        if self._ack_owed:
-            self._emit(self._nxt, ACK)
-
-    def _input_rare(self, seg: Segment, flags: int) -> bool:
-        """RST, SYN, segments without ACK and the handshake states; True if *seg* goes on to the common path."""
-        st = self.state
-        if flags & RST:
-            self._on_rst(seg)
-            return False
-        if st == "SYN_SENT":
-            self._input_syn_sent(seg)
-            return False
-        if flags & SYN:
-            if st == "SYN_RECEIVED":
-                if not flags & ACK:
-                    self._send_syn()  # the client did not get our SYN-ACK and resent its SYN
-            else:
-                self._emit(self._nxt, ACK)  # a repeated SYN-ACK: our ACK of it was lost
-            return False
-        if not flags & ACK:
-            return False
-        if st == "SYN_RECEIVED":
-            if self._unwrap_ack(seg.ack) != 1:
-                return False
-            self._una = 1
-            if self._rtt_end == 1:
-                self.rto.sample(self.env._now - self._rtt_t)
-                self._rtt_end = -1
-            self._snd_wnd = seg.wnd
-            self._established()
-            if self.state == "CLOSED":
-                return False  # the listener was closed meanwhile and reset it
-        return True
-
-    def _unwrap_ack(self, ack: int) -> int:
-        una = self._una
-        return una + ((ack - self.iss - una + _HALF) & _MASK) - _HALF
-
-    def _input_syn_sent(self, seg: Segment) -> None:
-        flags = seg.flags
-        if flags & ACK and self._unwrap_ack(seg.ack) != 1:
-            return
-        if not flags & SYN or not flags & ACK:
-            return  # a bare SYN (simultaneous open) is not supported: the other side's SYN will time out
-        self.irs = seg.seq
-        self._rcv = 1
-        self._una = 1
-        self._mss = min(self.cfg.mss, getattr(seg, "mss", self.cfg.mss))
-        self._snd_wnd = seg.wnd
-        if self._rtt_end == 1:
-            self.rto.sample(self.env._now - self._rtt_t)
-            self._rtt_end = -1
-        self._established()
-        self._ack_owed = True
-        self._output()
-        if self._ack_owed:
-            self._emit(self._nxt, ACK)
-
-    def _established(self) -> None:
-        self._set_state("ESTABLISHED")
-        self.established_at = self.env._now
-        self._retries = 0
-        self._deadline = _INF
-        if self._syn_retransmitted and self.rto.samples == 0 and self.rto.rto < 3.0:
-            self.rto.restart_at(3.0)  # RFC 6298 (5.7)
-        if self.role == "client":
-            self.connected.succeed(self)
-        elif self.listener is not None:
-            self.listener._ready(self)
-
-    def _on_ack(self, seg: Segment) -> None:
-        una = self._una
-        nxt = self._nxt
-        self._snd_wnd = seg.wnd
-        if una == nxt and seg.sack is None:
-            return  # nothing outstanding (a receiver's usual case)
-        a = una + ((seg.ack - self.iss - una + _HALF) & _MASK) - _HALF
-        if a > nxt or a < una:
-            return  # acknowledges something never sent, or old: nothing to learn
-        sack = seg.sack
-        if sack is not None and self._sack_on:
-            iss = self.iss
-            for left, right in sack:
-                s = una + ((left - iss - una + _HALF) & _MASK) - _HALF
-                e = una + ((right - iss - una + _HALF) & _MASK) - _HALF
-                if una < e <= nxt and s < e:
-                    self._sb.add(max(s, una), e)
-        if a > una:
-            now = self.env._now
-            if 0 <= self._rtt_end <= a:
-                self.rto.sample(now - self._rtt_t)
-                self._rtt_end = -1
-            self._una = a
-            base = self._sbase
-            cut = min(base + len(self._sbuf), a) - base
-            if cut > 0:
-                del self._sbuf[:cut]  # O(1) amortised: bytearray drops its head by moving a pointer
-                self._sbase = base + cut
-            self._dupacks = 0
-            self._retries = 0
-            if self._sb.intervals:
-                self._sb.trim(a)
-            if a == nxt:
-                self._deadline = _INF
-            else:
-                t = now + self.rto.rto  # RFC 6298 (5.3): restart on an ACK of new data
-                if self._timer_at <= t:
-                    self._deadline = t  # the pending entry fires first and moves on (see _on_timer)
-                else:
-                    self._arm(t)
-            if self._recover >= 0:
-                if a >= self._recover:
-                    self._recover = -1
-                    self._rto_recovery = False
-                else:
-                    self._recovery_step(True)  # partial ACK: the next hole is lost too
-            fin = self._fin_off
-            if fin >= 0 and una <= fin < a:
-                self._fin_acked()
-        elif a < nxt and not seg.payload and not seg.flags & (SYN | FIN):
-            self.dup_acks_received += 1
-            self._dupacks += 1
-            if self._recover < 0:
-                if self._dupacks == self.cfg.dupack_threshold:
-                    self.fast_retransmits += 1
-                    self._recover = nxt
-                    self._rto_recovery = False
-                    self._hi_rxt = una
-                    self._recovery_step(True)
-            elif self._sb.intervals:
-                self._recovery_step(False)
-
-    def _on_data(self, seg: Segment, flags: int) -> None:
-        data = seg.payload
-        rcv = self._rcv
-        s = rcv + ((seg.seq - self.irs - rcv + _HALF) & _MASK) - _HALF
-        n = len(data)
-        e = s + n
-        if n:
-            self.data_segments_received += 1
-            self.bytes_received += n
-            self._ack_owed = True  # every data segment is acknowledged at once (no delayed ACK)
-            reasm = self._reasm
-            if s == rcv and not reasm.bytes:
-                buf = self._rbuf  # _deliver inlined: the per-data-segment path
-                buf += data
-                self.bytes_delivered += n
-                if len(buf) >= self._want and self._reads:
-                    self._feed()
-                rcv = e
-            elif e <= rcv:
-                self.duplicate_segments += 1
-            elif s > rcv:
-                limit = rcv + self._rwnd
-                if s >= limit:
-                    return  # beyond the window we advertised: a well-behaved peer never sends it
-                if e > limit:
-                    data = data[: limit - s]
-                if reasm.add(s, data):
-                    self.out_of_order_segments += 1
-                    self._last_ooo = s
-                else:
-                    self.duplicate_segments += 1
-            else:  # starts before rcv, ends after it: keep the new part
-                self._deliver(data[rcv - s :])
-                rcv = e
-            if rcv != self._rcv and reasm.bytes:
-                more, rcv = reasm.pop_ready(rcv)
-                if more:
-                    self._deliver(more)
-            self._rcv = rcv
-        if flags & FIN:
-            self._ack_owed = True
-            if self._rfin == -1:
-                self._rfin = e
-        if self._rfin == rcv:
-            self._rcv = rcv + 1
-            self._rfin = -2
-            self._eof = True
-            if self._reads:
-                self._feed()
-            st = self.state
-            if st == "ESTABLISHED":
-                self._set_state("CLOSE_WAIT")
-            elif st == "FIN_WAIT_1":
-                self._set_state("CLOSING")
-            elif st == "FIN_WAIT_2":
-                self._enter_time_wait()
-
-    def _fin_acked(self) -> None:
-        st = self.state
-        if st == "FIN_WAIT_1":
-            self._set_state("FIN_WAIT_2")
-        elif st == "CLOSING":
-            self._enter_time_wait()
-        elif st == "LAST_ACK":
-            self._finish(None)
-
-    def _enter_time_wait(self) -> None:
-        self._set_state("TIME_WAIT")
-        self._arm(self.env._now + self.cfg.time_wait_s)  # the final ACK goes out before this fires
-
-    def _on_rst(self, seg: Segment) -> None:
-        st = self.state
-        if st == "SYN_SENT":
-            if seg.flags & ACK and self._unwrap_ack(seg.ack) == 1:
-                self._finish(ConnectionRefused(f"{self.flow}: connection refused by {self.remote.name}"))
-            return
-        rcv = self._rcv
-        s = rcv + ((seg.seq - self.irs - rcv + _HALF) & _MASK) - _HALF
-        if not rcv <= s < rcv + self._rwnd:
-            return  # not in our window: a stale or forged RST
-        if st in ("SYN_RECEIVED", "CLOSING", "LAST_ACK", "TIME_WAIT"):
-            self._finish(None)
-        else:
-            self._finish(ConnectionReset(f"{self.flow}: connection reset by {self.remote.name}"))
 
     def _finish(self, error: TransportError | None) -> None:
         if self.state == "CLOSED":

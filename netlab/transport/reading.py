@@ -11,7 +11,6 @@ keeps one heap entry alive instead of thousands.
 
 from __future__ import annotations
 
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from netlab.transport.errors import (
@@ -20,6 +19,7 @@ from netlab.transport.errors import (
     ReceiveTimeout,
     TransportError,
 )
+from netlab.transport.tcb import Tcb
 
 if TYPE_CHECKING:
     import simpy
@@ -31,21 +31,11 @@ __all__ = ["StreamReading"]
 _RECV, _EXACT, _UNTIL = 0, 1, 2
 
 
-class StreamReading:
+class StreamReading(Tcb):
     """Mixin of :class:`~netlab.transport.connection.Connection`: ``recv``, ``recv_exactly``, ``recv_until``,
     ``recv_line``. The connection appends arriving in-order bytes to ``_rbuf`` and calls :meth:`_feed`."""
 
-    __slots__ = ("_eof", "_error", "_rbuf", "_read_deadline", "_reads", "_want", "bytes_delivered")
-    env: simpy.Environment
-    flow: str
-    state: str
-    bytes_delivered: int
-    _rbuf: bytearray
-    _reads: deque[list[Any]]
-    _want: int  # receive-buffer length at which the first waiting read may be satisfied
-    _read_deadline: float  # no waiting read times out before this (simulated seconds; may be stale-early)
-    _eof: bool
-    _error: TransportError | None
+    __slots__ = ()
 
     def recv(self, max_bytes: int = 65536, *, timeout: float | None = None) -> simpy.Event:
         """Event: the next 1 to *max_bytes* bytes in order, or ``b""`` once the peer has closed."""
@@ -85,10 +75,6 @@ class StreamReading:
                 self._read_deadline = deadline
                 self._wake_at(deadline)
         return ev
-
-    def _wake_at(self, t: float) -> None:
-        """Have :meth:`_expire_reads` called at simulated time *t* at the latest (the connection's timer)."""
-        raise NotImplementedError
 
     def _expire_reads(self, now: float) -> None:
         """Fail the waiting reads whose deadline has come (in the order they were made); note the next deadline."""

@@ -28,6 +28,8 @@ __all__ = [
     "FIN",
     "PSH",
     "RST",
+    "SEQ_HALF",
+    "SEQ_MASK",
     "SEQ_MOD",
     "SYN",
     "TCP_HEADER_BYTES",
@@ -47,8 +49,10 @@ TCP_HEADER_BYTES = 40
 #: Bytes of IPv4 (20) plus UDP (8) header added to every datagram.
 DATAGRAM_HEADER_BYTES = 28
 SEQ_MOD = 1 << 32
-_MASK = SEQ_MOD - 1
-_HALF = 1 << 31
+SEQ_MASK = SEQ_MOD - 1  # x & SEQ_MASK is x modulo 2**32
+SEQ_HALF = 1 << 31  # half the sequence space: the signed-distance window of seq_diff
+_MASK = SEQ_MASK
+_HALF = SEQ_HALF
 
 
 def seq_add(a: int, n: int) -> int:
