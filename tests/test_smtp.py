@@ -482,3 +482,15 @@ def test_oversized_data_is_counted_not_held() -> None:
     assert not replies and len(s._buffer) < 20_000  # switched to counting line by line
     assert [r.code for r in s.feed(b".\r\n")] == [552]
     assert not policy.messages
+
+
+@pytest.mark.parametrize("crlf", [False, True])
+def test_client_told_data_is_crlf_sends_the_same(crlf: bool) -> None:
+    """``crlf=True`` only skips the line-end check: a CRLF message goes out the same, dot-stuffed, same SIZE."""
+    data = b"Subject: dots\r\n\r\n.\r\n..two\r\n.hidden\r\nend.\r\n"
+    policy = RecordingPolicy()
+    c = client("bob@b.example", data=data, crlf=crlf)
+    transcript = converse(c, server(policy))
+    assert b"\r\n..\r\n...two\r\n..hidden\r\nend.\r\n.\r\n" in sent(transcript)
+    assert f"SIZE={len(data)}".encode() in sent(transcript)
+    assert policy.messages[0][1] == data and c.result.ok

@@ -317,13 +317,15 @@ def normalize_crlf(raw: bytes) -> bytes:
     return out if out.endswith(b"\r\n") else out.removesuffix(b"\r") + b"\r\n"
 
 
-def dot_stuff(raw: bytes) -> bytes:
+def dot_stuff(raw: bytes, *, crlf: bool = False) -> bytes:
     """The DATA transfer form of *raw*: CRLF lines, a leading ``.`` doubled, ending with ``.\\r\\n`` (§4.5.2).
+
+    *crlf* True says *raw* already ends every line with CRLF (what :func:`normalize_crlf` returns): not checked again.
 
     >>> dot_stuff(b"a\\n.b\\n")
     b'a\\r\\n..b\\r\\n.\\r\\n'
     """
-    body = normalize_crlf(raw)
+    body = raw if crlf else normalize_crlf(raw)
     return (b"." if body.startswith(b".") else b"") + body.replace(b"\r\n.", b"\r\n..") + b".\r\n"
 
 

@@ -285,7 +285,7 @@ class Mta:
             return None
         self.conns.add(conn)
         session = SmtpClientSession(helo=self.fqdn, envelope=Envelope(entry.sender, tuple(job.rcpts)), data=entry.raw,
-                                    pipelining=True)  # fmt: skip
+                                    pipelining=True, crlf=True)  # fmt: skip
         t_setup = env.now
         out = yield from run_client(conn, session, timeout_s=self.qspec.command_timeout_s,
                                     data_timeout_s=2 * self.qspec.command_timeout_s)  # fmt: skip

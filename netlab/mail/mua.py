@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from netlab.mail.dns import DnsError, mx_targets
-from netlab.mail.message import Envelope
+from netlab.mail.message import Envelope, normalize_crlf
 from netlab.mail.smtp import SmtpClientSession
 from netlab.mail.smtp_io import connect, run_client
 from netlab.mail.tracker import HopRecord, MessageRow, message_id_of
@@ -54,6 +54,7 @@ class Mua:
         None, straight to the recipient domain's MX on port 25 (no AUTH)."""
         self._tokens += 1
         token = self._tokens
+        raw = normalize_crlf(raw)  # once here, not at every attempt: SMTP sends CRLF lines
         mid = message_id_of(raw)
         rows = self.system.tracker.create((self.host, token), sender, rcpts, self.env.now, len(raw), kind=kind,
                                           message_id=mid)  # fmt: skip
@@ -127,7 +128,7 @@ class Mua:
                                                  tuple(rcpts), 0, len(raw), None, str(exc)))  # fmt: skip
             return f"connect to {name}[{ip}]:{port}: {exc}"
         session = SmtpClientSession(helo=f"{self.host}.client", envelope=Envelope(sender, tuple(rcpts)), data=raw,
-                                    auth=auth, pipelining=True)  # fmt: skip
+                                    auth=auth, pipelining=True, crlf=True)  # fmt: skip
         out = yield from run_client(conn, session, timeout_s=system.spec.queue.command_timeout_s)
         res = session.result
         code = res.data_reply.code if res.data_reply is not None else (out.last_reply.code if out.last_reply else 0)

@@ -86,6 +86,9 @@ class SmtpClientSession:
         Declare ``SIZE=`` on MAIL when the server advertises SIZE.
     pipelining
         Batch MAIL, RCPTs and DATA when the server advertises PIPELINING.
+    crlf
+        True when *data* already ends every line with CRLF (as all mail netlab composes or receives): skips the
+        check, which costs a pass over the message per transaction.
     """
 
     def __init__(
@@ -97,6 +100,7 @@ class SmtpClientSession:
         auth: tuple[str, str] | None = None,
         size_ext: bool = True,
         pipelining: bool = False,
+        crlf: bool = False,
     ) -> None:
         self.helo = helo
         self.envelope = envelope
@@ -106,7 +110,7 @@ class SmtpClientSession:
         self.pipelining = pipelining
         self.done = False
         self.extensions: dict[str, str] = {}  # keyword -> parameters, from the EHLO reply
-        self._crlf = normalize_crlf(data)
+        self._crlf = data if crlf else normalize_crlf(data)
         self._size = len(self._crlf)  # RFC 1870: CRLFs counted, dot-stuffing not
         self._expect: deque[tuple[str, str | None]] = deque()
         self._rcpt_replies: list[tuple[str, Reply]] = []
@@ -292,7 +296,7 @@ class SmtpClientSession:
             return []
         if reply.code == 354:
             self._expect.append(("dot", None))
-            return [dot_stuff(self._crlf)]
+            return [dot_stuff(self._crlf, crlf=True)]
         if not accepted:
             return self._fail("rcpt", self._rcpt_replies[-1][1] if self._rcpt_replies else reply)
         self._data_reply = reply

@@ -411,6 +411,7 @@ class SmtpServerSession:
         if self.size_limit and self._data_size > self.size_limit:
             reply = Replies.SIZE_EXCEEDED
         else:
+            # CRLF lines only: a block has no bare LF, and the line path ends every line with CRLF
             reply = self.policy.end_of_data(self, envelope, b"".join(self._data))
             if reply.is_positive:
                 self.transactions += 1
