@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from netlab.experiment.reference import SECTIONS, reference_markdown
-from netlab.experiment.registry import ARRIVALS, ROUTING, SIZES, field_key
+from netlab.experiment.registry import ARRIVALS, ROUTING, SIZES
 from netlab.experiment.scenario import Scenario
-from netlab.experiment.yaml_io import TOP_LEVEL_KEYS
+from netlab.experiment.scenario_reading import TOP_LEVEL_KEYS
+from netlab.experiment.spec_fields import field_key
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "scenario-reference.md"

@@ -24,9 +24,12 @@ from typing import Any
 import yaml
 
 from netlab.errors import ConfigError
-from netlab.experiment.registry import ARRIVALS, ROUTING, SIZES, did_you_mean, fields_by_key
+from netlab.experiment.registry import ARRIVALS, ROUTING, SIZES, did_you_mean
 from netlab.experiment.scenario import Scenario
-from netlab.experiment.yaml_io import Loader, scenario_from_data, scenario_to_data
+from netlab.experiment.scenario_reading import scenario_from_data
+from netlab.experiment.scenario_writing import scenario_to_data
+from netlab.experiment.spec_fields import fields_by_key
+from netlab.experiment.yaml_dialect import Loader
 
 __all__ = ["apply_overrides", "parse_key"]
 

@@ -15,21 +15,20 @@ from typing import Any
 
 import yaml
 
-from netlab.experiment.registry import (
-    ARRIVALS,
-    ROUTING,
-    SIZES,
-    UNIT_NAMES,
-    Kinds,
+from netlab.experiment.quantities import UNIT_NAMES
+from netlab.experiment.registry import ARRIVALS, ROUTING, SIZES, Kinds
+from netlab.experiment.scenario import RunSpec
+from netlab.experiment.scenario_reading import TOP_LEVEL_KEYS
+from netlab.experiment.scenario_topology import TOPOLOGY_KEYS
+from netlab.experiment.spec_fields import (
     default_of,
-    dump_value,
     field_key,
     field_unit,
     is_required,
     type_hints,
 )
-from netlab.experiment.scenario import RunSpec
-from netlab.experiment.yaml_io import TOP_LEVEL_KEYS, TOPOLOGY_KEYS, Dumper
+from netlab.experiment.spec_writing import dump_value
+from netlab.experiment.yaml_dialect import Dumper
 from netlab.mail.config import (
     DomainSpec,
     FetchSpec,

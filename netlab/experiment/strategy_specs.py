@@ -17,7 +17,9 @@ from typing import Any
 import yaml
 
 from netlab.errors import ConfigError
-from netlab.experiment.registry import ROUTING, Ctx, build, did_you_mean, dump_fields
+from netlab.experiment.registry import ROUTING, did_you_mean
+from netlab.experiment.spec_reading import Ctx, build
+from netlab.experiment.spec_writing import dump_fields
 
 __all__ = ["resolve_strategies", "split_strategy_list"]
 

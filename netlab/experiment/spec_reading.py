@@ -1,0 +1,215 @@
+"""Reading spec dataclasses from parsed YAML: one generic reader for every field type (quantities with units,
+tuples, mappings, nested dataclasses, ``{kind: value}`` unions), with errors located by :class:`Ctx` as
+``FILE:LINE: KEY.PATH: what was expected, got what``.
+
+>>> from netlab.workload.spec import FlowSpec
+>>> build(FlowSpec, {"name": "f", "src": "a", "dst": "b", "arrivals": {"poisson": "200/s"}}, Ctx("x.yaml")).arrivals
+Poisson(rate_pps=200.0)
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from netlab.errors import ConfigError, UnitError
+from netlab.experiment.quantities import parse_quantity
+from netlab.experiment.registry import Kinds, did_you_mean, kinds_of
+from netlab.experiment.spec_fields import (
+    _members,
+    field_unit,
+    fields_by_key,
+    is_required,
+    type_hints,
+)
+from netlab.workload.spec import Trace
+
+__all__ = ["Ctx", "build", "construct", "convert"]
+
+@dataclass(frozen=True)
+class Ctx:
+    """Where a value sits: *where* (file name), key *path* (``links[3].rate``), *line* (1-based) and *base*
+    (the directory relative file names are taken from). Parsed mappings and lists carry ``lines`` (key or
+    index -> line); plain Python ones do not, and their children inherit the parent's line."""
+
+    where: str
+    path: str = ""
+    line: int | None = None
+    base: Path = Path()
+
+    def key(self, key: object, parent: object) -> Ctx:
+        """The context of ``parent[key]`` for a mapping *parent*."""
+        line = getattr(parent, "lines", {}).get(key, self.line)
+        return dataclasses.replace(self, path=f"{self.path}.{key}" if self.path else str(key), line=line)
+
+    def at(self, index: int, parent: object) -> Ctx:
+        """The context of ``parent[index]`` for a list *parent*."""
+        lines = getattr(parent, "lines", None)
+        line = lines[index] if lines and index < len(lines) else self.line
+        return dataclasses.replace(self, path=f"{self.path}[{index}]", line=line)
+
+    def error(self, message: str, cls: type[ConfigError] = ConfigError) -> ConfigError:
+        """``cls("FILE:LINE: PATH: message")``, to raise."""
+        loc = self.where if self.line is None else f"{self.where}:{self.line}"
+        return cls(f"{loc}: {self.path}: {message}" if self.path else f"{loc}: {message}")
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def convert(value: Any, tp: Any, unit: str | None, ctx: Ctx) -> Any:
+    """Turn parsed YAML *value* into a value of annotation *tp* (parsing *unit* quantities), or raise at *ctx*."""
+    members, nullable = _members(tp)
+    if value is None and nullable:
+        return None
+    kinds = kinds_of(tp)
+    if kinds is not None:
+        return _tagged(value, kinds, ctx)
+    tp = members[0]
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if value is None:
+        raise ctx.error(f"expected {_describe(tp, unit)}, got null")
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ctx.error(f"expected a list, got {_show(value)}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            args = (args[0],) * len(value)
+        elif len(value) != len(args):
+            raise ctx.error(f"expected a list of {len(args)} items, got {_show(value)}")
+        return tuple(convert(v, a, unit, ctx.at(i, value)) for i, (v, a) in enumerate(zip(value, args, strict=True)))
+    if origin in (dict, Mapping):
+        if not isinstance(value, Mapping):
+            raise ctx.error(f"expected a mapping, got {_show(value)}")
+        return {convert(k, args[0], None, ctx): convert(v, args[1], unit, ctx.key(k, value)) for k, v in value.items()}
+    if dataclasses.is_dataclass(tp):
+        return build(typing.cast(type, tp), value, ctx)
+    if unit is not None:
+        if unit == "size" and tp is float and isinstance(value, int | float) and not isinstance(value, bool):
+            if not (value >= 0 and math.isfinite(value)):  # a mean size need not be whole bytes
+                raise ctx.error(f"expected a non-negative size, got {value!r}", UnitError)
+            return float(value)
+        try:
+            quantity = parse_quantity(unit, value)
+        except UnitError as exc:
+            raise ctx.error(str(exc), UnitError) from None
+        return float(quantity) if tp is float else quantity
+    return _scalar(value, tp, ctx)
+
+
+def _scalar(value: Any, tp: Any, ctx: Ctx) -> Any:
+    ok = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: (isinstance(value, int | float) and not isinstance(value, bool)) or value in ("inf", "-inf"),
+        str: isinstance(value, str),
+    }
+    if tp is Any:
+        return value
+    if not ok.get(tp, False):
+        raise ctx.error(f"expected {_describe(tp, None)}, got {_show(value)}")
+    return float(value) if tp is float else value
+
+
+def _describe(tp: Any, unit: str | None) -> str:
+    if unit is not None:
+        return {"rate": "a rate like '10Mbps'", "size": "a size like '1500B'", "time": "a time like '2ms'",
+                "packet_rate": "a packet rate like '200/s'"}[unit]  # fmt: skip
+    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+    return names.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _tagged(value: Any, kinds: Kinds, ctx: Ctx) -> Any:
+    """``{kind: value}`` -> an instance of that kind; a bare scalar is ``kinds.bare`` (``size: 1000B``)."""
+    names = ", ".join(kinds.classes)
+    if isinstance(value, tuple(kinds.classes.values())):
+        return value
+    if not isinstance(value, Mapping):
+        if kinds.bare is None or isinstance(value, list | tuple):
+            raise ctx.error(f"expected a mapping {{kind: ...}} with kind one of {names}, got {_show(value)}")
+        return _shorthand(kinds.classes[kinds.bare], value, ctx)
+    if len(value) != 1:
+        raise ctx.error(f"expected exactly one key, the kind ({names}), got {_show(list(value))}")
+    ((kind, inner),) = value.items()
+    sub = ctx.key(kind, value)
+    if kind not in kinds.classes:
+        raise sub.error(f"unknown {kinds.section} kind" + did_you_mean(kind, kinds.classes))
+    cls = kinds.classes[kind]
+    if cls is Trace and isinstance(inner, Mapping) and "file" in inner:
+        return _trace_file(inner, sub)
+    return build(cls, inner, sub) if isinstance(inner, Mapping) else _shorthand(cls, inner, sub)
+
+
+def _shorthand(cls: type, value: Any, ctx: Ctx) -> Any:
+    """``poisson: 200/s``: a scalar stands for the first field of *cls*."""
+    f = dataclasses.fields(cls)[0]
+    return construct(cls, {f.name: convert(value, type_hints(cls)[f.name], field_unit(f), ctx)}, ctx)
+
+
+def _trace_file(spec: Mapping[str, Any], ctx: Ctx) -> Trace:
+    """``trace: {file: t.csv}``: a CSV with columns ``time_s`` and (optionally) ``size_bytes``."""
+    for key in spec:
+        if key != "file":
+            raise ctx.key(key, spec).error("unknown key" + did_you_mean(key, ["file"]))
+    fctx = ctx.key("file", spec)
+    path = ctx.base / convert(spec["file"], str, None, fctx)
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError:
+        raise fctx.error(f"no such trace file {str(path)!r}") from None
+    if not rows or "time_s" not in rows[0]:
+        raise fctx.error(f"{path}: expected a CSV with a header line time_s[,size_bytes]")
+    try:
+        times = tuple(float(r["time_s"]) for r in rows)
+        sizes = tuple(int(r["size_bytes"]) for r in rows) if "size_bytes" in rows[0] else None
+    except (TypeError, ValueError) as exc:
+        raise fctx.error(f"{path}: bad number in the trace ({exc})") from None
+    return typing.cast(Trace, construct(Trace, {"times_s": times, "sizes_bytes": sizes}, ctx))
+
+
+def build(cls: type, value: Any, ctx: Ctx, defaults: Mapping[str, Any] | None = None) -> Any:
+    """An instance of dataclass *cls* from a mapping of YAML keys (*defaults*: field name -> value)."""
+    if isinstance(value, cls):
+        return value
+    by_key = fields_by_key(cls)
+    if not isinstance(value, Mapping):
+        raise ctx.error(f"expected a mapping with keys {', '.join(by_key)}, got {_show(value)}")
+    for key in value:
+        if key not in by_key:
+            raise ctx.key(key, value).error("unknown key" + did_you_mean(key, by_key))
+    hints, kwargs = type_hints(cls), {}
+    for key, f in by_key.items():
+        if key in value:
+            kwargs[f.name] = convert(value[key], hints[f.name], field_unit(f), ctx.key(key, value))
+        elif defaults and f.name in defaults:
+            kwargs[f.name] = defaults[f.name]
+        elif is_required(cls, f):
+            raise ctx.error(f"missing required key {key!r}")
+    return construct(cls, kwargs, ctx)
+
+
+def construct(cls: type, kwargs: Mapping[str, Any], ctx: Ctx) -> Any:
+    """``cls(**kwargs)``, its own validation errors re-raised at *ctx* (same class)."""
+    try:
+        return cls(**kwargs)
+    except ConfigError as exc:
+        raise ctx.error(str(exc), type(exc)) from None
+    except (TypeError, ValueError) as exc:
+        raise ctx.error(str(exc)) from None
+
+
+def _each(data: Mapping[str, Any], key: str, root: Ctx, read: Any) -> list[Any]:
+    """Read the list ``data[key]`` item by item (missing or null: no items)."""
+    items = data.get(key) or []
+    ctx = root.key(key, data)
+    if not isinstance(items, list | tuple):
+        raise ctx.error(f"expected a list, got {items!r:.60}")
+    return [read(item, ctx.at(i, items)) for i, item in enumerate(items)]

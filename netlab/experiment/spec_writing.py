@@ -1,0 +1,83 @@
+"""Writing spec dataclasses as YAML-ready data, the inverse of :mod:`netlab.experiment.spec_reading`: compact
+output leaves out defaults and writes unit strings and shorthands; :class:`FlowMap` and :class:`FlowSeq` mark
+what the dumper writes on one line.
+
+>>> from netlab.topology.spec import LinkSpec
+>>> dump_fields(LinkSpec("a", "b", rate_bps=10e6), compact=True)
+{'a': 'a', 'b': 'b', 'rate': '10Mbps'}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+from netlab.experiment.quantities import format_quantity
+from netlab.experiment.registry import kinds_of
+from netlab.experiment.spec_fields import (
+    _members,
+    default_of,
+    field_key,
+    field_unit,
+    is_required,
+    type_hints,
+)
+
+__all__ = ["FlowMap", "FlowSeq", "dump_fields", "dump_value"]
+
+class FlowMap(dict):  # type: ignore[type-arg]
+    """A mapping the YAML dumper writes on one line (``{a: h1, b: r1}``)."""
+
+
+class FlowSeq(list):  # type: ignore[type-arg]
+    """A list the YAML dumper writes on one line (``[r1, r2]``)."""
+
+
+def dump_fields(obj: Any, compact: bool, base: Mapping[str, Any] | None = None, keep_first: bool = False) -> Any:
+    """The fields of dataclass *obj* as ``{key: value}``.
+
+    *compact* leaves out values equal to the default (or to *base*, field name -> value) and writes units.
+    """
+    out = FlowMap()
+    hints = type_hints(type(obj))
+    for i, f in enumerate(dataclasses.fields(obj)):
+        value = getattr(obj, f.name)
+        default = base[f.name] if base and f.name in base else default_of(f)
+        required = is_required(type(obj), f) or (keep_first and i == 0)
+        if compact and not required and value == default:
+            continue
+        out[field_key(f)] = dump_value(value, hints[f.name], field_unit(f), compact)
+    return out
+
+
+def dump_value(value: Any, tp: Any, unit: str | None, compact: bool) -> Any:
+    """One field value as YAML-ready data (see :func:`dump_fields`)."""
+    if value is None:
+        return None
+    kinds = kinds_of(value=value)
+    if kinds is not None:
+        name, body = kinds.name_of(value), dump_fields(value, compact, keep_first=True)
+        if not compact:
+            return {name: body}
+        if len(body) == 1:  # only the first field: the shorthand
+            (first,) = body.values()
+            return first if name == kinds.bare else FlowMap({name: first})
+        return FlowMap({name: body})
+    if dataclasses.is_dataclass(value):
+        return dump_fields(value, compact)
+    members, _ = _members(tp)
+    args = typing.get_args(members[0])
+    if isinstance(value, tuple):
+        return FlowSeq(dump_value(v, args[0] if args else Any, unit, compact) for v in value)
+    if isinstance(value, Mapping):
+        return {str(k): dump_value(v, args[1] if args else Any, unit, compact) for k, v in value.items()}
+    if compact and unit is not None and isinstance(value, int | float) and not isinstance(value, bool):
+        return format_quantity(unit, value)
+    if compact and isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if compact and isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)  # weights [7, 4, 1], not [7.0, 4.0, 1.0]; read back as floats by the field type
+    return value

@@ -1,0 +1,84 @@
+"""PyYAML set up for scenario files: a safe loader that records the line of every key and list item (so errors
+can say ``FILE:LINE``) and refuses duplicate keys, a safe dumper that writes :class:`FlowMap`/:class:`FlowSeq`
+on one line, and both reading ``on``/``off``/``yes``/``no`` and ``1e-3`` as YAML 1.2 does.
+
+>>> data = yaml.load("a: 1\\nb: [x, y]\\non: 1e-3", Loader=Loader)
+>>> data, data.lines
+({'a': 1, 'b': ['x', 'y'], 'on': 0.001}, {'a': 1, 'b': 2, 'on': 3})
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from netlab.experiment.spec_writing import FlowMap, FlowSeq
+
+__all__ = ["Dumper", "Loader"]
+
+
+class _Map(dict):  # type: ignore[type-arg]
+    """A parsed mapping that remembers the line of each key (1-based)."""
+
+    lines: dict[Any, int]
+
+
+class _Seq(list):  # type: ignore[type-arg]
+    """A parsed list that remembers the line of each item (1-based)."""
+
+    lines: list[int]
+
+
+class Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, building :class:`_Map`/:class:`_Seq` with line marks and refusing duplicate keys."""
+
+
+class Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, indenting block lists and writing FlowMap/FlowSeq on one line."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def _construct_map(loader: Loader, node: yaml.MappingNode) -> _Map:
+    loader.flatten_mapping(node)
+    out = _Map()
+    out.lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in out
+        except TypeError:
+            raise yaml.constructor.ConstructorError(None, None, "a key must be a scalar", key_node.start_mark) from None
+        if duplicate:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.lines[key] = key_node.start_mark.line + 1
+    return out
+
+
+def _construct_seq(loader: Loader, node: yaml.SequenceNode) -> _Seq:
+    out = _Seq(loader.construct_object(child, deep=True) for child in node.value)
+    out.lines = [child.start_mark.line + 1 for child in node.value]
+    return out
+
+
+Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+# PyYAML follows YAML 1.1, where ``on``/``off``/``yes``/``no`` are booleans (``on_off: {on: 1s}`` would have a key
+# True) and ``1e-3`` is a string. Read both as YAML 1.2 does, and write them so they read back the same.
+_BOOL, _FLOAT = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:float"
+_EXP_FLOAT = re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$")
+for _cls in (Loader, Dumper):
+    _cls.yaml_implicit_resolvers = {
+        first: [(tag, regex) for tag, regex in resolvers if tag != _BOOL]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _cls.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    _cls.add_implicit_resolver(_FLOAT, _EXP_FLOAT, list("-+0123456789."))
+Dumper.add_representer(FlowMap, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v, flow_style=True))
+Dumper.add_representer(FlowSeq, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
+Dumper.add_representer(_Map, yaml.SafeDumper.represent_dict)
+Dumper.add_representer(_Seq, yaml.SafeDumper.represent_list)
