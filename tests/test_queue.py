@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import simpy
 
-from netlab.mail.config import QueueSpec
+from netlab.mail.config_servers import QueueSpec
 from netlab.mail.queue import Job, Outcome, QueueEntry, QueueManager, retry_schedule
 
 

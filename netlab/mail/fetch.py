@@ -35,7 +35,7 @@ from netlab.mail.tracker import FetchRecord
 from netlab.transport import ReceiveTimeout, TransportError
 
 if TYPE_CHECKING:
-    from netlab.mail.config import UserSpec
+    from netlab.mail.config_users import UserSpec
     from netlab.mail.system import MailSystem
 
 __all__ = ["IDLE_REFRESH_S", "FetchClient"]

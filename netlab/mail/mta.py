@@ -42,7 +42,7 @@ from netlab.mail.tracker import HopRecord, message_id_of
 from netlab.transport import TransportError
 
 if TYPE_CHECKING:
-    from netlab.mail.config import ServerSpec
+    from netlab.mail.config_servers import ServerSpec
     from netlab.mail.inbox import InboxServer
     from netlab.mail.system import MailSystem
 

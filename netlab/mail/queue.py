@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import simpy
 
 from netlab.mail.concurrency import DestinationWindow
-from netlab.mail.config import QueueSpec
+from netlab.mail.config_servers import QueueSpec
 
 __all__ = ["SITE_FAILURE_DSNS", "Job", "Outcome", "QueueEntry", "QueueManager", "backoff_s", "retry_schedule"]
 

@@ -28,7 +28,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from netlab.mail.config import MailSpec, zone_records
+from netlab.mail.config import MailSpec
+from netlab.mail.config_check import zone_records
 from netlab.mail.tracker import Tracker
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from netlab.mail.message import build_message, make_message_id, sim_datetime, to
 from netlab.mail.spam import GTUBE
 
 if TYPE_CHECKING:
-    from netlab.mail.config import MailWorkloadSpec, ScriptedMessage
+    from netlab.mail.config_users import MailWorkloadSpec, ScriptedMessage
     from netlab.mail.system import MailSystem
 
 __all__ = ["MailWorkload", "compose", "lognormal_size"]
