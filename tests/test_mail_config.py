@@ -43,8 +43,8 @@ def test_round_trip_and_overrides() -> None:
                                  {"name": "y.a.test", "type": "CNAME", "value": "x.a.test"}]), r"CNAME loop"),
     (lambda m: m.update(dns_server="nowhere"), r"mail.dns_server: unknown host 'nowhere'"),
     (lambda m: m["servers"][0].update(role="postman"), r"role must be one of msa, mx, relay"),
-    (lambda m: m.update(queue={"initial_destination_concurrency": 0}), r"initial_destination_concurrency: expected a "
-     "whole number >= 1, got 0"),
+    (lambda m: m.update(queue={"initial_destination_concurrency": 0}), (r"initial_destination_concurrency: expected a "
+     "whole number >= 1, got 0")),
     (lambda m: m.update(queue={"destination_concurrency_failed_cohort_limit": -1}),
      r"destination_concurrency_failed_cohort_limit: expected a number >= 0, got -1"),
 ])  # fmt: skip
@@ -65,3 +65,46 @@ def test_error_points_at_the_line() -> None:
 def test_endless_workload_is_refused() -> None:
     with pytest.raises(netlab.ConfigError, match="would never end"):
         scenario({"workload": {"mean_interval": "1min"}})
+
+
+def with_send_file(tmp_path, csv_text: str) -> str:  # type: ignore[no-untyped-def]
+    """Write the base scenario with ``send: {file: day.csv}`` and *csv_text* next to it; return its path."""
+    (tmp_path / "day.csv").write_text(csv_text)
+    path = tmp_path / "s.yaml"
+    path.write_text(text(lambda m: m.update(send={"file": "day.csv"})))
+    return str(path)
+
+
+def test_send_file_rows_are_scripted_messages(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A trace of submissions as CSV: the same messages as the YAML list, values read as in YAML."""
+    path = with_send_file(tmp_path, "at,from,to,subject,body_size,attachment\n"
+                                    "1,alice@a.test,bob@b.test,first,3KB,\n"
+                                    "2.5,alice@a.test,\"bob@b.test; carol@b.test\",,,40KB\n")  # fmt: skip
+    s = netlab.load_scenario(path)
+    listed = scenario({"send": [
+        {"at": 1, "from": "alice@a.test", "to": ["bob@b.test"], "subject": "first", "body_size": "3KB"},
+        {"at": "2.5s", "from": "alice@a.test", "to": ["bob@b.test", "carol@b.test"], "attachment": "40KB"}]})
+    assert s.mail.send == listed.mail.send and s.mail.send[0].body_bytes == 3000
+    assert loads_scenario(s.to_yaml()).mail == s.mail  # written back as the list it was read as
+
+
+@pytest.mark.parametrize(("csv_text", "message"), [
+    ("at,from\n1,alice@a.test\n", (r"s.yaml:\d+: mail.send.file: .*day.csv: expected a CSV with a header line naming "
+     "at least at, from, to; missing to")),
+    ("at,from,to,body_size\n1,alice@a.test,bob@b.test,lots\n", r"day.csv:2: send\[0\].body_size: expected a size"),
+    ("at,from,to,subjet\n1,alice@a.test,bob@b.test,x\n", (r"day.csv:2: send\[0\].subjet: unknown key; did you mean "
+     "'subject'")),
+    ("at,from,to\n1,alice@a.test,bob@b.test,extra\n", r"day.csv:2: send\[0\]: more cells than the 3 columns"),
+    ("at,from,to\n1,alice@a.test,bob@b.test\n2,mallory@a.test,bob@b.test\n",
+     r"s.yaml:\d+: mail.send\[1\].from: 'mallory@a.test' is not a user with a client host \(data row 2 of day.csv\)"),
+])  # fmt: skip
+def test_bad_send_files_name_the_file_line_and_column(tmp_path, csv_text: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(netlab.ConfigError, match=message):
+        netlab.load_scenario(with_send_file(tmp_path, csv_text))
+
+
+def test_missing_send_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "s.yaml"
+    path.write_text(text(lambda m: m.update(send={"file": "nowhere.csv"})))
+    with pytest.raises(netlab.ConfigError, match=r"s.yaml:\d+: mail.send.file: no such file .*nowhere.csv"):
+        netlab.load_scenario(str(path))

@@ -209,6 +209,15 @@ def test_dead_destination_defers_mail_without_connecting_and_delivers_later() ->
     assert len(suspended) == 7 and all("postfix/qmgr[" in line and "relay=none" in line for line in suspended)
 
 
+def test_body_size_generates_a_text_body_of_that_size() -> None:
+    """``body_size`` (what a trace of submissions gives) becomes that many characters of text, deterministically."""
+    mail = {"send": [send(["bob@b.test"], at=1.0, body_size="5KB", subject="sized")]}
+    (res, system), (res2, _) = run(mail), run(mail)
+    body = parse(mailbox(system, "mx1", "bob")[0]).get_body(("plain",)).get_content()
+    assert len(body.replace("\r\n", "").replace("\n", "")) == 5000 and status(res) == ["delivered"]
+    assert res.maillog.line.tolist() == res2.maillog.line.tolist()
+
+
 def test_loss_causes_retransmissions_and_intact_delivery() -> None:
     links = [["pc", "r1"], ["msa", "r1"], ["relay", "r1"], ["relay2", "r1"],
              {"a": "r1", "b": "r2", "loss": 0.05}, ["mx1", "r2"], ["mx2", "r2"], ["dns", "r2"]]

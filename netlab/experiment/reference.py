@@ -81,7 +81,10 @@ SECTIONS: list[tuple[str, str, str, tuple[type, ...]]] = [
      "inbox server, the mx of the user's domain (POP3 on 110, IMAP on 143).", (FetchSpec,)),
     ("Extra DNS records", "mail.records[i]", "", (RecordSpec,)),
     ("Mail queue", "mail.queue`, `mail.servers[i].queue", "", (QueueSpec,)),
-    ("Scripted messages", "mail.send[i]", "", (ScriptedMessage,)),
+    ("Scripted messages", "mail.send[i]", "Or `send: {file: day.csv}`: a trace of submissions, one row per "
+     "message, in a CSV file (relative to the scenario) whose header names these keys (`at`, `from`, `to` "
+     "required); `to` lists recipients separated by spaces, commas or semicolons, empty cells take the default, "
+     "and other cells read as in YAML (`3600`, `5min`, `40KB`, `true`).", (ScriptedMessage,)),
     ("Mail workload", "mail.workload", "", (MailWorkloadSpec,)),
 ]  # fmt: skip
 

@@ -102,20 +102,25 @@ def _at_path(root: Ctx, data: Any, message: str, cls: type[ConfigError]) -> Conf
     m = _PATH_PREFIX.match(message)
     if m is None:
         return root.error(message, cls)
-    ctx, node = root, data
+    ctx, node, note = root, data, ""
     for part in re.findall(r"[A-Za-z_]+|\[\d+\]", m.group(1)):
         if part.startswith("["):
             i = int(part[1:-1])
-            if not isinstance(node, list) or i >= len(node):
-                break
-            ctx, node = ctx.at(i, node), node[i]
+            if isinstance(node, list) and i < len(node):
+                ctx, node = ctx.at(i, node), node[i]
+                continue
+            line = ctx.line
+            if isinstance(node, Mapping) and "file" in node:  # a list read from a CSV file: say which row
+                line = getattr(node, "lines", {}).get("file", line)
+                note = f" (data row {i + 1} of {node['file']})"
+            ctx, node = dataclasses.replace(ctx, path=f"{ctx.path}{part}", line=line), None
         else:
             if not isinstance(node, Mapping) or part not in node:
                 ctx = dataclasses.replace(ctx, path=f"{ctx.path}.{part}" if ctx.path else part)
                 node = None
                 continue
             ctx, node = ctx.key(part, node), node[part]
-    return ctx.error(m.group(2), cls)
+    return ctx.error(m.group(2) + note, cls)
 
 
 def _flow(item: Any, ctx: Ctx, names: list[str]) -> FlowSpec:

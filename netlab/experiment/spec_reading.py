@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
+import re
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from netlab.experiment.spec_fields import (
     is_required,
     type_hints,
 )
+from netlab.mail.config_users import ScriptedMessage
 from netlab.workload.spec import Trace
 
 __all__ = ["Ctx", "build", "construct", "convert"]
@@ -78,6 +80,8 @@ def convert(value: Any, tp: Any, unit: str | None, ctx: Ctx) -> Any:
     if value is None:
         raise ctx.error(f"expected {_describe(tp, unit)}, got null")
     if origin is tuple:
+        if args and args[0] is ScriptedMessage and isinstance(value, Mapping) and "file" in value:
+            return _send_file(value, ctx)
         if not isinstance(value, list | tuple):
             raise ctx.error(f"expected a list, got {_show(value)}")
         if len(args) == 2 and args[1] is Ellipsis:
@@ -173,6 +177,61 @@ def _trace_file(spec: Mapping[str, Any], ctx: Ctx) -> Trace:
     except (TypeError, ValueError) as exc:
         raise fctx.error(f"{path}: bad number in the trace ({exc})") from None
     return typing.cast(Trace, construct(Trace, {"times_s": times, "sizes_bytes": sizes}, ctx))
+
+
+_SEND_TEXT_COLUMNS = frozenset({"from", "to", "subject", "body", "password"})
+
+
+def _send_file(spec: Mapping[str, Any], ctx: Ctx) -> tuple[ScriptedMessage, ...]:
+    """``send: {file: day.csv}``: one scripted message per CSV row, the columns named as the keys of ``send``
+    entries (``at``, ``from``, ``to`` required; ``subject``, ``body`` or ``body_size``, ``attachment``,
+    ``password``, ``headers`` optional; an empty cell takes the default). ``to`` lists recipients separated by
+    spaces, commas or semicolons; other cells read as in YAML (``3600``, ``5min``, ``40KB``, ``true``). Errors name
+    the CSV file, its line and the column."""
+    for key in spec:
+        if key != "file":
+            raise ctx.key(key, spec).error("unknown key" + did_you_mean(key, ["file"]))
+    fctx = ctx.key("file", spec)
+    path = ctx.base / convert(spec["file"], str, None, fctx)
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            rows = [(reader.line_num, row) for row in reader]
+    except OSError:
+        raise fctx.error(f"no such file {str(path)!r}") from None
+    columns = reader.fieldnames or []
+    missing = [c for c in ("at", "from", "to") if c not in columns]
+    if missing:
+        raise fctx.error(f"{path}: expected a CSV with a header line naming at least at, from, to; "
+                         f"missing {', '.join(missing)}")  # fmt: skip
+    out = []
+    for i, (line, row) in enumerate(rows):
+        rctx = Ctx(str(path), f"send[{i}]", line, ctx.base)
+        if None in row:
+            raise rctx.error(f"more cells than the {len(columns)} columns of the header")
+        data: dict[str, Any] = {}
+        for col, cell in row.items():
+            if cell is None or not cell.strip():
+                continue
+            if col == "to":
+                data[col] = [t for t in re.split(r"[\s,;]+", cell.strip()) if t]
+            else:
+                data[col] = cell.strip() if col in _SEND_TEXT_COLUMNS else _cell(cell)
+        out.append(build(ScriptedMessage, data, rctx))
+    return tuple(out)
+
+
+def _cell(text: str) -> Any:
+    """A CSV cell as a YAML scalar would read: true/false, a whole or decimal number, else the text."""
+    t = text.strip()
+    if t.lower() in ("true", "false"):
+        return t.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(t)
+        except ValueError:
+            pass
+    return t
 
 
 def build(cls: type, value: Any, ctx: Ctx, defaults: Mapping[str, Any] | None = None) -> Any:

@@ -64,6 +64,8 @@ class ScriptedMessage:
     to: tuple[str, ...] = option((), doc="envelope recipients")
     subject: str = option("Hello", doc="Subject:")
     body: str = option("Hello,\nthis is a test.\n", doc="text body")
+    body_bytes: int | None = option(None, key="body_size", unit="size", doc="instead of body: generated text of "
+                                    "this many bytes (a trace gives sizes, not texts)")  # fmt: skip
     attachment_bytes: int = option(0, key="attachment", unit="size", doc="size of a binary attachment (0: none)")
     password: str | None = option(None, doc="AUTH password (default the user's; 'none' skips AUTH)")
     headers: bool = option(True, doc="false: leave Date and Message-ID for the MSA to add")

@@ -76,7 +76,8 @@ class MailWorkload:
         when = sim_datetime(system.epoch, self.env.now)
         mid = make_message_id(int(self.env.now * 1e6), 9000 + i, f"{user.client}.client") if m.headers else None
         att = system.net.stream("mail", "send", i).randbytes(m.attachment_bytes) if m.attachment_bytes else b""
-        raw = compose(sender=m.sender, to=list(m.to), subject=m.subject, body=m.body, attachment=att,
+        body = m.body if m.body_bytes is None else _body(system.net.stream("mail", "send", i, "body"), m.body_bytes)
+        raw = compose(sender=m.sender, to=list(m.to), subject=m.subject, body=body, attachment=att,
                       when=when if m.headers else None, message_id=mid)  # fmt: skip
         password = user.password if m.password is None else m.password
         auth = None if password == "none" else (m.sender, password)
