@@ -157,8 +157,9 @@ def _shorthand(cls: type, value: Any, ctx: Ctx) -> Any:
     return construct(cls, {f.name: convert(value, type_hints(cls)[f.name], field_unit(f), ctx)}, ctx)
 
 
-def _trace_file(spec: Mapping[str, Any], ctx: Ctx) -> Trace:
-    """``trace: {file: t.csv}``: a CSV with columns ``time_s`` and (optionally) ``size_bytes``."""
+def _csv_file(spec: Mapping[str, Any], ctx: Ctx, what: str) -> tuple[Path, list[str], list[tuple[int, dict]], Ctx]:
+    """``{file: NAME.csv}`` (relative to the scenario): the path, the header's columns, each row with the line it
+    ends on, and the context of the ``file`` key (for errors about the file as a whole)."""
     for key in spec:
         if key != "file":
             raise ctx.key(key, spec).error("unknown key" + did_you_mean(key, ["file"]))
@@ -166,14 +167,22 @@ def _trace_file(spec: Mapping[str, Any], ctx: Ctx) -> Trace:
     path = ctx.base / convert(spec["file"], str, None, fctx)
     try:
         with path.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
+            reader = csv.DictReader(fh)
+            rows = [(reader.line_num, row) for row in reader]
     except OSError:
-        raise fctx.error(f"no such trace file {str(path)!r}") from None
-    if not rows or "time_s" not in rows[0]:
+        raise fctx.error(f"no such {what} {str(path)!r}") from None
+    return path, list(reader.fieldnames or []), rows, fctx
+
+
+def _trace_file(spec: Mapping[str, Any], ctx: Ctx) -> Trace:
+    """``trace: {file: t.csv}``: a CSV with columns ``time_s`` and (optionally) ``size_bytes``."""
+    path, columns, lines_rows, fctx = _csv_file(spec, ctx, "trace file")
+    rows = [row for _, row in lines_rows]
+    if not rows or "time_s" not in columns:
         raise fctx.error(f"{path}: expected a CSV with a header line time_s[,size_bytes]")
     try:
         times = tuple(float(r["time_s"]) for r in rows)
-        sizes = tuple(int(r["size_bytes"]) for r in rows) if "size_bytes" in rows[0] else None
+        sizes = tuple(int(r["size_bytes"]) for r in rows) if "size_bytes" in columns else None
     except (TypeError, ValueError) as exc:
         raise fctx.error(f"{path}: bad number in the trace ({exc})") from None
     return typing.cast(Trace, construct(Trace, {"times_s": times, "sizes_bytes": sizes}, ctx))
@@ -188,18 +197,7 @@ def _send_file(spec: Mapping[str, Any], ctx: Ctx) -> tuple[ScriptedMessage, ...]
     ``password``, ``headers`` optional; an empty cell takes the default). ``to`` lists recipients separated by
     spaces, commas or semicolons; other cells read as in YAML (``3600``, ``5min``, ``40KB``, ``true``). Errors name
     the CSV file, its line and the column."""
-    for key in spec:
-        if key != "file":
-            raise ctx.key(key, spec).error("unknown key" + did_you_mean(key, ["file"]))
-    fctx = ctx.key("file", spec)
-    path = ctx.base / convert(spec["file"], str, None, fctx)
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            rows = [(reader.line_num, row) for row in reader]
-    except OSError:
-        raise fctx.error(f"no such file {str(path)!r}") from None
-    columns = reader.fieldnames or []
+    path, columns, rows, fctx = _csv_file(spec, ctx, "file")
     missing = [c for c in ("at", "from", "to") if c not in columns]
     if missing:
         raise fctx.error(f"{path}: expected a CSV with a header line naming at least at, from, to; "
