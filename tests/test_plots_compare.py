@@ -8,14 +8,14 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
 
-import netlab  # noqa: E402
-from netlab.experiment.compare import compare  # noqa: E402
-from netlab.experiment.comparison import Comparison  # noqa: E402
-from netlab.experiment.sweep import sweep  # noqa: E402
-from netlab.plots import compare as pc  # noqa: E402
+import netlab
+from netlab.experiment.compare import compare
+from netlab.experiment.comparison import Comparison
+from netlab.experiment.sweep import sweep
+from netlab.plots import compare as pc
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -72,19 +72,19 @@ SECTIONS: list[tuple[str, str, str, tuple[type, ...]]] = [
     ("Flows", "flows[i]", "", (FlowSpec,)),
     ("Faults", "faults[i]", "", (FaultSpec,)),
     ("Run", "run", "", (RunSpec,)),
-    ("Mail", "mail", "The mail system. Every server host gets an A record `<fqdn>`; every domain its MX records "
-     "(`mx`), or a null MX. `topologies/seed.yaml` is a complete example.", (MailSpec,)),
+    ("Mail", "mail", ("The mail system. Every server host gets an A record `<fqdn>`; every domain its MX records "
+     "(`mx`), or a null MX. `topologies/seed.yaml` is a complete example."), (MailSpec,)),
     ("Mail domains", "mail.domains[i]", "", (DomainSpec,)),
     ("Mail servers", "mail.servers[i]", "", (ServerSpec,)),
     ("Mail users", "mail.users[i]", "", (UserSpec,)),
-    ("Fetching mail", "mail.users[i].fetch", "The user's mail program on its `client` host fetches from the "
-     "inbox server, the mx of the user's domain (POP3 on 110, IMAP on 143).", (FetchSpec,)),
+    ("Fetching mail", "mail.users[i].fetch", ("The user's mail program on its `client` host fetches from the "
+     "inbox server, the mx of the user's domain (POP3 on 110, IMAP on 143)."), (FetchSpec,)),
     ("Extra DNS records", "mail.records[i]", "", (RecordSpec,)),
     ("Mail queue", "mail.queue`, `mail.servers[i].queue", "", (QueueSpec,)),
-    ("Scripted messages", "mail.send[i]", "Or `send: {file: day.csv}`: a trace of submissions, one row per "
+    ("Scripted messages", "mail.send[i]", ("Or `send: {file: day.csv}`: a trace of submissions, one row per "
      "message, in a CSV file (relative to the scenario) whose header names these keys (`at`, `from`, `to` "
      "required); `to` lists recipients separated by spaces, commas or semicolons, empty cells take the default, "
-     "and other cells read as in YAML (`3600`, `5min`, `40KB`, `true`).", (ScriptedMessage,)),
+     "and other cells read as in YAML (`3600`, `5min`, `40KB`, `true`)."), (ScriptedMessage,)),
     ("Mail workload", "mail.workload", "", (MailWorkloadSpec,)),
 ]  # fmt: skip
 
@@ -93,8 +93,8 @@ def reference_markdown() -> str:
     """The whole reference page as markdown: one table per section, columns key, unit, default, description."""
     out = [_INTRO, "## Scenario (top level)\n", _table([(k, "", d, text) for k, (d, text) in TOP_LEVEL_KEYS.items()])]
     out += ["## Topology from a file or a generator (`topology`)\n",
-            "Instead of `nodes` and `links`. Link keys in `defaults.link` apply to every link the file or generator"
-            " does not give a value for.\n",
+            ("Instead of `nodes` and `links`. Link keys in `defaults.link` apply to every link the file or generator"
+            " does not give a value for.\n"),
             _table([(k, "", "", text) for k, text in TOPOLOGY_KEYS.items()])]  # fmt: skip
     for heading, where, note, classes in SECTIONS:
         out.append(f"## {heading} (`{where}`)\n")

@@ -25,7 +25,13 @@ from email.message import EmailMessage, Message
 from email.utils import format_datetime
 
 from netlab.mail.errors import DsnError
-from netlab.mail.message import SMTP_POLICY, Envelope, header_section, stable_boundary, to_bytes
+from netlab.mail.message import (
+    SMTP_POLICY,
+    Envelope,
+    header_section,
+    stable_boundary,
+    to_bytes,
+)
 from netlab.mail.smtp_reply import Reply
 
 __all__ = ["RecipientStatus", "build_dsn", "dsn_envelope"]

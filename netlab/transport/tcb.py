@@ -33,16 +33,16 @@ class Tcb:
     """The state of one TCP connection (see the module docstring); set by ``Connection.__init__``."""
 
     __slots__ = (
-        "_eof", "_error", "_rbuf", "_read_deadline", "_reads", "_want", "bytes_delivered",
-        "_ack_owed", "_deadline", "_dupacks", "_fin_off", "_hi_rxt", "_last_ooo", "_mss", "_nxt", "_peer", "_queue",
-        "_rcv", "_reasm", "_recover", "_retries", "_rfin", "_rto_recovery", "_rtt_end", "_rtt_t", "_rwnd",
-        "_sack_on", "_sb", "_sbase", "_sbuf", "_snd_wnd", "_syn_retransmitted", "_timer", "_timer_at", "_timer_cb",
-        "_ttl", "_una", "app_bytes_sent", "bytes_received", "bytes_sent", "cfg", "closed", "closed_at", "connected",
-        "data_segments_received", "data_segments_sent", "dup_acks_received", "duplicate_segments", "endpoint", "env",
-        "error", "established_at", "fast_retransmits", "flow", "irs", "iss", "listener", "lport", "node",
-        "opened_at", "out_of_order_segments", "peak_unacked_bytes", "remote", "retransmissions",
-        "retransmitted_bytes", "role", "rport", "rto", "segments_received", "segments_sent", "state", "states",
-        "timeouts",
+        "_ack_owed", "_deadline", "_dupacks", "_eof", "_error", "_fin_off", "_hi_rxt", "_last_ooo", "_mss",
+        "_nxt", "_peer", "_queue", "_rbuf", "_rcv", "_read_deadline", "_reads", "_reasm", "_recover",
+        "_retries", "_rfin", "_rto_recovery", "_rtt_end", "_rtt_t", "_rwnd", "_sack_on", "_sb", "_sbase",
+        "_sbuf", "_snd_wnd", "_syn_retransmitted", "_timer", "_timer_at", "_timer_cb", "_ttl", "_una", "_want",
+        "app_bytes_sent", "bytes_delivered", "bytes_received", "bytes_sent", "cfg", "closed", "closed_at",
+        "connected", "data_segments_received", "data_segments_sent", "dup_acks_received", "duplicate_segments",
+        "endpoint", "env", "error", "established_at", "fast_retransmits", "flow", "irs", "iss", "listener",
+        "lport", "node", "opened_at", "out_of_order_segments", "peak_unacked_bytes", "remote",
+        "retransmissions", "retransmitted_bytes", "role", "rport", "rto", "segments_received", "segments_sent",
+        "state", "states", "timeouts",
     )  # fmt: skip
 
     # identity and state machine
