@@ -1,4 +1,4 @@
-"""Write the experiment notebooks (02..09) from the cell sources below: ``python notebooks/_build.py``.
+"""Write the notebooks (02..10) from the cell sources below: ``python notebooks/_build.py``.
 
 Not part of the package. Each notebook: a ``parameters`` cell with SCALE (the test suite appends
 ``SCALE = 0.25``), public API only, the expected number computed in the notebook, and an assertion with a
@@ -720,6 +720,183 @@ assert s.loc[('least-loaded (oracle)', 'link_util_max'), 'ci_high'] < s.loc[('ho
 """),
 )
 
+
+# ---------------------------------------------------------------------------------------------------- 10
+notebook(
+    "10_message_life_and_what_ifs.ipynb",
+    md("""
+# One message's life, a pulled cable, and an operator's what-ifs
+
+The seed scenario (`topologies/seed.yaml`) with its random workload switched off, driven instead by a trace of
+submissions in a CSV file (`mail.send={file: day.csv}`), as an operator would replay a day of their own traffic.
+First one message, followed through every stage; then the primary MX's cable pulled, so the backup MX takes the
+message and its deferred queue retries on Postfix's schedule; then a two-hour trace under four what-ifs.
+"""),
+    params("SCALE = 1.0  # fraction of the 200-message trace in part 3; the test suite runs 0.25"),
+    code(SETUP + """
+from pathlib import Path
+from email.utils import parsedate_to_datetime
+from netlab.mail.inbox import read_mailbox
+from netlab.plots.mail import plot_message_timeline
+
+seed = netlab.load_scenario('../topologies/seed.yaml')
+quiet = seed.override('mail.workload=null', 'faults=[]')  # no random mail, no scheduled crash
+
+
+def replay(scenario, rows, name):
+    # the scenario with rows (a DataFrame: at, from, to, ...) as its submissions, through a CSV file
+    rows.to_csv(name, index=False)
+    return scenario.override(f"mail.send={{file: {Path(name).resolve()}}}")
+"""),
+    md("""
+## One message, step by step
+
+alice@alpha.example sends the minutes (3 KB of text and a 40 KB attachment) to dave@beta.example at t = 10 s:
+her mail program submits to msa-a with AUTH, msa-a relays through its smarthost relay-a, relay-a looks up
+beta.example's MX and delivers to mx-b1, which files it in dave's mailbox; dave's IMAP client (IDLE) fetches it.
+"""),
+    code("""
+one_row = pd.DataFrame([{'at': 10, 'from': 'alice@alpha.example', 'to': 'dave@beta.example',
+                         'subject': 'Minutes of the meeting', 'body_size': '3KB', 'attachment': '40KB'}])
+one = netlab.run(replay(quiet, one_row, 'one.csv'))
+row = one.messages.iloc[0]
+print(row[['status', 'hop_hosts', 'mail_hops', 'size_bytes', 'submitted_s', 'delivered_s', 'retrieved_s', 'packets']])
+fig, ax = plt.subplots(figsize=(9, 3.5))
+plot_message_timeline(one, rcpt='dave@beta.example', ax=ax)
+fig.tight_layout()
+"""),
+    md("The message as dave's mail program shows it: one `Received:` line per MTA hop, newest first, and one "
+       "`Return-Path`; and the Postfix-style log lines of its queue ids."),
+    code("""
+msg = read_mailbox(one, 'dave@beta.example')[0]
+received = msg.get_all('Received')
+for line in received:
+    print(' '.join(str(line).split()))
+print('Return-Path:', msg['Return-Path'])
+when = [parsedate_to_datetime(str(r).rsplit(';', 1)[1].strip()) for r in received]
+assert row.status == 'delivered' and row.hop_hosts == 'msa-a relay-a mx-b1'
+assert len(received) == row.mail_hops == 3 and when == sorted(when, reverse=True)
+assert msg.get_all('Return-Path') == ['<alice@alpha.example>']
+qids = set(row.queue_ids.split())
+log = one.maillog[one.maillog.queue_id.isin(qids)]
+print('\\n'.join(log.line))
+"""),
+    md("""
+## Pull the primary MX's cable
+
+The same message, with the link mx-b1–r-beta down from 5 s to 15 min. relay-a cannot reach mx-b1 and falls back
+to the backup MX mx-b2 (preference 20), which accepts the message for beta.example and queues it. mx-b2 cannot
+reach mx-b1 either: its queue manager defers the message and retries it at its deferred-queue scans (every
+300 s) once the backoff has passed. Postfix's rule: after a failed attempt ending at second *f*, a message that
+arrived at second *a* waits until *f* + clamp(*f* − *a*, 300 s, 4000 s), and is taken by the first scan after that.
+"""),
+    code("""
+cut = replay(quiet, one_row, 'one.csv').override(
+    'faults=[{at: 5s, link: [mx-b1, r-beta], action: down}, {at: 15min, link: [mx-b1, r-beta], action: up}]')
+pulled = netlab.run(cut)
+row = pulled.messages.iloc[0]
+tries = pulled.mail_hops[pulled.mail_hops.client == 'mx-b2'][['start_s', 'end_s', 'code', 'error']]
+print(row[['status', 'hop_hosts', 'delivered_s']])
+print(tries.to_string())
+arrival = int(tries.start_s.iloc[0])  # mx-b2 queued it just before its first attempt
+expected = [tries.start_s.iloc[0]]
+for end in tries.end_s.iloc[:-1]:  # every attempt but the last failed
+    ready = int(end) + min(max(int(end) - arrival, 300), 4000)
+    expected.append(math.ceil(ready / 300) * 300)
+print('attempts at', tries.start_s.round(1).tolist(), 'expected', expected)
+assert row.status == 'delivered' and row.hop_hosts == 'msa-a relay-a mx-b2 mx-b1'
+assert np.allclose(tries.start_s, expected) and row.delivered_s >= 15 * 60
+"""),
+    md("""
+## An operator's what-ifs on a two-hour trace
+
+A trace of submissions from alpha's and gamma's users to beta's over two hours (made up here; an operator would
+export theirs), replayed under four what-ifs: as is; the primary MX down for an hour; 5 % loss on the line into
+beta's site; and the MX down for an hour with the queue lifetime shortened to 30 minutes. Every
+(message, recipient) must end delivered, bounced with a DSN its sender can read, or still queued.
+"""),
+    code("""
+rng = np.random.default_rng(7)
+n = max(20, int(200 * SCALE))
+senders = ['alice@alpha.example', 'bob@alpha.example', 'carol@alpha.example', 'frank@gamma.example',
+           'grace@gamma.example']
+beta = ['dave@beta.example', 'erin@beta.example', 'heidi@beta.example', 'ivan@beta.example']
+trace = pd.DataFrame({
+    'at': np.sort(rng.uniform(0, 7200, n)).round(3),
+    'from': rng.choice(senders, n),
+    'to': [' '.join(rng.choice(beta, k, replace=False)) for k in rng.integers(1, 3, n)],
+    'subject': [f'Report {i}' for i in range(n)],
+    'body_size': rng.lognormal(np.log(4000), 1.0, n).astype(int),
+})
+day = replay(quiet.override('run.until=null'), trace, 'day.csv')
+outage = 'faults=[{at: 30min, node: mx-b1, action: down}, {at: 90min, node: mx-b1, action: up}]'
+line = next(i for i, l in enumerate(day.topology.links) if {l.a, l.b} == {'r-core', 'r-beta'})
+what_ifs = {
+    'as is': day,
+    'primary MX down 1 h': day.override(outage),
+    '5 % loss into beta': day.override(f'links[{line}].loss=0.05'),
+    'MX down 1 h, lifetime 30 min': day.override(outage, 'mail.queue.maximal_queue_lifetime=30min'),
+}
+runs = {name: netlab.run(s) for name, s in what_ifs.items()}
+
+
+def outcome(res):
+    m = res.messages[res.messages.kind == 'mail']
+    d = m[m.status == 'delivered']
+    wait = d.delivered_s - d.submitted_s
+    return {'pairs': len(m), 'delivered': int((m.status == 'delivered').sum()),
+            'bounced': int((m.status == 'bounced').sum()), 'queued': int((m.status == 'queued').sum()),
+            'p50 (s)': wait.median(), 'p95 (s)': wait.quantile(0.95), 'max (s)': wait.max(),
+            'retransmissions': int(res.connections.retransmissions.sum())}
+
+
+table = pd.DataFrame({name: outcome(res) for name, res in runs.items()}).T
+table
+"""),
+    code("""
+fig, ax = plt.subplots(figsize=(9, 4))
+for name, res in runs.items():
+    m = res.messages
+    d = m[(m.kind == 'mail') & (m.status == 'delivered')]
+    wait = np.sort((d.delivered_s - d.submitted_s).to_numpy())
+    ax.step(wait, np.arange(1, len(wait) + 1) / len(wait), where='post', label=name)
+ax.set(xscale='log', xlabel='submission to mailbox (s)', ylabel='fraction of delivered pairs')
+ax.legend(fontsize=8)
+fig.tight_layout()
+"""),
+    md("""
+## What the runs must show
+
+* As is, every pair is delivered.
+* With the primary MX down, every pair is still delivered: mail submitted while it is down waits in the backup
+  MX's queue and arrives only after it is back (90 min).
+* 5 % loss costs retransmissions, and every pair is still delivered, intact.
+* With the queue lifetime at 30 minutes, the backup MX gives up on mail it could not pass on in time: those pairs
+  bounce, each sender gets a DSN (`multipart/report`, `Action: failed`, `Status: 4.4.7`), nothing is lost.
+"""),
+    code("""
+t = table
+assert (t.loc['as is', 'delivered'] == t.loc['as is', 'pairs']) and t.loc['as is', 'bounced'] == 0
+m = runs['primary MX down 1 h'].messages
+assert (m.status == 'delivered').all(), m.status.value_counts()
+during = m[(m.kind == 'mail') & (m.submitted_s > 30 * 60 + 60) & (m.submitted_s < 90 * 60 - 60)]
+assert len(during) and (during.delivered_s >= 90 * 60).all() and during.hop_hosts.str.contains('mx-b2').all()
+assert t.loc['5 % loss into beta', 'delivered'] == t.loc['5 % loss into beta', 'pairs']
+assert t.loc['5 % loss into beta', 'retransmissions'] > t.loc['as is', 'retransmissions']
+short = runs['MX down 1 h, lifetime 30 min']
+m = short.messages
+bounced = m[(m.kind == 'mail') & (m.status == 'bounced')]
+assert len(bounced) > 0 and set(m.status) <= {'delivered', 'bounced', 'queued'}
+dsns = m[m.kind == 'dsn']
+assert set(bounced.mail_from) <= set(dsns[dsns.status == 'delivered'].rcpt_to)
+sender = bounced.mail_from.iloc[0]
+report = next(x for x in read_mailbox(short, sender) if x.get_content_type() == 'multipart/report')
+status = next(p for p in report.walk() if p.get_content_type() == 'message/delivery-status')
+blocks = status.get_payload()
+print(report['Subject']); print(blocks[1])
+assert blocks[1]['Action'] == 'failed' and blocks[1]['Status'] == '4.4.7'
+"""),
+)
 
 def build() -> None:
     for name, cells in NOTEBOOKS.items():

@@ -137,3 +137,15 @@ def test_bad_overrides(demo: Scenario, assignment: str, error: type[Exception], 
 def test_explicit_paths_are_checked(demo: Scenario) -> None:
     with pytest.raises(TopologyError, match=r"routing\.paths\.bulk: r1 -> r3 is not a link of the topology"):
         demo.override("routing=explicit", "routing.paths={bulk: [h1, r1, r3, h3]}")
+
+
+def test_send_file_override_replaces_the_list(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``mail.send={file: day.csv}`` on the command line: the file is read relative to the current directory."""
+    s = load_scenario(str(DEMO.parent / "seed.yaml"))
+    (tmp_path / "day.csv").write_text("at,from,to\n5,alice@alpha.example,dave@beta.example erin@beta.example\n")
+    monkeypatch.chdir(tmp_path)
+    t = s.override("mail.send={file: day.csv}")
+    assert [(m.at_s, m.sender, m.to) for m in t.mail.send] == [
+        (5.0, "alice@alpha.example", ("dave@beta.example", "erin@beta.example"))]
+    with pytest.raises(ConfigError, match=r"mail.send.file: no such file 'nowhere.csv'"):
+        s.override("mail.send={file: nowhere.csv}")

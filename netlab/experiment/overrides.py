@@ -6,7 +6,8 @@ override is checked exactly like the file it replaces a value of.
 
 Keys: ``seed``, ``run.until``, ``routing.strategy``, ``links[0].rate`` or ``links.0.rate``, and list items
 that have a name by that name: ``flows.f1.arrivals.poisson``, ``nodes.r1.forwarding_delay``. Values are YAML
-scalars (``10s``, ``300/s``, ``null``, ``{constant: 100/s}``).
+scalars (``10s``, ``300/s``, ``null``, ``{constant: 100/s}``); ``mail.send={file: day.csv}`` replaces a list by
+one read from a file (relative to the current directory).
 
 >>> from netlab.experiment.yaml_io import loads_scenario
 >>> s = loads_scenario("nodes: [a, b]\\nlinks: [[a, b]]\\nrouting: {strategy: shortest_hops, detection_delay: 50ms}")
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -85,7 +87,9 @@ def apply_overrides(scenario: Scenario, assignments: Sequence[str], values: Mapp
         edit.merge([key], value, f"{key}={value!r}")
     edit.finish()
     where = f"{scenario.source or 'scenario'} (overridden)"
-    return scenario_from_data(tree, where=where, source=scenario.source)
+    # A file an override names ({file: day.csv}) is read relative to the current directory, as typed on a command
+    # line; the scenario's own files were read when it was loaded and are inline in the tree by now.
+    return scenario_from_data(tree, where=where, source=scenario.source, base=Path())
 
 
 class _Edit:
@@ -107,6 +111,9 @@ class _Edit:
             self.tree["routing"] = {}  # a user-defined strategy object gives way to a named one
         parent, last = self._walk(path, label)
         target = parent[last] if isinstance(parent, list) else parent.get(last)
+        if isinstance(value, Mapping) and set(value) == {"file"} and isinstance(target, list):
+            parent[last] = value  # a list read from a file (mail.send={file: day.csv}) replaces the list
+            return
         if isinstance(value, Mapping) and (
             isinstance(target, list) or (isinstance(target, dict) and not _switches_kind(target, value))
         ):  # {"run": {"until": "10s"}} or {"links": {0: {"rate": ...}}} edits in place
