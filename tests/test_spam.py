@@ -112,3 +112,13 @@ def test_same_body_under_another_content_type_is_parsed_again() -> None:
     assert warm.score(raw, INBOUND).tests == ("GTUBE",)
     assert warm.score(other, INBOUND) == SpamFilter().score(other, INBOUND)
     assert "GTUBE" not in warm.score(other, INBOUND).tests  # one opaque body: no text part to read
+
+
+def test_parsed_bodies_kept_are_bounded_in_bytes() -> None:
+    """A run full of large attachments must not keep them all parsed: the cache holds at most its byte bound."""
+    f = SpamFilter(body_cache_bytes=30_000)
+    for i in range(20):
+        f.score(multipart(f"m{i}", f"text {i}\n"), SUBMISSION)
+    assert 0 < f._body_bytes <= 30_000 and len(f._bodies) < 20
+    huge = SpamFilter(body_cache_bytes=100)
+    assert huge.score(multipart("x", f"{GTUBE}\n"), INBOUND).tests == ("GTUBE",) and not huge._bodies

@@ -169,18 +169,23 @@ def _text_of(msg: Message) -> str:
 class SpamFilter:
     """Scores messages against *rules*; spam when the score is at least *threshold*.
 
+    *body_cache_bytes* bounds the multipart bodies kept parsed for rescoring (see :meth:`_parse`): the oldest go
+    first, and a body larger than the bound is never kept.
+
     >>> SpamFilter(threshold=8.0)
     SpamFilter(rules=10, threshold=8.0)
     """
 
-    def __init__(self, rules: Sequence[SpamRule] = DEFAULT_RULES, threshold: float = 5.0) -> None:
+    def __init__(self, rules: Sequence[SpamRule] = DEFAULT_RULES, threshold: float = 5.0, *,
+                 body_cache_bytes: int = 8_000_000) -> None:  # fmt: skip
         names = [rule.name for rule in rules]
         if len(set(names)) != len(names):
             raise ConfigError(f"spam rules: duplicate rule names in {names}")
         self.rules = tuple(rules)
         self.threshold = float(threshold)
-        self.body_cache = 128  # multipart bodies kept parsed (see _parse)
+        self.body_cache_bytes = body_cache_bytes
         self._bodies: dict[tuple[tuple[str, ...], bytes], tuple[Message, str]] = {}
+        self._body_bytes = 0  # sum of the cached bodies' lengths
 
     def __repr__(self) -> str:
         return f"SpamFilter(rules={len(self.rules)}, threshold={self.threshold})"
@@ -213,9 +218,14 @@ class SpamFilter:
         hit = self._bodies.get(key)
         if hit is None:
             base = email.message_from_bytes(head + rest, policy=email.policy.compat32)
-            hit = self._bodies[key] = (base, _text_of(base))
-            if len(self._bodies) > self.body_cache:
-                del self._bodies[next(iter(self._bodies))]  # the oldest: the dict keeps insertion order
+            hit = (base, _text_of(base))
+            if len(rest) <= self.body_cache_bytes:
+                self._bodies[key] = hit
+                self._body_bytes += len(rest)
+                while self._body_bytes > self.body_cache_bytes:  # the oldest first: dicts keep insertion order
+                    oldest = next(iter(self._bodies))
+                    self._body_bytes -= len(oldest[1])
+                    del self._bodies[oldest]
             return hit
         base, text = hit
         top.set_payload(base.get_payload())  # the list of parts, as it is (a multipart payload is not decoded)
