@@ -5,8 +5,8 @@ destination (next-hop domain or smarthost) into delivery *jobs*, as many running
 concurrency window allows (:mod:`netlab.mail.concurrency`: slow start from 5 up to
 ``destination_concurrency_limit``; a destination whose connections or greetings keep failing is *dead* and its jobs
 are deferred at once, ``delivery temporarily suspended``, until ``minimal_backoff`` has passed). When every job of
-an attempt has finished, recipients that were sent or bounced leave the message; the rest are deferred. Postfix's backoff rule (``qmgr_active.c``), in whole seconds as its queue-file
-times are::
+an attempt has finished, recipients that were sent or bounced leave the message; the rest are deferred.
+Postfix's backoff rule (``qmgr_active.c``), in whole seconds as its queue-file times are::
 
     next = now + clamp(now - arrival, minimal_backoff, maximal_backoff)
 
