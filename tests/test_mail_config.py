@@ -95,6 +95,7 @@ def test_send_file_rows_are_scripted_messages(tmp_path) -> None:  # type: ignore
     ("at,from,to,subjet\n1,alice@a.test,bob@b.test,x\n", (r"day.csv:2: send\[0\].subjet: unknown key; did you mean "
      "'subject'")),
     ("at,from,to\n1,alice@a.test,bob@b.test,extra\n", r"day.csv:2: send\[0\]: more cells than the 3 columns"),
+    ("at,from,to,attachment\n1,alice@a.test,bob@b.test,[40KB\n", r"day.csv:2: send\[0\].attachment: not a YAML scalar"),
     ("at,from,to\n1,alice@a.test,bob@b.test\n2,mallory@a.test,bob@b.test\n",
      r"s.yaml:\d+: mail.send\[1\].from: 'mallory@a.test' is not a user with a client host \(data row 2 of day.csv\)"),
 ])  # fmt: skip

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from netlab.errors import ConfigError, UnitError
 from netlab.experiment.quantities import parse_quantity
 from netlab.experiment.registry import Kinds, did_you_mean, kinds_of
@@ -29,6 +31,7 @@ from netlab.experiment.spec_fields import (
     is_required,
     type_hints,
 )
+from netlab.experiment.yaml_dialect import Loader
 from netlab.mail.config_users import ScriptedMessage
 from netlab.workload.spec import Trace
 
@@ -213,23 +216,15 @@ def _send_file(spec: Mapping[str, Any], ctx: Ctx) -> tuple[ScriptedMessage, ...]
                 continue
             if col == "to":
                 data[col] = [t for t in re.split(r"[\s,;]+", cell.strip()) if t]
+            elif col in _SEND_TEXT_COLUMNS:
+                data[col] = cell.strip()
             else:
-                data[col] = cell.strip() if col in _SEND_TEXT_COLUMNS else _cell(cell)
+                try:  # the scenario file's own scalar reading: 3600 -> int, 5min -> str, true -> bool
+                    data[col] = yaml.load(cell, Loader=Loader)
+                except yaml.YAMLError as exc:
+                    raise rctx.key(col, row).error(f"not a YAML scalar: {cell!r} ({exc})") from None
         out.append(build(ScriptedMessage, data, rctx))
     return tuple(out)
-
-
-def _cell(text: str) -> Any:
-    """A CSV cell as a YAML scalar would read: true/false, a whole or decimal number, else the text."""
-    t = text.strip()
-    if t.lower() in ("true", "false"):
-        return t.lower() == "true"
-    for kind in (int, float):
-        try:
-            return kind(t)
-        except ValueError:
-            pass
-    return t
 
 
 def build(cls: type, value: Any, ctx: Ctx, defaults: Mapping[str, Any] | None = None) -> Any:
