@@ -193,7 +193,7 @@ class SpamFilter:
     def score(self, raw: bytes, session: SessionInfo) -> SpamVerdict:
         """Score the message *raw* received in *session*."""
         head, rest = header_section(raw)
-        msg, text = self._parse(head, rest)
+        msg, text = self._parse(raw, head, rest)
         parsed = _Parsed(msg, _subject(msg), text, head.decode("latin-1"), session)
         hits = sorted(rule.name for rule in self.rules if rule.hits(parsed))
         by_name = {rule.name: rule.score for rule in self.rules}
@@ -201,7 +201,7 @@ class SpamFilter:
         total = round(sum(by_name[name] for name in hits), 3)
         return SpamVerdict(total, tuple(hits), total >= self.threshold)
 
-    def _parse(self, head: bytes, rest: bytes) -> tuple[Message, str]:
+    def _parse(self, raw: bytes, head: bytes, rest: bytes) -> tuple[Message, str]:
         """The message parsed (``compat32``: the modern policy's header objects cost more than the scoring) and
         the text of its text parts.
 
@@ -212,12 +212,12 @@ class SpamFilter:
         """
         top = BytesHeaderParser(policy=email.policy.compat32).parsebytes(head + b"\r\n")
         if top.get_content_maintype() != "multipart":
-            msg = email.message_from_bytes(head + rest, policy=email.policy.compat32)
+            msg = email.message_from_bytes(raw, policy=email.policy.compat32)
             return msg, _text_of(msg)
         key = (tuple(top.get_all("Content-Type", ())), rest)
         hit = self._bodies.get(key)
         if hit is None:
-            base = email.message_from_bytes(head + rest, policy=email.policy.compat32)
+            base = email.message_from_bytes(raw, policy=email.policy.compat32)
             hit = (base, _text_of(base))
             if len(rest) <= self.body_cache_bytes:
                 self._bodies[key] = hit
