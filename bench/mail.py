@@ -39,7 +39,7 @@ def run_mail(n: int) -> dict[str, float]:
     m = res.summary["mail"]
     return {"messages": n, "pairs": len(res.messages), "delivered": m["messages"].get("delivered", 0),
             "wall_s": wall, "run_s": res.meta["run_s"], "sim_s": res.summary["sim_time_s"], "packet_hops": hops,
-            "msgs_per_s": n / wall, "hops_per_s": hops / wall, "transactions": m["smtp_transactions"]}  # fmt: skip
+            "injected": res.summary["injected"], "msgs_per_s": n / wall, "hops_per_s": hops / wall, "transactions": m["smtp_transactions"]}  # fmt: skip
 
 
 # Innermost first: a frame in the email package called from mail code is the email package's time.
@@ -101,7 +101,7 @@ def main() -> None:
     print(f"mail: {r['messages']:,} messages ({r['pairs']:,} message-recipient pairs, {r['delivered']:,} delivered, "
           f"{r['transactions']:,} SMTP transactions) in {r['wall_s']:.2f} s wall ({r['sim_s']:.0f} s simulated)")
     print(f"mail: {r['msgs_per_s']:,.0f} messages/s, {r['packet_hops']:,} packet-hops, "
-          f"{r['hops_per_s']:,.0f} packet-hops/s")
+          f"{r['hops_per_s']:,.0f} packet-hops/s ({r['packet_hops'] / r['injected']:.2f} links per packet)")
     total = sum(parts.values())
     if total:
         print("wall time by part: " + ", ".join(f"{p} {n / total:.1%}" for p, n in parts.most_common()))
