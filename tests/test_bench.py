@@ -118,3 +118,15 @@ def test_compare_flags_disagreeing_figures() -> None:
     assert len(compare.check_agreement({"a": [run], "b": [run, wrong]}, 200_000, 1)) == 1
     # Other N/seed: no published values, so the runs must agree with each other.
     assert compare.check_agreement({"a": [wrong], "b": [wrong]}, 1000, 2) == []
+
+
+def test_mail_bench_runs_and_reports_its_breakdown() -> None:
+    """bench/mail.py end to end at a tiny size: its report lines, the sampled breakdown and the engine+TCP floor
+    (nothing timed is asserted)."""
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "mail.py"), "-n", "30", "--no-grid6", "--breakdown"],
+                         capture_output=True, text=True, check=True, timeout=300).stdout  # fmt: skip
+    assert "mail: 30 messages" in out and "links per packet" in out
+    assert "wall time by part: " in out and "engine + TCP alone: " in out
+    mail = _load(ROOT / "bench" / "mail.py")
+    (value, parts) = mail.sampled(lambda: sum(i * i for i in range(2_000_000)), interval_s=0.001)
+    assert value > 0 and sum(parts.values()) > 0
