@@ -345,3 +345,31 @@ def test_idle_push_over_tcp(store: MessageStore) -> None:
             sock.sendall(client.stop())
             pump(lambda: client.done)
         assert ended.get(timeout=TIMEOUT_S).closed
+
+
+def _within(seconds: float, work: Callable[[], object]) -> object:
+    """Run *work* in a daemon thread; fail (not hang) if it does not return within *seconds*."""
+    import threading
+
+    box: list[object] = []
+    worker = threading.Thread(target=lambda: box.append(work()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert box, f"no answer within {seconds} s (an endless loop in the parser?)"
+    return box[0]
+
+
+@pytest.mark.parametrize("line", [b"a1 {\r\n", b"a1 x{y\r\n", b"a1 LOGIN {x}\r\n", b"a1 LOGIN {12\r\n",
+                                  b"a1 LOGIN a\rb c\r\n", b"a1 NOOP\r\rx\r\n", b"a1 (\r{\r\n"])  # fmt: skip
+def test_a_brace_or_bare_cr_that_is_no_literal_gets_a_tagged_bad(store: MessageStore, line: bytes) -> None:
+    # Before the fix these six-byte inputs made the tokenizer loop for ever while the live server held the
+    # simulation lock (every port and the simulation stopped). A generous bound: a correct answer takes microseconds.
+    session = ImapServerSession(store)
+    answer = _within(10.0, lambda: session.feed_line(line))
+    assert answer.startswith(b"a1 BAD "), answer
+    assert session.feed_line(b"a2 NOOP\r\n") == b"a2 OK NOOP completed\r\n"  # the session goes on
+
+
+@pytest.mark.parametrize("line", [b"{\r\n", b"\r\n", b"(\r\n"])
+def test_a_line_without_a_tag_gets_an_untagged_bad(store: MessageStore, line: bytes) -> None:
+    assert ImapServerSession(store).feed_line(line).startswith(b"* BAD ")

@@ -266,6 +266,29 @@ def test_bad_logins(live: LiveBridge) -> None:
     imap.logout()
 
 
+@pytest.mark.parametrize("hostile", [b"a1 {\r\n", b"a1 LOGIN a\rb c\r\n"])
+def test_hostile_imap_bytes_do_not_freeze_the_other_ports(live: LiveBridge, hostile: bytes) -> None:
+    # Six unauthenticated bytes used to send the IMAP tokenizer into an endless loop under the simulation lock:
+    # every port stopped greeting and the simulated clock stopped. Now a tagged BAD, and everything else answers.
+    with socket.create_connection(("127.0.0.1", live.ports["imap"]), timeout=TIMEOUT) as sock:
+        reader = sock.makefile("rb")
+        assert reader.readline().startswith(b"* OK")
+        sock.sendall(hostile)
+        assert reader.readline().startswith(b"a1 BAD ")
+        sock.sendall(b"a2 NOOP\r\n")
+        assert reader.readline().startswith(b"a2 OK")
+    with smtplib.SMTP("127.0.0.1", live.ports["smtp"], timeout=TIMEOUT) as s:
+        assert s.noop()[0] == 250
+    pop = poplib.POP3("127.0.0.1", live.ports["pop3"], timeout=TIMEOUT)
+    assert pop.getwelcome().startswith(b"+OK")
+    pop.quit()
+    with live.lock:
+        before = live.env.now
+    time.sleep(0.2)
+    with live.lock:
+        assert live.env.now > before  # the simulated clock still runs
+
+
 # ---------------------------------------------------------------------------------------------------- real time
 def test_real_time_sent_to_mailbox_within_two_seconds() -> None:
     """The issue's Done-when: at factor 1, smtplib -> mailbox in < 2 s of wall time, every simulated hop in the

@@ -212,3 +212,22 @@ def test_failed_cohort_limit_zero_never_declares_dead() -> None:
     burst(qm, 30)
     env.run(until=100.0)
     assert len(d.attempts) == 30 and qm.windows["y"].window == 1
+
+
+@pytest.mark.parametrize("restart_at", [92.3, 92.2, 17.7, 1e-3])
+def test_the_deferred_scan_always_moves_the_clock_on(restart_at: float) -> None:
+    # t0 + k*qrd - t0 can round below k*qrd; the scan at that instant used to re-arm itself at zero delay for ever
+    # (a host back up at 92.3 s: scan k = 27 at 8192.3 s). Step by hand so a regression fails instead of hanging.
+    env = simpy.Environment()
+    spec = QueueSpec(maximal_queue_lifetime_s=5 * 86400.0)
+    qm, _ = make(env, spec, FakeDeliverer(env))
+    qm.enqueue(QueueEntry("Q1", "a@x", ["b@y"], b"m", 0.0))
+    env.timeout(restart_at / 2).callbacks.append(lambda _e: qm.crash())
+    env.timeout(restart_at).callbacks.append(lambda _e: qm.restart())
+    horizon, steps = 40_000.0, 0
+    while env.peek() < horizon:
+        env.step()
+        steps += 1
+        assert steps < 10_000, f"clock stuck at {env.now} s after {qm.scans} scans"
+    # one scan per queue_run_delay while the message is deferred, none twice at one instant
+    assert qm.scans <= (horizon - restart_at) / spec.queue_run_delay_s + 1

@@ -135,6 +135,10 @@ def _scan(text: str, stack: list[list[Token]]) -> None:
             i += 1
         elif char == '"':
             i = _quoted(text, i, stack[-1])
+        elif char in _ATOM_STOP:
+            # "{" that does not end the line as a literal, or a bare CR or LF: no token starts here, and
+            # staying at this index would loop for ever (the live server holds the simulation lock meanwhile)
+            raise ImapSyntaxError(f"unexpected {char!r} at octet {i}")
         else:
             start, depth = i, 0
             # brackets may hold spaces and parentheses (BODY[HEADER.FIELDS (FROM TO)]): they belong to the atom

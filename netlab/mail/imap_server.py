@@ -21,6 +21,8 @@ b'* 1 FETCH (FLAGS (\\\\Recent) RFC822.SIZE 41)\\r\\na3 OK FETCH completed\\r\\n
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 
 from netlab.mail.errors import ProtocolError
@@ -129,9 +131,10 @@ class ImapServerSession:
         try:
             tokens = tokenize(pieces)
         except ImapSyntaxError as exc:
-            return f"* BAD {exc}\r\n".encode()
+            # answer with the command's tag where one can be read, so the client's wait for it ends (RFC 3501 §7.1)
+            return f"{_tag_of(pieces[0])} BAD {exc}\r\n".encode()
         if not tokens or not isinstance(tokens[0], str) or len(tokens) < 2 or not isinstance(tokens[1], str):
-            return b"* BAD missing tag or command\r\n"
+            return f"{_tag_of(pieces[0])} BAD missing tag or command\r\n".encode()
         tag, name, args = tokens[0], tokens[1].upper(), tokens[2:]
         if name == "UID" and args and isinstance(args[0], str):
             name, args = f"UID {args[0].upper()}", args[1:]
@@ -290,3 +293,12 @@ _COMMANDS: dict[str, tuple[tuple[str, ...], _Handler]] = {
     "UID SEARCH": (("SELECTED",), ImapServerSession._uid_search),
     "UID STORE": (("SELECTED",), ImapServerSession._uid_store),
 }
+
+
+_TAG = re.compile(rb"[^\x00-\x20\x7f(){%*\"\\+\]]+")
+
+
+def _tag_of(first: bytes) -> str:
+    """The tag that starts a command line (RFC 3501 §9: astring characters but ``+``), or ``*`` if there is none."""
+    match = _TAG.match(first)
+    return match[0].decode("ascii", "replace") if match and first[match.end() : match.end() + 1] in (b" ", b"") else "*"

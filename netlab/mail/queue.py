@@ -339,6 +339,10 @@ class QueueManager:
         qrd = self.spec.queue_run_delay_s
         k = math.floor((self.env.now - self.t0) / qrd) + 1
         at = self.t0 + k * qrd
+        if at <= self.env.now:
+            # (t0 + k*qrd - t0) / qrd can round to just below k: at a scan's own instant that names the scan
+            # itself, and a zero-delay re-arm would repeat it for ever with the clock stopped
+            at += qrd
         self._scan_pending = True
         gen = self.generation
         self.env.timeout(at - self.env.now).callbacks.append(lambda _e: self._scan(gen))
