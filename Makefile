@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test venv bench clean reference
+.PHONY: demo test check venv bench clean reference
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The lint and type gate (CI runs it before the tests): ruff's rules and format, mypy --strict on netlab/.
+check: $(STAMP)
+	$(BIN)/ruff check netlab tests bench notebooks/_build.py topologies/_make_scenarios.py
+	$(BIN)/ruff format --check netlab tests bench notebooks/_build.py topologies/_make_scenarios.py
+	$(BIN)/mypy
 
 reference: $(STAMP)
 	$(BIN)/python -m netlab.experiment.reference > docs/scenario-reference.md

@@ -98,10 +98,14 @@ def main() -> None:
         r, parts = sampled(lambda: run_mail(args.n))
     else:
         r = run_mail(args.n)
-    print(f"mail: {r['messages']:,} messages ({r['pairs']:,} message-recipient pairs, {r['delivered']:,} delivered, "
-          f"{r['transactions']:,} SMTP transactions) in {r['wall_s']:.2f} s wall ({r['sim_s']:.0f} s simulated)")
-    print(f"mail: {r['msgs_per_s']:,.0f} messages/s, {r['packet_hops']:,} packet-hops, "
-          f"{r['hops_per_s']:,.0f} packet-hops/s ({r['packet_hops'] / r['injected']:.2f} links per packet)")
+    print(
+        f"mail: {r['messages']:,} messages ({r['pairs']:,} message-recipient pairs, {r['delivered']:,} delivered, "
+        f"{r['transactions']:,} SMTP transactions) in {r['wall_s']:.2f} s wall ({r['sim_s']:.0f} s simulated)"
+    )
+    print(
+        f"mail: {r['msgs_per_s']:,.0f} messages/s, {r['packet_hops']:,} packet-hops, "
+        f"{r['hops_per_s']:,.0f} packet-hops/s ({r['packet_hops'] / r['injected']:.2f} links per packet)"
+    )
     total = sum(parts.values())
     if total:
         print("wall time by part: " + ", ".join(f"{p} {n / total:.1%}" for p, n in parts.most_common()))

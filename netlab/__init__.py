@@ -24,10 +24,10 @@ from netlab.experiment.compare import compare
 from netlab.experiment.comparison import Comparison, load_comparison
 from netlab.experiment.runner import run
 from netlab.experiment.scenario import RunSpec, Scenario
-from netlab.network.faults import FaultSpec
-from netlab.results import Results, load_results
 from netlab.experiment.stats import mean_ci
 from netlab.experiment.sweep import save_sweep, scale_load, sweep
+from netlab.network.faults import FaultSpec
+from netlab.results import Results, load_results
 from netlab.routing.adaptive import KShortestLeastLoaded, LeastLoaded
 from netlab.routing.base import RoutingStrategy
 from netlab.routing.multipath import Ecmp, Spray, WeightedSplit

@@ -1,1 +1,5 @@
-from netlab.cli import main; import sys; sys.exit(main())
+import sys
+
+from netlab.cli import main
+
+sys.exit(main())

@@ -14,8 +14,12 @@ def add_parser(sub: Any) -> None:
     live = sub.add_parser("live", help="run a mail scenario in real time with SMTP, POP3 and IMAP ports on "
                           "127.0.0.1 for real mail clients")  # fmt: skip
     live.add_argument("scenario", help="scenario YAML file (with a mail section and an msa)")
-    live.add_argument("--factor", type=float, default=1.0,
-                      help="wall seconds per simulated second: 1 real time (default), 0.1 ten times faster")
+    live.add_argument(
+        "--factor",
+        type=float,
+        default=1.0,
+        help="wall seconds per simulated second: 1 real time (default), 0.1 ten times faster",
+    )
     live.add_argument("--smtp-port", type=int, default=2525, help="submission port (AUTH, SIZE); 0: any free port")
     live.add_argument("--pop3-port", type=int, default=1110, help="POP3 port; 0: any free port")
     live.add_argument("--imap-port", type=int, default=1143, help="IMAP port; 0: any free port")

@@ -58,8 +58,10 @@ def format_mail_summary(res: Results) -> list[str]:
         per = [f"{p.upper()} {len(g)} ({int(g.commands.sum())} commands, {_mb(g)} MB)"
                for p, g in fetches.groupby("protocol")]  # fmt: skip
         ends = m.get("delivered_ends", {})
-        lines.append(f"delivered pairs (DSNs too) still in a mailbox {ends.get('in_mailboxes', 0)}, read and deleted "
-                     f"{ends.get('retrieved_and_deleted', 0)}, deleted unread {ends.get('deleted_unread', 0)}")
+        lines.append(
+            f"delivered pairs (DSNs too) still in a mailbox {ends.get('in_mailboxes', 0)}, read and deleted "
+            f"{ends.get('retrieved_and_deleted', 0)}, deleted unread {ends.get('deleted_unread', 0)}"
+        )
         lines.append(f"fetch sessions: {', '.join(per)}; retrieved {m.get('retrieved', 0)} pairs")
     done = mail[mail.status == "delivered"]
     if not len(done):

@@ -143,7 +143,9 @@ def _flows_table(sim: Simulation) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def _link_rows(sim: Simulation, t0: float, s0: list[tuple[Any, ...]], t1: float, s1: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+def _link_rows(
+    sim: Simulation, t0: float, s0: list[tuple[Any, ...]], t1: float, s1: list[tuple[Any, ...]]
+) -> list[dict[str, Any]]:
     span = t1 - t0
     rows = []
     for link, a, b in zip(sim.net.links, s0, s1, strict=True):

@@ -59,7 +59,9 @@ over r2. The same calls on the mail seed scenario (`topologies/seed.yaml`), wher
 delivery time of mail, are in `09_seed_comparison.ipynb`.
 """),
     params("SCALE = 1.0  # 1.0: 10 replications of 20 s; the test suite runs 0.25"),
-    code(SETUP + """
+    code(
+        SETUP
+        + """
 scenario = netlab.load_scenario('../topologies/compare.yaml')
 reps = max(3, round(10 * SCALE))
 scenario = scenario.override(f'run.until={max(6.0, 20 * SCALE)}s', 'run.warmup=1s')
@@ -69,7 +71,8 @@ strategies = {
     'least-loaded (link state, 1 s)': netlab.LeastLoaded(mode='link_state', update_interval_s=1.0),
     'ECMP': 'ecmp',
 }
-"""),
+"""
+    ),
     md("""
 ## The expected number
 
@@ -136,7 +139,9 @@ propagation delay; after that it only moves strictly closer, so it cannot loop. 
 built-in strategies on `topologies/compare.yaml`, on the same arrivals.
 """),
     params("SCALE = 1.0  # 1.0: 10 replications of 20 s; the test suite runs 0.25"),
-    code(SETUP + """
+    code(
+        SETUP
+        + """
 import networkx as nx
 
 class SidestepOnce:
@@ -163,7 +168,8 @@ class SidestepOnce:
 
     def __repr__(self):
         return 'SidestepOnce()'
-"""),
+"""
+    ),
     code("""
 scenario = netlab.load_scenario('../topologies/compare.yaml').override(f'run.until={max(6.0, 20 * SCALE)}s', 'run.warmup=1s')
 reps = max(3, round(10 * SCALE))
@@ -208,7 +214,9 @@ OSPF with a 100 Mbit/s reference costs it 10 + 10 = 20 against 1 + 1 + 1 = 3 and
 ρ = 0.08.
 """),
     params("SCALE = 1.0  # 1.0: 10 replications of 60 s; the test suite runs 0.25"),
-    code(SETUP + """
+    code(
+        SETUP
+        + """
 N, L = netlab.NodeSpec, netlab.LinkSpec
 slow, fast = dict(rate_bps=10e6, delay_s=1e-3), dict(rate_bps=100e6, delay_s=1e-3)
 topo = netlab.Topology(
@@ -220,7 +228,8 @@ flow = netlab.FlowSpec('f', 'S', 'D', arrivals=netlab.Poisson(lam_bps / (8 * mea
 until = max(15.0, 60 * SCALE)
 scenario = netlab.Scenario(topo, flows=(flow,), run=netlab.RunSpec(until_s=until, warmup_s=0.1 * until))
 reps = max(4, round(10 * SCALE))
-"""),
+"""
+    ),
     md("""
 ## Expected numbers (queueing theory, computed here)
 
@@ -299,7 +308,9 @@ T = 10 s.
 * **Split by 1/cost** (`WeightedSplit`, equal paths so 50/50): converges: ρ = 0.6 on each path, no drops.
 """),
     params("SCALE = 1.0  # 1.0: 5 replications of 200 s (20 updates); the test suite runs 0.25"),
-    code(SETUP + """
+    code(
+        SETUP
+        + """
 T = 10.0
 N, L = netlab.NodeSpec, netlab.LinkSpec
 core = dict(rate_bps=10e6, delay_s=1e-3, queue_packets=100)
@@ -318,7 +329,8 @@ strategies = {
     'split 50/50': netlab.WeightedSplit(splits={'S': {'A': 1, 'B': 1}}),
 }
 reps = max(2, round(5 * SCALE))
-"""),
+"""
+    ),
     md("""
 ## Expected numbers (computed here)
 
@@ -386,7 +398,9 @@ seed salts it). The expected share of busy spines, which is also the normalised 
 is 1 − (1 − 1/n)^m (0.684 for m = n = 4, tending to 1 − 1/e).
 """),
     params("SCALE = 1.0  # 1.0: 200 hash draws per m; the test suite runs 0.25"),
-    code(SETUP + """
+    code(
+        SETUP
+        + """
 n, C, size = 4, 10e6, 1000
 reps = max(40, round(200 * SCALE))
 
@@ -402,7 +416,8 @@ def fabric(m):
                              size=netlab.FixedSize(size)) for i in range(m)]
     return netlab.Scenario(netlab.Topology(tuple(nodes), tuple(links)), flows=tuple(flows),
                            run=netlab.RunSpec(until_s=0.3, warmup_s=0.1))
-"""),
+"""
+    ),
     code("""
 rows = []
 for m in (1, 2, 4, 8):
@@ -452,7 +467,9 @@ so little is; add 2 ms to one path and every packet sent on it is overtaken by a
 than 2 ms later on a fast path.
 """),
     params("SCALE = 1.0  # 1.0: 5 replications of 4 s; the test suite runs 0.25"),
-    code(SETUP + """
+    code(
+        SETUP
+        + """
 def paths(extra_s):
     N, L = netlab.NodeSpec, netlab.LinkSpec
     nodes = [N('hs', 'host'), N('S'), N('D'), N('hd', 'host')] + [N(f'P{k}') for k in range(4)]
@@ -469,7 +486,8 @@ until = max(1.0, 4 * SCALE)
 run = netlab.RunSpec(until_s=until, warmup_s=0.1 * until)
 reps = max(2, round(5 * SCALE))
 skew = 2e-3
-"""),
+"""
+    ),
     md("""
 ## Expected out-of-order fraction (computed here)
 
@@ -527,7 +545,9 @@ fixed splits (`WeightedSplit`):
    It is an equilibrium because each other path then costs one queue at λ plus 0.3 s, more than S–A–B–T.
 """),
     params("SCALE = 1.0  # 1.0: 6 replications of 4000 s; the test suite runs 0.25"),
-    code(SETUP + """
+    code(
+        SETUP
+        + """
 mu, lam, d = 10.0, 6.0, 0.3
 mean_bytes = 1000
 C = mu * 8 * mean_bytes
@@ -536,7 +556,8 @@ expected_bridge = 2 / (mu - lam)
 expected_detour = 1 / (mu - lam) + d
 print(f'no bridge: {expected_no_bridge:.3f} s; bridge equilibrium: {expected_bridge:.3f} s '
       f'({expected_bridge / expected_no_bridge - 1:+.0%}); alternatives then cost {expected_detour:.3f} s')
-"""),
+"""
+    ),
     code("""
 def braess(bridge):
     N, L = netlab.NodeSpec, netlab.LinkSpec
@@ -639,14 +660,19 @@ the long way whenever the line is backed up; the link-state variant measures the
 whole flows. The metric is `mail_latency_p95_s`: the 95th percentile of the time from submission (the MUA's
 message accepted by the MSA) to the mailbox, over every delivered (message, recipient) pair of a run.
 """),
-    params("SCALE = 1.0  # 1.0: 12 replications of hop count, oracle and link-state least-loaded; the test suite runs 0.25"),
-    code(SETUP + """
+    params(
+        "SCALE = 1.0  # 1.0: 12 replications of hop count, oracle and link-state least-loaded; the test suite runs 0.25"
+    ),
+    code(
+        SETUP
+        + """
 scenario = netlab.load_scenario('../topologies/seed.yaml')
 reps = max(6, round(12 * SCALE))
 strategies = {'hop count': netlab.ShortestHops(), 'least-loaded (oracle)': netlab.LeastLoaded()}
 if SCALE >= 0.5:  # the link-state variant adds a third of the time again
     strategies['least-loaded (link state, 1 s)'] = netlab.LeastLoaded(mode='link_state', update_interval_s=1.0)
-"""),
+"""
+    ),
     md("""
 ## The expected number
 
@@ -733,7 +759,9 @@ First one message, followed through every stage; then the primary MX's cable pul
 message and its deferred queue retries on Postfix's schedule; then a two-hour trace under four what-ifs.
 """),
     params("SCALE = 1.0  # fraction of the 200-message trace in part 3; the test suite runs 0.25"),
-    code(SETUP + """
+    code(
+        SETUP
+        + """
 from pathlib import Path
 from email.utils import parsedate_to_datetime
 from netlab.mail.inbox import read_mailbox
@@ -747,7 +775,8 @@ def replay(scenario, rows, name):
     # the scenario with rows (a DataFrame: at, from, to, ...) as its submissions, through a CSV file
     rows.to_csv(name, index=False)
     return scenario.override(f"mail.send={{file: {Path(name).resolve()}}}")
-"""),
+"""
+    ),
     md("""
 ## One message, step by step
 
@@ -765,8 +794,10 @@ fig, ax = plt.subplots(figsize=(9, 3.5))
 plot_message_timeline(one, rcpt='dave@beta.example', ax=ax)
 fig.tight_layout()
 """),
-    md("The message as dave's mail program shows it: one `Received:` line per MTA hop, newest first, and one "
-       "`Return-Path`; and the Postfix-style log lines of its queue ids."),
+    md(
+        "The message as dave's mail program shows it: one `Received:` line per MTA hop, newest first, and one "
+        "`Return-Path`; and the Postfix-style log lines of its queue ids."
+    ),
     code("""
 msg = read_mailbox(one, 'dave@beta.example')[0]
 received = msg.get_all('Received')
@@ -897,6 +928,7 @@ print(report['Subject']); print(blocks[1])
 assert blocks[1]['Action'] == 'failed' and blocks[1]['Status'] == '4.4.7'
 """),
 )
+
 
 def build() -> None:
     for name, cells in NOTEBOOKS.items():

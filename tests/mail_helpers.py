@@ -1,8 +1,8 @@
 """A small mail network for the mail tests, built from YAML so the tests also exercise the scenario format.
 
-    pc --- r1 --- r2 --- mx1 (a.test, b.test primary)
-    msa ---'  |     '--- mx2 (b.test backup)
-    relay ----'   dns ---'
+pc --- r1 --- r2 --- mx1 (a.test, b.test primary)
+msa ---'  |     '--- mx2 (b.test backup)
+relay ----'   dns ---'
 """
 
 from __future__ import annotations

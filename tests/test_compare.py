@@ -17,9 +17,9 @@ from netlab.errors import ConfigError
 from netlab.experiment.compare import compare
 from netlab.experiment.comparison import load_comparison
 from netlab.experiment.run_metrics import METRICS
+from netlab.experiment.stats import mean_ci, t_cdf, t_quantile
 from netlab.experiment.strategy_specs import resolve_strategies, split_strategy_list
 from netlab.experiment.sweep import offered_load_bps, save_sweep, scale_load, sweep
-from netlab.experiment.stats import mean_ci, t_cdf, t_quantile
 from netlab.routing.adaptive import LeastLoaded
 from netlab.routing.static import ShortestHops
 
@@ -127,8 +127,9 @@ def test_common_random_numbers(short: netlab.Scenario) -> None:
     a, b = Recorder(), Recorder()
     a.tag, b.tag = "a", "b"
     Recorder.log.clear()
-    c = compare(short, {"a": a, "b": b, "ll": "least_loaded"}, replications=2, progress=False, track_paths=False,
-                workers=1)  # the class-level log is only seen in this process
+    c = compare(
+        short, {"a": a, "b": b, "ll": "least_loaded"}, replications=2, progress=False, track_paths=False, workers=1
+    )  # the class-level log is only seen in this process
     assert c.meta["seeds"] == [1, 2]
     for seed in (1, 2):
         assert len(Recorder.log[("a", seed)]) > 500
@@ -189,8 +190,12 @@ def test_compare_accepts_a_mapper_and_warmup(short: netlab.Scenario) -> None:
 
 def test_spraying_over_unequal_paths_reorders() -> None:
     nodes = tuple(netlab.NodeSpec(n, "host" if n in "sd" else "router") for n in "sabd")
-    links = (netlab.LinkSpec("s", "a", rate_bps=1e7, delay_s=0.001), netlab.LinkSpec("a", "d", rate_bps=1e7, delay_s=0.001),
-             netlab.LinkSpec("s", "b", rate_bps=1e7, delay_s=0.004), netlab.LinkSpec("b", "d", rate_bps=1e7, delay_s=0.001))
+    links = (
+        netlab.LinkSpec("s", "a", rate_bps=1e7, delay_s=0.001),
+        netlab.LinkSpec("a", "d", rate_bps=1e7, delay_s=0.001),
+        netlab.LinkSpec("s", "b", rate_bps=1e7, delay_s=0.004),
+        netlab.LinkSpec("b", "d", rate_bps=1e7, delay_s=0.001),
+    )
     flow = netlab.FlowSpec("f", "s", "d", arrivals=netlab.Poisson(500.0), count=500)
     s = netlab.Scenario(netlab.Topology(nodes, links), flows=(flow,))
     c = compare(s, ["ecmp", "spray(mode=round_robin)"], replications=1, progress=False)

@@ -55,8 +55,19 @@ def test_dask_scheduler_address_for_sweep_and_cli(cluster: Any, short: netlab.Sc
     local = netlab.sweep(*args, replications=2, progress=False, workers=1)
     pd.testing.assert_frame_equal(local, netlab.sweep(*args, replications=2, progress=False, scheduler=address),
                                   check_exact=True)  # fmt: skip
-    cli = ["compare", SCENARIO, "--strategies", "shortest_hops,ecmp", "--reps", "2", "-q", "--set", "run.until=2s",
-           "--set", "run.warmup=0.5s"]
+    cli = [
+        "compare",
+        SCENARIO,
+        "--strategies",
+        "shortest_hops,ecmp",
+        "--reps",
+        "2",
+        "-q",
+        "--set",
+        "run.until=2s",
+        "--set",
+        "run.warmup=0.5s",
+    ]
     assert main([*cli, "--scheduler", address, "-o", str(tmp_path / "dask")]) == 0
     assert main([*cli, "--workers", "1", "-o", str(tmp_path / "one")]) == 0
     capsys.readouterr()

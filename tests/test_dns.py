@@ -320,7 +320,7 @@ def test_cache_hit_sends_no_packet_until_the_ttl_expires() -> None:
     injected = lab.net.injected
     assert lab.lookup("short.example.org", "A") == first
     assert lab.net.injected == injected and lab.resolver.stats.cache_hits == 1
-    lab.env.run(until=lab.env.now + 5.0)          # the 5 s TTL runs out
+    lab.env.run(until=lab.env.now + 5.0)  # the 5 s TTL runs out
     assert lab.lookup("short.example.org", "A") == first
     assert lab.net.injected == injected + 2 and lab.resolver.stats.queries_sent == 2
 
@@ -352,7 +352,7 @@ def test_concurrent_lookups_share_one_query() -> None:
         a, b = lab.resolver.query("mx1.example.org", "A"), lab.resolver.query("mx1.example.org", "A")
         return ((yield a), (yield b))
 
-    (a, b), = lab.run(gen)
+    ((a, b),) = lab.run(gen)
     assert a == b and lab.resolver.stats.queries_sent == 1 and lab.resolver.stats.coalesced == 1
 
 
@@ -365,7 +365,7 @@ def test_permanent_failures(name: str, error: type[DnsError]) -> None:
     lab = Lab()
     result = lab.lookup(name, "A")
     assert isinstance(result, error) and isinstance(result, DnsPermFail)
-    assert type(result)(str(result)).args == result.args   # rebuilt from its message alone
+    assert type(result)(str(result)).args == result.args  # rebuilt from its message alone
 
 
 def test_query_rejects_types_it_cannot_represent() -> None:
@@ -445,7 +445,7 @@ def test_mx_sorted_by_preference_with_addresses_from_one_query() -> None:
     assert [t.preference for t in targets] == [10, 10, 20, 20]
     assert {t.host for t in targets[:2]} == {"mx1.example.org", "mx2.example.org"}
     assert all(t.ips == (f"192.0.2.{t.host[2]}",) for t in targets)
-    assert lab.resolver.stats.queries_sent == 1    # A records came as additional data
+    assert lab.resolver.stats.queries_sent == 1  # A records came as additional data
 
 
 def test_equal_preferences_shuffle_from_the_rng() -> None:

@@ -38,8 +38,12 @@ def test_idle_pushes_new_mail_faster_than_polling() -> None:
 
 def test_fetched_message_is_the_submitted_one_plus_trace_headers() -> None:
     body = "Dear Bob,\n.a line that starts with a dot\n..and two\nbye\n"
-    res, system = run({"users": users(bob={"protocol": "pop3", "interval": "30s"}, carol=IDLE),
-                       "send": [send(["bob@b.test", "carol@b.test"], subject="Report", body=body, headers=False)]})
+    res, system = run(
+        {
+            "users": users(bob={"protocol": "pop3", "interval": "30s"}, carol=IDLE),
+            "send": [send(["bob@b.test", "carol@b.test"], subject="Report", body=body, headers=False)],
+        }
+    )
     submitted = compose(sender="alice@a.test", to=["bob@b.test", "carol@b.test"], subject="Report", body=body)
     head, _, sent_body = submitted.partition(b"\r\n\r\n")
     sent = BytesHeaderParser(policy=policy.default).parsebytes(head + b"\r\n\r\n")
@@ -102,7 +106,14 @@ def test_run_summary_splits_the_time_to_the_screen_by_stage() -> None:
     res, _ = run({"users": users(bob=IDLE, carol=POLL60),
                   "send": [send(["bob@b.test", "carol@b.test"], at=t) for t in (70, 130)]})  # fmt: skip
     text = "\n".join(format_mail_summary(res))
-    for stage in ("submission (MUA -> MSA queued)", "transfer (MSA -> final MX)", "delivery (final MX -> mailbox)",
-                  "waiting (mailbox -> fetched)", "end to end (to the screen)", "imap idle (2)", "pop3 poll 60 s (2)"):
+    for stage in (
+        "submission (MUA -> MSA queued)",
+        "transfer (MSA -> final MX)",
+        "delivery (final MX -> mailbox)",
+        "waiting (mailbox -> fetched)",
+        "end to end (to the screen)",
+        "imap idle (2)",
+        "pop3 poll 60 s (2)",
+    ):
         assert stage in text
     assert "time to the screen (s), 4 pairs" in text and "fetch sessions: IMAP 1" in text

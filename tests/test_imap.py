@@ -95,8 +95,15 @@ def test_select_and_examine(store: MessageStore) -> None:
     s = Script(store)
     s.ok("LOGIN bob pw")
     out = s.ok("SELECT inbox")
-    for line in ("* 3 EXISTS", "* 3 RECENT", "* OK [UNSEEN 1]", "* OK [UIDVALIDITY 1]", "* OK [UIDNEXT 4]",
-                 "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)", "t2 OK [READ-WRITE]"):
+    for line in (
+        "* 3 EXISTS",
+        "* 3 RECENT",
+        "* OK [UNSEEN 1]",
+        "* OK [UIDVALIDITY 1]",
+        "* OK [UIDNEXT 4]",
+        "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)",
+        "t2 OK [READ-WRITE]",
+    ):
         assert line in out
     out = s.ok("EXAMINE INBOX")
     assert "* 0 RECENT" in out and "[PERMANENTFLAGS ()]" in out and "t3 OK [READ-ONLY] EXAMINE" in out
@@ -286,8 +293,6 @@ def test_client_idles_and_fetches_pushed_mail(store: MessageStore) -> None:
 
 
 # --- real clients over loopback TCP --------------------------------------------------------------------------
-
-
 
 
 def test_imaplib_session(store: MessageStore) -> None:

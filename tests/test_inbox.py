@@ -150,11 +150,15 @@ def test_unknown_recipient_at_the_inbox_bounces_550_511_dsn_that_alice_fetches()
 
 @pytest.mark.parametrize(("action", "status", "code"), [("bounce", "bounced", "5.2.2"), ("defer", "queued", "")])
 def test_quota(action: str, status: str, code: str) -> None:
-    mail = {"users": users(), "servers": [
-        {"host": "msa", "role": "msa", "domains": ["a.test"]},
-        {"host": "mx1", "role": "mx", "domains": ["a.test", "b.test"], "quota": "3KB", "quota_action": action}],
+    mail = {
+        "users": users(),
+        "servers": [
+            {"host": "msa", "role": "msa", "domains": ["a.test"]},
+            {"host": "mx1", "role": "mx", "domains": ["a.test", "b.test"], "quota": "3KB", "quota_action": action},
+        ],
         "domains": [{"name": "a.test", "mx": [[10, "mx1"]]}, {"name": "b.test", "mx": [[10, "mx1"]]}],
-        "send": [send(["bob@b.test"], subject="fits"), send(["bob@b.test"], attachment="4KB", at=1.0)]}
+        "send": [send(["bob@b.test"], subject="fits"), send(["bob@b.test"], attachment="4KB", at=1.0)],
+    }
     res, system = run(mail, run={"until": "200s", "bin": "1000s"})
     rows = res.messages[res.messages.kind == "mail"]
     assert rows.status.tolist() == ["delivered", status]
@@ -197,7 +201,9 @@ def test_imap_uid_store_expunge_over_the_network() -> None:
     assert out[3].endswith(b"a4 OK [READ-WRITE] SELECT completed\r\n")
     assert out[4].startswith(b"* SEARCH 1 2\r\n")
     assert f"* 2 FETCH (UID 2 RFC822.SIZE {size})".encode() in out[5]
-    assert out[6] == b"* 1 FETCH (UID 1 FLAGS (\\Deleted \\Recent))\r\na7 OK STORE completed\r\n"  # UID STORE names the UID
+    assert (
+        out[6] == b"* 1 FETCH (UID 1 FLAGS (\\Deleted \\Recent))\r\na7 OK STORE completed\r\n"
+    )  # UID STORE names the UID
     assert out[8].startswith(b"* 1 EXPUNGE\r\n")
     assert out[9].startswith(b"* 1 FETCH (UID 2)")  # sequence numbers shift, UIDs do not
     assert out[10].startswith(b"* BYE") and system.mtas["mx1"].store.mailbox("bob@b.test").expunged == [1]

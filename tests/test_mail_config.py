@@ -81,9 +81,14 @@ def test_send_file_rows_are_scripted_messages(tmp_path) -> None:  # type: ignore
                                     "1,alice@a.test,bob@b.test,first,3KB,\n"
                                     "2.5,alice@a.test,\"bob@b.test; carol@b.test\",,,40KB\n")  # fmt: skip
     s = netlab.load_scenario(path)
-    listed = scenario({"send": [
-        {"at": 1, "from": "alice@a.test", "to": ["bob@b.test"], "subject": "first", "body_size": "3KB"},
-        {"at": "2.5s", "from": "alice@a.test", "to": ["bob@b.test", "carol@b.test"], "attachment": "40KB"}]})
+    listed = scenario(
+        {
+            "send": [
+                {"at": 1, "from": "alice@a.test", "to": ["bob@b.test"], "subject": "first", "body_size": "3KB"},
+                {"at": "2.5s", "from": "alice@a.test", "to": ["bob@b.test", "carol@b.test"], "attachment": "40KB"},
+            ]
+        }
+    )
     assert s.mail.send == listed.mail.send and s.mail.send[0].body_bytes == 3000
     assert loads_scenario(s.to_yaml()).mail == s.mail  # written back as the list it was read as
 

@@ -142,8 +142,15 @@ def test_composing_and_parsing_create_no_new_classes() -> None:
     import gc
 
     def one(i: int) -> None:
-        raw = to_bytes(build_message(sender="a@x.example", to=["b@y.example", "c@y.example"], subject=f"s{i}",
-                                     body="hello\n", attachments=[("f.bin", b"\0" * 100, "application", "pdf")]))
+        raw = to_bytes(
+            build_message(
+                sender="a@x.example",
+                to=["b@y.example", "c@y.example"],
+                subject=f"s{i}",
+                body="hello\n",
+                attachments=[("f.bin", b"\0" * 100, "application", "pdf")],
+            )
+        )
         assert parse(raw)["Subject"] == f"s{i}"
 
     one(0)

@@ -53,22 +53,36 @@ def test_auth_required_and_bad_credentials(password: str, code: str) -> None:
 
 
 def test_sender_not_owned_is_refused() -> None:
-    res, _ = run({"send": [send(["bob@b.test"])], "users": [
-        {"address": "alice@a.test", "password": "pw", "client": "pc"}, {"address": "bob@b.test"},
-        {"address": "mallory@a.test", "password": "pw", "client": "pc"}], "send": [
-        {"at": 0, "from": "mallory@a.test", "to": ["bob@b.test"], "password": "pw"}]})
+    res, _ = run(
+        {
+            "send": [send(["bob@b.test"])],
+            "users": [
+                {"address": "alice@a.test", "password": "pw", "client": "pc"},
+                {"address": "bob@b.test"},
+                {"address": "mallory@a.test", "password": "pw", "client": "pc"},
+            ],
+            "send": [{"at": 0, "from": "mallory@a.test", "to": ["bob@b.test"], "password": "pw"}],
+        }
+    )
     assert res.messages.iloc[0].status == "delivered"  # her own address is fine
-    lines = raw_session({"users": [{"address": "alice@a.test", "password": "pw", "client": "pc"},
-                                   {"address": "bob@b.test"}]}, "msa", 587,
-                        [b"EHLO pc\r\n", b"AUTH PLAIN AGFsaWNlQGEudGVzdABwdw==\r\n", b"MAIL FROM:<bob@b.test>\r\n"])
+    lines = raw_session(
+        {"users": [{"address": "alice@a.test", "password": "pw", "client": "pc"}, {"address": "bob@b.test"}]},
+        "msa",
+        587,
+        [b"EHLO pc\r\n", b"AUTH PLAIN AGFsaWNlQGEudGVzdABwdw==\r\n", b"MAIL FROM:<bob@b.test>\r\n"],
+    )
     assert lines[-1].startswith(b"550 5.7.1")
 
 
 def test_size_limit() -> None:
-    mail = {"servers": [{"host": "msa", "role": "msa", "domains": ["a.test"], "size_limit": "10KB"},
-                        {"host": "mx1", "role": "mx", "domains": ["a.test", "b.test"]}],
-            "domains": [{"name": "a.test", "mx": [[10, "mx1"]]}, {"name": "b.test", "mx": [[10, "mx1"]]}],
-            "send": [send(["bob@b.test"], attachment="20KB"), send(["carol@b.test"], attachment="2KB")]}
+    mail = {
+        "servers": [
+            {"host": "msa", "role": "msa", "domains": ["a.test"], "size_limit": "10KB"},
+            {"host": "mx1", "role": "mx", "domains": ["a.test", "b.test"]},
+        ],
+        "domains": [{"name": "a.test", "mx": [[10, "mx1"]]}, {"name": "b.test", "mx": [[10, "mx1"]]}],
+        "send": [send(["bob@b.test"], attachment="20KB"), send(["carol@b.test"], attachment="2KB")],
+    }
     res, _ = run(mail)
     assert status(res) == ["rejected"] and res.messages.iloc[0].dsn == "5.3.4"
     assert status(res, "carol@b.test") == ["delivered"]
@@ -82,17 +96,27 @@ def test_gtube_rejected_outbound_tagged_inbound_and_ham_passes() -> None:
     ham = parse(mailbox(system, "mx1", "carol")[0])
     assert ham["X-Spam-Status"].startswith("No")
     # Without the outbound check the inbound MX tags it (spam_action: tag) and delivers.
-    res, system = run({"servers": [{"host": "msa", "role": "msa", "domains": ["a.test"], "spam_action": "off"},
-                                   {"host": "mx1", "role": "mx", "domains": ["a.test", "b.test"], "spam_action": "tag"},
-                                   {"host": "mx2", "role": "relay", "relay_domains": ["b.test"]}],
-                       "send": [send(["bob@b.test"], body=f"hi\n{GTUBE}\n")]})
+    res, system = run(
+        {
+            "servers": [
+                {"host": "msa", "role": "msa", "domains": ["a.test"], "spam_action": "off"},
+                {"host": "mx1", "role": "mx", "domains": ["a.test", "b.test"], "spam_action": "tag"},
+                {"host": "mx2", "role": "relay", "relay_domains": ["b.test"]},
+            ],
+            "send": [send(["bob@b.test"], body=f"hi\n{GTUBE}\n")],
+        }
+    )
     tagged = parse(mailbox(system, "mx1", "bob")[0])
     assert tagged["X-Spam-Status"].startswith("Yes, score=1") and "GTUBE" in tagged["X-Spam-Status"]
 
 
 def test_relay_refused_for_unauthenticated_clients() -> None:
-    lines = raw_session({"send": []}, "mx1", 25, [b"EHLO pc\r\n", b"MAIL FROM:<x@pc.test>\r\n",
-                                                 b"RCPT TO:<someone@far.test>\r\n", b"RCPT TO:<bob@b.test>\r\n"])
+    lines = raw_session(
+        {"send": []},
+        "mx1",
+        25,
+        [b"EHLO pc\r\n", b"MAIL FROM:<x@pc.test>\r\n", b"RCPT TO:<someone@far.test>\r\n", b"RCPT TO:<bob@b.test>\r\n"],
+    )
     assert lines[-2].startswith(b"554 5.7.1 <someone@far.test>: Relay access denied")
     assert lines[-1].startswith(b"250")  # its own domain is fine
 
@@ -126,9 +150,14 @@ def test_mx_fallback_and_backup_mx_relays_to_the_primary() -> None:
 
 
 def test_null_mx_bounces_with_a_dsn() -> None:
-    mail = {"domains": [{"name": "a.test", "mx": [[10, "mx1"]]}, {"name": "b.test", "mx": [[10, "mx1"]]},
-                        {"name": "nomail.test", "null_mx": True}],
-            "send": [send(["x@nomail.test"])]}
+    mail = {
+        "domains": [
+            {"name": "a.test", "mx": [[10, "mx1"]]},
+            {"name": "b.test", "mx": [[10, "mx1"]]},
+            {"name": "nomail.test", "null_mx": True},
+        ],
+        "send": [send(["x@nomail.test"])],
+    }
     res, system = run(mail)
     assert status(res, "x@nomail.test") == ["bounced"] and res.messages.iloc[0].dsn == "5.1.10"
     dsn = parse(mailbox(system, "mx1", "alice")[0])
@@ -137,11 +166,15 @@ def test_null_mx_bounces_with_a_dsn() -> None:
 
 def deferring(extra: dict | None = None) -> dict:  # type: ignore[type-arg]
     """The MSA relays through a relay that does not trust it and defers foreign mail (454 4.7.1)."""
-    mail = {"servers": [{"host": "msa", "role": "msa", "domains": ["a.test"], "smarthost": "relay"},
-                        {"host": "relay", "role": "relay", "relay_refusal": "defer", "relay_domains": ["a.test"]},
-                        {"host": "mx1", "role": "mx", "domains": ["a.test", "b.test"]}],
-            "domains": [{"name": "a.test", "mx": [[10, "mx1"]]}, {"name": "b.test", "mx": [[10, "mx1"]]}],
-            "send": [send(["bob@b.test"])]}
+    mail = {
+        "servers": [
+            {"host": "msa", "role": "msa", "domains": ["a.test"], "smarthost": "relay"},
+            {"host": "relay", "role": "relay", "relay_refusal": "defer", "relay_domains": ["a.test"]},
+            {"host": "mx1", "role": "mx", "domains": ["a.test", "b.test"]},
+        ],
+        "domains": [{"name": "a.test", "mx": [[10, "mx1"]]}, {"name": "b.test", "mx": [[10, "mx1"]]}],
+        "send": [send(["bob@b.test"])],
+    }
     mail.update(extra or {})
     return mail
 
@@ -168,12 +201,16 @@ def test_queue_lifetime_bounces_a_dsn_that_email_parses() -> None:
 
 
 def test_loop_bounces_at_the_hop_limit() -> None:
-    mail = {"servers": [{"host": "msa", "role": "msa", "domains": ["a.test"], "smarthost": "relay"},
-                        {"host": "relay", "role": "relay", "trusted": ["msa", "relay2"], "smarthost": "relay2"},
-                        {"host": "relay2", "role": "relay", "trusted": ["relay"], "smarthost": "relay"},
-                        {"host": "mx1", "role": "mx", "domains": ["a.test", "b.test"]}],
-            "domains": [{"name": "a.test", "mx": [[10, "mx1"]]}, {"name": "b.test", "mx": [[10, "mx1"]]}],
-            "send": [send(["bob@b.test"])]}
+    mail = {
+        "servers": [
+            {"host": "msa", "role": "msa", "domains": ["a.test"], "smarthost": "relay"},
+            {"host": "relay", "role": "relay", "trusted": ["msa", "relay2"], "smarthost": "relay2"},
+            {"host": "relay2", "role": "relay", "trusted": ["relay"], "smarthost": "relay"},
+            {"host": "mx1", "role": "mx", "domains": ["a.test", "b.test"]},
+        ],
+        "domains": [{"name": "a.test", "mx": [[10, "mx1"]]}, {"name": "b.test", "mx": [[10, "mx1"]]}],
+        "send": [send(["bob@b.test"])],
+    }
     res, system = run(mail)
     row = res.messages[res.messages.kind == "mail"].iloc[0]
     assert row.status == "bounced" and row.dsn == "5.4.0" and row.mail_hops == 50
@@ -185,8 +222,12 @@ def test_loop_bounces_at_the_hop_limit() -> None:
 
 def test_crashed_mta_delivers_its_queue_after_restart() -> None:
     mail = {"queue": {"connect_timeout": "5s"}, "send": [send(["bob@b.test"], at=1.0)]}
-    faults = [{"at": "0.01s", "node": "mx1", "action": "down"}, {"at": "50s", "node": "mx2", "action": "down"},
-              {"at": "100s", "node": "mx1", "action": "up"}, {"at": "1000s", "node": "mx2", "action": "up"}]
+    faults = [
+        {"at": "0.01s", "node": "mx1", "action": "down"},
+        {"at": "50s", "node": "mx2", "action": "down"},
+        {"at": "100s", "node": "mx1", "action": "up"},
+        {"at": "1000s", "node": "mx2", "action": "up"},
+    ]
     res, _ = run(mail, faults=faults)
     row = res.messages.iloc[0]
     assert row.status == "delivered" and row.hop_hosts == "msa mx2 mx1"
@@ -219,8 +260,16 @@ def test_body_size_generates_a_text_body_of_that_size() -> None:
 
 
 def test_loss_causes_retransmissions_and_intact_delivery() -> None:
-    links = [["pc", "r1"], ["msa", "r1"], ["relay", "r1"], ["relay2", "r1"],
-             {"a": "r1", "b": "r2", "loss": 0.05}, ["mx1", "r2"], ["mx2", "r2"], ["dns", "r2"]]
+    links = [
+        ["pc", "r1"],
+        ["msa", "r1"],
+        ["relay", "r1"],
+        ["relay2", "r1"],
+        {"a": "r1", "b": "r2", "loss": 0.05},
+        ["mx1", "r2"],
+        ["mx2", "r2"],
+        ["dns", "r2"],
+    ]
     res, system = run({"send": [send(["bob@b.test"], attachment="200KB")]}, links=links)
     row = res.messages.iloc[0]
     assert row.status == "delivered" and row.retransmissions > 0
@@ -250,7 +299,9 @@ def test_msa_qualifies_bare_addresses_and_port_25_refuses_them() -> None:
     """RFC 6409 §4.2: the MSA makes envelope addresses fully qualified (with its domain); a relay does not."""
     users = {"users": [{"address": "alice@a.test", "password": "pw", "client": "pc"}, {"address": "bob@b.test"}]}
     auth = b"AUTH PLAIN AGFsaWNlQGEudGVzdABwdw==\r\n"  # alice@a.test / pw
-    lines = raw_session(users, "msa", 587, [b"EHLO pc\r\n", auth, b"MAIL FROM:<alice>\r\n", b"RCPT TO:<bob@b.test>\r\n"])
+    lines = raw_session(
+        users, "msa", 587, [b"EHLO pc\r\n", auth, b"MAIL FROM:<alice>\r\n", b"RCPT TO:<bob@b.test>\r\n"]
+    )
     assert lines[-2].startswith(b"250") and lines[-1].startswith(b"250")  # alice -> alice@a.test, her own
     lines = raw_session(users, "mx1", 25, [b"EHLO pc\r\n", b"MAIL FROM:<alice>\r\n"])
     assert lines[-1].startswith(b"501")

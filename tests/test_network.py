@@ -29,9 +29,7 @@ TX = 1250 * 8 / RATE
 def topo(nodes: str | tuple[str, ...], *links: netlab.LinkSpec, **node_kw: dict) -> netlab.Topology:
     """Nodes named in *nodes* (single letters/strings; names starting with 'r' are routers, others hosts)."""
     names = nodes.split() if isinstance(nodes, str) else nodes
-    specs = tuple(
-        netlab.NodeSpec(n, "router" if n.startswith("r") else "host", **node_kw.get(n, {})) for n in names
-    )
+    specs = tuple(netlab.NodeSpec(n, "router" if n.startswith("r") else "host", **node_kw.get(n, {})) for n in names)
     return netlab.Topology(specs, links)
 
 
@@ -39,7 +37,9 @@ def link(a: str, b: str, rate: float = RATE, delay: float = 0.0, **kw: object) -
     return netlab.LinkSpec(a, b, rate_bps=rate, delay_s=delay, **kw)
 
 
-def trace(name: str, src: str, dst: str, times: list[float], sizes: list[int] | int = 1250, **kw: object) -> netlab.FlowSpec:
+def trace(
+    name: str, src: str, dst: str, times: list[float], sizes: list[int] | int = 1250, **kw: object
+) -> netlab.FlowSpec:
     if isinstance(sizes, int):
         sizes = [sizes] * len(times)
     return netlab.FlowSpec(name, src, dst, arrivals=netlab.Trace(times, sizes), **kw)
@@ -178,7 +178,9 @@ def test_loss_after_serialisation_spends_the_link_time():
     delay = 0.005
     res, _ = simulate(topo("a b", link("a", "b", RATE, delay, loss=1.0)), trace("f", "a", "b", [0.0, 0.0, 0.01, 0.02]))
     assert res.drops["reason"].tolist() == ["loss"] * 4
-    assert res.drops["time_s"].tolist() == pytest.approx([TX + delay, 2 * TX + delay, 0.01 + TX + delay, 0.02 + TX + delay], abs=TOL)
+    assert res.drops["time_s"].tolist() == pytest.approx(
+        [TX + delay, 2 * TX + delay, 0.01 + TX + delay, 0.02 + TX + delay], abs=TOL
+    )
     row = link_row(res, "a->b")
     assert (row["packets"], row["drops_loss"]) == (4, 4)
     assert row["utilisation"] == pytest.approx(4 * TX / res.summary["sim_time_s"], rel=1e-9)
@@ -248,7 +250,9 @@ def test_link_down_drops_queued_and_on_wire_packets_and_comes_back():
     )
     pk = packets(res)
     assert pk["status"].tolist() == ["delivered"] * 2 + ["link_down"] * 6 + ["delivered"]
-    assert pk["end_s"].tolist() == pytest.approx([TX + delay, 2 * TX + delay] + [t_down] * 5 + [0.006, 0.020 + TX + delay], abs=TOL)
+    assert pk["end_s"].tolist() == pytest.approx(
+        [TX + delay, 2 * TX + delay] + [t_down] * 5 + [0.006, 0.020 + TX + delay], abs=TOL
+    )
     assert set(res.drops["where"]) == {"a->b"}
     row = link_row(res, "a->b")
     span = res.summary["sim_time_s"]
@@ -484,7 +488,9 @@ def test_leak_without_until_still_ends_and_raises():
 
 def test_in_flight_is_counted_not_inferred():
     flow = netlab.FlowSpec("f", "a", "b", arrivals=netlab.Constant(1000.0), count=500)
-    sim = Simulation(netlab.Scenario(topo("a b", link("a", "b", RATE, 0.05)), flows=(flow,), run=netlab.RunSpec(until_s=0.3)))
+    sim = Simulation(
+        netlab.Scenario(topo("a b", link("a", "b", RATE, 0.05)), flows=(flow,), run=netlab.RunSpec(until_s=0.3))
+    )
     res = sim.execute()
     assert res.summary["in_flight"] == sum(len(link.wire) for link in sim.net.links) > 0
     books_balance(res)
@@ -554,7 +560,9 @@ def test_equal_cost_tie_break_follows_topology_link_order(first):
     second = {"A": "B", "B": "A"}[first]
     t = topo("S B A D", link("S", first), link(first, "D"), link("S", second), link(second, "D"))
     for routing in (netlab.ShortestHops(), netlab.ShortestDelay(), netlab.OspfCost()):
-        paths = {tuple(path_of(simulate(t, trace("f", "S", "D", [0.0]), routing=routing)[1], "S", "D")) for _ in range(3)}
+        paths = {
+            tuple(path_of(simulate(t, trace("f", "S", "D", [0.0]), routing=routing)[1], "S", "D")) for _ in range(3)
+        }
         assert paths == {("S", first, "D")}, routing
 
 

@@ -311,7 +311,6 @@ def test_cli_run_with_pcap(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "need --pcap DIR" in capsys.readouterr().err
 
 
-
 def test_capturing_changes_nothing_in_the_run(tmp_path: Path) -> None:
     s = mh.scenario({"users": USERS, "send": [mh.send(["bob@b.test", "carol@b.test"], at=1.0)]})
     plain = Simulation(s).execute()

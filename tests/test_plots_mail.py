@@ -6,11 +6,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import pytest  # noqa: E402
-from mail_helpers import run, send  # noqa: E402
+import pytest
+from mail_helpers import run, send
 
-import netlab  # noqa: E402
-from netlab.plots.mail import message_stages, plot_message_timeline  # noqa: E402
+import netlab
+from netlab.plots.mail import message_stages, plot_message_timeline
 
 
 def test_stages_cover_the_message_in_order() -> None:

@@ -126,7 +126,9 @@ def test_bad_commands_get_err(store: MessageStore, line: bytes) -> None:
 def test_capa_in_both_states(store: MessageStore) -> None:
     pop = Pop3ServerSession(store)
     capa = pop.feed_line(b"CAPA\r\n")
-    assert capa.startswith(b"+OK") and b"\r\nUIDL\r\n" in capa and b"\r\nTOP\r\n" in capa and capa.endswith(b"\r\n.\r\n")
+    assert (
+        capa.startswith(b"+OK") and b"\r\nUIDL\r\n" in capa and b"\r\nTOP\r\n" in capa and capa.endswith(b"\r\n.\r\n")
+    )
     _, out = _login(store, b"CAPA")
     assert out[0] == capa
 
@@ -167,8 +169,6 @@ def test_client_reports_a_failed_login(store: MessageStore) -> None:
 
 
 # --- real clients over loopback TCP --------------------------------------------------------------------------
-
-
 
 
 def test_poplib_session(store: MessageStore) -> None:

@@ -4,10 +4,10 @@ changes, what happens when a link goes down."""
 from __future__ import annotations
 
 import pytest
+from test_routing_helpers import DIAMOND, TRIANGLE, load, network, packet, path_of
 
 from netlab.errors import ConfigError
 from netlab.routing.adaptive import KShortestLeastLoaded, LeastLoaded, message_of
-from test_routing_helpers import DIAMOND, TRIANGLE, load, network, packet, path_of
 
 
 def test_oracle_takes_the_idle_path_and_source_routes() -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from test_routing_helpers import DIAMOND, FOUR, TRIANGLE, load, network, packet, path_of
 
 from netlab.errors import ConfigError, TopologyError
 from netlab.routing.multipath import Ecmp, Spray, WeightedSplit
 from netlab.routing.widest import ShortestWidest, WidestShortest
-from test_routing_helpers import DIAMOND, FOUR, TRIANGLE, load, network, packet, path_of
 
 
 def _first_hops(net, strategy, n: int, **kw) -> Counter[str]:  # type: ignore[no-untyped-def]
@@ -28,7 +28,12 @@ def test_ecmp_keeps_a_flow_on_one_path_and_spreads_flows() -> None:
 def test_ecmp_hash_is_stable_and_seeded() -> None:
     a = [path_of(n, e, packet(n, flow=f"x{i}"))[1] for e in [Ecmp()] for n in [network(FOUR, e)] for i in range(30)]
     b = [path_of(n, e, packet(n, flow=f"x{i}"))[1] for e in [Ecmp()] for n in [network(FOUR, e)] for i in range(30)]
-    c = [path_of(n, e, packet(n, flow=f"x{i}"))[1] for e in [Ecmp()] for n in [network(FOUR, e, seed=2)] for i in range(30)]
+    c = [
+        path_of(n, e, packet(n, flow=f"x{i}"))[1]
+        for e in [Ecmp()]
+        for n in [network(FOUR, e, seed=2)]
+        for i in range(30)
+    ]
     assert a == b and a != c
 
 

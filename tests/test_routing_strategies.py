@@ -15,7 +15,15 @@ from netlab.experiment.yaml_io import loads_scenario
 from netlab.routing.tracking import PathTracker
 
 ROOT = Path(__file__).resolve().parents[1]
-NEW = ["least_loaded", "k_shortest_least_loaded", "ecmp", "spray", "weighted_split", "widest_shortest", "shortest_widest"]
+NEW = [
+    "least_loaded",
+    "k_shortest_least_loaded",
+    "ecmp",
+    "spray",
+    "weighted_split",
+    "widest_shortest",
+    "shortest_widest",
+]
 VARIANTS = {
     "least_loaded": "{strategy: least_loaded}",
     "least_loaded_ls": "{strategy: least_loaded, mode: link_state, update_interval: 200ms, ewma: 1, metric: utilisation}",
@@ -33,8 +41,11 @@ VARIANTS = {
 def _scenario(routing: str) -> netlab.Scenario:
     text = (ROOT / "topologies" / "compare.yaml").read_text()
     text = text.replace("routing: shortest_hops", f"routing: {routing}")
-    text = text.replace("run: {until: 20s, warmup: 2s}", "run: {until: 6s, warmup: 0.5s, record_packets: true}\n"
-                        "faults: [{at: 2s, link: [r1, r3], action: down}, {at: 4s, link: [r1, r3], action: up}]")
+    text = text.replace(
+        "run: {until: 20s, warmup: 2s}",
+        "run: {until: 6s, warmup: 0.5s, record_packets: true}\n"
+        "faults: [{at: 2s, link: [r1, r3], action: down}, {at: 4s, link: [r1, r3], action: up}]",
+    )
     return loads_scenario(text, source="compare.yaml")
 
 

@@ -29,17 +29,11 @@ def comparison() -> netlab.Comparison:
 def test_least_loaded_beats_hop_count_on_mail_p95(
     comparison: netlab.Comparison,
 ) -> None:
-    p = comparison.paired.set_index(["strategy", "metric"]).loc[
-        ("least_loaded", "mail_latency_p95_s")
-    ]
+    p = comparison.paired.set_index(["strategy", "metric"]).loc[("least_loaded", "mail_latency_p95_s")]
     assert p["n"] == REPS
     assert p["ci_high"] < 0, p
-    runs = comparison.runs.pivot(
-        index="replication", columns="strategy", values="mail_latency_p95_s"
-    )
-    assert (runs["least_loaded"] < runs["shortest_hops"]).all(), (
-        runs
-    )  # every replication, not only on average
+    runs = comparison.runs.pivot(index="replication", columns="strategy", values="mail_latency_p95_s")
+    assert (runs["least_loaded"] < runs["shortest_hops"]).all(), runs  # every replication, not only on average
 
 
 @pytest.mark.slow
@@ -50,19 +44,12 @@ def test_hop_count_runs_a_link_above_60_percent(comparison: netlab.Comparison) -
     assert s.loc[("shortest_hops", "link_util_max"), "ci_low"] > 0.6
     links = comparison.links[comparison.links["strategy"] == "shortest_hops"]
     busiest = links.loc[links.groupby("replication")["utilisation"].idxmax()]
-    assert set(busiest["link"]) == {"r-core->r-beta"}, (
-        busiest
-    )  # the thin line to beta's site
+    assert set(busiest["link"]) == {"r-core->r-beta"}, busiest  # the thin line to beta's site
     # least-loaded moves load off it: its busiest link is clearly less busy
-    assert (
-        s.loc[("least_loaded", "link_util_max"), "ci_high"]
-        < s.loc[("shortest_hops", "link_util_max"), "ci_low"]
-    )
+    assert s.loc[("least_loaded", "link_util_max"), "ci_high"] < s.loc[("shortest_hops", "link_util_max"), "ci_low"]
 
 
 @pytest.mark.slow
 def test_the_background_flows_gain_too(comparison: netlab.Comparison) -> None:
-    p = comparison.paired.set_index(["strategy", "metric"]).loc[
-        ("least_loaded", "latency_p95_s")
-    ]
+    p = comparison.paired.set_index(["strategy", "metric"]).loc[("least_loaded", "latency_p95_s")]
     assert p["ci_high"] < 0, p

@@ -81,8 +81,13 @@ def test_rule_validation() -> None:
 
 
 def multipart(subject: str, body: str, *, date: bool = True) -> bytes:
-    msg = build_message(sender="a@a.example", to="b@b.example", subject=subject, body=body,
-                        attachments=[("a.bin", bytes(range(256)) * 40, "application", "octet-stream")])
+    msg = build_message(
+        sender="a@a.example",
+        to="b@b.example",
+        subject=subject,
+        body=body,
+        attachments=[("a.bin", bytes(range(256)) * 40, "application", "octet-stream")],
+    )
     if date:
         msg["Date"] = "Thu, 01 Jan 2026 00:00:00 +0000"
         msg["Message-ID"] = "<1@a.example>"

@@ -46,7 +46,7 @@ def test_show_graphml(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[header - 1] == "14 links"
     # Columns are aligned: every link row puts its rate where the header does.
     column = lines[header].index("rate")
-    assert all(line[column:].startswith("9.92Gbps") for line in lines[header + 2:])
+    assert all(line[column:].startswith("9.92Gbps") for line in lines[header + 2 :])
 
 
 def test_show_scenario(capsys: pytest.CaptureFixture[str]) -> None:

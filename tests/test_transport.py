@@ -200,7 +200,11 @@ def detour() -> netlab.Topology:
 @pytest.mark.parametrize("reroute", [True, False])
 def test_link_down_mid_transfer_completes_after_recovery(reroute: bool) -> None:
     faults = (netlab.FaultSpec(0.3, "down", link=("r1", "r2")), netlab.FaultSpec(4.0, "up", link=("r1", "r2")))
-    t = detour() if reroute else topo("a r1 r2 b", *((l.a, l.b, l.rate_bps, l.delay_s, 0.0) for l in detour().links[:3]))
+    t = (
+        detour()
+        if reroute
+        else topo("a r1 r2 b", *((l.a, l.b, l.rate_bps, l.delay_s, 0.0) for l in detour().links[:3]))
+    )
     _env, net, stack = network(t, routing=netlab.ShortestHops(detection_delay_s=0.2), faults=faults)
     data = payload(MB, seed=7)
     out = transfer(stack, data)

@@ -141,7 +141,9 @@ def test_lindley_oracle_per_packet():
     expected = lindley_sojourns(times, services)
     sojourn = pk["end_s"].to_numpy() - pk["created_s"].to_numpy() - prop
     err = np.abs(sojourn - expected)
-    assert err.max() < 1e-12, f"worst packet {int(err.argmax())}: {sojourn[err.argmax()]!r} vs {expected[err.argmax()]!r}"
+    assert err.max() < 1e-12, (
+        f"worst packet {int(err.argmax())}: {sojourn[err.argmax()]!r} vs {expected[err.argmax()]!r}"
+    )
     # The oracle is not vacuous: the queue was often busy.
     assert (expected > np.array(services) + 1e-6).mean() > 0.5
 
@@ -357,7 +359,9 @@ def test_same_seed_identical_in_another_process(tmp_path):
     )
     # Another process with another str-hash salt: nothing may depend on Python's hash().
     env = {**os.environ, "PYTHONHASHSEED": "4242"}
-    subprocess.run([sys.executable, "-c", code, str(TESTS_DIR), "5", str(out)], check=True, cwd=REPO, env=env, timeout=120)
+    subprocess.run(
+        [sys.executable, "-c", code, str(TESTS_DIR), "5", str(out)], check=True, cwd=REPO, env=env, timeout=120
+    )
     theirs = pickle.loads(out.read_bytes())
     ours = repro_tables(5)
     assert ours["drops"]["reason"].nunique() >= 2  # losses and queue overflows both happen: every stream is used

@@ -93,9 +93,12 @@ def test_missing_rate_names_file_edge_and_attribute(tmp_path: Path) -> None:
 
 
 def test_missing_coordinates_name_the_node(tmp_path: Path) -> None:
-    path = _write(tmp_path, """    <node id="1"><data key="d2">Nowhere</data></node>
+    path = _write(
+        tmp_path,
+        """    <node id="1"><data key="d2">Nowhere</data></node>
     <edge source="0" target="1"><data key="d3">1e9</data></edge>
-""")
+""",
+    )
     with pytest.raises(TopologyError, match=r"net.graphml: edge London - Nowhere: node Nowhere has no coordinates"):
         read_topology_file(path)
     assert read_topology_file(path, defaults={"delay_s": 0.003}).links[0].delay_s == 0.003
@@ -127,10 +130,11 @@ def test_unknown_default_key_did_you_mean() -> None:
     "topology",
     [
         Topology(
-            (NodeSpec("a", "host", ip="10.0.0.1"), NodeSpec("b", forwarding_delay_s=1e-5, x=1.0, y=2.0),
-             NodeSpec("c")),
-            (LinkSpec("a", "b", rate_bps=1e7, delay_s=0.01, queue_packets=10, loss=0.1),
-             LinkSpec("b", "c", rate_bps=math.inf, queue_bytes=64000, cost=3.0, directed=True)),
+            (NodeSpec("a", "host", ip="10.0.0.1"), NodeSpec("b", forwarding_delay_s=1e-5, x=1.0, y=2.0), NodeSpec("c")),
+            (
+                LinkSpec("a", "b", rate_bps=1e7, delay_s=0.01, queue_packets=10, loss=0.1),
+                LinkSpec("b", "c", rate_bps=math.inf, queue_bytes=64000, cost=3.0, directed=True),
+            ),
         ),  # fmt: skip
         topology_from_graph(dumbbell(2, 2, bottleneck_rate_bps=1e6)),
     ],

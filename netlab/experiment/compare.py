@@ -209,7 +209,9 @@ def _plan(
     labels = list(chosen)
     baseline = labels[0] if baseline is None else baseline
     if baseline not in chosen:
-        raise ConfigError(f"compare: baseline {baseline!r} is not one of the strategies" + did_you_mean(baseline, labels))
+        raise ConfigError(
+            f"compare: baseline {baseline!r} is not one of the strategies" + did_you_mean(baseline, labels)
+        )
     first = scenario.seed if seed is None else seed
     seeds = [first + r for r in range(replications)]
     jobs = [Job(label, r, scenario, chosen[label], s, track_paths, max_delays, r == 0)
@@ -253,10 +255,11 @@ def _assemble(plan: _Plan, outs: list[dict[str, Any]], level: float) -> Comparis
         paired=paired,
         runs=runs,
         delays=pd.DataFrame(delay_rows, columns=["strategy", "replication", "delay_s"]),
-        links=pd.DataFrame(link_rows, columns=["strategy", "replication", "link", "src", "dst", "rate_bps", "utilisation"]),
+        links=pd.DataFrame(
+            link_rows, columns=["strategy", "replication", "link", "src", "dst", "rate_bps", "utilisation"]
+        ),
         link_bins=pd.DataFrame(bin_rows, columns=["strategy", "link", "bin_start_s", "bin_end_s", "utilisation"]),
         paths=pd.DataFrame(path_rows, columns=["strategy", "replication", "flow", "path", "bin_start_s", "packets"]),
         meta=meta,
         scenario=scenario,
     )
-

@@ -154,7 +154,9 @@ def format_comparison(comp: Comparison, metrics: Sequence[str] | None = None) ->
             cells = []
             for c in cols:
                 r = df[(df["strategy"] == c) & (df["metric"] == metric)]
-                cells.append(cell(*(float(r.iloc[0][k]) for k in (value, "ci_low", "ci_high")), scale) if len(r) else "")
+                cells.append(
+                    cell(*(float(r.iloc[0][k]) for k in (value, "ci_low", "ci_high")), scale) if len(r) else ""
+                )
             rows.append([name, *cells])
         widths = [max(len(x) for x in col) + 2 for col in zip(["metric", *cols], *rows, strict=True)]
         lines = [title, "".join(f"{h:<{widths[0]}}" if i == 0 else f"{h:>{widths[i]}}"

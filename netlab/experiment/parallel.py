@@ -127,7 +127,11 @@ def _needs_value(obj: Any) -> bool:
         cls = x if isinstance(x, type) else type(x)
         if not _by_name(cls.__module__, cls.__qualname__):
             return True
-        if callable(x) and hasattr(x, "__qualname__") and not _by_name(getattr(x, "__module__", "") or "", x.__qualname__):
+        if (
+            callable(x)
+            and hasattr(x, "__qualname__")
+            and not _by_name(getattr(x, "__module__", "") or "", x.__qualname__)
+        ):
             return True
     return False
 
@@ -219,9 +223,12 @@ class Dask:
 
     def run(self, function: Callable[[J], R], jobs: Sequence[J], done: Done | None = None) -> list[R]:
         try:
-            from distributed import Client, as_completed as dask_completed
+            from distributed import Client
+            from distributed import as_completed as dask_completed
         except ImportError:
-            raise ConfigError("running on a Dask scheduler needs dask.distributed: pip install 'netlab[dask]'") from None
+            raise ConfigError(
+                "running on a Dask scheduler needs dask.distributed: pip install 'netlab[dask]'"
+            ) from None
         client = self.client if self.client is not None else Client(self.address)
         try:
             # pure=False: two equal jobs are still two runs (Dask would otherwise merge them by hash).

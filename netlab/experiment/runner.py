@@ -95,7 +95,9 @@ class Simulation:
         self.counted = 0
         self.packet_records: list[tuple[Any, ...]] | None = [] if spec.record_packets else None
         self.records = [FlowRecord(f, self) for f in scenario.flows]
-        self.sources = [FlowSource(f, self.net, r, self, spec.warmup_s) for f, r in zip(scenario.flows, self.records, strict=True)]
+        self.sources = [
+            FlowSource(f, self.net, r, self, spec.warmup_s) for f, r in zip(scenario.flows, self.records, strict=True)
+        ]
         self.holds = len(self.sources)  # one per running flow, plus what extensions hold
         self.extensions: list[Extension] = [*_scenario_extensions(scenario), *extensions]
         self.snapshots: list[tuple[float, list[tuple[Any, ...]]]] = []

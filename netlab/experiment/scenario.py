@@ -49,7 +49,9 @@ class RunSpec:
         if self.stop_after_delivered is not None and not (
             isinstance(self.stop_after_delivered, int) and self.stop_after_delivered >= 1
         ):
-            raise ConfigError(f"run.stop_after_delivered must be a whole number >= 1, got {self.stop_after_delivered!r}")
+            raise ConfigError(
+                f"run.stop_after_delivered must be a whole number >= 1, got {self.stop_after_delivered!r}"
+            )
         if not (self.bin_s > 0 and math.isfinite(self.bin_s)):
             raise ConfigError(f"run.bin must be a positive time, got {self.bin_s!r}")
         if self.until_s is not None and self.warmup_s >= self.until_s:

@@ -23,6 +23,7 @@ from netlab.topology.spec import LinkSpec, NodeSpec
 
 __all__ = ["scenario_to_data"]
 
+
 def scenario_to_data(scenario: Scenario, *, compact: bool = True) -> dict[str, Any]:
     """*scenario* as plain YAML-ready data; :func:`scenario_from_data` reads it back into an equal scenario.
 

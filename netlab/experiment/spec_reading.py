@@ -37,6 +37,7 @@ from netlab.workload.spec import Trace
 
 __all__ = ["Ctx", "build", "construct", "convert"]
 
+
 @dataclass(frozen=True)
 class Ctx:
     """Where a value sits: *where* (file name), key *path* (``links[3].rate``), *line* (1-based) and *base*

@@ -28,6 +28,7 @@ from netlab.experiment.spec_fields import (
 
 __all__ = ["FlowMap", "FlowSeq", "dump_fields", "dump_value"]
 
+
 class FlowMap(dict):  # type: ignore[type-arg]
     """A mapping the YAML dumper writes on one line (``{a: h1, b: r1}``)."""
 

@@ -71,7 +71,7 @@ def save_scenario(scenario: Scenario, path: str | Path) -> None:
 
 def _load_text(text: str, where: str, base: Path, default_name: str) -> Scenario:
     try:
-        data = yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a SafeLoader subclass
+        data = yaml.load(text, Loader=Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""

@@ -246,7 +246,7 @@ class LiveBridge:
     def _run_sim(self) -> None:
         try:
             self.results = self.sim.execute()
-        except BaseException as exc:  # noqa: BLE001 - handed to stop()'s caller, re-raised there
+        except BaseException as exc:
             self.error = exc
         finally:
             with self._jobs_lock:
@@ -273,7 +273,7 @@ class LiveBridge:
                 continue  # the client went away while waiting
             try:
                 future.set_result(fn())
-            except Exception as exc:  # noqa: BLE001 - the job's own failure goes to its caller
+            except Exception as exc:
                 future.set_exception(exc)
         if self.echo is not None:
             self._echo()
@@ -314,7 +314,7 @@ class LiveBridge:
 
             servers.append(await loop.create_server(factory, LOOPBACK, self._want["smtp"]))
             servers.extend(await self.inbox.start(LOOPBACK, self._want["pop3"], self._want["imap"]))
-        except BaseException as exc:  # noqa: BLE001 - re-raised by start() in the caller's thread
+        except BaseException as exc:
             self._startup_error = exc
             for s in servers:
                 s.close()

@@ -79,7 +79,7 @@ def _rdata(rec: Record) -> dns.rdata.Rdata:
     """The dnspython rdata of one record."""
     if rec.rtype == "TXT":
         raw = rec.value.encode()
-        return TXT(_IN, dns.rdatatype.TXT, [raw[i:i + 255] for i in range(0, len(raw), 255)] or [b""])
+        return TXT(_IN, dns.rdatatype.TXT, [raw[i : i + 255] for i in range(0, len(raw), 255)] or [b""])
     if rec.rtype == "A":
         text = rec.value
     else:  # names are validated (letters, digits, '-', '_'), so the text form needs no escaping

@@ -273,8 +273,9 @@ def _key(session: ImapServerSession, keys: list[Token]) -> _Predicate:
         return lambda c: (flag in c.entry.flags) == want
     if upper in ("NEW", "RECENT", "OLD"):
         want_recent = upper != "OLD"
-        return lambda c: (c.entry.uid in session.recent) == want_recent and (upper != "NEW" or
-                                                                              "\\Seen" not in c.entry.flags)
+        return lambda c: (
+            (c.entry.uid in session.recent) == want_recent and (upper != "NEW" or "\\Seen" not in c.entry.flags)
+        )
     if upper in ("FROM", "TO", "CC", "BCC", "SUBJECT"):
         needle = arg()
         return lambda c: _header_has(c, upper, needle)

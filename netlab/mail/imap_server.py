@@ -22,7 +22,6 @@ b'* 1 FETCH (FLAGS (\\\\Recent) RFC822.SIZE 41)\\r\\na3 OK FETCH completed\\r\\n
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 
 from netlab.mail.errors import ProtocolError
@@ -217,7 +216,10 @@ class ImapServerSession:
         if unseen is not None:
             lines.append(f"* OK [UNSEEN {unseen}] First unseen")
         lines.append(f"* OK [PERMANENTFLAGS {'()' if readonly else _FLAGS}] Limited")
-        lines += [f"* OK [UIDVALIDITY {box.uidvalidity}] UIDs valid", f"* OK [UIDNEXT {box.uidnext}] Predicted next UID"]
+        lines += [
+            f"* OK [UIDVALIDITY {box.uidvalidity}] UIDs valid",
+            f"* OK [UIDNEXT {box.uidnext}] Predicted next UID",
+        ]
         mode = "READ-ONLY" if readonly else "READ-WRITE"
         return "".join(f"{line}\r\n" for line in lines).encode(), f"OK [{mode}] {name} completed"
 

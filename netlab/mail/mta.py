@@ -98,8 +98,9 @@ class Mta:
         self.ip = self.node.ip
         self.fqdn: str = spec.fqdn or spec.host
         # An MSA completes bare user names with its own domain (RFC 6409 §4.2); other roles refuse them (501).
-        self._qualify_domain = (spec.domains[0] if spec.domains else self.fqdn.partition(".")[2] or None) \
-            if spec.role == "msa" else None
+        self._qualify_domain = (
+            (spec.domains[0] if spec.domains else self.fqdn.partition(".")[2] or None) if spec.role == "msa" else None
+        )
         self.domains = {d.lower() for d in spec.domains} if spec.role == "mx" else set()
         self.relay_domains = {d.lower() for d in spec.relay_domains}
         # The message store of the inbox server on this host (empty unless this is an mx), keyed by address.

@@ -338,7 +338,23 @@ MESSAGE_COLUMNS = ["message_id", "kind", "mail_from", "rcpt_to", "size_bytes", "
                    "status", "dsn", "reason", "final_s", "mail_hops", "smtp_transactions", "packets",
                    "retransmissions", "spam_score", "origin_message_id", "mailbox_s", "retrieved_s",
                    "mailbox_uid"]  # fmt: skip
-HOP_COLUMNS = ["client", "server", "port", "start_s", "end_s", "duration_s", "code", "dsn", "message_id",
-               "recipients", "n_recipients", "accepted", "size_bytes", "segments", "retransmissions", "error"]
+HOP_COLUMNS = [
+    "client",
+    "server",
+    "port",
+    "start_s",
+    "end_s",
+    "duration_s",
+    "code",
+    "dsn",
+    "message_id",
+    "recipients",
+    "n_recipients",
+    "accepted",
+    "size_bytes",
+    "segments",
+    "retransmissions",
+    "error",
+]
 FETCH_COLUMNS = ["client", "server", "user", "protocol", "fetch_mode", "start_s", "end_s", "duration_s", "commands",
                  "bytes_sent", "bytes_received", "messages", "error"]  # fmt: skip

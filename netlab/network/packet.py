@@ -27,7 +27,20 @@ class Packet:
     (``owner.on_deliver(packet, now)``, ``owner.on_drop(packet, now, reason)``); ``flow`` and ``seq`` name it.
     """
 
-    __slots__ = ("callbacks", "created", "dst", "flow", "hops", "owner", "payload", "route", "seq", "size", "src", "ttl")
+    __slots__ = (
+        "callbacks",
+        "created",
+        "dst",
+        "flow",
+        "hops",
+        "owner",
+        "payload",
+        "route",
+        "seq",
+        "size",
+        "src",
+        "ttl",
+    )
 
     #: SimPy reads ``_ok`` of every processed event; a packet event always succeeds.
     _ok = True

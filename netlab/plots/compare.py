@@ -167,7 +167,9 @@ def plot_topology_load(source: Results | Comparison, ax: Axes | None = None, *, 
         G.add_node(n.name, role=n.role)
     edges, values = [], []
     for link in topo.links:
-        u = max(float(util.get((link.a, link.b), 0.0)), float(util.get((link.b, link.a), 0.0) if not link.directed else 0.0))
+        u = max(
+            float(util.get((link.a, link.b), 0.0)), float(util.get((link.b, link.a), 0.0) if not link.directed else 0.0)
+        )
         u = 0.0 if math.isnan(u) else u
         edges.append((link.a, link.b))
         values.append(u)

@@ -28,7 +28,9 @@ def _num(x: Any) -> float:
     return v
 
 
-def message_stages(results: Results, message_id: str | None = None, rcpt: str | None = None) -> list[tuple[str, float, float]]:
+def message_stages(
+    results: Results, message_id: str | None = None, rcpt: str | None = None
+) -> list[tuple[str, float, float]]:
     """The stages of one (message, recipient) as ``(label, start_s, end_s)``, in time order.
 
     Waits are ``queue at HOST``; SMTP transactions carrying the message are ``SMTP CLIENT -> SERVER``; then

@@ -46,8 +46,12 @@ class _Widths:
 
     def __post_init__(self) -> None:
         name = type(self).__name__
-        if self.update_interval_s is not None and not (self.update_interval_s > 0 and math.isfinite(self.update_interval_s)):
-            raise ConfigError(f"{name}: update_interval must be a positive time or null, got {self.update_interval_s!r}")
+        if self.update_interval_s is not None and not (
+            self.update_interval_s > 0 and math.isfinite(self.update_interval_s)
+        ):
+            raise ConfigError(
+                f"{name}: update_interval must be a positive time or null, got {self.update_interval_s!r}"
+            )
         if not 0 < self.ewma <= 1:
             raise ConfigError(f"{name}: ewma must be in (0, 1], got {self.ewma!r}")
 

@@ -180,15 +180,19 @@ def _link(data: Mapping[str, Any], ends: tuple[str, str], coords: tuple[tuple[fl
         raise TopologyError(f"{where}: bad link attribute ({exc})") from None
     rate = defaults.get("rate_bps") if rate is None else rate
     if rate is None:
-        raise TopologyError(f"{where}: no link rate (attribute 'LinkSpeedRaw', or 'LinkSpeed' with "
-                            "'LinkSpeedUnits'); pass a default rate, e.g. defaults={'rate_bps': '1Gbps'}")
+        raise TopologyError(
+            f"{where}: no link rate (attribute 'LinkSpeedRaw', or 'LinkSpeed' with "
+            "'LinkSpeedUnits'); pass a default rate, e.g. defaults={'rate_bps': '1Gbps'}"
+        )
     if delay is None:
         delay = _propagation_delay(*coords)
     delay = defaults.get("delay_s") if delay is None else delay
     if delay is None:
         node = ends[0] if coords[0] is None else ends[1]
-        raise TopologyError(f"{where}: node {node} has no coordinates ('Longitude', 'Latitude') for the delay; "
-                            "give the edge a 'delay_s' or pass defaults={'delay_s': ...}")
+        raise TopologyError(
+            f"{where}: node {node} has no coordinates ('Longitude', 'Latitude') for the delay; "
+            "give the edge a 'delay_s' or pass defaults={'delay_s': ...}"
+        )
     link = {"rate_bps": rate, "delay_s": delay}
     link.update({k: data[k] for k in _LINK_ATTRS if data.get(k) not in (None, "")})
     return link

@@ -55,7 +55,9 @@ class RtoEstimator:
         if not 0 < min_s <= max_s:
             raise ConfigError(f"RTO bounds: expected 0 < min <= max, got min {min_s} s, max {max_s} s")
         if granularity_s < 0 or initial_s <= 0:
-            raise ConfigError(f"RTO: expected initial > 0 and granularity >= 0, got {initial_s} s and {granularity_s} s")
+            raise ConfigError(
+                f"RTO: expected initial > 0 and granularity >= 0, got {initial_s} s and {granularity_s} s"
+            )
         self.min_s = min_s
         self.max_s = max_s
         self.granularity_s = granularity_s

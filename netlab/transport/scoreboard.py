@@ -21,7 +21,6 @@ from bisect import bisect_left
 __all__ = ["Scoreboard"]
 
 
-
 def merge_interval(ivs: list[list[int]], start: int, end: int) -> None:
     """Add ``[start, end)`` to the sorted, disjoint intervals *ivs* in place, merging what it touches or overlaps.
 
@@ -37,6 +36,7 @@ def merge_interval(ivs: list[list[int]], start: int, end: int) -> None:
         end = max(end, ivs[j][1])
         j += 1
     ivs[i:j] = [[start, end]]
+
 
 class Scoreboard:
     """Sorted, merged ``[start, end)`` intervals the receiver SACKed."""

@@ -134,7 +134,11 @@ class EmpiricalSize:
             raise ConfigError("empirical size: expected a non-empty list of sizes >= 1 byte")
         if self.weights is not None:
             object.__setattr__(self, "weights", tuple(float(w) for w in self.weights))
-            if len(self.weights) != len(self.values_bytes) or any(w < 0 for w in self.weights) or not sum(self.weights) > 0:
+            if (
+                len(self.weights) != len(self.values_bytes)
+                or any(w < 0 for w in self.weights)
+                or not sum(self.weights) > 0
+            ):
                 raise ConfigError("empirical size: expected one non-negative weight per value, not all zero")
 
 
@@ -152,7 +156,9 @@ class FlowSpec:
     name: str = option(doc="unique flow name")
     src: str = option(doc="sending node")
     dst: str = option(doc="receiving node")
-    arrivals: ArrivalSpec = option(default_factory=lambda: Poisson(100.0), doc="arrival process (poisson, constant, on_off, trace)")
+    arrivals: ArrivalSpec = option(
+        default_factory=lambda: Poisson(100.0), doc="arrival process (poisson, constant, on_off, trace)"
+    )
     size: SizeSpec = option(default_factory=FixedSize, doc="packet size law (fixed, exponential, empirical)")
     start_s: float = option(0.0, key="start", unit="time", doc="first possible send time")
     stop_s: float = option(math.inf, key="stop", unit="time", doc="no packet is sent at or after this time")
@@ -165,7 +171,9 @@ class FlowSpec:
             object.__setattr__(self, "path", tuple(self.path))
         if self.src == self.dst:
             raise ConfigError(f"flow {self.name!r}: src and dst are both {self.src!r}")
-        if self.count is not None and (isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 0):
+        if self.count is not None and (
+            isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 0
+        ):
             raise ConfigError(f"flow {self.name!r}: count must be a whole number >= 0, got {self.count!r}")
         if not (isinstance(self.ttl, int) and 1 <= self.ttl <= 255):
             raise ConfigError(f"flow {self.name!r}: ttl must be a whole number in 1..255, got {self.ttl!r}")
