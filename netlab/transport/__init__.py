@@ -31,6 +31,7 @@ from netlab.transport.rto import RtoEstimator
 from netlab.transport.segment import Datagram, Segment
 from netlab.transport.stack import HostStack, Listener, TransportStack
 from netlab.transport.stats import connections_table
+from netlab.transport.stream import Stream
 
 __all__ = [
     "STATES",
@@ -47,6 +48,7 @@ __all__ = [
     "ReceiveTimeout",
     "RtoEstimator",
     "Segment",
+    "Stream",
     "TcpConfig",
     "TransportError",
     "TransportStack",
