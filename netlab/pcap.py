@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netlab.errors import ConfigError
+from netlab.network.drops import DropReason
 from netlab.network.link import Link
 from netlab.transport.segment import SYN, Datagram, Segment
 
@@ -386,7 +387,7 @@ def _tapping_link_class(cap: Capture, base: type[Link]) -> type[Link]:
         def send(self, pkt: Packet) -> None:
             f = self._cap_out
             if f is not None and pkt.hops == 0 and pkt.src is self.src:
-                cap._write(f, self.net.env._now, pkt, pkt.ttl)
+                cap._write(f, self.net.env.now, pkt, pkt.ttl)
             super().send(pkt)
 
         def _arrive(self, pkt: Packet) -> None:
@@ -395,13 +396,13 @@ def _tapping_link_class(cap: Capture, base: type[Link]) -> type[Link]:
             wire = self.wire
             if not wire or wire[0] is not pkt:
                 return  # the link went down while this packet was on it: already dropped and counted
-            now = self.net.env._now
+            now = self.net.env.now
             f = self._cap_on
             if f is not None:
                 cap._write(f, now - self.delay_s - pkt.size * self._cap_tx, pkt, pkt.ttl - pkt.hops)
             wire.popleft()
             if self.loss and self.random() < self.loss:
-                self.net.drop(pkt, "loss", self)
+                self.net.drop(pkt, DropReason.LOSS, self)
                 return
             f = self._cap_in
             if f is not None and pkt.dst is self.dst:

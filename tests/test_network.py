@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import math
 import signal
-from heapq import heappush
 
 import pandas as pd
 import pytest
-import simpy
 
 import netlab
 from netlab.experiment.runner import Simulation
 from netlab.network.link import Link
-from netlab.network.packet import Packet
 
 TOL = 1e-12
 RATE = 10e6  # 10 Mbit/s: 1250 bytes take 1 ms
@@ -494,29 +491,6 @@ def test_in_flight_is_counted_not_inferred():
     res = sim.execute()
     assert res.summary["in_flight"] == sum(len(link.wire) for link in sim.net.links) > 0
     books_balance(res)
-
-
-# ---------------------------------------------------------------------------------------------------- SimPy contract
-def test_packet_is_a_simpy_event():
-    """netlab pushes a Packet itself on SimPy's event queue with a callback tuple; Environment.step must process
-    it like an event (guards against a SimPy upgrade changing what step() needs of an event)."""
-    env = simpy.Environment()
-    seen = []
-    pkt = Packet(src=None, dst=None, size=100, created=0.0)
-    pkt.callbacks = (lambda ev: seen.append((env.now, ev)),)
-    other = env.timeout(2.5)
-    other.callbacks.append(lambda ev: seen.append((env.now, "timeout")))
-    heappush(env._queue, (2.5, 1, next(env._eid), pkt))  # same time, later: after the timeout (FIFO by id)
-    assert env.peek() == 2.5
-    env.step()
-    env.step()
-    assert seen == [(2.5, "timeout"), (2.5, pkt)]
-    assert pkt.callbacks is None  # step() took the callbacks, as it does for a real event
-    # Re-usable: the next hop pushes the same object again.
-    pkt.callbacks = (lambda ev: seen.append((env.now, "again")),)
-    heappush(env._queue, (4.0, 1, next(env._eid), pkt))
-    env.run()
-    assert seen[-1] == (4.0, "again") and env.now == 4.0
 
 
 # ---------------------------------------------------------------------------------------------------- static routing

@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
-from simpy.events import URGENT
 
+from netlab import simkit
 from netlab.errors import ConfigError
 from netlab.experiment.scenario import Scenario
 from netlab.network.link import Link
@@ -105,9 +105,8 @@ class Simulation:
         if spec.until_s is not None:
             # Urgent, like SimPy's own run(until=t): the run covers [0, until), nothing at exactly `until` happens.
             at_until = self.env.event()
-            at_until._ok, at_until._value = True, None
             at_until.callbacks.append(lambda _e: self._finish("until"))
-            self.env.schedule(at_until, URGENT, spec.until_s)
+            simkit.trigger(self.env, at_until, delay_s=spec.until_s)
         if spec.warmup_s > 0:
             self.env.timeout(spec.warmup_s).callbacks.append(self._take_warmup_snapshot)
         self._sample(None)
@@ -154,8 +153,7 @@ class Simulation:
             self.stop_reason = reason
             # Urgent: the stop is processed before any other event at this instant (a second delivery at the
             # same time as the N-th must not count).
-            self.stop._ok, self.stop._value = True, None
-            self.env.schedule(self.stop, URGENT)
+            simkit.trigger(self.env, self.stop)
 
     # ------------------------------------------------------------------ statistics sampling
     def _snapshot(self) -> list[tuple[Any, ...]]:
@@ -163,7 +161,7 @@ class Simulation:
         return [(*link.snapshot(now), *(link.drops.get(r, 0) for r in DROP_REASONS)) for link in self.net.links]
 
     def _sample(self, ev: Any) -> None:
-        if ev is not None and not self.env._queue:
+        if ev is not None and self.env.peek() == math.inf:
             # Only this sampler is left: nothing can happen any more. Without this a run whose in-flight count
             # never reaches zero (a leak) would sample forever instead of failing the conservation check.
             self._finish("idle")

@@ -20,16 +20,23 @@ from __future__ import annotations
 import math
 from collections import deque
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from netlab.network.drops import DropReason
+from netlab.simkit import NORMAL, event_heap
 from netlab.topology.spec import LinkSpec
 
 if TYPE_CHECKING:
+    import random as _random
+
     from netlab.network.network import Network
     from netlab.network.node import Node
     from netlab.network.packet import Packet
 
 __all__ = ["Link"]
+
+# Module globals: reading an enum member off its class costs ten times more on Python 3.11.
+_QUEUE_FULL, _LOSS, _LINK_DOWN = DropReason.QUEUE_FULL, DropReason.LOSS, DropReason.LINK_DOWN
 
 
 class Link:
@@ -44,7 +51,8 @@ class Link:
         "_departs",
         "_on_arrival",
         "_qbytes",
-        "_queue",
+        "_eid",
+        "_heap",
         "_sizes",
         "_t_area",
         "admin_up",
@@ -68,7 +76,7 @@ class Link:
         "wire",
     )
 
-    def __init__(self, net: Network, src: Node, dst: Node, spec: LinkSpec, random: Any) -> None:
+    def __init__(self, net: Network, src: Node, dst: Node, spec: LinkSpec, random: _random.Random) -> None:
         self.net = net
         self.src = src
         self.dst = dst
@@ -89,13 +97,13 @@ class Link:
         self._qbytes = 0
         self.wire: deque[Packet] = deque()  # every packet accepted and not yet arrived, in arrival order
         self._on_arrival = (self._arrive,)
-        self._queue: list[Any] = net.env._queue
+        self._heap, self._eid = event_heap(net.env)
         self.packets = 0
         self.bytes = 0
         self.busy_s = 0.0
         self._area = 0.0  # integral of the number in system over time (packet-seconds)
         self._t_area = 0.0
-        self.drops: dict[str, int] = {}
+        self.drops: dict[DropReason, int] = {}
 
     def __repr__(self) -> str:
         return f"<Link {self.name} {self.rate_bps:g}bit/s {self.delay_s:g}s>"
@@ -104,9 +112,9 @@ class Link:
     def send(self, pkt: Packet) -> None:
         """Accept *pkt* for transmission now, or drop it (down link, full queue)."""
         net = self.net
-        now = net.env._now
+        now = net.env._now  # SimPy's clock read directly on the hot path (see netlab.simkit)
         if not self.up:
-            net.drop(pkt, "link_down", self)
+            net.drop(pkt, _LINK_DOWN, self)
             return
         departs = self._departs
         if departs and departs[0] <= now:
@@ -114,7 +122,7 @@ class Link:
         n = len(departs)
         size = pkt.size
         if n >= self.qlimit_packets or self._qbytes + size > self.qlimit_bytes:
-            net.drop(pkt, "queue_full", self)
+            net.drop(pkt, _QUEUE_FULL, self)
             return
         self._area += n * (now - self._t_area)
         self._t_area = now
@@ -133,7 +141,7 @@ class Link:
         pkt.callbacks = self._on_arrival
         # Scheduled at the absolute time depart + delay (not now + a difference), so times are exactly those
         # of a process that waits tx and then delay: the grid6 check values depend on it.
-        heappush(self._queue, (depart + self.delay_s, 1, next(net.env._eid), pkt))
+        heappush(self._heap, (depart + self.delay_s, NORMAL, next(self._eid), pkt))
 
     def _arrive(self, pkt: Packet) -> None:
         wire = self.wire
@@ -141,7 +149,7 @@ class Link:
             return  # the link went down while this packet was on it: already dropped and counted
         wire.popleft()
         if self.loss and self.random() < self.loss:
-            self.net.drop(pkt, "loss", self)
+            self.net.drop(pkt, _LOSS, self)
             return
         self.dst.receive(pkt)
 
@@ -165,12 +173,12 @@ class Link:
     # ---------------------------------------------------------------- views and statistics
     def queue_length(self) -> int:
         """Packets in the system now (in service plus waiting)."""
-        self._retire(self.net.env._now)
+        self._retire(self.net.env.now)
         return len(self._departs)
 
     def backlog_s(self) -> float:
         """Seconds of work queued now: how long a packet handed over now waits before it starts."""
-        return max(0.0, self.free_at - self.net.env._now)
+        return max(0.0, self.free_at - self.net.env._now)  # read per routing decision: the clock itself (simkit)
 
     def snapshot(self, t: float) -> tuple[int, int, float, float, int]:
         """Cumulative ``(packets, bytes, busy seconds, packet-seconds in system, drops)`` up to time *t* (now)."""
@@ -193,7 +201,7 @@ class Link:
         was_up = self.up
         self.up = self.admin_up and self.src.up and self.dst.up
         if was_up and not self.up:
-            now = self.net.env._now
+            now = self.net.env.now
             self._retire(now)
             self._area += len(self._departs) * (now - self._t_area)
             self._t_area = now
@@ -207,4 +215,4 @@ class Link:
                 self._sizes.clear()
                 self._qbytes = 0
             for pkt in lost:
-                self.net.drop(pkt, "link_down", self)
+                self.net.drop(pkt, _LINK_DOWN, self)

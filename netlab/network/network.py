@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 import random
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Hashable, Iterable
+from typing import TYPE_CHECKING, cast
 
 import simpy
 
 from netlab.errors import ConfigError, ConservationError
+from netlab.network.drops import DROP_REASONS, DropReason
 from netlab.network.faults import FaultSpec
 from netlab.network.link import Link
 from netlab.network.node import Node
@@ -23,12 +24,13 @@ from netlab.topology.spec import Topology
 
 if TYPE_CHECKING:
     from netlab.network.packet import Packet
+    from netlab.routing.base import RoutingStrategy
     from netlab.workload.spec import FlowSpec
 
-__all__ = ["DROP_REASONS", "Network", "assign_ips"]
+__all__ = ["DROP_REASONS", "DropRecord", "DropReason", "Network", "assign_ips"]
 
-#: Every reason a packet can be dropped for.
-DROP_REASONS = ("queue_full", "loss", "link_down", "node_down", "ttl_exceeded", "no_route")
+#: One drop record: ``(time_s, reason, where, flow, seq, size_bytes)``, ``where`` the link or node name.
+DropRecord = tuple[float, DropReason, str, Hashable, int, int]
 
 
 def assign_ips(topology: Topology) -> dict[str, str]:
@@ -99,16 +101,17 @@ class Network:
         self.injected = 0
         self.delivered = 0
         self.in_flight = 0  # running count, used only to notice an idle network; conservation counts afresh
-        self.dropped: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)
-        self.drop_records: list[tuple[float, str, str, Any, int, int]] | None = [] if record_drops else None
+        # Keyed by the plain names (the summary shows them); a DropReason finds its entry, being equal to it.
+        self.dropped: dict[str, int] = {str(r): 0 for r in DROP_REASONS}
+        self.drop_records: list[DropRecord] | None = [] if record_drops else None
         self.on_idle: Callable[[], None] | None = None
-        self.strategy: Any = None
+        self.strategy: RoutingStrategy | None = None
 
     # ---------------------------------------------------------------- view for strategies
     @property
     def now(self) -> float:
         """The current simulated time in seconds."""
-        return self.env._now
+        return self.env._now  # read per routing decision: the clock itself (see netlab.simkit)
 
     def link_between(self, u: str, v: str) -> Link | None:
         """The directed link from node *u* to node *v*, or None."""
@@ -119,7 +122,7 @@ class Network:
         return stream(self.seed, *names)
 
     # ---------------------------------------------------------------- routing
-    def attach(self, strategy: Any) -> None:
+    def attach(self, strategy: RoutingStrategy) -> None:
         """Install the routing *strategy* and let it build its tables."""
         self.strategy = strategy
         for node in self.nodes.values():
@@ -133,13 +136,13 @@ class Network:
         self.in_flight -= 1
         owner = pkt.owner
         if owner is not None:
-            owner.on_deliver(pkt, self.env._now)
+            owner.on_deliver(pkt, self.env._now)  # per packet: the clock itself (see netlab.simkit)
         if self.in_flight == 0 and self.on_idle is not None:
             self.on_idle()
 
-    def drop(self, pkt: Packet, reason: str, where: Link | Node) -> None:
-        """Drop *pkt* at *where* (a link or a node) for *reason* (one of :data:`DROP_REASONS`)."""
-        now = self.env._now
+    def drop(self, pkt: Packet, reason: DropReason, where: Link | Node) -> None:
+        """Drop *pkt* at *where* (a link or a node) for *reason*."""
+        now = self.env.now
         self.dropped[reason] += 1
         self.in_flight -= 1
         drops = where.drops if isinstance(where, Link) else None
@@ -160,18 +163,21 @@ class Network:
             ev.callbacks.append(self._apply_fault)
 
     def _apply_fault(self, ev: simpy.Event) -> None:
-        fault: FaultSpec = ev._value
+        fault = cast("FaultSpec", ev.value)
         up = fault.action == "up"
         if fault.node is not None:
             self.nodes[fault.node].set_up(up)
-        else:
-            u, v = fault.link  # type: ignore[misc]
+        elif fault.link is not None:
+            u, v = fault.link
             self._by_pair[(u, v)].set_up(up)
             back = self._by_pair.get((v, u))
             if back is not None and not back.spec.directed and back.spec is self._by_pair[(u, v)].spec:
                 back.set_up(up)
-        delay = getattr(self.strategy, "detection_delay_s", 0.0)
-        self.env.timeout(delay).callbacks.append(lambda _ev: self.strategy.topology_changed(self))
+        strategy = self.strategy
+        if strategy is None:
+            return  # nothing routes yet: attach() builds its tables from the state as it then is
+        delay = getattr(strategy, "detection_delay_s", 0.0)  # required by RoutingStrategy; older user classes lack it
+        self.env.timeout(delay).callbacks.append(lambda _ev: strategy.topology_changed(self))
 
     # ---------------------------------------------------------------- conservation
     def count_in_flight(self) -> int:

@@ -7,9 +7,13 @@ table strategies), else the strategy's ``next_link``. It takes no simulated time
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from netlab.errors import SimulationError
+from netlab.network.drops import DropReason
+from netlab.simkit import NORMAL, event_heap
 from netlab.topology.spec import NodeSpec
 
 if TYPE_CHECKING:
@@ -17,13 +21,20 @@ if TYPE_CHECKING:
     from netlab.network.network import Network
     from netlab.network.packet import Packet
 
-__all__ = ["Node"]
+__all__ = ["NextLink", "Node"]
+
+#: The strategy's answer for a packet at a node that its forwarding table does not cover.
+NextLink = Callable[["Node", "Packet"], "Link | None"]
+
+_NODE_DOWN, _TTL_EXCEEDED, _NO_ROUTE = DropReason.NODE_DOWN, DropReason.TTL_EXCEEDED, DropReason.NO_ROUTE
 
 
 class Node:
     """A node of the running network. ``out_links`` are its outgoing :class:`Link` objects, in topology order."""
 
     __slots__ = (
+        "_eid",
+        "_heap",
         "_on_forwarded",
         "_processing",
         "fib",
@@ -51,8 +62,9 @@ class Node:
         self.out_links: list[Link] = []
         self.in_links: list[Link] = []
         self.fib: dict[Node, Link] = {}  # destination -> next link, filled by table strategies
-        self.source_routes: dict[Any, tuple[Link, ...]] = {}  # flow -> route stamped on packets sent here
-        self.strategy_next_link: Any = None
+        self.source_routes: dict[Hashable, tuple[Link, ...]] = {}  # flow -> route stamped on packets sent here
+        self.strategy_next_link: NextLink = _unattached
+        self._heap, self._eid = event_heap(net.env)
         self._processing: set[Packet] = set()  # packets in the forwarding delay
         self._on_forwarded = (self._forwarded,)
 
@@ -66,7 +78,7 @@ class Node:
         net.injected += 1
         net.in_flight += 1
         if not self.up:
-            net.drop(pkt, "node_down", self)
+            net.drop(pkt, _NODE_DOWN, self)
             return
         if self.source_routes:
             pkt.route = self.source_routes.get(pkt.flow)
@@ -80,9 +92,8 @@ class Node:
         elif self.forwarding_delay_s:
             self._processing.add(pkt)
             pkt.callbacks = self._on_forwarded
-            env = self.net.env
-            queue: list[Any] = env._queue
-            heappush(queue, (env._now + self.forwarding_delay_s, 1, next(env._eid), pkt))
+            # SimPy's clock read directly on the hot path (see netlab.simkit)
+            heappush(self._heap, (self.net.env._now + self.forwarding_delay_s, NORMAL, next(self._eid), pkt))
         else:
             self.forward(pkt)
 
@@ -91,16 +102,17 @@ class Node:
             return  # the node went down meanwhile: already dropped and counted
         self._processing.discard(pkt)
         if not self.up:
-            self.net.drop(pkt, "node_down", self)
+            self.net.drop(pkt, _NODE_DOWN, self)
         else:
             self.forward(pkt)
 
     def forward(self, pkt: Packet) -> None:
         """Choose the next link for *pkt* and hand it over (or drop it: TTL, no route)."""
         if pkt.hops >= pkt.ttl:
-            self.net.drop(pkt, "ttl_exceeded", self)
+            self.net.drop(pkt, _TTL_EXCEEDED, self)
             return
         route = pkt.route
+        link: Link | None
         if route is not None:
             link = route[pkt.hops]
         else:
@@ -108,7 +120,7 @@ class Node:
             if link is None:
                 link = self.strategy_next_link(self, pkt)
                 if link is None:
-                    self.net.drop(pkt, "no_route", self)
+                    self.net.drop(pkt, _NO_ROUTE, self)
                     return
         link.send(pkt)
 
@@ -120,9 +132,14 @@ class Node:
             link._refresh()
         if not up:
             for pkt in sorted(self._processing, key=lambda p: (p.created, p.seq)):
-                self.net.drop(pkt, "node_down", self)
+                self.net.drop(pkt, _NODE_DOWN, self)
             self._processing.clear()
 
     def in_flight(self) -> int:
         """Packets waiting in this node's forwarding delay."""
         return len(self._processing)
+
+
+def _unattached(node: Node, packet: Packet) -> Link | None:
+    """The next link before a strategy is attached: an error, not a silent drop."""
+    raise SimulationError(f"{node.name}: no routing strategy attached (call Network.attach(strategy) first)")

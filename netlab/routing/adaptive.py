@@ -31,7 +31,8 @@ import itertools
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Hashable
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
@@ -53,8 +54,11 @@ PER = ("flow", "message", "packet")
 #: Per-message decisions are remembered for this many messages (oldest forgotten first).
 MESSAGE_CACHE = 4096
 
+#: What a remembered decision is for: (source node, destination node, flow, message or None).
+_DecisionKey = tuple["Node", "Node", Hashable, Hashable]
 
-def message_of(packet: Packet) -> Any:
+
+def message_of(packet: Packet) -> Hashable:
     """The message a packet belongs to, or None: ``packet.payload.message_id`` when the payload has one.
 
     The mail layer marks the packets of one message by giving their payload a ``message_id`` attribute; the
@@ -230,9 +234,9 @@ class KShortestLeastLoaded(_LoadAware):
     def topology_changed(self, net: Network) -> None:
         self._adjacency(net)
         self.candidates: dict[tuple[Node, Node], list[tuple[Link, ...]]] = {}
-        self.pinned: dict[Any, tuple[Link, ...]] = {}
-        self.messages: OrderedDict[Any, tuple[Link, ...]] = OrderedDict()
-        G = nx.DiGraph()
+        self.pinned: dict[_DecisionKey, tuple[Link, ...]] = {}
+        self.messages: OrderedDict[_DecisionKey, tuple[Link, ...]] = OrderedDict()
+        G: nx.DiGraph[Node] = nx.DiGraph()
         G.add_nodes_from(net.nodes.values())
         for links in self.adj.values():
             for link in links:

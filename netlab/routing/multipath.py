@@ -45,7 +45,7 @@ def _check_weight(owner: str, weight: str) -> None:
 
 @dataclass
 class _EqualCost:
-    detection_delay_s: float = option(0.0, **_DETECT)  # type: ignore[arg-type]
+    detection_delay_s: float = option(0.0, **_DETECT)
 
     def _sets(self, net: Network, weight: str) -> None:
         self.sets = next_hop_sets(net, None if weight == "hops" else (lambda link: link.delay_s))
@@ -133,7 +133,7 @@ class WeightedSplit:
     node without a split, or with no usable next hop for a destination, forwards by hop count.
     """
 
-    detection_delay_s: float = option(0.0, **_DETECT)  # type: ignore[arg-type]
+    detection_delay_s: float = option(0.0, **_DETECT)
     splits: Mapping[str, Mapping[str, float]] = option(default_factory=dict, doc="node -> {next node: weight}")
 
     def __post_init__(self) -> None:

@@ -14,7 +14,8 @@ netlab's do) escape the tracker for the packets those entries route.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Hashable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from netlab.network.network import Network
     from netlab.network.node import Node
     from netlab.network.packet import Packet
+    from netlab.routing.base import RoutingStrategy
 
 __all__ = ["PathTracker"]
 
@@ -30,7 +32,7 @@ __all__ = ["PathTracker"]
 class PathTracker:
     """Wraps *inner* (any routing strategy) and counts the paths packets take, per flow and time bin of *bin_s*."""
 
-    def __init__(self, inner: Any, bin_s: float = 1.0) -> None:
+    def __init__(self, inner: RoutingStrategy, bin_s: float = 1.0) -> None:
         self.inner = inner
         self.bin_s = bin_s
 
@@ -44,9 +46,9 @@ class PathTracker:
     def attach(self, net: Network) -> None:
         self.net = net
         self.fib: dict[Node, dict[Node, Link]] = {}
-        self.routes: dict[Node, dict[Any, tuple[Link, ...]]] = {}
+        self.routes: dict[Node, dict[Hashable, tuple[Link, ...]]] = {}
         self.open: dict[int, list[Link]] = {}  # id(packet) -> links so far (hop-by-hop packets in flight)
-        self.counts: dict[tuple[Any, tuple[Link, ...], int], int] = {}
+        self.counts: dict[tuple[Hashable, tuple[Link, ...], int], int] = {}
         self.inner.attach(net)
         self._harvest()
 
@@ -89,16 +91,17 @@ class PathTracker:
             path = [link]
             self.open[id(packet)] = path
         else:
-            path = self.open.get(id(packet))
-            if path is None:
+            known = self.open.get(id(packet))
+            if known is None:
                 return link
+            path = known
             path.append(link)
         if link.dst is packet.dst:
             del self.open[id(packet)]
             self._count(packet, tuple(path))
         return link
 
-    def _count(self, packet: Packet, route: tuple[Any, ...]) -> None:
+    def _count(self, packet: Packet, route: tuple[Link, ...]) -> None:
         key = (packet.flow, tuple(link for link in route if link is not None), int(packet.created // self.bin_s))
         self.counts[key] = self.counts.get(key, 0) + 1
 

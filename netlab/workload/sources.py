@@ -14,6 +14,7 @@ from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from netlab.network.packet import Packet
+from netlab.simkit import NORMAL, Entry, event_heap
 from netlab.workload.spec import (
     Constant,
     EmpiricalSize,
@@ -127,17 +128,16 @@ class FlowRecord:
             self.packets.append((pkt.flow, pkt.seq, pkt.size, pkt.created, now, reason, pkt.hops))
 
 
-class FlowSource:
-    """Injects the packets of one flow at its source node."""
+class FlowSource(Entry):
+    """Injects the packets of one flow at its source node (its own SimPy event: see netlab.simkit)."""
 
-    __slots__ = ("_on_fire", "_pending_size", "_queue", "callbacks", "count", "done", "dst", "env", "node", "record", "run",
+    __slots__ = ("_eid", "_heap", "_on_fire", "_pending_size", "count", "done", "dst", "env", "node", "record", "run",
                  "size", "spec", "times", "warmup")  # fmt: skip
-    _ok = True  # a SimPy event that always succeeds (see netlab.network.packet)
 
     def __init__(self, spec: FlowSpec, net: Network, record: FlowRecord, run: Any, warmup_s: float) -> None:
         self.spec = spec
         self.env = net.env
-        self._queue: list[Any] = net.env._queue
+        self._heap, self._eid = event_heap(net.env)
         self.node = net.nodes[spec.src]
         self.dst = net.nodes[spec.dst]
         self.record = record
@@ -147,7 +147,7 @@ class FlowSource:
         self.size = size_sampler(spec.size, net.stream("flow", spec.name, "sizes"))
         self.count = 0
         self.done = False
-        self.callbacks: Any = None
+        self.callbacks = None
         self._on_fire = (self._fire,)
         self._pending_size: int | None = None
 
@@ -164,10 +164,10 @@ class FlowSource:
         t, size = nxt
         self._pending_size = size
         self.callbacks = self._on_fire
-        heappush(self._queue, (t, 1, next(self.env._eid), self))
+        heappush(self._heap, (t, NORMAL, next(self._eid), self))
 
     def _fire(self, _ev: Any) -> None:
-        now = self.env._now
+        now = self.env._now  # SimPy's clock read directly: once per packet (see netlab.simkit)
         size = self._pending_size
         if size is None:
             size = self.size()
