@@ -49,10 +49,10 @@ class Link:
     __slots__ = (
         "_area",
         "_departs",
-        "_on_arrival",
-        "_qbytes",
         "_eid",
         "_heap",
+        "_on_arrival",
+        "_qbytes",
         "_sizes",
         "_t_area",
         "admin_up",

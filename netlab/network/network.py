@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from netlab.routing.base import RoutingStrategy
     from netlab.workload.spec import FlowSpec
 
-__all__ = ["DROP_REASONS", "DropRecord", "DropReason", "Network", "assign_ips"]
+__all__ = ["DROP_REASONS", "DropReason", "DropRecord", "Network", "assign_ips"]
 
 #: One drop record: ``(time_s, reason, where, flow, seq, size_bytes)``, ``where`` the link or node name.
 DropRecord = tuple[float, DropReason, str, Hashable, int, int]

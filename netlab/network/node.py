@@ -112,16 +112,12 @@ class Node:
             self.net.drop(pkt, _TTL_EXCEEDED, self)
             return
         route = pkt.route
-        link: Link | None
-        if route is not None:
-            link = route[pkt.hops]
-        else:
-            link = self.fib.get(pkt.dst)
+        link = route[pkt.hops] if route is not None else self.fib.get(pkt.dst)
+        if link is None:
+            link = self.strategy_next_link(self, pkt)
             if link is None:
-                link = self.strategy_next_link(self, pkt)
-                if link is None:
-                    self.net.drop(pkt, _NO_ROUTE, self)
-                    return
+                self.net.drop(pkt, _NO_ROUTE, self)
+                return
         link.send(pkt)
 
     # ---------------------------------------------------------------- faults and accounting

@@ -4,8 +4,8 @@ A packet is also its own SimPy event. While it crosses a link (or waits in a nod
 one event is pending for it, so instead of allocating a Timeout per hop the engine pushes the packet itself on
 SimPy's event queue with a precomputed callback tuple (``packet.callbacks = link._on_arrival``). SimPy's
 ``Environment.step`` needs only ``callbacks`` and ``_ok`` of an event (:class:`netlab.simkit.Entry`); that is the
-whole contract, and ``tests/test_simkit.py`` checks it against the installed SimPy. A hop thus costs one heap entry and no
-allocation, which is what puts netlab above the bare-SimPy callback floor (two Timeouts per hop).
+whole contract, and ``tests/test_simkit.py`` checks it against the installed SimPy. A hop thus costs one heap
+entry and no allocation, which is what puts netlab above the bare-SimPy callback floor (two Timeouts per hop).
 
 >>> p = Packet(src=None, dst=None, size=1000, created=0.0)
 >>> p.size, p.ttl, p.hops
@@ -68,7 +68,7 @@ class Packet(Entry):
     created: float
     ttl: int
     hops: int
-    route: tuple[Link, ...] | None
+    route: tuple[Link | None, ...] | None  # None for the links crossed before a route was stamped mid-way
     owner: PacketOwner[Self] | None
     flow: Hashable
     seq: int

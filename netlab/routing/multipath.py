@@ -10,8 +10,11 @@ destination, so hop-by-hop forwarding is loop-free whatever each node picks.
 * :class:`Spray` picks a next hop for each packet, at random or round-robin per node and destination.
 * :class:`WeightedSplit` splits traffic at the listed nodes over the listed next hops with fixed weights.
 
->>> Ecmp(), Spray(mode="round_robin"), WeightedSplit(splits={"r1": {"r2": 3, "r4": 1}})
-(Ecmp(detection_delay_s=0.0, weight='hops', salt=True), Spray(detection_delay_s=0.0, mode='round_robin', weight='hops'), WeightedSplit(detection_delay_s=0.0, splits={'r1': {'r2': 3.0, 'r4': 1.0}}))
+>>> split = WeightedSplit(splits={"r1": {"r2": 3, "r4": 1}})
+>>> Ecmp(), Spray(mode="round_robin"), split  # doctest: +NORMALIZE_WHITESPACE
+(Ecmp(detection_delay_s=0.0, weight='hops', salt=True),
+ Spray(detection_delay_s=0.0, mode='round_robin', weight='hops'),
+ WeightedSplit(detection_delay_s=0.0, splits={'r1': {'r2': 3.0, 'r4': 1.0}}))
 """
 
 from __future__ import annotations
@@ -35,7 +38,11 @@ if TYPE_CHECKING:
 
 __all__ = ["Ecmp", "Spray", "WeightedSplit"]
 
-_DETECT = dict(key="detection_delay", unit="time", doc="delay before routing reacts to a link or node going down or up")
+_DETECT = {
+    "key": "detection_delay",
+    "unit": "time",
+    "doc": "delay before routing reacts to a link or node going down or up",
+}
 
 
 def _check_weight(owner: str, weight: str) -> None:

@@ -83,9 +83,9 @@ class PathTracker:
             node.fib = {}
             if link is None:
                 return None
-        route = packet.route
-        if route is not None and hops == 0:
-            self._count(packet, route)  # the inner strategy source-routed it
+        stamped = packet.route
+        if stamped is not None and hops == 0:
+            self._count(packet, stamped)  # the inner strategy source-routed it
             return link
         if hops == 0:
             path = [link]
@@ -101,7 +101,7 @@ class PathTracker:
             self._count(packet, tuple(path))
         return link
 
-    def _count(self, packet: Packet, route: tuple[Link, ...]) -> None:
+    def _count(self, packet: Packet, route: tuple[Link | None, ...]) -> None:
         key = (packet.flow, tuple(link for link in route if link is not None), int(packet.created // self.bin_s))
         self.counts[key] = self.counts.get(key, 0) + 1
 

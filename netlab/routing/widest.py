@@ -11,8 +11,9 @@ new measurement). With ``update_interval: null`` the width is the plain link rat
   by hop, so the source computes the path and stamps it on the packet (source routing: no loops). Paths are
   cached per source and destination and recomputed after each update.
 
->>> WidestShortest(), ShortestWidest(update_interval_s=None)
-(WidestShortest(detection_delay_s=0.0, update_interval_s=1.0, ewma=0.5), ShortestWidest(detection_delay_s=0.0, update_interval_s=None, ewma=0.5))
+>>> WidestShortest(), ShortestWidest(update_interval_s=None)  # doctest: +NORMALIZE_WHITESPACE
+(WidestShortest(detection_delay_s=0.0, update_interval_s=1.0, ewma=0.5),
+ ShortestWidest(detection_delay_s=0.0, update_interval_s=None, ewma=0.5))
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ __all__ = ["ShortestWidest", "WidestShortest"]
 class _Widths:
     detection_delay_s: float = option(0.0, key="detection_delay", unit="time",
                                       doc="delay before routing reacts to a link or node going down or up")  # fmt: skip
-    update_interval_s: float | None = option(1.0, key="update_interval", unit="time",
-                                             doc="time between residual-bandwidth updates (none: use link rates)")  # fmt: skip
+    update_interval_s: float | None = option(
+        1.0, key="update_interval", unit="time", doc="time between residual-bandwidth updates (none: use link rates)"
+    )
     ewma: float = option(0.5, doc="weight of the new utilisation measurement (1 = no smoothing)")
 
     def __post_init__(self) -> None:
