@@ -73,7 +73,7 @@ def run_transfers(connections: int, size: int, spread_s: float, seed: int) -> di
 
     def client(i: int, src: str, dst: str, start: float) -> Any:
         yield env.timeout(start)
-        conn = yield stack.connect(src, (dst, 80))
+        conn = yield stack.connect(src, (dst, 80)).connected
         conn.send(i.to_bytes(8, "big") + block[8:])
         conn.close()
         yield conn.closed

@@ -90,7 +90,7 @@ def raw_session(mail: dict[str, Any], host: str, port: int, lines: list[bytes], 
 
     def client() -> Generator[simpy.Event, Any, None]:
         yield sim.env.timeout(at)
-        conn = yield system.stack.connect("pc", (host, port))
+        conn = yield system.stack.connect("pc", (host, port)).connected
         got.append((yield conn.recv_line()))
         for line in lines:
             conn.send(line)

@@ -19,7 +19,7 @@ TWO = {"users": users(), "send": [send(["bob@b.test"], subject="one"), send(["bo
 
 def _connect(env: simpy.Environment, system: Any, port: int, at: float = 5.0) -> Generator[simpy.Event, Any, Any]:
     yield env.timeout(max(0.0, at - env.now))
-    return (yield system.stack.connect("pc", ("mx1", port)))
+    return (yield system.stack.connect("pc", ("mx1", port)).connected)
 
 
 def test_pop3_session_over_the_network_answers_every_command() -> None:

@@ -84,7 +84,7 @@ def transfer(stack: TransportStack, data: bytes, *, src: str = "a", dst: str = "
         conn.close()
 
     def client() -> Generator[Any, Any, None]:
-        conn = yield stack.connect(src, (dst, port), **connect_kw)
+        conn = yield stack.connect(src, (dst, port), **connect_kw).connected
         out["client"] = conn
         conn.send(data)
         conn.close()
@@ -290,7 +290,7 @@ def test_mss_is_the_smaller_of_both_ends() -> None:
         got.append((yield conn.recv_exactly(2000)))
 
     def client() -> Generator[Any, Any, None]:
-        conn = yield stack.connect("a", ("b", 80), config=TcpConfig(mss=1000))
+        conn = yield stack.connect("a", ("b", 80), config=TcpConfig(mss=1000)).connected
         conn.send(bytes(2000))
         got.append(conn)
 
@@ -306,7 +306,7 @@ def test_refused_connection_to_a_closed_port() -> None:
 
     def client() -> Generator[Any, Any, None]:
         try:
-            yield stack.connect("a", ("10.0.0.3", 25))  # b by address; nothing listens on 25
+            yield stack.connect("a", ("10.0.0.3", 25)).connected  # b by address; nothing listens on 25
         except ConnectionRefused as exc:
             caught.append((env.now, exc))
 
@@ -330,7 +330,7 @@ def test_syn_timeout_to_an_unreachable_host(how: str) -> None:
 
     def client() -> Generator[Any, Any, None]:
         try:
-            yield stack.connect("a", ("b", 25), config=TcpConfig(syn_retries=3))
+            yield stack.connect("a", ("b", 25), config=TcpConfig(syn_retries=3)).connected
         except ConnectionTimeout as exc:
             caught.append((env.now, exc))
 
@@ -365,7 +365,7 @@ def test_reset_by_peer_surfaces_as_connection_reset() -> None:
         conn.abort()
 
     def client() -> Generator[Any, Any, None]:
-        conn = yield stack.connect("a", ("b", 80))
+        conn = yield stack.connect("a", ("b", 80)).connected
         conn.send(b"0123456789")
         try:
             yield conn.recv_line()
@@ -391,7 +391,7 @@ def test_data_timeout_when_the_peer_vanishes() -> None:
         yield listener.accept()
 
     def client() -> Generator[Any, Any, None]:
-        conn = yield stack.connect("a", ("b", 80))
+        conn = yield stack.connect("a", ("b", 80)).connected
         conn.send(payload(MB))
         try:
             yield conn.recv()
@@ -463,7 +463,7 @@ def test_recv_line_across_segment_boundaries() -> None:
         conn.close()
 
     def client() -> Generator[Any, Any, None]:
-        conn = yield stack.connect("a", ("b", 25))
+        conn = yield stack.connect("a", ("b", 25)).connected
         for ln in lines:
             conn.send(ln)
         conn.send(b"tail without newline")
@@ -493,7 +493,7 @@ def test_recv_until_exactly_and_incomplete_read() -> None:
         conn.close()
 
     def client() -> Generator[Any, Any, None]:
-        conn = yield stack.connect("a", ("b", 25))
+        conn = yield stack.connect("a", ("b", 25)).connected
         conn.send(b"Subject: hi\r\n\r\nbody\r\n.\r\nQUITrest")
         conn.close()
 
@@ -519,7 +519,7 @@ def test_recv_timeout() -> None:
         conn.close()
 
     def client() -> Generator[Any, Any, None]:
-        conn = yield stack.connect("a", ("b", 25))
+        conn = yield stack.connect("a", ("b", 25)).connected
         yield env.timeout(3.0)
         conn.send(b"late\n")
         conn.close()
@@ -555,7 +555,7 @@ def test_queued_reads_time_out_by_their_own_deadlines() -> None:
         conn.close()
 
     def client() -> Generator[Any, Any, None]:
-        conn = yield stack.connect("a", ("b", 25))
+        conn = yield stack.connect("a", ("b", 25)).connected
         yield env.timeout(12.0)
         conn.close()
 
@@ -582,7 +582,7 @@ def test_answered_reads_leave_no_pending_timers() -> None:
         conn.close()
 
     def client() -> Generator[Any, Any, None]:
-        conn = yield stack.connect("a", ("b", 25))
+        conn = yield stack.connect("a", ("b", 25)).connected
         for i in range(500):
             conn.send(b"line %d\n" % i)
             yield env.timeout(0.05)
@@ -614,7 +614,7 @@ def test_concurrent_connections_to_one_listener() -> None:
             env.process(handle(conn))
 
     def client(host: str, i: int) -> Generator[Any, Any, None]:
-        conn = yield stack.connect(host, ("b", 80))
+        conn = yield stack.connect(host, ("b", 80)).connected
         data = payload(20_000 + 1000 * i, seed=i)
         sent[conn.local_address] = data
         conn.send(b"%d\n" % len(data) + data)
@@ -732,7 +732,7 @@ def test_send_after_close_and_errors_are_netlab_errors() -> None:
     caught: list[Any] = []
 
     def client() -> Generator[Any, Any, None]:
-        conn = yield stack.connect("a", ("b", 80))
+        conn = yield stack.connect("a", ("b", 80)).connected
         conn.close()
         try:
             conn.send(b"x")
@@ -770,7 +770,7 @@ def test_half_close_request_then_response() -> None:
         conn.close()
 
     def client() -> Generator[Any, Any, None]:
-        conn = yield stack.connect("a", ("b", 80))
+        conn = yield stack.connect("a", ("b", 80)).connected
         conn.send(request)
         conn.close()
         got["response"] = yield conn.recv_exactly(len(response))

@@ -132,7 +132,7 @@ def test_connection_rto_follows_rfc6298_on_scripted_round_trips() -> None:
 
     def client() -> Generator[Any, Any, None]:
         router.forwarding_delay_s = 0.01
-        conn = yield stack.connect("a", ("b", 7))
+        conn = yield stack.connect("a", ("b", 7)).connected
         ref.sample(0.02)  # the SYN's round trip
         for rtt in rtts:
             if rtt is None:
@@ -177,7 +177,7 @@ def test_syn_timeout_sets_rto_to_three_seconds_when_data_begins() -> None:
     got: list[float] = []
 
     def client() -> Generator[Any, Any, None]:
-        conn = yield stack.connect("a", ("b", 7))
+        conn = yield stack.connect("a", ("b", 7)).connected
         got.append(conn.rto.rto)
 
     env.process(client())

@@ -52,8 +52,8 @@ def connect(stack: Any, host: str, address: tuple[str, int], timeout_s: float) -
     Returns the connection; raises :class:`TransportError` (refused, timed out, reset).
     """
     env = stack.env
-    ev = stack.connect(host, address)
-    conn = stack.connections[-1]  # the connection connect() just made (its event carries it only on success)
+    conn = stack.connect(host, address)
+    ev = conn.connected
     timer = env.timeout(timeout_s)
     yield ev | timer
     if ev.triggered:

@@ -8,15 +8,16 @@ retransmit on an RFC 6298 timer (Karn's rule, exponential backoff) and on three 
 out-of-order arrivals. There is *no congestion control*: a sender keeps up to the receiver's fixed window
 (64 KiB by default) in flight, whatever the network's state.
 
-Applications are SimPy processes: ``conn = yield stack.connect("a", ("b", 25))``, ``conn.send(b"...")``,
-``line = yield conn.recv_line()``, ``conn.close()``; failures arrive as :class:`TransportError` subclasses.
-See :mod:`netlab.transport.stack` for a runnable example.
+Applications are SimPy processes: ``conn = stack.connect("a", ("b", 25))``, ``yield conn.connected``,
+``conn.send(b"...")``, ``line = yield conn.recv_line()``, ``conn.close()``; failures arrive as
+:class:`TransportError` subclasses. A connection is a :class:`Stream`, the one seam applications are written
+against. See :mod:`netlab.transport.stack` for a runnable example.
 """
 
 from __future__ import annotations
 
 from netlab.transport.config import TcpConfig
-from netlab.transport.connection import STATES, Connection
+from netlab.transport.connection import STATES, Connection, TcpState
 from netlab.transport.datagram import DatagramSocket
 from netlab.transport.errors import (
     ConnectionClosed,
@@ -50,6 +51,7 @@ __all__ = [
     "Segment",
     "Stream",
     "TcpConfig",
+    "TcpState",
     "TransportError",
     "TransportStack",
     "connections_table",

@@ -1,75 +1,249 @@
-"""One TCP connection: the RFC 793 state machine, its timer (RFC 6298 retransmission timeout, TIME_WAIT, read
-deadlines) and the application's side (send, close, abort). The sender (window, fast retransmit, SACK recovery)
-is :mod:`~netlab.transport.sending`, the receiver (handshake, ACKs, reassembly, FIN and RST) is
-:mod:`~netlab.transport.receiving`, the reads are :mod:`~netlab.transport.reading`: mixins sharing this state.
+"""One TCP connection, the whole of it: the RFC 793 state machine, the sender (window, retransmission, fast
+retransmit and SACK recovery), the receiver (handshake, cumulative and selective ACKs, reassembly, FIN and RST),
+the application's reads and writes, and one timer (RFC 6298 retransmission timeout, TIME_WAIT, read deadlines).
+
+It is one class, as BSD's ``tcp_input``, ``tcp_output`` and ``tcp_timer`` share one control block. What is a
+concept of its own lives beside it: the segment and sequence arithmetic (:mod:`~netlab.transport.segment`), the
+RTO estimator (:mod:`~netlab.transport.rto`), the sender's SACK scoreboard (:mod:`~netlab.transport.scoreboard`),
+the receiver's reassembly buffer (:mod:`~netlab.transport.reassembly`), the parameters
+(:mod:`~netlab.transport.config`), and ports, listeners and demultiplexing (:mod:`~netlab.transport.stack`,
+which has a runnable example).
 
 Sequence numbers on the wire are 32-bit and wrap; inside, both directions count plain integer *offsets* from
 their initial sequence number (SYN = 0, first data byte = 1, FIN = one past the last data byte). Each arriving
 ``seq`` or ``ack`` is unwrapped once, relative to the next expected offset (``seq_diff`` arithmetic), so the
-comparisons everywhere else are ordinary integer ones and wrap-around cannot be mishandled.
+comparisons everywhere else are ordinary integer ones and wrap-around cannot be mishandled. Only
+:meth:`Connection._emit` and :meth:`Connection._send_seg` turn offsets back into wire numbers.
 
 Cost per segment is O(1) amortised with no SimPy process and no Timeout: a segment is one core packet; the
-retransmission timer is one pending heap entry per connection whose deadline moves lazily (an entry that fires
-early re-pushes itself; an entry replaced by an earlier one is recognised as stale and ignored).
+timer is one pending heap entry per connection whose deadline moves lazily (an entry that fires early re-pushes
+itself; an entry replaced by an earlier one is recognised as stale and ignored). The per-segment paths read
+SimPy's clock ``env._now`` directly and inline a few calls, as marked (see :mod:`netlab.simkit`).
+
+The class reads top to bottom: state and construction; the application's side (send, close, abort, the reads);
+the receiver (``_input`` and what it calls); the sender (``_output``, ``_send_seg``, ``_emit``); loss recovery;
+the reads' bookkeeping; the timer and the end of the connection.
+
+Where the rest of a modern TCP plugs in (not modelled yet: there is no congestion control and every data segment
+is acknowledged at once):
+
+* *congestion control*: the send window is decided in one place, ``limit = una + snd_wnd`` in :meth:`_output`
+  (it becomes ``una + min(snd_wnd, cwnd)``); the events an algorithm hears are all in :meth:`_on_ack` (new data
+  acknowledged, with the RTT sample taken there; a duplicate ACK; entering recovery at the dupack threshold;
+  leaving it when ``a >= _recover``) and in :meth:`_timeout` (an RTO);
+* *delayed ACKs*: the receiver only *owes* an ACK (``_ack_owed``, set in :meth:`_on_data`); the owed ACK is sent
+  at the end of :meth:`_input` and :meth:`_input_syn_sent`, and any segment we send carries it (:meth:`_emit`
+  clears it). A delay is a third deadline on the one timer beside ``_deadline`` and ``_read_deadline``
+  (:meth:`_wake_at`, :meth:`_on_timer`);
+* *SACK loss recovery*: :meth:`_recovery_step` alone decides what to retransmit, from the scoreboard
+  (``Scoreboard.lost_holes`` is RFC 6675's IsLost); a pipe-based NextSeg loop replaces its body.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from enum import StrEnum
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal
 
-from netlab.transport.errors import ConnectionClosed, ConnectionTimeout, TransportError
-from netlab.transport.reading import StreamReading, _again
+from netlab.simkit import NORMAL, Entry, event_heap
+from netlab.transport.errors import (
+    ConnectionClosed,
+    ConnectionRefused,
+    ConnectionReset,
+    ConnectionTimeout,
+    IncompleteRead,
+    ReceiveTimeout,
+    TransportError,
+)
 from netlab.transport.reassembly import Reassembly
-from netlab.transport.receiving import Receiving
 from netlab.transport.rto import RtoEstimator
 from netlab.transport.scoreboard import Scoreboard
-from netlab.transport.segment import ACK, RST, SEQ_MASK
-from netlab.transport.sending import Sending
+from netlab.transport.segment import ACK, FIN, PSH, RST, SEQ_HALF, SEQ_MASK, SYN, Segment
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
     import simpy
 
     from netlab.network.node import Node
+    from netlab.simkit import HeapEntry
     from netlab.transport.config import TcpConfig
     from netlab.transport.stack import HostStack, Listener
+    from netlab.transport.stream import Stream
 
-__all__ = ["STATES", "Connection"]
-
-#: Connection states (RFC 793 names). A listening port is a :class:`~netlab.transport.stack.Listener`.
-STATES = ("CLOSED", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",
-          "LAST_ACK", "TIME_WAIT")  # fmt: skip
-_MASK = SEQ_MASK
-_INF = math.inf
+__all__ = ["STATES", "Connection", "Role", "TcpState"]
 
 
-class _Timer:
-    """A heap entry of a connection's timer (a SimPy event that always succeeds; see netlab.network.packet)."""
+class TcpState(StrEnum):
+    """Connection states, with RFC 793's names (a listening port is a :class:`~netlab.transport.stack.Listener`).
 
-    __slots__ = ("callbacks",)
-    _ok = True
-    callbacks: tuple[Any, ...]
-
-
-class Connection(Sending, Receiving, StreamReading):
-    """One end of a TCP connection between ``(node, lport)`` and ``(remote, rport)``.
-
-    Made by :meth:`TransportStack.connect` (the client side) or a :class:`Listener` (the server side). The
-    application uses :meth:`send`, :meth:`close`, :meth:`abort`, the :attr:`closed` event and the reads of
-    :class:`~netlab.transport.reading.StreamReading` (``recv``, ``recv_exactly``, ``recv_line``,
-    ``recv_until``). Statistics are plain attributes (see :func:`netlab.transport.stats.connections_table`);
-    ``states`` logs ``(time_s, state)`` pairs.
+    The members are strings: ``conn.state == "ESTABLISHED"`` holds, and tables show the names.
     """
+
+    CLOSED = "CLOSED"
+    SYN_SENT = "SYN_SENT"
+    SYN_RECEIVED = "SYN_RECEIVED"
+    ESTABLISHED = "ESTABLISHED"
+    FIN_WAIT_1 = "FIN_WAIT_1"
+    FIN_WAIT_2 = "FIN_WAIT_2"
+    CLOSE_WAIT = "CLOSE_WAIT"
+    CLOSING = "CLOSING"
+    LAST_ACK = "LAST_ACK"
+    TIME_WAIT = "TIME_WAIT"
+
+
+#: Every state, in RFC 793's order.
+STATES: tuple[TcpState, ...] = tuple(TcpState)
+#: Which end a connection is: the one that connected, or the one a listener accepted.
+Role = Literal["client", "server"]
+
+_MASK = SEQ_MASK
+_HALF = SEQ_HALF
+_INF = math.inf
+# Module globals for the per-segment tests: reading an enum member off its class costs ten times more.
+_HANDSHAKE = (TcpState.SYN_SENT, TcpState.SYN_RECEIVED)
+_SENDING = (TcpState.ESTABLISHED, TcpState.CLOSE_WAIT)
+# Kinds of read.
+_RECV, _EXACT, _UNTIL = 0, 1, 2
+
+
+class _Timer(Entry):
+    """A heap entry of a connection's timer (a SimPy event that always succeeds; see netlab.simkit)."""
 
     __slots__ = ()
 
+
+class _Read:
+    """A waiting read: its kind, what it asks for (*n* bytes or a *delimiter*), its event and its deadline."""
+
+    __slots__ = ("deadline", "delimiter", "event", "kind", "n", "scan", "timeout")
+
+    def __init__(self, kind: int, n: int, delimiter: bytes, event: simpy.Event, timeout: float | None) -> None:
+        self.kind = kind
+        self.n = n  # most bytes (recv) or exactly these (recv_exactly)
+        self.delimiter = delimiter  # recv_until
+        self.event = event
+        self.scan = 0  # recv_until: where the next search for the delimiter starts
+        self.deadline = _INF
+        self.timeout = timeout
+
+
+class Connection:
+    """One end of a TCP connection between ``(node, lport)`` and ``(remote, rport)``.
+
+    Made by :meth:`TransportStack.connect <netlab.transport.stack.TransportStack.connect>` (the client side,
+    returned at once; :attr:`connected` succeeds with it once the handshake completes) or by a
+    :class:`~netlab.transport.stack.Listener` (the server side, handed out by ``accept()`` once established).
+    The application uses :meth:`send`, :meth:`close`, :meth:`abort`, the reads (:meth:`recv`,
+    :meth:`recv_exactly`, :meth:`recv_line`, :meth:`recv_until`) and the :attr:`closed` event; it is a
+    :class:`~netlab.transport.stream.Stream`. Statistics are plain attributes (see
+    :func:`netlab.transport.stats.connections_table`); ``states`` logs ``(time_s, state)`` pairs.
+
+    Sender and receiver count offsets from their initial sequence numbers (``iss``, ``irs``); times are
+    simulated seconds, sizes bytes. ``__slots__`` keeps a connection small and its attribute access fast.
+    """
+
+    __slots__ = (
+        "_ack_owed", "_deadline", "_dupacks", "_eid", "_eof", "_error", "_fin_off", "_heap", "_hi_rxt", "_last_ooo",
+        "_mss", "_nxt", "_peer", "_rbuf", "_rcv", "_read_deadline", "_reads", "_reasm", "_recover", "_retries",
+        "_rfin", "_rto_recovery", "_rtt_end", "_rtt_t", "_rwnd", "_sack_on", "_sb", "_sbase", "_sbuf", "_snd_wnd",
+        "_syn_retransmitted", "_timer", "_timer_at", "_timer_cb", "_ttl", "_una", "_want",
+        "app_bytes_sent", "bytes_delivered", "bytes_received", "bytes_sent", "cfg", "closed", "closed_at",
+        "connected", "data_segments_received", "data_segments_sent", "dup_acks_received", "duplicate_segments",
+        "endpoint", "env", "error", "established_at", "fast_retransmits", "flow", "irs", "iss", "listener",
+        "lport", "node", "opened_at", "out_of_order_segments", "peak_unacked_bytes", "remote",
+        "retransmissions", "retransmitted_bytes", "role", "rport", "rto", "segments_received", "segments_sent",
+        "state", "states", "timeouts",
+    )  # fmt: skip
+
+    # identity and state machine
+    env: simpy.Environment
+    endpoint: HostStack
+    node: Node
+    remote: Node
+    lport: int
+    rport: int
+    cfg: TcpConfig
+    role: Role
+    listener: Listener | None
+    _peer: HostStack  # the remote host's stack: it demultiplexes what we send
+    flow: str
+    state: TcpState
+    states: list[tuple[float, TcpState]]
+    connected: simpy.Event
+    closed: simpy.Event
+    error: TransportError | None
+    rto: RtoEstimator
+    # sender
+    iss: int
+    _una: int  # oldest unacknowledged offset
+    _nxt: int  # next offset to send
+    _sbuf: bytearray  # unacknowledged and unsent bytes; _sbuf[0] is offset _sbase
+    _sbase: int
+    _fin_off: int  # offset of our FIN once the application closed, else -1
+    _snd_wnd: int  # the peer's advertised window (bytes)
+    _mss: int
+    _dupacks: int
+    _recover: int  # recovery point while recovering from a loss, else -1
+    _hi_rxt: int  # retransmitted up to here in this recovery
+    _rto_recovery: bool
+    _sb: Scoreboard
+    _rtt_end: int  # a segment ending here is being timed (one at a time), else -1
+    _rtt_t: float  # when it was sent
+    _retries: int
+    _syn_retransmitted: bool
+    # receiver
+    irs: int
+    _rcv: int  # next offset expected
+    _rfin: int  # offset of the peer's FIN once seen; -2 once consumed; else -1
+    _rwnd: int  # our advertised window (bytes)
+    _ttl: int
+    _sack_on: bool
+    _reasm: Reassembly
+    _last_ooo: int  # start of the latest out-of-order block (reported first in SACK)
+    _ack_owed: bool
+    # the application's side of the receiver
+    _rbuf: bytearray  # in-order bytes not yet read
+    _reads: deque[_Read]  # waiting reads, served in order
+    _want: int  # receive-buffer length at which the first waiting read may be satisfied
+    _read_deadline: float  # no waiting read times out before this (may be stale-early)
+    _eof: bool
+    _error: TransportError | None
+    bytes_delivered: int
+    # timer: one heap entry, moved lazily (see _on_timer)
+    _heap: list[HeapEntry]
+    _eid: Iterator[int]
+    _timer: _Timer | None
+    _timer_at: float
+    _deadline: float  # retransmission or TIME_WAIT deadline, inf when none
+    _timer_cb: tuple[Callable[[_Timer], None]]
+    # statistics (see netlab.transport.stats.connections_table)
+    opened_at: float
+    established_at: float | None
+    closed_at: float | None
+    segments_sent: int
+    segments_received: int
+    data_segments_sent: int
+    data_segments_received: int
+    bytes_sent: int
+    bytes_received: int
+    app_bytes_sent: int
+    retransmissions: int
+    retransmitted_bytes: int
+    fast_retransmits: int
+    timeouts: int
+    dup_acks_received: int
+    duplicate_segments: int
+    out_of_order_segments: int
+    peak_unacked_bytes: int
+
     def __init__(self, endpoint: HostStack, lport: int, remote: Node, rport: int, cfg: TcpConfig, isn: int, *,
-                 role: str, listener: Listener | None = None) -> None:  # fmt: skip
+                 role: Role, listener: Listener | None = None) -> None:  # fmt: skip
         env = endpoint.stack.env
         self.env = env
-        self._queue: list[Any] = env._queue
+        self._heap, self._eid = event_heap(env)
         self.endpoint = endpoint
         self.node = endpoint.node
         self.remote = remote
@@ -80,35 +254,35 @@ class Connection(Sending, Receiving, StreamReading):
         self.listener = listener
         self._peer = endpoint.stack.host(remote)  # owner of what we send: the remote host demultiplexes it
         self.flow = f"tcp {self.node.name}:{lport}>{remote.name}:{rport}"
-        self.state = "CLOSED"
-        self.states: list[tuple[float, str]] = []
+        self.state = TcpState.CLOSED
+        self.states = []
         self.rto = RtoEstimator(initial_s=cfg.initial_rto_s, min_s=cfg.min_rto_s, max_s=cfg.max_rto_s,
                                 granularity_s=cfg.clock_granularity_s)  # fmt: skip
-        self.connected: simpy.Event = env.event()  # the client's connect() result
-        self.closed: simpy.Event = env.event()  # succeeds (value: the error or None) on reaching CLOSED
-        self.error: TransportError | None = None
+        self.connected = env.event()  # the client's handshake: succeeds with this connection
+        self.closed = env.event()  # succeeds (value: the error or None) on reaching CLOSED
+        self.error = None
         # sender, offsets from iss
         self.iss = isn & _MASK
         self._una = 0
         self._nxt = 0
-        self._sbuf = bytearray()  # unacknowledged and unsent bytes; _sbuf[0] is offset _sbase
+        self._sbuf = bytearray()
         self._sbase = 1
-        self._fin_off = -1  # offset of our FIN once the application closed
+        self._fin_off = -1
         self._snd_wnd = cfg.rwnd_bytes
         self._mss = cfg.mss
         self._dupacks = 0
-        self._recover = -1  # recovery point while recovering from a loss, else -1
-        self._hi_rxt = 0  # retransmitted up to here in this recovery
+        self._recover = -1
+        self._hi_rxt = 0
         self._rto_recovery = False
         self._sb = Scoreboard()
-        self._rtt_end = -1  # a segment ending here is being timed (one at a time), sent at _rtt_t
+        self._rtt_end = -1
         self._rtt_t = 0.0
         self._retries = 0
         self._syn_retransmitted = False
         # receiver, offsets from irs
         self.irs = 0
         self._rcv = 0
-        self._rfin = -1  # offset of the peer's FIN once seen; -2 once consumed
+        self._rfin = -1
         self._rwnd = cfg.rwnd_bytes
         self._ttl = cfg.ttl
         self._sack_on = cfg.sack
@@ -116,20 +290,20 @@ class Connection(Sending, Receiving, StreamReading):
         self._last_ooo = 0
         self._ack_owed = False
         self._rbuf = bytearray()
-        self._reads: deque[list[Any]] = deque()
+        self._reads = deque()
         self._eof = False
-        self._want = 1  # receive-buffer length at which the first waiting read may be satisfied
-        self._error: TransportError | None = None
+        self._want = 1
+        self._error = None
         # timer
-        self._timer: _Timer | None = None
+        self._timer = None
         self._timer_at = _INF
         self._deadline = _INF
         self._read_deadline = _INF
         self._timer_cb = (self._on_timer,)
         # statistics
-        self.opened_at = env._now
-        self.established_at: float | None = None
-        self.closed_at: float | None = None
+        self.opened_at = env.now
+        self.established_at = None
+        self.closed_at = None
         self.segments_sent = self.segments_received = self.data_segments_sent = self.data_segments_received = 0
         self.bytes_sent = self.bytes_received = self.bytes_delivered = self.app_bytes_sent = 0
         self.retransmissions = self.retransmitted_bytes = self.fast_retransmits = self.timeouts = 0
@@ -138,7 +312,7 @@ class Connection(Sending, Receiving, StreamReading):
     def __repr__(self) -> str:
         return f"<Connection {self.flow} {self.state}>"
 
-    # ------------------------------------------------------------------ addresses and state
+    # ------------------------------------------------------------------ addresses and statistics
     @property
     def local_address(self) -> tuple[str, int]:
         """``(ip, port)`` of this end."""
@@ -154,24 +328,556 @@ class Connection(Sending, Receiving, StreamReading):
         """Most bytes held out of order at once (bytes)."""
         return self._reasm.peak_bytes
 
-    def _set_state(self, state: str) -> None:
-        self.state = state
-        self.states.append((self.env._now, state))
+    # ------------------------------------------------------------------ opening (called by the stack)
+    def _open_active(self) -> None:
+        """Send our SYN (the client: :meth:`TransportStack.connect`)."""
+        self._set_state(TcpState.SYN_SENT)
+        self._send_syn()
+        self._arm(self.env.now + self.rto.rto)
 
-    # ------------------------------------------------------------------ timer (one heap entry, moved lazily)
+    def _open_passive(self, syn: Segment) -> None:
+        """Answer the client's *syn* with our SYN-ACK (the server: a listener's new connection)."""
+        self.irs = syn.seq
+        self._rcv = 1
+        self._mss = min(self.cfg.mss, getattr(syn, "mss", self.cfg.mss))
+        self._snd_wnd = syn.wnd
+        self.segments_received += 1
+        self._set_state(TcpState.SYN_RECEIVED)
+        self._send_syn()
+        self._arm(self.env.now + self.rto.rto)
+
+    # ------------------------------------------------------------------ the application's side
+    def send(self, data: bytes) -> None:
+        """Queue *data* (bytes) for sending; it goes out as the window allows. The send buffer is unbounded.
+
+        Raises the connection's error (:class:`ConnectionReset`, ...) if it failed, and
+        :class:`ConnectionClosed` after :meth:`close`.
+        """
+        if self._error is not None:
+            raise _again(self._error)
+        if self._fin_off >= 0 or self.state is TcpState.CLOSED:
+            raise ConnectionClosed(f"{self.flow}: send after close")
+        if not data:
+            return
+        self._sbuf += data
+        self.app_bytes_sent += len(data)
+        if self.state in _SENDING:
+            self._output()
+
+    def close(self) -> None:
+        """Close our direction: a FIN follows the data already queued. Reading goes on until the peer's FIN.
+
+        The connection reaches CLOSED (and :attr:`closed` succeeds) once both FINs are acknowledged.
+        """
+        st = self.state
+        if self._fin_off >= 0 or st is TcpState.CLOSED:
+            return
+        if st in _HANDSHAKE:
+            self._finish(ConnectionClosed(f"{self.flow}: closed before the connection was established"))
+            return
+        self._fin_off = self._sbase + len(self._sbuf)
+        self._set_state(TcpState.FIN_WAIT_1 if st is TcpState.ESTABLISHED else TcpState.LAST_ACK)
+        self._output()
+
+    def abort(self) -> None:
+        """Reset the connection now (send a RST); the peer sees :class:`ConnectionReset`.
+
+        Aborting an attempt still in SYN_SENT just forgets it: :attr:`connected` then never fires.
+        """
+        if self.state is TcpState.CLOSED:
+            return
+        if self.state is not TcpState.SYN_SENT:
+            self._emit(self._nxt, RST | ACK)
+        self._finish(None)
+
+    def recv(self, max_bytes: int = 65536, *, timeout: float | None = None) -> simpy.Event:
+        """Event: the next 1 to *max_bytes* bytes in order, or ``b""`` once the peer has closed.
+
+        Like every read, it fails with the connection's error, or with :class:`ReceiveTimeout` after *timeout*
+        seconds of simulated time without what it waits for. Reads are served in the order they were made.
+        """
+        return self._read(_RECV, max_bytes, b"", timeout)
+
+    def recv_exactly(self, n: int, *, timeout: float | None = None) -> simpy.Event:
+        """Event: exactly *n* bytes; fails with :class:`IncompleteRead` if the peer closes first."""
+        return self._read(_EXACT, n, b"", timeout)
+
+    def recv_until(self, delimiter: bytes, *, timeout: float | None = None) -> simpy.Event:
+        """Event: the bytes up to and including *delimiter* (or what is left, possibly ``b""``, at end of stream)."""
+        if not delimiter:
+            raise ValueError("recv_until: empty delimiter")
+        return self._read(_UNTIL, 0, delimiter, timeout)
+
+    def recv_line(self, *, timeout: float | None = None) -> simpy.Event:
+        """Event: the next line, ending ``b"\\n"`` included (``b"\\r\\n"`` lines keep both); ``b""`` at the end."""
+        return self._read(_UNTIL, 0, b"\n", timeout)
+
+    # ------------------------------------------------------------------ receiving (BSD's tcp_input)
+    def _input(self, seg: Segment) -> None:
+        """A segment for this connection arrived (called by the host's demultiplexer)."""
+        self.segments_received += 1
+        flags = seg.flags
+        # One test keeps the common case (an ACK, maybe with data or FIN, on a synchronised connection) fast.
+        if (flags & (RST | SYN) or not flags & ACK or self.state in _HANDSHAKE) and not self._input_rare(seg, flags):
+            return
+        self._on_ack(seg)
+        if seg.payload or flags & FIN:
+            self._on_data(seg, flags)
+        nxt = self._nxt
+        if nxt < self._sbase + len(self._sbuf) or nxt == self._fin_off:
+            self._output()
+        if self._ack_owed:
+            self._emit(self._nxt, ACK)
+
+    def _input_rare(self, seg: Segment, flags: int) -> bool:
+        """RST, SYN, segments without ACK and the handshake states; True if *seg* goes on to the common path."""
+        st = self.state
+        if flags & RST:
+            self._on_rst(seg)
+            return False
+        if st is TcpState.SYN_SENT:
+            self._input_syn_sent(seg)
+            return False
+        if flags & SYN:
+            if st is TcpState.SYN_RECEIVED:
+                if not flags & ACK:
+                    self._send_syn()  # the client did not get our SYN-ACK and resent its SYN
+            else:
+                self._emit(self._nxt, ACK)  # a repeated SYN-ACK: our ACK of it was lost
+            return False
+        if not flags & ACK:
+            return False
+        if st is TcpState.SYN_RECEIVED:
+            if self._unwrap_ack(seg.ack) != 1:
+                return False
+            self._una = 1
+            if self._rtt_end == 1:
+                self.rto.sample(self.env.now - self._rtt_t)
+                self._rtt_end = -1
+            self._snd_wnd = seg.wnd
+            self._established()
+            if self.state is TcpState.CLOSED:
+                return False  # the listener was closed meanwhile and reset it
+        return True
+
+    def _unwrap_ack(self, ack: int) -> int:
+        una = self._una
+        return una + ((ack - self.iss - una + _HALF) & _MASK) - _HALF
+
+    def _input_syn_sent(self, seg: Segment) -> None:
+        flags = seg.flags
+        if flags & ACK and self._unwrap_ack(seg.ack) != 1:
+            return
+        if not flags & SYN or not flags & ACK:
+            return  # a bare SYN (simultaneous open) is not supported: the other side's SYN will time out
+        self.irs = seg.seq
+        self._rcv = 1
+        self._una = 1
+        self._mss = min(self.cfg.mss, getattr(seg, "mss", self.cfg.mss))
+        self._snd_wnd = seg.wnd
+        if self._rtt_end == 1:
+            self.rto.sample(self.env.now - self._rtt_t)
+            self._rtt_end = -1
+        self._established()
+        self._ack_owed = True
+        self._output()
+        if self._ack_owed:
+            self._emit(self._nxt, ACK)
+
+    def _established(self) -> None:
+        self._set_state(TcpState.ESTABLISHED)
+        self.established_at = self.env.now
+        self._retries = 0
+        self._deadline = _INF
+        if self._syn_retransmitted and self.rto.samples == 0 and self.rto.rto < 3.0:
+            self.rto.restart_at(3.0)  # RFC 6298 (5.7)
+        if self.role == "client":
+            self.connected.succeed(self)
+        elif self.listener is not None:
+            self.listener._ready(self)
+
+    def _on_ack(self, seg: Segment) -> None:
+        """The ACK field and SACK blocks of *seg*: advance ``una``, time a round trip, count duplicates, and
+        enter, continue or leave loss recovery."""
+        una = self._una
+        nxt = self._nxt
+        self._snd_wnd = seg.wnd
+        if una == nxt and seg.sack is None:
+            return  # nothing outstanding (a receiver's usual case)
+        a = una + ((seg.ack - self.iss - una + _HALF) & _MASK) - _HALF
+        if a > nxt or a < una:
+            return  # acknowledges something never sent, or old: nothing to learn
+        sack = seg.sack
+        if sack is not None and self._sack_on:
+            iss = self.iss
+            for left, right in sack:
+                s = una + ((left - iss - una + _HALF) & _MASK) - _HALF
+                e = una + ((right - iss - una + _HALF) & _MASK) - _HALF
+                if una < e <= nxt and s < e:
+                    self._sb.add(max(s, una), e)
+        if a > una:
+            now = self.env._now  # per ACK: SimPy's clock read directly (see netlab.simkit)
+            if 0 <= self._rtt_end <= a:
+                self.rto.sample(now - self._rtt_t)
+                self._rtt_end = -1
+            self._una = a
+            base = self._sbase
+            cut = min(base + len(self._sbuf), a) - base
+            if cut > 0:
+                del self._sbuf[:cut]  # O(1) amortised: bytearray drops its head by moving a pointer
+                self._sbase = base + cut
+            self._dupacks = 0
+            self._retries = 0
+            if self._sb.intervals:
+                self._sb.trim(a)
+            if a == nxt:
+                self._deadline = _INF
+            else:
+                t = now + self.rto.rto  # RFC 6298 (5.3): restart on an ACK of new data
+                if self._timer_at <= t:
+                    self._deadline = t  # the pending entry fires first and moves on (see _on_timer)
+                else:
+                    self._arm(t)
+            if self._recover >= 0:
+                if a >= self._recover:
+                    self._recover = -1
+                    self._rto_recovery = False
+                else:
+                    self._recovery_step(True)  # partial ACK: the next hole is lost too
+            fin = self._fin_off
+            if fin >= 0 and una <= fin < a:
+                self._fin_acked()
+        elif a < nxt and not seg.payload and not seg.flags & (SYN | FIN):
+            self.dup_acks_received += 1
+            self._dupacks += 1
+            if self._recover < 0:
+                if self._dupacks == self.cfg.dupack_threshold:
+                    self.fast_retransmits += 1
+                    self._recover = nxt
+                    self._rto_recovery = False
+                    self._hi_rxt = una
+                    self._recovery_step(True)
+            elif self._sb.intervals:
+                self._recovery_step(False)
+
+    def _on_data(self, seg: Segment, flags: int) -> None:
+        """The payload and FIN of *seg*: in order into the receive buffer, ahead of a gap into reassembly."""
+        data = seg.payload
+        rcv = self._rcv
+        s = rcv + ((seg.seq - self.irs - rcv + _HALF) & _MASK) - _HALF
+        n = len(data)
+        e = s + n
+        if n:
+            self.data_segments_received += 1
+            self.bytes_received += n
+            self._ack_owed = True  # every data segment is acknowledged at once (no delayed ACK)
+            reasm = self._reasm
+            if s == rcv and not reasm.bytes:
+                buf = self._rbuf  # _deliver inlined: the per-data-segment path
+                buf += data
+                self.bytes_delivered += n
+                if len(buf) >= self._want and self._reads:
+                    self._feed()
+                rcv = e
+            elif e <= rcv:
+                self.duplicate_segments += 1
+            elif s > rcv:
+                limit = rcv + self._rwnd
+                if s >= limit:
+                    return  # beyond the window we advertised: a well-behaved peer never sends it
+                if e > limit:
+                    data = data[: limit - s]
+                if reasm.add(s, data):
+                    self.out_of_order_segments += 1
+                    self._last_ooo = s
+                else:
+                    self.duplicate_segments += 1
+            else:  # starts before rcv, ends after it: keep the new part
+                self._deliver(data[rcv - s :])
+                rcv = e
+            if rcv != self._rcv and reasm.bytes:
+                more, rcv = reasm.pop_ready(rcv)
+                if more:
+                    self._deliver(more)
+            self._rcv = rcv
+        if flags & FIN:
+            self._ack_owed = True
+            if self._rfin == -1:
+                self._rfin = e
+        if self._rfin == rcv:
+            self._rcv = rcv + 1
+            self._rfin = -2
+            self._eof = True
+            if self._reads:
+                self._feed()
+            st = self.state
+            if st is TcpState.ESTABLISHED:
+                self._set_state(TcpState.CLOSE_WAIT)
+            elif st is TcpState.FIN_WAIT_1:
+                self._set_state(TcpState.CLOSING)
+            elif st is TcpState.FIN_WAIT_2:
+                self._enter_time_wait()
+
+    def _fin_acked(self) -> None:
+        st = self.state
+        if st is TcpState.FIN_WAIT_1:
+            self._set_state(TcpState.FIN_WAIT_2)
+        elif st is TcpState.CLOSING:
+            self._enter_time_wait()
+        elif st is TcpState.LAST_ACK:
+            self._finish(None)
+
+    def _enter_time_wait(self) -> None:
+        self._set_state(TcpState.TIME_WAIT)
+        self._arm(self.env.now + self.cfg.time_wait_s)  # the final ACK goes out before this fires
+
+    def _on_rst(self, seg: Segment) -> None:
+        st = self.state
+        if st is TcpState.SYN_SENT:
+            if seg.flags & ACK and self._unwrap_ack(seg.ack) == 1:
+                self._finish(ConnectionRefused(f"{self.flow}: connection refused by {self.remote.name}"))
+            return
+        rcv = self._rcv
+        s = rcv + ((seg.seq - self.irs - rcv + _HALF) & _MASK) - _HALF
+        if not rcv <= s < rcv + self._rwnd:
+            return  # not in our window: a stale or forged RST
+        if st in (TcpState.SYN_RECEIVED, TcpState.CLOSING, TcpState.LAST_ACK, TcpState.TIME_WAIT):
+            self._finish(None)
+        else:
+            self._finish(ConnectionReset(f"{self.flow}: connection reset by {self.remote.name}"))
+
+    # ------------------------------------------------------------------ sending (BSD's tcp_output)
+    def _sack_option(self) -> tuple[tuple[int, int], ...] | None:
+        """SACK blocks (32-bit sequence numbers) for what the reassembly buffer holds, or None."""
+        if not self._sack_on:
+            return None
+        irs = self.irs
+        return tuple(((irs + s) & _MASK, (irs + e) & _MASK) for s, e in self._reasm.sack_blocks(self._last_ooo))
+
+    def _emit(self, seq_off: int, flags: int, data: bytes = b"") -> Segment:
+        """Send one segment at offset *seq_off* carrying the current ACK (and SACK blocks); every segment that is
+        not new or retransmitted data goes out here: SYNs, pure ACKs, RSTs."""
+        sack = self._sack_option() if self._reasm.bytes and flags & ACK else None
+        seg = Segment(self.node, self.remote, self.env._now, self._peer, self.flow, self._ttl, self.lport, self.rport,
+                      (self.iss + seq_off) & _MASK, (self.irs + self._rcv) & _MASK, flags, self._rwnd, data,
+                      sack)  # fmt: skip
+        self._ack_owed = False  # every segment we send carries the current ACK
+        self.segments_sent += 1
+        self.node.inject(seg)
+        return seg
+
+    def _send_syn(self) -> None:
+        """(Re)send our SYN (client) or SYN-ACK (server), offset 0."""
+        if self._nxt == 0:
+            self._nxt = 1
+            self._rtt_end, self._rtt_t = 1, self.env.now
+        else:
+            self.retransmissions += 1
+            self._syn_retransmitted = True
+        seg = self._emit(0, SYN if self.role == "client" else SYN | ACK)
+        seg.mss = self.cfg.mss
+
+    def _send_seg(self, s: int, end: int, retransmit: bool) -> int:
+        """Send one segment of at most MSS bytes from offset *s*, not past *end* (with our FIN if it fits before
+        *end*); return the offset after it."""
+        base = self._sbase
+        data_end = base + len(self._sbuf)
+        stop = min(s + self._mss, end, data_end)
+        if stop > s:
+            data = bytes(self._sbuf[s - base : stop - base])
+            flags = ACK | PSH if stop == data_end else ACK
+            self.data_segments_sent += 1
+            self.bytes_sent += stop - s
+        else:
+            data = b""
+            flags = ACK
+            stop = s
+        nxt = stop
+        if stop == self._fin_off and end > stop:
+            flags |= FIN
+            nxt = stop + 1
+        if retransmit:
+            self.retransmissions += 1
+            self.retransmitted_bytes += stop - s
+            if s < self._rtt_end:
+                self._rtt_end = -1  # Karn: a retransmitted segment gives no RTT sample
+        # _emit inlined, and SimPy's clock read directly: this is the per-data-segment path
+        seg = Segment(self.node, self.remote, self.env._now, self._peer, self.flow, self._ttl, self.lport, self.rport,
+                      (self.iss + s) & _MASK, (self.irs + self._rcv) & _MASK, flags, self._rwnd, data,
+                      self._sack_option() if self._reasm.bytes else None)  # fmt: skip
+        self._ack_owed = False
+        self.segments_sent += 1
+        self.node.inject(seg)
+        return nxt
+
+    def _output(self) -> None:
+        """Send new data (and our FIN) as far as the peer's window allows."""
+        una = self._una
+        nxt = self._nxt
+        limit = una + self._snd_wnd  # the send window: the one place it is decided
+        data_end = self._sbase + len(self._sbuf)
+        fin = self._fin_off
+        mss = self._mss
+        start = nxt
+        while nxt < data_end:
+            n = min(data_end - nxt, mss)
+            room = limit - nxt
+            if n > room:
+                # Wait for ACKs rather than send a runt (silly-window avoidance), unless nothing is in flight.
+                if nxt != una or room <= 0:
+                    break
+                n = room
+            if self._rtt_end < 0:
+                self._rtt_end, self._rtt_t = nxt + n, self.env._now  # per segment: the clock itself (simkit)
+            end = nxt + n
+            nxt = self._send_seg(nxt, end + 1 if end == fin else end, False)
+        if nxt == fin:
+            nxt = self._send_seg(fin, fin + 1, False)
+        if nxt != start:
+            self._nxt = nxt
+            self.peak_unacked_bytes = max(self.peak_unacked_bytes, min(data_end, nxt) - una)
+            if self._deadline == _INF:
+                self._arm(self.env.now + self.rto.rto)
+
+    # ------------------------------------------------------------------ loss recovery
+    def _recovery_step(self, head: bool, rest: bool = True) -> None:
+        """Retransmit what is now deemed lost: the segment at ``una`` (*head*, if not yet resent in this recovery)
+        and (*rest*) with SACK every hole with more than (dupthresh - 1) * MSS bytes SACKed above it, or after a
+        timeout every un-SACKed byte below the recovery point."""
+        una = self._una
+        self._hi_rxt = max(self._hi_rxt, una)
+        sb = self._sb
+        recover = self._recover
+        if head and self._hi_rxt == una:
+            end = recover
+            if sb:
+                first = sb.holes(una, recover)  # the hole at una ends where the first SACKed block starts
+                end = first[0][1] if first else una
+            if end > una:
+                self._hi_rxt = self._send_seg(una, end, True)
+        if not rest:
+            return
+        if self._rto_recovery:
+            holes = sb.holes(self._hi_rxt, recover) if sb else [(self._hi_rxt, recover)]
+        elif sb:
+            holes = sb.lost_holes(self._hi_rxt, (self.cfg.dupack_threshold - 1) * self._mss)
+        else:
+            return
+        for hs, he in holes:
+            s = hs
+            while s < he:
+                s = self._send_seg(s, he, True)
+            self._hi_rxt = he
+
+    # ------------------------------------------------------------------ the reads' bookkeeping
+    # A read is queued until the bytes it needs are there (or the stream ends, or it fails); only the first read
+    # in line is tried when data arrives, and only once enough bytes for it could be there (``_want``), so a large
+    # ``recv_exactly`` costs one check per arriving segment. A read's timeout is a deadline on the connection's
+    # one timer, not a SimPy timeout of its own: a session issuing thousands of reads with a 300 s timeout keeps
+    # one heap entry alive instead of thousands.
+    def _read(self, kind: int, n: int, delimiter: bytes, timeout: float | None) -> simpy.Event:
+        ev = self.env.event()
+        req = _Read(kind, n, delimiter, ev, timeout)
+        if self._error is not None:
+            ev.fail(_again(self._error))
+            return ev
+        if not self._reads:
+            if self._try(req):
+                return ev
+            self._want = n if kind == _EXACT else len(self._rbuf) + 1
+        if self.state is TcpState.CLOSED and not self._eof:
+            ev.fail(ConnectionClosed(f"{self.flow}: read on a closed connection"))
+            return ev
+        self._reads.append(req)
+        if timeout is not None:
+            req.deadline = deadline = self.env.now + timeout
+            if deadline < self._read_deadline:
+                self._read_deadline = deadline
+                self._wake_at(deadline)
+        return ev
+
+    def _expire_reads(self, now: float) -> None:
+        """Fail the waiting reads whose deadline has come (in the order they were made); note the next deadline."""
+        reads = self._reads
+        expired = [req for req in reads if req.deadline <= now]
+        for req in expired:
+            reads.remove(req)
+            req.event.fail(ReceiveTimeout(f"{self.flow}: nothing to read within {req.timeout:g} s"))
+        if expired and reads:
+            self._feed()  # the next read is now first in line
+        self._read_deadline = min((req.deadline for req in reads), default=_INF)
+
+    def _deliver(self, data: bytes) -> None:
+        """In-order bytes for the application."""
+        buf = self._rbuf
+        buf += data
+        self.bytes_delivered += len(data)
+        if len(buf) >= self._want and self._reads:
+            self._feed()
+
+    def _feed(self) -> None:
+        """Serve the waiting reads in order, as far as the receive buffer allows."""
+        reads = self._reads
+        while reads and self._try(reads[0]):
+            reads.popleft()
+        if reads:
+            # What the waiting read needs before it is worth trying again: its length, or some new bytes.
+            head = reads[0]
+            self._want = head.n if head.kind == _EXACT else len(self._rbuf) + 1
+
+    def _take(self, n: int) -> bytes:
+        buf = self._rbuf
+        out = bytes(buf[:n])
+        del buf[:n]
+        return out
+
+    def _try(self, req: _Read) -> bool:
+        """Satisfy the read *req* from the receive buffer if possible (succeeding or failing its event)."""
+        kind, ev = req.kind, req.event
+        buf = self._rbuf
+        if kind == _RECV:
+            if buf or self._eof:
+                ev.succeed(self._take(min(req.n, len(buf))))
+                return True
+        elif kind == _EXACT:
+            n = req.n
+            if len(buf) >= n:
+                ev.succeed(self._take(n))
+                return True
+            if self._eof:
+                part = self._take(len(buf))
+                ev.fail(IncompleteRead(f"{self.flow}: stream ended after {len(part)} of {n} bytes", part))
+                return True
+        else:
+            delimiter = req.delimiter
+            i = buf.find(delimiter, req.scan)
+            if i >= 0:
+                ev.succeed(self._take(i + len(delimiter)))
+                return True
+            if self._eof:
+                ev.succeed(self._take(len(buf)))
+                return True
+            req.scan = max(0, len(buf) - len(delimiter) + 1)  # search only new bytes next time
+        return False
+
+    # ------------------------------------------------------------------ state, timer (one heap entry, moved lazily)
+    def _set_state(self, state: TcpState) -> None:
+        self.state = state
+        self.states.append((self.env.now, state))
+
     def _arm(self, t: float) -> None:
         """Set the transport deadline (retransmission, TIME_WAIT) to simulated time *t*."""
         self._deadline = t
         self._wake_at(t)
 
     def _wake_at(self, t: float) -> None:
+        """Have the timer fire by simulated time *t*."""
         if self._timer_at > t:  # the pending entry (if any) would fire too late: push an earlier one
             tm = _Timer()
             tm.callbacks = self._timer_cb
             self._timer = tm
             self._timer_at = t
-            env = self.env
-            heappush(self._queue, (t, 1, next(env._eid), tm))
+            heappush(self._heap, (t, NORMAL, next(self._eid), tm))
 
     def _on_timer(self, tm: _Timer) -> None:
         """The one timer entry fired: expire reads and the transport deadline that are due, then move on."""
@@ -179,12 +885,12 @@ class Connection(Sending, Receiving, StreamReading):
             return  # superseded by an earlier entry
         self._timer = None
         self._timer_at = _INF
-        now = self.env._now
+        now = self.env.now
         if self._read_deadline <= now:
             self._expire_reads(now)
         if self._deadline <= now:
             self._deadline = _INF
-            if self.state == "TIME_WAIT":
+            if self.state is TcpState.TIME_WAIT:
                 self._finish(None)
             else:
                 self._timeout()
@@ -193,15 +899,16 @@ class Connection(Sending, Receiving, StreamReading):
             self._wake_at(t)  # a deadline moved later since this entry was pushed (or a new one is set)
 
     def _timeout(self) -> None:
+        """The retransmission timer expired: resend the SYN, or the first unacknowledged segment."""
         st = self.state
         self.timeouts += 1
         self._retries += 1
         self.rto.on_timeout()
         self._rtt_end = -1  # Karn
-        if st in ("SYN_SENT", "SYN_RECEIVED"):
+        if st in _HANDSHAKE:
             if self._retries > self.cfg.syn_retries:
                 self._finish(ConnectionTimeout(f"{self.flow}: no answer to SYN after {self._retries} tries")
-                             if st == "SYN_SENT" else None)  # fmt: skip
+                             if st is TcpState.SYN_SENT else None)  # fmt: skip
                 return
             self._send_syn()
         else:
@@ -218,66 +925,37 @@ class Connection(Sending, Receiving, StreamReading):
             self._dupacks = 0
             self._hi_rxt = self._una
             self._recovery_step(True, rest=False)
-        self._arm(self.env._now + self.rto.rto)
+        self._arm(self.env.now + self.rto.rto)
 
     def _finish(self, error: TransportError | None) -> None:
-        if self.state == "CLOSED":
+        """Reach CLOSED: fail (with *error*) or end the waiting reads, and succeed :attr:`closed`."""
+        if self.state is TcpState.CLOSED:
             return
         was = self.state
-        self._set_state("CLOSED")
+        self._set_state(TcpState.CLOSED)
         self._deadline = _INF
-        self.closed_at = self.env._now
+        self.closed_at = self.env.now
         self.endpoint._forget(self)
         if error is not None:
             self.error = self._error = error
-            if was == "SYN_SENT":
+            if was is TcpState.SYN_SENT:
                 self.connected.fail(error)
             reads, self._reads = self._reads, deque()
             for req in reads:
-                req[2].fail(_again(error))
+                req.event.fail(_again(error))
         else:
             self._eof = True
             if self._reads:
                 self._feed()
         self.closed.succeed(error)
 
-    # ------------------------------------------------------------------ the application's side
-    def send(self, data: bytes) -> None:
-        """Queue *data* (bytes) for sending; it goes out as the window allows. The send buffer is unbounded.
 
-        Raises the connection's error (:class:`ConnectionReset`, ...) if it failed, and
-        :class:`ConnectionClosed` after :meth:`close`.
-        """
-        if self._error is not None:
-            raise _again(self._error)
-        if self._fin_off >= 0 or self.state == "CLOSED":
-            raise ConnectionClosed(f"{self.flow}: send after close")
-        if not data:
-            return
-        self._sbuf += data
-        self.app_bytes_sent += len(data)
-        if self.state in ("ESTABLISHED", "CLOSE_WAIT"):
-            self._output()
+def _again(error: TransportError) -> TransportError:
+    """A fresh copy of *error* (an exception instance is raised once per failure site)."""
+    return type(error)(*error.args)
 
-    def close(self) -> None:
-        """Close our direction: a FIN follows the data already queued. Reading goes on until the peer's FIN.
 
-        The connection reaches CLOSED (and :attr:`closed` succeeds) once both FINs are acknowledged.
-        """
-        st = self.state
-        if self._fin_off >= 0 or st == "CLOSED":
-            return
-        if st in ("SYN_SENT", "SYN_RECEIVED"):
-            self._finish(ConnectionClosed(f"{self.flow}: closed before the connection was established"))
-            return
-        self._fin_off = self._sbase + len(self._sbuf)
-        self._set_state("FIN_WAIT_1" if st == "ESTABLISHED" else "LAST_ACK")
-        self._output()
+if TYPE_CHECKING:
 
-    def abort(self) -> None:
-        """Reset the connection now (send a RST); the peer sees :class:`ConnectionReset`."""
-        if self.state == "CLOSED":
-            return
-        if self.state != "SYN_SENT":
-            self._emit(self._nxt, RST | ACK)
-        self._finish(None)
+    def _a_connection_is_a_stream(conn: Connection) -> Stream:  # checked by mypy (``make check``), never run
+        return conn

@@ -28,7 +28,7 @@ nobody bound is discarded and counted (``HostStack.udp_input.unreachable``); no 
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from netlab.errors import ConfigError
 from netlab.transport.errors import ConnectionClosed, ReceiveTimeout
@@ -37,7 +37,8 @@ from netlab.transport.segment import Datagram
 if TYPE_CHECKING:
     import simpy
 
-    from netlab.transport.stack import HostStack
+    from netlab.network.drops import DropReason
+    from netlab.transport.stack import HostLike, HostStack
 
 __all__ = ["MAX_DATAGRAM_BYTES", "DatagramInput", "DatagramSocket"]
 
@@ -61,7 +62,7 @@ class DatagramInput:
             return
         sock._arrive(pkt)
 
-    def on_drop(self, pkt: Datagram, now: float, reason: str) -> None:
+    def on_drop(self, pkt: Datagram, now: float, reason: DropReason) -> None:
         """A datagram lost in the network is just lost."""
 
 
@@ -87,7 +88,7 @@ class DatagramSocket:
         """``(ip, port)`` of this socket."""
         return self.endpoint.node.ip, self.port
 
-    def sendto(self, data: bytes, address: tuple[Any, int]) -> None:
+    def sendto(self, data: bytes, address: tuple[HostLike, int]) -> None:
         """Send *data* (bytes) as one datagram to ``address = (host, port)``, host a node, name or IPv4 address."""
         if self.closed:
             raise ConnectionClosed(f"{self!r}: sendto on a closed socket")
@@ -97,7 +98,7 @@ class DatagramSocket:
         node = self.endpoint.node
         dst = stack.node(address[0])
         dport = int(address[1])
-        pkt = Datagram(node, dst, stack.env._now, stack.host(dst).udp_input, f"udp {node.name}:{self.port}>"
+        pkt = Datagram(node, dst, stack.env.now, stack.host(dst).udp_input, f"udp {node.name}:{self.port}>"
                        f"{dst.name}:{dport}", stack.config.ttl, self.port, dport, bytes(data))  # fmt: skip
         pkt.seq = self.sent
         self.sent += 1

@@ -50,8 +50,8 @@ class RtoEstimator:
     __slots__ = ("alpha", "backoffs", "beta", "granularity_s", "k", "max_s", "min_s", "rto", "rttvar", "samples",
                  "srtt")  # fmt: skip
 
-    def __init__(self, *, initial_s: float = 1.0, min_s: float = 1.0, max_s: float = 60.0,
-                 granularity_s: float = 0.001, alpha: float = 0.125, beta: float = 0.25, k: float = 4.0) -> None:  # fmt: skip
+    def __init__(self, *, initial_s: float = 1.0, min_s: float = 1.0, max_s: float = 60.0, granularity_s: float = 0.001,
+                 alpha: float = 0.125, beta: float = 0.25, k: float = 4.0) -> None:  # fmt: skip
         if not 0 < min_s <= max_s:
             raise ConfigError(f"RTO bounds: expected 0 < min <= max, got min {min_s} s, max {max_s} s")
         if granularity_s < 0 or initial_s <= 0:

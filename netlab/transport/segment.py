@@ -18,9 +18,13 @@ Sequence numbers live in a circular 32-bit space: ``a`` is "before" ``b`` when `
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from netlab.network.packet import Packet
+
+if TYPE_CHECKING:
+    from netlab.network.node import Node
+    from netlab.network.packet import PacketOwner
 
 __all__ = [
     "ACK",
@@ -96,12 +100,14 @@ class Segment(Packet):
     """
 
     __slots__ = ("ack", "dport", "flags", "mss", "sack", "sport", "wnd")
+    payload: bytes
+    flow: str
     mss: int  # set on SYN segments only
 
     # The one constructor on the per-segment path: positional, every slot set here (no super().__init__ call).
-    def __init__(self, src: Any, dst: Any, created: float, owner: Any, flow: Any, ttl: int, sport: int, dport: int,
-                 seq: int, ack: int, flags: int, wnd: int, payload: bytes, sack: tuple[tuple[int, int], ...] | None
-                 ) -> None:  # fmt: skip
+    def __init__(self, src: Node, dst: Node, created: float, owner: PacketOwner[Segment] | None, flow: str, ttl: int,
+                 sport: int, dport: int, seq: int, ack: int, flags: int, wnd: int, payload: bytes,
+                 sack: tuple[tuple[int, int], ...] | None) -> None:  # fmt: skip
         self.src = src
         self.dst = dst
         self.size = TCP_HEADER_BYTES + len(payload)
@@ -132,9 +138,11 @@ class Datagram(Packet):
     """A UDP-like datagram: ports and the application's bytes in one packet of ``len(payload) + 28`` bytes."""
 
     __slots__ = ("dport", "sport")
+    payload: bytes
+    flow: str
 
-    def __init__(self, src: Any, dst: Any, created: float, owner: Any, flow: Any, ttl: int, sport: int, dport: int,
-                 payload: bytes) -> None:  # fmt: skip
+    def __init__(self, src: Node, dst: Node, created: float, owner: PacketOwner[Datagram] | None, flow: str, ttl: int,
+                 sport: int, dport: int, payload: bytes) -> None:  # fmt: skip
         super().__init__(src, dst, DATAGRAM_HEADER_BYTES + len(payload), created, ttl=ttl, owner=owner, flow=flow,
                          payload=payload)  # fmt: skip
         self.sport = sport

@@ -19,14 +19,15 @@ Example: a client sends a greeting, the server echoes it in upper case, both clo
 ...     line = yield conn.recv_line()
 ...     conn.send(line.upper()); conn.close()
 >>> def client(out):
-...     conn = yield tcp.connect("a", ("b", 7))          # a node name or "10.0.0.2"
+...     conn = tcp.connect("a", ("b", 7))                # a node name or "10.0.0.2"
+...     yield conn.connected                             # the handshake (fails: refused, timed out)
 ...     conn.send(b"hello\\n")
 ...     out.append((yield conn.recv_line()))
 ...     conn.close(); yield conn.closed
 ...     out.append((conn.state, round(env.now, 6)))
 >>> out = []; _ = env.process(server()); _ = env.process(client(out)); env.run()
 >>> out
-[b'HELLO\\n', ('CLOSED', 0.030298)]
+[b'HELLO\\n', (<TcpState.CLOSED: 'CLOSED'>, 0.030298)]
 >>> net.check_conservation()["injected"] == net.delivered
 True
 """
@@ -34,26 +35,29 @@ True
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from netlab.errors import ConfigError
+from netlab.network.node import Node
 from netlab.transport.config import TcpConfig
 from netlab.transport.connection import Connection
+from netlab.transport.datagram import DatagramInput, DatagramSocket
 from netlab.transport.segment import ACK, FIN, RST, SYN, Segment
 
 if TYPE_CHECKING:
     import simpy
 
+    from netlab.network.drops import DropReason
     from netlab.network.network import Network
-    from netlab.network.node import Node
-    from netlab.transport.datagram import DatagramSocket
 
-__all__ = ["EPHEMERAL_PORTS", "HostStack", "Listener", "TransportStack"]
+__all__ = ["EPHEMERAL_PORTS", "HostLike", "HostStack", "Listener", "TransportStack"]
 
 #: Local ports given to connections and sockets that do not ask for one (the IANA dynamic range).
 EPHEMERAL_PORTS = range(49152, 65536)
 
-HostLike = Any  # a Node, a node name or an IPv4 address string
+#: A host as the transport's calls take it: a Node, a node name or the node's IPv4 address.
+HostLike = Node | str
 
 
 class TransportStack:
@@ -89,7 +93,7 @@ class TransportStack:
     def node(self, host: HostLike) -> Node:
         """The node *host* names: a Node, a node name or its IPv4 address."""
         if not isinstance(host, str):
-            return host  # type: ignore[no-any-return]
+            return host
         node = self.net.nodes.get(host) or self._by_ip.get(host)
         if node is None:
             raise ConfigError(f"unknown host {host!r}: expected a node name or the IPv4 address of a node")
@@ -108,14 +112,15 @@ class TransportStack:
         return self.host(host).listen(port, config=config, isn=isn)
 
     def connect(self, host: HostLike, address: tuple[HostLike, int], *, port: int | None = None,
-                config: TcpConfig | None = None, isn: int | None = None) -> simpy.Event:  # fmt: skip
-        """Open a connection from *host* to ``address = (host, port)``.
+                config: TcpConfig | None = None, isn: int | None = None) -> Connection:  # fmt: skip
+        """Open a connection from *host* to ``address = (host, port)``: send the SYN now.
 
-        Returns an event that succeeds with the established :class:`Connection`, or fails with
-        :class:`ConnectionRefused` (a RST: nothing listens there) or :class:`ConnectionTimeout` (no answer after
-        ``syn_retries`` retransmissions: host down, no route). *port* is the local port (default: the next free
-        ephemeral one); *isn* fixes the initial sequence number (default: drawn from the seeded stream
-        ``tcp/isn/<host>/<port>/<remote>/<rport>/<n>``).
+        Returns the :class:`Connection` at once, in SYN_SENT. Its :attr:`~Connection.connected` event succeeds
+        with it once the handshake completes, or fails with :class:`ConnectionRefused` (a RST: nothing listens
+        there) or :class:`ConnectionTimeout` (no answer after ``syn_retries`` retransmissions: host down, no
+        route); a process waits for it with ``yield conn.connected``. Data sent before that is queued. *port* is
+        the local port (default: the next free ephemeral one); *isn* fixes the initial sequence number (default:
+        drawn from the seeded stream ``tcp/isn/<host>/<port>/<remote>/<rport>/<n>``).
         """
         return self.host(host).connect(address, port=port, config=config, isn=isn)
 
@@ -136,8 +141,6 @@ class HostStack:
     __slots__ = ("_next_port", "conns", "listeners", "node", "resets_sent", "sockets", "stack", "udp_input")
 
     def __init__(self, stack: TransportStack, node: Node) -> None:
-        from netlab.transport.datagram import DatagramInput
-
         self.stack = stack
         self.node = node
         self.conns: dict[tuple[int, Node, int], Connection] = {}
@@ -167,7 +170,7 @@ class HostStack:
                 return
         self._reset(seg)
 
-    def on_drop(self, seg: Segment, now: float, reason: str) -> None:
+    def on_drop(self, seg: Segment, now: float, reason: DropReason) -> None:
         """Segments lost in the network are found out by the sender's timers, not told of."""
 
     def _reset(self, seg: Segment) -> None:
@@ -179,13 +182,14 @@ class HostStack:
             seq, ack, flags = 0, (seg.seq + n) & 0xFFFFFFFF, RST | ACK
         src = seg.src
         peer = self.stack.host(src)
-        rst = Segment(self.node, src, self.stack.env._now, peer, f"tcp {self.node.name}:{seg.dport}>{src.name}:"
-                      f"{seg.sport}", self.stack.config.ttl, seg.dport, seg.sport, seq, ack, flags, 0, b"", None)  # fmt: skip
+        flow = f"tcp {self.node.name}:{seg.dport}>{src.name}:{seg.sport}"
+        rst = Segment(self.node, src, self.stack.env.now, peer, flow, self.stack.config.ttl, seg.dport, seg.sport, seq,
+                      ack, flags, 0, b"", None)  # fmt: skip
         self.resets_sent += 1
         self.node.inject(rst)
 
     # ------------------------------------------------------------------ ports
-    def _free_port(self, used: Any) -> int:
+    def _free_port(self, used: Callable[[int], bool]) -> int:
         span = len(EPHEMERAL_PORTS)
         for _ in range(span):
             port = self._next_port
@@ -205,7 +209,7 @@ class HostStack:
         return listener
 
     def connect(self, address: tuple[HostLike, int], *, port: int | None = None, config: TcpConfig | None = None,
-                isn: int | None = None) -> simpy.Event:  # fmt: skip
+                isn: int | None = None) -> Connection:  # fmt: skip
         """Open a connection to *address* (see :meth:`TransportStack.connect`)."""
         stack = self.stack
         remote = stack.node(address[0])
@@ -219,15 +223,11 @@ class HostStack:
         conn = Connection(self, port, remote, rport, config or stack.config, isn, role="client")
         stack.connections.append(conn)
         self.conns[(port, remote, rport)] = conn
-        conn._set_state("SYN_SENT")
-        conn._send_syn()
-        conn._arm(stack.env._now + conn.rto.rto)
-        return conn.connected
+        conn._open_active()
+        return conn
 
     def bind(self, port: int | None = None) -> DatagramSocket:
         """A datagram socket on *port* (see :meth:`TransportStack.bind`)."""
-        from netlab.transport.datagram import DatagramSocket
-
         if port is None:
             port = self._free_port(lambda p: p in self.sockets)
         elif port in self.sockets:
@@ -285,14 +285,7 @@ class Listener:
         conn = Connection(hs, self.port, remote, seg.sport, self.config, isn, role="server", listener=self)
         stack.connections.append(conn)
         hs.conns[(self.port, remote, seg.sport)] = conn
-        conn.irs = seg.seq
-        conn._rcv = 1
-        conn._mss = min(self.config.mss, getattr(seg, "mss", self.config.mss))
-        conn._snd_wnd = seg.wnd
-        conn.segments_received += 1
-        conn._set_state("SYN_RECEIVED")
-        conn._send_syn()
-        conn._arm(stack.env._now + conn.rto.rto)
+        conn._open_passive(seg)
 
     def _ready(self, conn: Connection) -> None:
         if self.endpoint.listeners.get(self.port) is not self:

@@ -10,7 +10,7 @@
 >>> def srv():
 ...     c = yield lst.accept(); _ = yield c.recv_exactly(5000); c.close()
 >>> def cli():
-...     c = yield stack.connect("a", ("b", 80)); c.send(bytes(5000)); c.close()
+...     c = stack.connect("a", ("b", 80)); yield c.connected; c.send(bytes(5000)); c.close()
 >>> _ = env.process(srv()); _ = env.process(cli()); env.run()
 >>> connections_table(stack)[["role", "state", "data_segments_sent", "bytes_sent", "bytes_delivered"]]
      role   state  data_segments_sent  bytes_sent  bytes_delivered
@@ -20,7 +20,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,7 +68,7 @@ def _nan(x: float | None) -> float:
     return float("nan") if x is None else float(x)
 
 
-def connection_record(c: Connection) -> dict[str, Any]:
+def connection_record(c: Connection) -> dict[str, object]:
     """One row of :func:`connections_table` as a dict."""
     opened = c.opened_at
     return {
