@@ -7,6 +7,7 @@ import os
 import pytest
 
 import netlab
+import netlab.testing
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -21,7 +22,4 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def two_hosts() -> netlab.Topology:
     """a --(8 Mbit/s, 1 ms)-- b: a 1000-byte packet takes exactly 1 ms to serialise and 1 ms to cross."""
-    return netlab.Topology(
-        (netlab.NodeSpec("a", "host"), netlab.NodeSpec("b", "host")),
-        (netlab.LinkSpec("a", "b", rate_bps=8e6, delay_s=0.001),),
-    )
+    return netlab.testing.two_hosts()

@@ -16,6 +16,7 @@ import pytest
 import netlab
 from netlab.experiment.runner import Simulation
 from netlab.network.link import Link
+from netlab.testing import LeakyLink
 
 TOL = 1e-12
 RATE = 10e6  # 10 Mbit/s: 1250 bytes take 1 ms
@@ -263,8 +264,8 @@ def test_link_down_drops_queued_and_on_wire_packets_and_comes_back():
 
 def _ring():
     """h1 - r1 - r2 - h2 with a detour r1 - r3 - r2 (fast links, 0.1 ms each)."""
-    return topo("h1 r1 r2 r3 h2", *(link(a, b, 1e9, 1e-4) for a, b in
-                                    [("h1", "r1"), ("r1", "r2"), ("r2", "h2"), ("r1", "r3"), ("r3", "r2")]))  # fmt: skip
+    pairs = [("h1", "r1"), ("r1", "r2"), ("r2", "h2"), ("r1", "r3"), ("r3", "r2")]
+    return topo("h1 r1 r2 r3 h2", *(link(a, b, 1e9, 1e-4) for a, b in pairs))
 
 
 def test_routing_reconverges_after_detection_delay():
@@ -364,8 +365,8 @@ def test_stop_after_delivered_stops_at_exactly_n():
 def test_stop_until_is_half_open():
     """The run covers [0, until), like a flow's stop time ("no packet is sent at or
     after") and SimPy's own run(until=t): 100 packets/s for 1 s is 100 packets, not 101."""
-    res, _ = simulate(topo("a b", link("a", "b", 1e9, 0.0)), netlab.FlowSpec("f", "a", "b", arrivals=netlab.Constant(100.0)),
-                      until_s=1.0)  # fmt: skip
+    flow = netlab.FlowSpec("f", "a", "b", arrivals=netlab.Constant(100.0))
+    res, _ = simulate(topo("a b", link("a", "b", 1e9, 0.0)), flow, until_s=1.0)
     assert res.flows.loc[0, "tx_packets"] == 100
     assert res.flows.loc[0, "last_tx_s"] < 1.0
 
@@ -430,24 +431,6 @@ def test_link_bins_sum_to_totals_and_are_exact():
 
 
 # ---------------------------------------------------------------------------------------------------- conservation
-class LeakyLink(Link):
-    """A broken link: every third packet that reaches the far end vanishes (neither delivered nor dropped)."""
-
-    __slots__ = ("arrived",)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.arrived = 0
-
-    def _arrive(self, pkt):
-        if self.wire and self.wire[0] is pkt:
-            self.arrived += 1
-            if self.arrived % 3 == 0:
-                self.wire.popleft()
-                return
-        super()._arrive(pkt)
-
-
 def _leak_scenario() -> netlab.Scenario:
     flow = netlab.FlowSpec("f", "a", "b", arrivals=netlab.Poisson(100.0), count=20)
     # An until is needed: a leaked packet is never "done", so the run would not notice it went idle.

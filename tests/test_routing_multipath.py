@@ -5,33 +5,43 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from test_routing_helpers import DIAMOND, FOUR, TRIANGLE, load, network, packet, path_of
 
 from netlab.errors import ConfigError, TopologyError
 from netlab.routing.multipath import Ecmp, Spray, WeightedSplit
 from netlab.routing.widest import ShortestWidest, WidestShortest
+from netlab.testing import diamond, load, make_network, packet, parallel_paths, path_of, tiny_topology, triangle
 
 
 def _first_hops(net, strategy, n: int, **kw) -> Counter[str]:  # type: ignore[no-untyped-def]
-    return Counter(path_of(net, strategy, packet(net, seq=i, **kw))[1] for i in range(n))
+    return Counter(path_of(net, packet(net, seq=i, **kw))[1] for i in range(n))
 
 
 def test_ecmp_keeps_a_flow_on_one_path_and_spreads_flows() -> None:
     e = Ecmp()
-    net = network(FOUR, e)
+    net = make_network(parallel_paths(4), e)
     for flow in ("f1", "f2", "f3"):
         assert len(_first_hops(net, e, 20, flow=flow)) == 1  # never reordered
-    used = {path_of(net, e, packet(net, flow=f"flow{i}"))[1] for i in range(40)}
+    used = {path_of(net, packet(net, flow=f"flow{i}"))[1] for i in range(40)}
     assert used == {"p1", "p2", "p3", "p4"}
 
 
 def test_ecmp_hash_is_stable_and_seeded() -> None:
-    a = [path_of(n, e, packet(n, flow=f"x{i}"))[1] for e in [Ecmp()] for n in [network(FOUR, e)] for i in range(30)]
-    b = [path_of(n, e, packet(n, flow=f"x{i}"))[1] for e in [Ecmp()] for n in [network(FOUR, e)] for i in range(30)]
-    c = [
-        path_of(n, e, packet(n, flow=f"x{i}"))[1]
+    a = [
+        path_of(n, packet(n, flow=f"x{i}"))[1]
         for e in [Ecmp()]
-        for n in [network(FOUR, e, seed=2)]
+        for n in [make_network(parallel_paths(4), e)]
+        for i in range(30)
+    ]
+    b = [
+        path_of(n, packet(n, flow=f"x{i}"))[1]
+        for e in [Ecmp()]
+        for n in [make_network(parallel_paths(4), e)]
+        for i in range(30)
+    ]
+    c = [
+        path_of(n, packet(n, flow=f"x{i}"))[1]
+        for e in [Ecmp()]
+        for n in [make_network(parallel_paths(4), e, seed=2)]
         for i in range(30)
     ]
     assert a == b and a != c
@@ -39,8 +49,8 @@ def test_ecmp_hash_is_stable_and_seeded() -> None:
 
 def test_ecmp_only_uses_equal_cost_next_hops() -> None:
     e = Ecmp()
-    net = network(TRIANGLE, e)
-    assert {path_of(net, e, packet(net, flow=f"f{i}"))[1] for i in range(20)} == {"d"}
+    net = make_network(triangle(), e)
+    assert {path_of(net, packet(net, flow=f"f{i}"))[1] for i in range(20)} == {"d"}
 
 
 def test_ecmp_without_salt_polarises() -> None:
@@ -50,15 +60,15 @@ def test_ecmp_without_salt_polarises() -> None:
         links += [(t, f"{t}1", 1e7), (t, f"{t}2", 1e7), (f"{t}1", "d", 1e7), (f"{t}2", "d", 1e7)]
     for salt, expect_all in ((False, False), (True, True)):
         e = Ecmp(salt=salt)
-        net = network(links, e)
-        paths = {tuple(path_of(net, e, packet(net, flow=f"f{i}"))[1:3]) for i in range(64)}
+        net = make_network(tiny_topology(links), e)
+        paths = {tuple(path_of(net, packet(net, flow=f"f{i}"))[1:3]) for i in range(64)}
         assert (len(paths) == 4) is expect_all
 
 
 @pytest.mark.parametrize("mode", ["random", "round_robin"])
 def test_spray_spreads_packets_of_one_flow(mode: str) -> None:
     s = Spray(mode=mode)
-    net = network(FOUR, s)
+    net = make_network(parallel_paths(4), s)
     hops = _first_hops(net, s, 400)
     assert set(hops) == {"p1", "p2", "p3", "p4"}
     if mode == "round_robin":
@@ -69,15 +79,15 @@ def test_spray_spreads_packets_of_one_flow(mode: str) -> None:
 
 def test_weighted_split_follows_the_weights() -> None:
     w = WeightedSplit(splits={"s": {"d": 3, "m": 1}})
-    net = network(TRIANGLE, w)
+    net = make_network(triangle(), w)
     hops = _first_hops(net, w, 4000)
     assert 0.70 < hops["d"] / 4000 < 0.80 and hops["d"] + hops["m"] == 4000
-    assert path_of(net, w, packet(net, "m", "s")) == ["m", "s"]  # no split at m: hop count
+    assert path_of(net, packet(net, "m", "s")) == ["m", "s"]  # no split at m: hop count
 
 
 def test_weighted_split_ignores_next_hops_that_lead_away() -> None:
     w = WeightedSplit(splits={"a": {"s": 1, "d": 1}})
-    net = network(DIAMOND, w)
+    net = make_network(diamond(), w)
     assert _first_hops(net, w, 50, src="a", dst="d") == Counter({"d": 50})  # s is farther from d than a
 
 
@@ -85,16 +95,16 @@ def test_weighted_split_never_closes_a_loop() -> None:
     # a and b are both one hop from d; mutual splits a->b and b->a would ping-pong: one is dropped.
     links = [("a", "d", 1e7), ("b", "d", 1e7), ("a", "b", 1e7)]
     w = WeightedSplit(splits={"a": {"b": 1, "d": 1}, "b": {"a": 1, "d": 1}})
-    net = network(links, w)
+    net = make_network(tiny_topology(links), w)
     for src in ("a", "b"):
         for i in range(50):
-            assert len(path_of(net, w, packet(net, src, "d", seq=i))) <= 3
+            assert len(path_of(net, packet(net, src, "d", seq=i))) <= 3
 
 
 @pytest.mark.parametrize("splits", [{"zz": {"a": 1}}, {"s": {"zz": 1}}])
 def test_weighted_split_checks_names(splits) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(TopologyError):
-        network(DIAMOND, WeightedSplit(splits=splits))
+        make_network(diamond(), WeightedSplit(splits=splits))
 
 
 def test_weighted_split_refuses_bad_weights() -> None:
@@ -105,25 +115,25 @@ def test_weighted_split_refuses_bad_weights() -> None:
 def test_widest_shortest_prefers_the_wider_of_equal_hop_paths() -> None:
     links = [("s", "a", 10e6), ("a", "d", 2e6), ("s", "b", 10e6), ("b", "d", 5e6), ("s", "d", 1e6)]
     w = WidestShortest(update_interval_s=None)
-    net = network(links, w)
-    assert path_of(net, w, packet(net)) == ["s", "d"]  # fewest hops first, however thin
+    net = make_network(tiny_topology(links), w)
+    assert path_of(net, packet(net)) == ["s", "d"]  # fewest hops first, however thin
     net.link_between("s", "d").set_up(False)
     w.topology_changed(net)
-    assert path_of(net, w, packet(net)) == ["s", "b", "d"]
+    assert path_of(net, packet(net)) == ["s", "b", "d"]
 
 
 def test_shortest_widest_takes_the_widest_then_fewest_hops() -> None:
     links = [("s", "d", 1e6), ("s", "a", 10e6), ("a", "d", 10e6), ("s", "b", 10e6), ("b", "c", 10e6), ("c", "d", 10e6)]
     w = ShortestWidest(update_interval_s=None)
-    net = network(links, w)
+    net = make_network(tiny_topology(links), w)
     p = packet(net)
-    assert path_of(net, w, p) == ["s", "a", "d"] and p.route is not None
+    assert path_of(net, p) == ["s", "a", "d"] and p.route is not None
 
 
 def test_widths_follow_measured_load() -> None:
     w = WidestShortest(update_interval_s=0.5, ewma=1.0)
-    net = network(DIAMOND, w)
-    assert path_of(net, w, packet(net)) == ["s", "a", "d"]
+    net = make_network(diamond(), w)
+    assert path_of(net, packet(net)) == ["s", "a", "d"]
     load(net, "s", "a", 500)  # 0.4 s of work on s->a
     net.env.run(until=0.51)
-    assert path_of(net, w, packet(net)) == ["s", "b", "d"]
+    assert path_of(net, packet(net)) == ["s", "b", "d"]

@@ -15,6 +15,7 @@ import simpy
 
 import netlab
 from netlab.network.network import Network
+from netlab.testing import FakeStream
 from netlab.transport import Connection, Stream, TransportStack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +25,12 @@ MEMBERS = ("abort", "close", "recv", "recv_line", "remote_address", "send")
 def _as_stream(conn: Connection) -> Stream:
     """What mypy is asked to accept (see test_mypy_accepts_a_connection_as_a_stream)."""
     _: Stream = conn
+    return _
+
+
+def _fake_as_stream(fake: FakeStream) -> Stream:
+    """netlab.testing's fake stands in for a connection: mypy checks it too."""
+    _: Stream = fake
     return _
 
 
@@ -67,7 +74,8 @@ def test_a_live_connection_is_a_stream() -> None:
 
 def test_mypy_accepts_a_connection_as_a_stream(tmp_path: Path) -> None:
     """mypy (the project's --strict settings) checks this file, whose ``_as_stream`` assigns a Connection to a
-    Stream; the same check on a class missing a member must fail, or the first result would mean nothing."""
+    Stream (and ``_fake_as_stream`` netlab.testing's FakeStream); the same check on a class missing a member must
+    fail, or the first result would mean nothing."""
     api = pytest.importorskip("mypy.api")
     out, err, status = api.run(["--follow-imports=silent", str(Path(__file__))])
     assert status == 0, out + err

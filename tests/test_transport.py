@@ -17,6 +17,7 @@ import netlab
 from netlab.network.link import Link
 from netlab.network.network import Network
 from netlab.routing.static import compute_tables
+from netlab.testing import Tap, line3, make_network
 from netlab.transport import (
     ConnectionRefused,
     ConnectionReset,
@@ -33,7 +34,7 @@ from netlab.transport.segment import ACK, SEQ_MOD, SYN, Segment
 MB = 1_000_000
 
 
-# ---------------------------------------------------------------------------------------------------- helpers
+# ------------------------------------------------------------------------------------------------------------ helpers
 def topo(names: str, *links: tuple[Any, ...]) -> netlab.Topology:
     """Nodes (names starting with 'r', 's', 'x', 'y', 'd' are routers) and links ``(a, b, rate, delay, loss)``."""
     nodes = tuple(netlab.NodeSpec(n, "host" if n in ("a", "b", "c") else "router") for n in names.split())
@@ -43,16 +44,15 @@ def topo(names: str, *links: tuple[Any, ...]) -> netlab.Topology:
 
 def line(loss: float = 0.0, rate: float = 10e6, delay: float = 0.005) -> netlab.Topology:
     """a -- r -- b; the loss is on r -- b (both directions, so ACKs are lost too)."""
-    return topo("a r b", ("a", "r", rate, delay, 0.0), ("r", "b", rate, delay, loss))
+    return line3(rate, delay, loss=loss)
 
 
 def network(t: netlab.Topology, *, seed: int = 1, routing: Any = None, faults: tuple[Any, ...] = (),
-            config: TcpConfig | None = None, link_class: type[Link] = Link) -> tuple[simpy.Environment, Network, TransportStack]:  # fmt: skip
-    env = simpy.Environment()
-    net = Network(env, t, seed=seed, link_class=link_class)
-    net.attach(routing or netlab.ShortestHops())
+            config: TcpConfig | None = None,
+            link_class: type[Link] = Link) -> tuple[simpy.Environment, Network, TransportStack]:  # fmt: skip
+    net = make_network(t, routing, seed=seed, link_class=link_class)
     net.schedule_faults(faults)
-    return env, net, TransportStack(net, config)
+    return net.env, net, TransportStack(net, config)
 
 
 def payload(n: int, seed: int = 0) -> bytes:
@@ -98,7 +98,7 @@ def transfer(stack: TransportStack, data: bytes, *, src: str = "a", dst: str = "
     return out
 
 
-# ---------------------------------------------------------------------------------------------------- delivery
+# ----------------------------------------------------------------------------------------------------------- delivery
 @pytest.mark.parametrize("size", [0, 1, 1459, 1460, 1461, 100_000])
 def test_clean_path_delivers_every_byte(size: int) -> None:
     _env, _net, stack = network(line())
@@ -194,7 +194,8 @@ def test_reordering_triggers_fast_retransmit_and_duplicates_are_counted() -> Non
 def detour() -> netlab.Topology:
     """a - r1 - r2 - b, with a longer way r1 - r3 - r2 around the r1 - r2 link."""
     return topo("a r1 r2 r3 b", ("a", "r1", 10e6, 0.002, 0.0), ("r1", "r2", 10e6, 0.002, 0.0),
-                ("r2", "b", 10e6, 0.002, 0.0), ("r1", "r3", 10e6, 0.01, 0.0), ("r3", "r2", 10e6, 0.01, 0.0))  # fmt: skip
+                ("r2", "b", 10e6, 0.002, 0.0), ("r1", "r3", 10e6, 0.01, 0.0),
+                ("r3", "r2", 10e6, 0.01, 0.0))  # fmt: skip
 
 
 @pytest.mark.parametrize("reroute", [True, False])
@@ -203,7 +204,7 @@ def test_link_down_mid_transfer_completes_after_recovery(reroute: bool) -> None:
     t = (
         detour()
         if reroute
-        else topo("a r1 r2 b", *((l.a, l.b, l.rate_bps, l.delay_s, 0.0) for l in detour().links[:3]))
+        else topo("a r1 r2 b", *((lk.a, lk.b, lk.rate_bps, lk.delay_s, 0.0) for lk in detour().links[:3]))
     )
     _env, net, stack = network(t, routing=netlab.ShortestHops(detection_delay_s=0.2), faults=faults)
     data = payload(MB, seed=7)
@@ -220,29 +221,21 @@ def test_link_down_mid_transfer_completes_after_recovery(reroute: bool) -> None:
     assert c.rto.srtt is not None and c.rto.srtt < 0.2
 
 
-# ---------------------------------------------------------------------------------------------------- sequence space
+# ----------------------------------------------------------------------------------------------------- sequence space
 @pytest.mark.parametrize("isn", [SEQ_MOD - 1, SEQ_MOD - 700, SEQ_MOD - 50_000, 0])
 def test_sequence_numbers_wrap(isn: int) -> None:
-    seen: list[int] = []
-
-    class Tap(Link):
-        __slots__ = ()
-
-        def send(self, pkt: Any) -> None:
-            if isinstance(pkt, Segment) and pkt.payload and self.src.name == "a":
-                seen.append(pkt.seq)
-            super().send(pkt)
-
-    _env, _net, stack = network(line(0.05), seed=3, config=TcpConfig(min_rto_s=0.2), link_class=Tap)
+    tap = Tap()
+    _env, _net, stack = network(line(0.05), seed=3, config=TcpConfig(min_rto_s=0.2), link_class=tap.link_class)
     data = payload(120_000, seed=9)
     out = transfer(stack, data, listen_kw={"isn": isn}, isn=isn)
     assert out["received"] == data
+    seen = [p.seq for p in tap.sent("a->r") if isinstance(p, Segment) and p.payload]
     assert out["client"].iss == isn and out["server"].iss == isn
     # Every data segment (retransmissions too) starts at ISN + 1 + k * MSS, modulo 2**32.
     assert set(seen) == {(isn + 1 + k) % SEQ_MOD for k in range(0, len(data), 1460)}
 
 
-# ---------------------------------------------------------------------------------------------------- set-up and tear-down
+# ----------------------------------------------------------------------------------------------- set-up and tear-down
 def test_handshake_and_fin_both_ways_state_sequence() -> None:
     _env, _net, stack = network(line())
     out = transfer(stack, b"x" * 3000)
@@ -258,19 +251,12 @@ def test_handshake_and_fin_both_ways_state_sequence() -> None:
 
 
 def test_segment_sizes_and_pure_acks_are_forty_bytes() -> None:
-    sizes: dict[str, list[int]] = {"a": [], "b": []}
-
-    class Tap(Link):
-        __slots__ = ()
-
-        def send(self, pkt: Any) -> None:
-            if self.src.name in sizes:
-                sizes[self.src.name].append((pkt.size, pkt.flags))
-            super().send(pkt)
-
-    _env, _net, stack = network(line(), link_class=Tap)
+    tap = Tap()
+    _env, _net, stack = network(line(), link_class=tap.link_class)
     data = payload(5000)
     transfer(stack, data)
+    sizes = {end: [(p.size, p.flags) for p in tap.sent(link) if isinstance(p, Segment)]
+             for end, link in (("a", "a->r"), ("b", "b->r"))}  # fmt: skip
     a = sizes["a"]
     assert a[0] == (40, SYN)
     data_sizes = [size for size, flags in a if size > 40]
@@ -405,39 +391,26 @@ def test_data_timeout_when_the_peer_vanishes() -> None:
     assert len(caught) == 1 and stack.connections[0].timeouts == 5
 
 
-# ---------------------------------------------------------------------------------------------------- window
+# ------------------------------------------------------------------------------------------------------------- window
 @pytest.mark.parametrize("rwnd", [4000, 16384, 65536])
 def test_receive_window_bounds_unacknowledged_bytes(rwnd: int) -> None:
     """Seen from outside: at every data segment a sends, its end minus the highest ACK that reached a <= rwnd."""
-    state = {"ack": 0, "peak": 0}
-    conns: dict[str, Any] = {}
-
-    class Tap(Link):
-        __slots__ = ()
-
-        def send(self, pkt: Any) -> None:
-            if self.src.name == "a" and pkt.payload and "c" in conns:
-                c = conns["c"]
-                end = (pkt.seq - c.iss) % SEQ_MOD + len(pkt.payload)
-                state["peak"] = max(state["peak"], end - state["ack"])
-            super().send(pkt)
-
-        def _arrive(self, pkt: Any) -> None:
-            if self.dst.name == "a" and pkt.flags & ACK and "c" in conns and self.wire and self.wire[0] is pkt:
-                state["ack"] = max(state["ack"], (pkt.ack - conns["c"].iss) % SEQ_MOD)
-            super()._arrive(pkt)
-
-    env, _net, stack = network(line(rate=100e6, delay=0.02), link_class=Tap)
+    tap = Tap()
+    _env, _net, stack = network(line(rate=100e6, delay=0.02), link_class=tap.link_class)
     data = payload(400_000)
-
-    def grab(env: simpy.Environment) -> Generator[Any, Any, None]:
-        while not stack.connections:
-            yield env.timeout(1e-4)
-        conns["c"] = stack.connections[0]
-
-    env.process(grab(env))
     out = transfer(stack, data, listen_kw={"config": TcpConfig(rwnd_bytes=rwnd)})
     assert out["received"] == data
+    iss = out["client"].iss
+    state = {"ack": 0, "peak": 0}
+    for r in tap.records:  # in event order: an ACK counts from the instant it reaches a
+        pkt = r.packet
+        if not isinstance(pkt, Segment):
+            continue
+        if r.event == "send" and r.link == "a->r" and pkt.payload:
+            end = (pkt.seq - iss) % SEQ_MOD + len(pkt.payload)
+            state["peak"] = max(state["peak"], end - state["ack"])
+        elif r.event == "arrive" and r.link == "r->a" and pkt.flags & ACK:
+            state["ack"] = max(state["ack"], (pkt.ack - iss) % SEQ_MOD)
     assert 0 < state["peak"] <= rwnd and out["client"].peak_unacked_bytes <= rwnd
     assert state["peak"] > rwnd - 1460  # and the window is actually used
     # Window-limited: one window of whole segments per 80 ms round trip, plus the handshake and the FINs.
@@ -446,7 +419,7 @@ def test_receive_window_bounds_unacknowledged_bytes(rwnd: int) -> None:
     assert out["client"].closed_at == pytest.approx(rtt * (1.5 + len(data) / window), rel=0.1)
 
 
-# ---------------------------------------------------------------------------------------------------- reading API
+# -------------------------------------------------------------------------------------------------------- reading API
 def test_recv_line_across_segment_boundaries() -> None:
     lines = [b"x" * n + b"\r\n" for n in (1, 1500, 3000, 0, 10, 2919, 70)]
     env, net, stack = network(line(0.1), seed=2, config=TcpConfig(mss=1000, min_rto_s=0.2))
@@ -629,7 +602,7 @@ def test_concurrent_connections_to_one_listener() -> None:
     assert got == sent and len(got) == 6
 
 
-# ---------------------------------------------------------------------------------------------------- datagrams
+# ---------------------------------------------------------------------------------------------------------- datagrams
 @pytest.mark.parametrize("loss", [0.0, 0.5])
 def test_datagram_request_response_with_application_timeout(loss: float) -> None:
     env, net, stack = network(line(loss), seed=4)
@@ -668,25 +641,17 @@ def test_datagram_request_response_with_application_timeout(loss: float) -> None
 
 
 def test_datagram_sizes() -> None:
-    sizes: list[int] = []
-
-    class Tap(Link):
-        __slots__ = ()
-
-        def send(self, pkt: Any) -> None:
-            sizes.append(pkt.size)
-            super().send(pkt)
-
-    env, net, stack = network(line(), link_class=Tap)
+    tap = Tap()
+    env, net, stack = network(line(), link_class=tap.link_class)
     stack.bind("b", 53)
     stack.bind("a").sendto(b"x" * 100, ("b", 53))
     stack.bind("a").sendto(b"", ("b", 9))  # nobody listens: discarded and counted
     env.run()
     net.check_conservation()
-    assert sizes == [128, 28, 128, 28] and stack.host("b").udp_input.unreachable == 1
+    assert [p.size for p in tap.sent()] == [128, 28, 128, 28] and stack.host("b").udp_input.unreachable == 1
 
 
-# ---------------------------------------------------------------------------------------------------- cost and determinism
+# ----------------------------------------------------------------------------------------------- cost and determinism
 @pytest.mark.parametrize("loss", [0.0, 0.05])
 def test_one_megabyte_costs_a_constant_number_of_events_per_segment(loss: float) -> None:
     env, net, stack = network(line(loss), config=TcpConfig(min_rto_s=0.2))
