@@ -29,9 +29,10 @@ from netlab.transport.scoreboard import Scoreboard
 from netlab.transport.segment import SEQ_MOD, seq_add, seq_diff, seq_le, seq_lt
 
 
-# ---------------------------------------------------------------------------------------------------- sequence space
-@pytest.mark.parametrize(("a", "b", "lt"), [(0, 1, True), (1, 0, False), (SEQ_MOD - 1, 0, True), (0, SEQ_MOD - 1, False),
-                                            (SEQ_MOD - 10, 10, True), (5, 5, False), (0, 2**31 - 1, True)])  # fmt: skip
+# ------------------------------------------------------------------------------------------------- sequence space
+@pytest.mark.parametrize(("a", "b", "lt"), [(0, 1, True), (1, 0, False), (SEQ_MOD - 1, 0, True),
+                                            (0, SEQ_MOD - 1, False), (SEQ_MOD - 10, 10, True), (5, 5, False),
+                                            (0, 2**31 - 1, True)])  # fmt: skip
 def test_seq_compare_mod_2_32(a: int, b: int, lt: bool) -> None:
     assert seq_lt(a, b) is lt
     assert seq_le(a, b) is (lt or a == b)
@@ -108,7 +109,8 @@ def test_connection_rto_follows_rfc6298_on_scripted_round_trips() -> None:
     is down for half an RTO): the segment is retransmitted, its ACK gives no sample (Karn) and the backoff stays."""
     rtts = [0.040, 0.060, 0.050, 0.030, None, 0.050, 0.080, 0.070, 0.020, 0.025]  # None: this ACK is lost once
     t = netlab.Topology((netlab.NodeSpec("a", "host"), netlab.NodeSpec("r"), netlab.NodeSpec("b", "host")),
-                        (netlab.LinkSpec("a", "r", rate_bps=math.inf), netlab.LinkSpec("r", "b", rate_bps=math.inf)))  # fmt: skip
+                        (netlab.LinkSpec("a", "r", rate_bps=math.inf),
+                         netlab.LinkSpec("r", "b", rate_bps=math.inf)))  # fmt: skip
     env = simpy.Environment()
     net = Network(env, t, seed=1)
     net.attach(netlab.ShortestHops())

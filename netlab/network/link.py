@@ -173,7 +173,7 @@ class Link:
     # ---------------------------------------------------------------- views and statistics
     def queue_length(self) -> int:
         """Packets in the system now (in service plus waiting)."""
-        self._retire(self.net.env.now)
+        self._retire(self.net.env._now)  # read per routing decision: the clock itself (simkit)
         return len(self._departs)
 
     def backlog_s(self) -> float:
