@@ -63,12 +63,9 @@ from netlab.transport.scoreboard import Scoreboard
 from netlab.transport.segment import ACK, FIN, PSH, RST, SEQ_HALF, SEQ_MASK, SYN, Segment
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-
     import simpy
 
     from netlab.network.node import Node
-    from netlab.simkit import HeapEntry
     from netlab.transport.config import TcpConfig
     from netlab.transport.stack import HostStack, Listener
     from netlab.transport.stream import Stream
@@ -158,92 +155,11 @@ class Connection:
         "state", "states", "timeouts",
     )  # fmt: skip
 
-    # identity and state machine
-    env: simpy.Environment
-    endpoint: HostStack
-    node: Node
-    remote: Node
-    lport: int
-    rport: int
-    cfg: TcpConfig
-    role: Role
-    listener: Listener | None
-    _peer: HostStack  # the remote host's stack: it demultiplexes what we send
-    flow: str
-    state: TcpState
-    states: list[tuple[float, TcpState]]
-    connected: simpy.Event
-    closed: simpy.Event
-    error: TransportError | None
-    rto: RtoEstimator
-    # sender
-    iss: int
-    _una: int  # oldest unacknowledged offset
-    _nxt: int  # next offset to send
-    _sbuf: bytearray  # unacknowledged and unsent bytes; _sbuf[0] is offset _sbase
-    _sbase: int
-    _fin_off: int  # offset of our FIN once the application closed, else -1
-    _snd_wnd: int  # the peer's advertised window (bytes)
-    _mss: int
-    _dupacks: int
-    _recover: int  # recovery point while recovering from a loss, else -1
-    _hi_rxt: int  # retransmitted up to here in this recovery
-    _rto_recovery: bool
-    _sb: Scoreboard
-    _rtt_end: int  # a segment ending here is being timed (one at a time), else -1
-    _rtt_t: float  # when it was sent
-    _retries: int
-    _syn_retransmitted: bool
-    # receiver
-    irs: int
-    _rcv: int  # next offset expected
-    _rfin: int  # offset of the peer's FIN once seen; -2 once consumed; else -1
-    _rwnd: int  # our advertised window (bytes)
-    _ttl: int
-    _sack_on: bool
-    _reasm: Reassembly
-    _last_ooo: int  # start of the latest out-of-order block (reported first in SACK)
-    _ack_owed: bool
-    # the application's side of the receiver
-    _rbuf: bytearray  # in-order bytes not yet read
-    _reads: deque[_Read]  # waiting reads, served in order
-    _want: int  # receive-buffer length at which the first waiting read may be satisfied
-    _read_deadline: float  # no waiting read times out before this (may be stale-early)
-    _eof: bool
-    _error: TransportError | None
-    bytes_delivered: int
-    # timer: one heap entry, moved lazily (see _on_timer)
-    _heap: list[HeapEntry]
-    _eid: Iterator[int]
-    _timer: _Timer | None
-    _timer_at: float
-    _deadline: float  # retransmission or TIME_WAIT deadline, inf when none
-    _timer_cb: tuple[Callable[[_Timer], None]]
-    # statistics (see netlab.transport.stats.connections_table)
-    opened_at: float
-    established_at: float | None
-    closed_at: float | None
-    segments_sent: int
-    segments_received: int
-    data_segments_sent: int
-    data_segments_received: int
-    bytes_sent: int
-    bytes_received: int
-    app_bytes_sent: int
-    retransmissions: int
-    retransmitted_bytes: int
-    fast_retransmits: int
-    timeouts: int
-    dup_acks_received: int
-    duplicate_segments: int
-    out_of_order_segments: int
-    peak_unacked_bytes: int
-
     def __init__(self, endpoint: HostStack, lport: int, remote: Node, rport: int, cfg: TcpConfig, isn: int, *,
                  role: Role, listener: Listener | None = None) -> None:  # fmt: skip
         env = endpoint.stack.env
+        # identity and state machine
         self.env = env
-        self._heap, self._eid = event_heap(env)
         self.endpoint = endpoint
         self.node = endpoint.node
         self.remote = remote
@@ -255,55 +171,57 @@ class Connection:
         self._peer = endpoint.stack.host(remote)  # owner of what we send: the remote host demultiplexes it
         self.flow = f"tcp {self.node.name}:{lport}>{remote.name}:{rport}"
         self.state = TcpState.CLOSED
-        self.states = []
+        self.states: list[tuple[float, TcpState]] = []
         self.rto = RtoEstimator(initial_s=cfg.initial_rto_s, min_s=cfg.min_rto_s, max_s=cfg.max_rto_s,
                                 granularity_s=cfg.clock_granularity_s)  # fmt: skip
         self.connected = env.event()  # the client's handshake: succeeds with this connection
         self.closed = env.event()  # succeeds (value: the error or None) on reaching CLOSED
-        self.error = None
+        self.error: TransportError | None = None
         # sender, offsets from iss
         self.iss = isn & _MASK
-        self._una = 0
-        self._nxt = 0
-        self._sbuf = bytearray()
+        self._una = 0  # oldest unacknowledged offset
+        self._nxt = 0  # next offset to send
+        self._sbuf = bytearray()  # unacknowledged and unsent bytes; _sbuf[0] is offset _sbase
         self._sbase = 1
-        self._fin_off = -1
-        self._snd_wnd = cfg.rwnd_bytes
+        self._fin_off = -1  # offset of our FIN once the application closed, else -1
+        self._snd_wnd = cfg.rwnd_bytes  # the peer's advertised window (bytes)
         self._mss = cfg.mss
         self._dupacks = 0
-        self._recover = -1
-        self._hi_rxt = 0
-        self._rto_recovery = False
+        self._recover = -1  # recovery point while recovering from a loss, else -1
+        self._hi_rxt = 0  # retransmitted up to here in this recovery
+        self._rto_recovery = False  # the recovery began with a timeout (not duplicate ACKs)
         self._sb = Scoreboard()
-        self._rtt_end = -1
-        self._rtt_t = 0.0
+        self._rtt_end = -1  # a segment ending here is being timed (one at a time), else -1
+        self._rtt_t = 0.0  # when it was sent
         self._retries = 0
         self._syn_retransmitted = False
         # receiver, offsets from irs
         self.irs = 0
-        self._rcv = 0
-        self._rfin = -1
-        self._rwnd = cfg.rwnd_bytes
+        self._rcv = 0  # next offset expected
+        self._rfin = -1  # offset of the peer's FIN once seen; -2 once consumed; else -1
+        self._rwnd = cfg.rwnd_bytes  # our advertised window (bytes)
         self._ttl = cfg.ttl
         self._sack_on = cfg.sack
         self._reasm = Reassembly()
-        self._last_ooo = 0
+        self._last_ooo = 0  # start of the latest out-of-order block (reported first in SACK)
         self._ack_owed = False
-        self._rbuf = bytearray()
-        self._reads = deque()
+        # the application's side of the receiver
+        self._rbuf = bytearray()  # in-order bytes not yet read
+        self._reads: deque[_Read] = deque()  # waiting reads, served in order
         self._eof = False
-        self._want = 1
-        self._error = None
-        # timer
-        self._timer = None
+        self._want = 1  # receive-buffer length at which the first waiting read may be satisfied
+        self._error: TransportError | None = None
+        # timer: one heap entry, moved lazily (see _on_timer)
+        self._heap, self._eid = event_heap(env)
+        self._timer: _Timer | None = None
         self._timer_at = _INF
-        self._deadline = _INF
-        self._read_deadline = _INF
+        self._deadline = _INF  # retransmission or TIME_WAIT deadline, inf when none
+        self._read_deadline = _INF  # no waiting read times out before this (may be stale-early)
         self._timer_cb = (self._on_timer,)
-        # statistics
+        # statistics (see netlab.transport.stats.connections_table)
         self.opened_at = env.now
-        self.established_at = None
-        self.closed_at = None
+        self.established_at: float | None = None
+        self.closed_at: float | None = None
         self.segments_sent = self.segments_received = self.data_segments_sent = self.data_segments_received = 0
         self.bytes_sent = self.bytes_received = self.bytes_delivered = self.app_bytes_sent = 0
         self.retransmissions = self.retransmitted_bytes = self.fast_retransmits = self.timeouts = 0
