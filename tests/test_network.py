@@ -12,10 +12,12 @@ import signal
 
 import pandas as pd
 import pytest
+import simpy
 
 import netlab
 from netlab.experiment.runner import Simulation
 from netlab.network.link import Link
+from netlab.network.network import Network
 from netlab.testing import LeakyLink
 
 TOL = 1e-12
@@ -314,6 +316,15 @@ def test_source_node_down_and_up():
     res, _ = simulate(t, trace("f", "a", "b", [0.05, 0.15, 0.25]), faults=faults)
     assert packets(res)["status"].tolist() == ["delivered", "node_down", "delivered"]
     assert res.drops["where"].tolist() == ["a"] and res.drops["time_s"].tolist() == [0.15]
+
+
+def test_a_fault_before_any_strategy_is_applied_and_needs_no_routing():
+    """Faults scheduled on a network no strategy routes yet take effect; there is no one to tell (this used to
+    fail inside the fault's callback, looking up the missing strategy's detection delay)."""
+    net = Network(simpy.Environment(), topo("a b", link("a", "b")))
+    net.schedule_faults((netlab.FaultSpec(1.0, "down", link=("a", "b")),))
+    net.env.run()
+    assert [lk.up for lk in net.links] == [False, False]
 
 
 @pytest.mark.parametrize(
