@@ -51,8 +51,8 @@ def _workers(text: str) -> int:
 
 def compare_command(args: argparse.Namespace) -> int:
     from netlab.experiment.compare import compare
-    from netlab.experiment.strategy_specs import split_strategy_list
-    from netlab.experiment.yaml_io import load_scenario
+    from netlab.scenario.files import load_scenario
+    from netlab.scenario.strategies import split_strategy_list
 
     scenario = load_scenario(args.scenario)
     if args.set:

@@ -8,7 +8,7 @@ from typing import Any
 
 from netlab.errors import ConfigError
 from netlab.experiment.runner import run
-from netlab.experiment.yaml_io import load_scenario
+from netlab.scenario.files import load_scenario
 from netlab.results import Results
 
 __all__ = ["format_summary", "run_command"]

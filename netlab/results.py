@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from netlab.experiment.runner import Simulation
-    from netlab.experiment.scenario import Scenario
+    from netlab.scenario.model import Scenario
 
 __all__ = ["Results", "load_results"]
 
@@ -102,7 +102,7 @@ def load_results(directory: str | Path) -> Results:
     extra = {name: pd.read_csv(d / f"{name}.csv") for name in meta.get("tables", [])}
     scenario = None
     if "scenario_yaml" in meta:
-        from netlab.experiment.yaml_io import loads_scenario
+        from netlab.scenario.files import loads_scenario
 
         scenario = loads_scenario(meta["scenario_yaml"], source=str(meta_path))
     return Results(summary=meta["summary"], meta=meta["meta"], scenario=scenario, tables=extra, **tables)  # type: ignore[arg-type]

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from netlab.errors import ConfigError, TopologyError, UnitError
-from netlab.experiment.overrides import apply_overrides, parse_key
-from netlab.experiment.scenario import RunSpec, Scenario
-from netlab.experiment.yaml_io import load_scenario
 from netlab.routing.static import ExplicitPaths, OspfCost, ShortestDelay, ShortestHops
+from netlab.scenario.files import load_scenario
+from netlab.scenario.model import RunSpec, Scenario
+from netlab.scenario.overrides import apply_overrides, parse_key
 from netlab.workload.spec import Constant, EmpiricalSize, FixedSize, FlowSpec, Poisson
 
 DEMO = Path(__file__).resolve().parents[1] / "topologies" / "demo.yaml"

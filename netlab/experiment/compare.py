@@ -7,7 +7,7 @@ of the replication's own noise. Each (strategy, replication) is one independent 
 ``(scenario, strategy, seed) -> dict`` of plain data; by default the jobs run on one local process per CPU,
 or on a Dask cluster (``scheduler=`` / ``client=``), with identical results (:mod:`netlab.experiment.parallel`).
 
-The strategies are resolved by :mod:`netlab.experiment.strategy_specs`, each run is measured by
+The strategies are resolved by :mod:`netlab.scenario.strategies`, each run is measured by
 :mod:`netlab.experiment.run_metrics`, and the result is a :class:`~netlab.experiment.comparison.Comparison`.
 
 >>> import netlab
@@ -28,10 +28,10 @@ from typing import Any, NamedTuple
 
 from netlab.errors import ConfigError
 from netlab.experiment.comparison import Comparison, _tables
-from netlab.experiment.registry import did_you_mean
 from netlab.experiment.run_metrics import METRICS, metrics_of
-from netlab.experiment.scenario import Scenario
-from netlab.experiment.strategy_specs import _spec_of, resolve_strategies
+from netlab.scenario.model import Scenario
+from netlab.scenario.registry import did_you_mean
+from netlab.scenario.strategies import _spec_of, resolve_strategies
 
 __all__ = ["compare", "run_replication"]
 
@@ -168,7 +168,7 @@ def compare(
 
 def _prepare(scenario: Scenario | str, warmup: float | str | None) -> Scenario:
     if isinstance(scenario, str | Path):
-        from netlab.experiment.yaml_io import load_scenario
+        from netlab.scenario.files import load_scenario
 
         scenario = load_scenario(str(scenario))
     if warmup is not None:

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from netlab.errors import ConfigError
 from netlab.experiment.run_metrics import METRICS
-from netlab.experiment.scenario import Scenario
 from netlab.experiment.stats import mean_ci
+from netlab.scenario.model import Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -105,7 +105,7 @@ def load_comparison(directory: str | Path) -> Comparison:
     scenario = None
     text = meta.pop("scenario_yaml", None)
     if text:
-        from netlab.experiment.yaml_io import loads_scenario
+        from netlab.scenario.files import loads_scenario
 
         scenario = loads_scenario(text, source=str(meta_path))
     return Comparison(meta=meta, scenario=scenario, **tables)

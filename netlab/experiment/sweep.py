@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from netlab.errors import ConfigError
 from netlab.experiment.compare import _assemble, _plan, _prepare, _progress, _run_job
-from netlab.experiment.scenario import Scenario
-from netlab.experiment.strategy_specs import resolve_strategies
+from netlab.scenario.model import Scenario
+from netlab.scenario.strategies import resolve_strategies
 from netlab.workload.spec import Constant, EmpiricalSize, ExponentialSize, FixedSize, OnOff, Poisson, Trace
 
 if TYPE_CHECKING:

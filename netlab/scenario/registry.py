@@ -3,8 +3,8 @@
 Inside netlab, strategies and distributions are objects (``OspfCost(...)``, ``Poisson(200.0)``); only scenario
 files and the command line name them by string. This module holds those name -> class tables, finds the table
 a field's annotation refers to (:func:`kinds_of`), and suggests the closest name when one is unknown
-(:func:`did_you_mean`). How a field reads and writes is :mod:`netlab.experiment.spec_reading` and
-:mod:`netlab.experiment.spec_writing`.
+(:func:`did_you_mean`). How a field reads and writes is :mod:`netlab.scenario.decode` and
+:mod:`netlab.scenario.encode`.
 
 >>> ROUTING["ospf"].__name__, ARRIVALS.name_of(Poisson(5.0)), did_you_mean("rat", ["rate", "delay"])
 ('OspfCost', 'poisson', "; did you mean 'rate'?")
@@ -17,11 +17,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from netlab.experiment.spec_fields import _members
 from netlab.routing.adaptive import KShortestLeastLoaded, LeastLoaded
 from netlab.routing.multipath import Ecmp, Spray, WeightedSplit
 from netlab.routing.static import ExplicitPaths, OspfCost, ShortestDelay, ShortestHops
 from netlab.routing.widest import ShortestWidest, WidestShortest
+from netlab.scenario.fields import _members
 from netlab.workload.spec import (
     Constant,
     EmpiricalSize,

@@ -22,17 +22,17 @@ from typing import Any
 import yaml
 
 from netlab.errors import ConfigError, UnitError
-from netlab.experiment.quantities import parse_quantity
-from netlab.experiment.registry import Kinds, did_you_mean, kinds_of
-from netlab.experiment.spec_fields import (
+from netlab.mail.config_users import ScriptedMessage
+from netlab.scenario.dialect import Loader
+from netlab.scenario.fields import (
     _members,
     field_unit,
     fields_by_key,
     is_required,
     type_hints,
 )
-from netlab.experiment.yaml_dialect import Loader
-from netlab.mail.config_users import ScriptedMessage
+from netlab.scenario.quantities import parse_quantity
+from netlab.scenario.registry import Kinds, did_you_mean, kinds_of
 from netlab.workload.spec import Trace
 
 __all__ = ["Ctx", "build", "construct", "convert"]

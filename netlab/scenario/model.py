@@ -113,7 +113,7 @@ class Scenario:
 
         Keyword form: ``s.override(seed=2, run={"until": "10s"})``. See docs/scenario-reference.md.
         """
-        from netlab.experiment.overrides import apply_overrides
+        from netlab.scenario.overrides import apply_overrides
 
         return apply_overrides(self, assignments, values)
 
@@ -126,6 +126,6 @@ class Scenario:
 
     def to_yaml(self) -> str:
         """The scenario as YAML text that :func:`netlab.load_scenario` reads back into an equal scenario."""
-        from netlab.experiment.yaml_io import dump_scenario
+        from netlab.scenario.files import dump_scenario
 
         return dump_scenario(self)

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from netlab.experiment.spec_writing import FlowMap, FlowSeq
+from netlab.scenario.encode import FlowMap, FlowSeq
 
 __all__ = ["Dumper", "Loader"]
 

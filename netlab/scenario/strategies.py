@@ -17,9 +17,9 @@ from typing import Any
 import yaml
 
 from netlab.errors import ConfigError
-from netlab.experiment.registry import ROUTING, did_you_mean
-from netlab.experiment.spec_reading import Ctx, build
-from netlab.experiment.spec_writing import dump_fields
+from netlab.scenario.decode import Ctx, build
+from netlab.scenario.encode import dump_fields
+from netlab.scenario.registry import ROUTING, did_you_mean
 
 __all__ = ["resolve_strategies", "split_strategy_list"]
 

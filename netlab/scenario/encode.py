@@ -1,4 +1,4 @@
-"""Writing spec dataclasses as YAML-ready data, the inverse of :mod:`netlab.experiment.spec_reading`: compact
+"""Writing spec dataclasses as YAML-ready data, the inverse of :mod:`netlab.scenario.decode`: compact
 output leaves out defaults and writes unit strings and shorthands; :class:`FlowMap` and :class:`FlowSeq` mark
 what the dumper writes on one line.
 
@@ -15,9 +15,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
-from netlab.experiment.quantities import format_quantity
-from netlab.experiment.registry import kinds_of
-from netlab.experiment.spec_fields import (
+from netlab.scenario.fields import (
     _members,
     default_of,
     field_key,
@@ -25,6 +23,8 @@ from netlab.experiment.spec_fields import (
     is_required,
     type_hints,
 )
+from netlab.scenario.quantities import format_quantity
+from netlab.scenario.registry import kinds_of
 
 __all__ = ["FlowMap", "FlowSeq", "dump_fields", "dump_value"]
 

@@ -9,7 +9,7 @@ that have a name by that name: ``flows.f1.arrivals.poisson``, ``nodes.r1.forward
 scalars (``10s``, ``300/s``, ``null``, ``{constant: 100/s}``); ``mail.send={file: day.csv}`` replaces a list by
 one read from a file (relative to the current directory).
 
->>> from netlab.experiment.yaml_io import loads_scenario
+>>> from netlab.scenario.files import loads_scenario
 >>> s = loads_scenario("nodes: [a, b]\\nlinks: [[a, b]]\\nrouting: {strategy: shortest_hops, detection_delay: 50ms}")
 >>> t = apply_overrides(s, ["routing.strategy=ospf", "links[0].rate=5Mbps"], {"seed": 3})
 >>> t.routing, t.topology.links[0].rate_bps, t.seed
@@ -26,12 +26,11 @@ from typing import Any
 import yaml
 
 from netlab.errors import ConfigError
-from netlab.experiment.registry import ARRIVALS, ROUTING, SIZES, did_you_mean
-from netlab.experiment.scenario import Scenario
-from netlab.experiment.scenario_reading import scenario_from_data
-from netlab.experiment.scenario_writing import scenario_to_data
-from netlab.experiment.spec_fields import fields_by_key
-from netlab.experiment.yaml_dialect import Loader
+from netlab.scenario.dialect import Loader
+from netlab.scenario.document import scenario_from_data, scenario_to_data
+from netlab.scenario.fields import fields_by_key
+from netlab.scenario.model import Scenario
+from netlab.scenario.registry import ARRIVALS, ROUTING, SIZES, did_you_mean
 
 __all__ = ["apply_overrides", "parse_key"]
 
