@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from netlab.experiment.runner import Simulation
     from netlab.scenario.model import Scenario
 
-__all__ = ["Results", "load_results"]
+__all__ = ["Results", "load_results", "package_versions"]
 
 _TABLES = ("flows", "links", "link_bins", "drops", "packets")
 
@@ -108,7 +108,8 @@ def load_results(directory: str | Path) -> Results:
     return Results(summary=meta["summary"], meta=meta["meta"], scenario=scenario, tables=extra, **tables)  # type: ignore[arg-type]
 
 
-def _versions() -> dict[str, str]:
+def package_versions() -> dict[str, str]:
+    """The versions of Python, netlab, simpy, networkx and pandas, for the metadata saved with results."""
     out = {"python": platform.python_version()}
     for pkg in ("netlab", "simpy", "networkx", "pandas"):
         try:
@@ -208,7 +209,7 @@ def build_results(sim: Simulation, books: dict[str, int], timing: dict[str, floa
         "scenario_name": sim.scenario.name,
         "seed": sim.scenario.seed,
         "routing": repr(sim.scenario.routing),
-        "versions": _versions(),
+        "versions": package_versions(),
         **timing,
     }
     return Results(flows=flows, links=links, link_bins=link_bins, drops=drops, packets=packets, summary=summary,

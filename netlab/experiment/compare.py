@@ -27,13 +27,25 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from netlab.errors import ConfigError
-from netlab.experiment.comparison import Comparison, _tables
+from netlab.experiment.comparison import Comparison, summary_tables
 from netlab.experiment.run_metrics import METRICS, metrics_of
 from netlab.scenario.model import Scenario
 from netlab.scenario.registry import did_you_mean
-from netlab.scenario.strategies import _spec_of, resolve_strategies
+from netlab.scenario.strategies import resolve_strategies, strategy_spec
 
-__all__ = ["compare", "run_replication"]
+# compare() and run_replication() are the API; Job, Plan and the functions between them are the steps that
+# netlab.experiment.sweep reuses to put many comparisons on one executor.
+__all__ = [
+    "Job",
+    "Plan",
+    "assemble",
+    "compare",
+    "plan_jobs",
+    "prepare_scenario",
+    "progress_bar",
+    "run_job",
+    "run_replication",
+]
 
 
 class Job(NamedTuple):
@@ -88,12 +100,14 @@ def run_replication(
     return out
 
 
-def _run_job(job: Job) -> dict[str, Any]:
+def run_job(job: Job) -> dict[str, Any]:
+    """:func:`run_replication` of one :class:`Job` (what the executors map over the jobs)."""
     return run_replication(job.scenario, job.strategy, job.seed, track_paths=job.track_paths,
                            max_delays=job.max_delays, keep_bins=job.keep_bins)  # fmt: skip
 
 
-def _progress(total: int, enabled: bool, desc: str) -> Any:
+def progress_bar(total: int, enabled: bool, desc: str) -> Any:
+    """A tqdm bar of *total* runs labelled *desc* (disabled unless *enabled*); call ``update(1)`` per run."""
     from tqdm.auto import tqdm  # the notebook widget in Jupyter, a text bar elsewhere
 
     return tqdm(total=total, disable=not enabled, desc=desc, unit="run", leave=False)
@@ -154,19 +168,20 @@ def compare(
     from netlab.experiment.parallel import executor_for
 
     executor = executor_for(workers, scheduler, client, mapper)
-    plan = _plan(scenario, strategies, replications, warmup, baseline, seed, track_paths=track_paths,
+    plan = plan_jobs(scenario, strategies, replications, warmup, baseline, seed, track_paths=track_paths,
                  max_delays=max_delays)  # fmt: skip
-    bar = _progress(len(plan.jobs), progress, "compare")
+    bar = progress_bar(len(plan.jobs), progress, "compare")
     try:
-        outs = executor.run(_run_job, plan.jobs, lambda: bar.update(1))
+        outs = executor.run(run_job, plan.jobs, lambda: bar.update(1))
     finally:
         bar.close()
-    comp = _assemble(plan, outs, level)
+    comp = assemble(plan, outs, level)
     comp.meta["executor"] = repr(executor)
     return comp
 
 
-def _prepare(scenario: Scenario | str, warmup: float | str | None) -> Scenario:
+def prepare_scenario(scenario: Scenario | str, warmup: float | str | None) -> Scenario:
+    """*scenario* (loaded if it is a file name) with its ``run.warmup`` replaced by *warmup* (seconds or ``"2s"``)."""
     if isinstance(scenario, str | Path):
         from netlab.scenario.files import load_scenario
 
@@ -179,7 +194,7 @@ def _prepare(scenario: Scenario | str, warmup: float | str | None) -> Scenario:
     return scenario
 
 
-class _Plan(NamedTuple):
+class Plan(NamedTuple):
     """The jobs of one comparison and what is needed to put their results together."""
 
     scenario: Scenario
@@ -190,7 +205,7 @@ class _Plan(NamedTuple):
     started: float
 
 
-def _plan(
+def plan_jobs(
     scenario: Scenario | str,
     strategies: Iterable[Any] | Mapping[str, Any],
     replications: int,
@@ -200,11 +215,12 @@ def _plan(
     *,
     track_paths: bool,
     max_delays: int,
-) -> _Plan:
+) -> Plan:
+    """The jobs of one comparison: every strategy of *strategies* at each of *replications* root seeds."""
     t0 = time.perf_counter()
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise ConfigError(f"compare: replications must be a whole number >= 1, got {replications!r}")
-    scenario = _prepare(scenario, warmup)
+    scenario = prepare_scenario(scenario, warmup)
     chosen = resolve_strategies(strategies)
     labels = list(chosen)
     baseline = labels[0] if baseline is None else baseline
@@ -216,13 +232,14 @@ def _plan(
     seeds = [first + r for r in range(replications)]
     jobs = [Job(label, r, scenario, chosen[label], s, track_paths, max_delays, r == 0)
             for r, s in enumerate(seeds) for label in labels]  # fmt: skip
-    return _Plan(scenario, chosen, baseline, seeds, jobs, t0)
+    return Plan(scenario, chosen, baseline, seeds, jobs, t0)
 
 
-def _assemble(plan: _Plan, outs: list[dict[str, Any]], level: float) -> Comparison:
+def assemble(plan: Plan, outs: list[dict[str, Any]], level: float) -> Comparison:
+    """The :class:`Comparison` of *plan* from the job results *outs* (in the order of ``plan.jobs``)."""
     import pandas as pd
 
-    from netlab.results import _versions
+    from netlab.results import package_versions
 
     scenario, chosen, baseline, jobs = plan.scenario, plan.chosen, plan.baseline, plan.jobs
     labels = list(chosen)
@@ -235,19 +252,19 @@ def _assemble(plan: _Plan, outs: list[dict[str, Any]], level: float) -> Comparis
         bin_rows += [{"strategy": job.label, **row} for row in out["link_bins"]]
         path_rows += [{**tag, **row} for row in out["paths"]]
     runs = pd.DataFrame(run_rows, columns=["strategy", "replication", "seed", *METRICS])
-    summary, paired = _tables(runs, labels, baseline, level)
+    summary, paired = summary_tables(runs, labels, baseline, level)
     meta = {
         "kind": "comparison",
         "scenario_name": scenario.name,
         "strategies": {label: repr(chosen[label]) for label in labels},
-        "strategy_specs": {label: _spec_of(chosen[label]) for label in labels},
+        "strategy_specs": {label: strategy_spec(chosen[label]) for label in labels},
         "baseline": baseline,
         "replications": len(plan.seeds),
         "seeds": plan.seeds,
         "warmup_s": scenario.run.warmup_s,
         "level": level,
         "metrics": {k: v[0] for k, v in METRICS.items()},
-        "versions": _versions(),
+        "versions": package_versions(),
         "wall_s": time.perf_counter() - plan.started,
     }
     return Comparison(

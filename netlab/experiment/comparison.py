@@ -21,7 +21,7 @@ from netlab.scenario.model import Scenario
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Comparison", "format_comparison", "load_comparison"]
+__all__ = ["Comparison", "format_comparison", "load_comparison", "summary_tables"]
 
 _COLUMNS = ["strategy", "metric", "mean", "ci_low", "ci_high", "n"]
 _PAIRED = ["strategy", "baseline", "metric", "mean_diff", "ci_low", "ci_high", "n"]
@@ -111,7 +111,11 @@ def load_comparison(directory: str | Path) -> Comparison:
     return Comparison(meta=meta, scenario=scenario, **tables)
 
 
-def _tables(runs: pd.DataFrame, labels: list[str], baseline: str, level: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+def summary_tables(
+    runs: pd.DataFrame, labels: list[str], baseline: str, level: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``summary`` (mean and Student-t CI at *level* per strategy and metric) and ``paired`` (strategy minus
+    *baseline*, paired by replication) tables of a :class:`Comparison`, from its ``runs`` table."""
     import pandas as pd
 
     rows, prows = [], []

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netlab.errors import ConfigError
-from netlab.experiment.compare import _assemble, _plan, _prepare, _progress, _run_job
+from netlab.experiment.compare import assemble, plan_jobs, prepare_scenario, progress_bar, run_job
 from netlab.scenario.model import Scenario
 from netlab.scenario.strategies import resolve_strategies
 from netlab.workload.spec import Constant, EmpiricalSize, ExponentialSize, FixedSize, OnOff, Poisson, Trace
@@ -106,7 +106,7 @@ def sweep(
     from netlab.experiment.parallel import executor_for
 
     executor = executor_for(workers, scheduler, client, mapper)
-    base = _prepare(scenario, warmup)
+    base = prepare_scenario(scenario, warmup)
     labels = resolve_strategies(strategies)
     plans, scenarios = [], []
     for value in values:
@@ -116,16 +116,16 @@ def sweep(
             text = value if isinstance(value, str) else json.dumps(value)
             s = base.override(f"{key}={text}")
         scenarios.append(s)
-        plans.append(_plan(s, labels, replications, None, baseline, seed, track_paths=track_paths, max_delays=0))
+        plans.append(plan_jobs(s, labels, replications, None, baseline, seed, track_paths=track_paths, max_delays=0))
     jobs = [job for plan in plans for job in plan.jobs]
-    bar = _progress(len(jobs), progress, f"sweep {key}")
+    bar = progress_bar(len(jobs), progress, f"sweep {key}")
     try:
-        outs = executor.run(_run_job, jobs, lambda: bar.update(1))
+        outs = executor.run(run_job, jobs, lambda: bar.update(1))
     finally:
         bar.close()
     frames, at = [], 0
     for value, s, plan in zip(values, scenarios, plans, strict=True):
-        comp = _assemble(plan, outs[at : at + len(plan.jobs)], level)
+        comp = assemble(plan, outs[at : at + len(plan.jobs)], level)
         at += len(plan.jobs)
         df = comp.summary.copy()
         df.insert(0, "offered_bps", offered_load_bps(s))
@@ -137,11 +137,11 @@ def sweep(
 
 def save_sweep(df: pd.DataFrame, directory: str | Path) -> Path:
     """Write a :func:`sweep` table as ``sweep.csv`` with a ``meta.json`` that ``netlab plot`` recognises."""
-    from netlab.results import _versions
+    from netlab.results import package_versions
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     df.to_csv(out / "sweep.csv", index=False)
-    meta = {"kind": "sweep", "key": str(df["key"].iloc[0]) if len(df) else None, "versions": _versions()}
+    meta = {"kind": "sweep", "key": str(df["key"].iloc[0]) if len(df) else None, "versions": package_versions()}
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return out

@@ -25,17 +25,17 @@ from netlab.errors import ConfigError, UnitError
 from netlab.mail.config_users import ScriptedMessage
 from netlab.scenario.dialect import Loader
 from netlab.scenario.fields import (
-    _members,
     field_unit,
     fields_by_key,
     is_required,
     type_hints,
+    union_members,
 )
 from netlab.scenario.quantities import parse_quantity
 from netlab.scenario.registry import Kinds, did_you_mean, kinds_of
 from netlab.workload.spec import Trace
 
-__all__ = ["Ctx", "build", "construct", "convert"]
+__all__ = ["Ctx", "build", "construct", "convert", "read_list"]
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def _show(value: object) -> str:
 
 def convert(value: Any, tp: Any, unit: str | None, ctx: Ctx) -> Any:
     """Turn parsed YAML *value* into a value of annotation *tp* (parsing *unit* quantities), or raise at *ctx*."""
-    members, nullable = _members(tp)
+    members, nullable = union_members(tp)
     if value is None and nullable:
         return None
     kinds = kinds_of(tp)
@@ -259,7 +259,7 @@ def construct(cls: type, kwargs: Mapping[str, Any], ctx: Ctx) -> Any:
         raise ctx.error(str(exc)) from None
 
 
-def _each(data: Mapping[str, Any], key: str, root: Ctx, read: Any) -> list[Any]:
+def read_list(data: Mapping[str, Any], key: str, root: Ctx, read: Any) -> list[Any]:
     """Read the list ``data[key]`` item by item (missing or null: no items)."""
     items = data.get(key) or []
     ctx = root.key(key, data)

@@ -26,8 +26,8 @@ from netlab.errors import ConfigError, TopologyError
 from netlab.network.faults import FaultSpec
 from netlab.routing.base import RoutingStrategy
 from netlab.routing.static import ExplicitPaths
-from netlab.scenario.decode import Ctx, _each, build, convert
-from netlab.scenario.dialect import _Map
+from netlab.scenario.decode import Ctx, build, convert, read_list
+from netlab.scenario.dialect import LineMap
 from netlab.scenario.encode import FlowMap, FlowSeq, dump_fields
 from netlab.scenario.fields import field_unit, fields_by_key, type_hints
 from netlab.scenario.model import RunSpec, Scenario
@@ -75,9 +75,9 @@ def scenario_from_data(
     else:
         topology = _nodes_and_links(data, root, defaults)
     names = [n.name for n in topology.nodes]
-    flows = tuple(_each(data, "flows", root, lambda item, c: _flow(item, c, names)))
+    flows = tuple(read_list(data, "flows", root, lambda item, c: _flow(item, c, names)))
     routing = _routing(data.get("routing"), root.key("routing", data))
-    faults = tuple(_each(data, "faults", root, lambda item, c: _fault(item, c, topology)))
+    faults = tuple(read_list(data, "faults", root, lambda item, c: _fault(item, c, topology)))
     run = build(RunSpec, data.get("run") or {}, root.key("run", data))
     seed = convert(data.get("seed", 1), int, None, root.key("seed", data))
     name = convert(data.get("name", default_name), str, None, root.key("name", data))
@@ -157,7 +157,7 @@ def _routing(value: Any, ctx: Ctx) -> RoutingStrategy:
     name, sctx = value["strategy"], ctx.key("strategy", value)
     if not isinstance(name, str) or name not in ROUTING:
         raise sctx.error(f"unknown routing strategy {name!r}" + did_you_mean(name, ROUTING))
-    params = _Map({k: v for k, v in value.items() if k != "strategy"})
+    params = LineMap({k: v for k, v in value.items() if k != "strategy"})
     params.lines = getattr(value, "lines", {})  # keep the line marks of a parsed mapping
     accepted = fields_by_key(ROUTING[name])
     for key in params:
@@ -255,7 +255,7 @@ def _nodes_and_links(data: Mapping[str, Any], root: Ctx, defaults: dict[str, Any
         seen[spec.name] = len(seen)
         return spec
 
-    nodes = _each(data, "nodes", root, node)
+    nodes = read_list(data, "nodes", root, node)
     pairs: set[tuple[str, str]] = set()
 
     def link(item: Any, ctx: Ctx) -> LinkSpec:
@@ -275,7 +275,7 @@ def _nodes_and_links(data: Mapping[str, Any], root: Ctx, defaults: dict[str, Any
             pairs.add(pair)
         return spec
 
-    links = _each(data, "links", root, link)
+    links = read_list(data, "links", root, link)
     try:
         return Topology(tuple(nodes), tuple(links))
     except ConfigError as exc:

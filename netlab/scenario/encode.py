@@ -16,12 +16,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from netlab.scenario.fields import (
-    _members,
     default_of,
     field_key,
     field_unit,
     is_required,
     type_hints,
+    union_members,
 )
 from netlab.scenario.quantities import format_quantity
 from netlab.scenario.registry import kinds_of
@@ -69,7 +69,7 @@ def dump_value(value: Any, tp: Any, unit: str | None, compact: bool) -> Any:
         return FlowMap({name: body})
     if dataclasses.is_dataclass(value):
         return dump_fields(value, compact)
-    members, _ = _members(tp)
+    members, _ = union_members(tp)
     args = typing.get_args(members[0])
     if isinstance(value, tuple):
         return FlowSeq(dump_value(v, args[0] if args else Any, unit, compact) for v in value)

@@ -23,6 +23,7 @@ __all__ = [
     "fields_by_key",
     "is_required",
     "type_hints",
+    "union_members",
 ]
 
 # Fields without ``unit`` metadata still follow the suffix convention of DESIGN.md (``_s``, ``_bps``,
@@ -79,7 +80,7 @@ def default_of(f: dataclasses.Field[Any]) -> Any:
     return f.default
 
 
-def _members(tp: Any) -> tuple[list[Any], bool]:
+def union_members(tp: Any) -> tuple[list[Any], bool]:
     """The non-None members of a union annotation, and whether None was one of them."""
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         args = typing.get_args(tp)

@@ -21,7 +21,7 @@ from netlab.routing.adaptive import KShortestLeastLoaded, LeastLoaded
 from netlab.routing.multipath import Ecmp, Spray, WeightedSplit
 from netlab.routing.static import ExplicitPaths, OspfCost, ShortestDelay, ShortestHops
 from netlab.routing.widest import ShortestWidest, WidestShortest
-from netlab.scenario.fields import _members
+from netlab.scenario.fields import union_members
 from netlab.workload.spec import (
     Constant,
     EmpiricalSize,
@@ -86,7 +86,7 @@ def did_you_mean(word: object, choices: Iterable[str]) -> str:
 
 def kinds_of(tp: Any = None, *, value: Any = None) -> Kinds | None:
     """The :class:`Kinds` whose classes make up the union annotation *tp*, or that holds the class of *value*."""
-    members = _members(tp)[0] if tp is not None else []
+    members = union_members(tp)[0] if tp is not None else []
     for kinds in (ARRIVALS, SIZES):
         classes = list(kinds.classes.values())
         if (members and all(m in classes for m in members) and len(members) == len(classes)) or type(value) in classes:

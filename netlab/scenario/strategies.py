@@ -21,7 +21,7 @@ from netlab.scenario.decode import Ctx, build
 from netlab.scenario.encode import dump_fields
 from netlab.scenario.registry import ROUTING, did_you_mean
 
-__all__ = ["resolve_strategies", "split_strategy_list"]
+__all__ = ["resolve_strategies", "split_strategy_list", "strategy_spec"]
 
 
 def resolve_strategies(strategies: Iterable[Any] | Mapping[str, Any]) -> dict[str, Any]:
@@ -98,7 +98,9 @@ def _label(strategy: Any) -> str:
     return f"{names[0]}({args})"
 
 
-def _spec_of(strategy: Any) -> dict[str, Any] | None:
+def strategy_spec(strategy: Any) -> dict[str, Any] | None:
+    """*strategy* as plain JSON-ready data (``{"strategy": "ospf", "reference_bandwidth": "1Gbps"}``) for a saved
+    comparison's ``meta.json``, or None when it has no name the scenario format knows."""
     names = [n for n, cls in ROUTING.items() if type(strategy) is cls]
     if not names:
         return None
