@@ -1,8 +1,7 @@
 """A scenario file as a whole: its top-level keys, the ``nodes``/``links``/``topology`` sections, the shorthands
 the generic field reader (:mod:`netlab.scenario.decode`) does not know (a bare strategy name, ``[a, b]`` for a link,
 ``defaults.link``), the cross-checks that need the whole file (unknown nodes in flows and faults, duplicate names,
-explicit paths that are not paths of the topology), and the way back: a :class:`Scenario` as YAML-ready data,
-compact for files or complete for overrides.
+explicit paths that are not paths of the topology), and the way back: a :class:`Scenario` as YAML-ready data.
 
 >>> s = scenario_from_data({"nodes": ["a", "b"], "links": [["a", "b"]], "routing": "ospf"}, where="x.yaml")
 >>> type(s.routing).__name__, s.name
@@ -18,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,15 @@ from netlab.scenario.registry import ROUTING, did_you_mean
 from netlab.topology.spec import ROLES, LinkSpec, NodeSpec, Topology
 from netlab.workload.spec import FlowSpec
 
-__all__ = ["TOPOLOGY_KEYS", "TOP_LEVEL_KEYS", "scenario_from_data", "scenario_to_data"]
+__all__ = [
+    "TOPOLOGY_KEYS",
+    "TOP_LEVEL_KEYS",
+    "check_paths",
+    "locate",
+    "scenario_from_data",
+    "scenario_to_data",
+    "topology_section",
+]
 
 #: Top-level keys of a scenario file -> (default, description). The reference page prints these.
 TOP_LEVEL_KEYS: dict[str, tuple[str, str]] = {
@@ -58,8 +65,7 @@ def scenario_from_data(
 ) -> Scenario:
     """Build a :class:`Scenario` from parsed YAML *data*; errors are prefixed with *where* (a file name).
 
-    Also accepts spec objects in place of mappings (a ``RunSpec``, ``FlowSpec``, a strategy, a ``Topology``),
-    which is how :meth:`Scenario.override` passes Python values through the same checks.
+    Spec objects may stand in place of mappings (a ``RunSpec``, ``FlowSpec``, a strategy, a ``Topology``).
     """
     root = Ctx(where, base=base or Path())
     if not isinstance(data, dict):
@@ -71,7 +77,7 @@ def scenario_from_data(
         raise root.key("topology", data).error("give either topology (a file or a generator) or nodes and links")
     defaults = _link_defaults(data.get("defaults"), root.key("defaults", data))
     if "topology" in data:
-        topology = _topology_section(data["topology"], root.key("topology", data), defaults)
+        topology = topology_section(data["topology"], root.key("topology", data), defaults)
     else:
         topology = _nodes_and_links(data, root, defaults)
     names = [n.name for n in topology.nodes]
@@ -82,7 +88,7 @@ def scenario_from_data(
     seed = convert(data.get("seed", 1), int, None, root.key("seed", data))
     name = convert(data.get("name", default_name), str, None, root.key("name", data))
     _check_flow_names(data, root, flows)
-    _check_paths(data, root, topology, flows, routing)
+    check_paths(topology, flows, routing, lambda keys: locate(root, data, keys))
     mail = None
     if data.get("mail") is not None:
         from netlab.mail.config import MailSpec
@@ -176,23 +182,38 @@ def _check_flow_names(data: Mapping[str, Any], root: Ctx, flows: tuple[FlowSpec,
         seen.add(flow.name)
 
 
-def _check_paths(
-    data: Mapping[str, Any], root: Ctx, topology: Topology, flows: tuple[FlowSpec, ...], routing: RoutingStrategy
+def locate(root: Ctx, data: Any, keys: tuple[str | int, ...]) -> Ctx:
+    """The context of ``data[k0][k1]...`` below *root*, with the line of the deepest key the data marks (data
+    without line marks, such as an override's, gives the path alone)."""
+    ctx, node = root, data
+    for k in keys:
+        if isinstance(k, int):
+            ctx = ctx.at(k, node)
+            node = node[k] if isinstance(node, list) and k < len(node) else None
+        else:
+            ctx = ctx.key(k, node)
+            node = node.get(k) if isinstance(node, Mapping) else None
+    return ctx
+
+
+def check_paths(
+    topology: Topology,
+    flows: tuple[FlowSpec, ...],
+    routing: RoutingStrategy,
+    at: Callable[[tuple[str | int, ...]], Ctx],
 ) -> None:
-    """Explicit paths must be paths of the topology; checked here to point at the line (attach checks again)."""
+    """Explicit paths (``flows[i].path``, ``routing.paths``) must be paths of the topology from the flow's source
+    to its destination; *at* gives the context of a key path for the error. Checked when a scenario is read or
+    overridden, to point at the key (the strategy's attach checks again)."""
     pairs = {(u, v) for u, v, _ in topology.directed_links()}
     by_name = {f.name: f for f in flows}
     todo: list[tuple[Ctx, str, tuple[str, ...]]] = []
     for i, flow in enumerate(flows):
         if flow.path is not None:
-            fctx = root.key("flows", data).at(i, data["flows"])
-            todo.append((fctx.key("path", data["flows"][i]), flow.name, flow.path))
+            todo.append((at(("flows", i, "path")), flow.name, flow.path))
     if isinstance(routing, ExplicitPaths):
-        rctx, raw = root.key("routing", data), data.get("routing")
-        raw_paths = raw.get("paths") if isinstance(raw, dict) else None
-        pctx = rctx.key("paths", raw)
         for flow_name, path in routing.paths.items():
-            c = pctx.key(flow_name, raw_paths)
+            c = at(("routing", "paths", flow_name))
             if flow_name not in by_name:
                 raise c.error(f"no flow named {flow_name!r}" + did_you_mean(flow_name, by_name))
             todo.append((c, flow_name, path))
@@ -282,7 +303,7 @@ def _nodes_and_links(data: Mapping[str, Any], root: Ctx, defaults: dict[str, Any
         raise root.error(str(exc), type(exc)) from None
 
 
-def _topology_section(value: Any, ctx: Ctx, defaults: dict[str, Any]) -> Topology:
+def topology_section(value: Any, ctx: Ctx, defaults: dict[str, Any]) -> Topology:
     """``topology: {file: x.graphml, hosts: [...]}`` or ``topology: {generator: grid, rows: 3, ...}``."""
     if isinstance(value, Topology):
         return value
@@ -329,54 +350,50 @@ def _known_node(name: str, names: Collection[str], ctx: Ctx) -> None:
 
 
 # ------------------------------------------------------------------ writing
-def scenario_to_data(scenario: Scenario, *, compact: bool = True) -> dict[str, Any]:
-    """*scenario* as plain YAML-ready data; :func:`scenario_from_data` reads it back into an equal scenario.
-
-    ``compact`` (for files) leaves out defaults and writes unit strings and shorthands; otherwise every key is
-    present with plain numbers in base units, which is the tree :func:`apply_overrides` edits.
-    """
+def scenario_to_data(scenario: Scenario) -> dict[str, Any]:
+    """*scenario* as plain YAML-ready data that :func:`scenario_from_data` reads back into an equal scenario:
+    defaults left out, unit strings, shorthands for nodes, links and strategies, and link values shared by every
+    link moved into ``defaults.link``."""
     data: dict[str, Any] = {"name": scenario.name, "seed": scenario.seed}
     links = scenario.topology.links
     common: dict[str, Any] = {}
-    if compact and len(links) >= 2:
+    if len(links) >= 2:
         for f in dataclasses.fields(LinkSpec):
             values = {getattr(link, f.name) for link in links}
             if f.name not in _LINK_ENDS and len(values) == 1 and values != {f.default}:
                 common[f.name] = values.pop()
     if common:  # written like a link whose ends are left out
-        body = dump_fields(LinkSpec("", "", **common), compact)
+        body = dump_fields(LinkSpec("", "", **common), compact=True)
         data["defaults"] = {"link": FlowMap({k: v for k, v in body.items() if k not in _LINK_ENDS})}
-    data["nodes"] = [_dump_node(n, compact) for n in scenario.topology.nodes]
+    data["nodes"] = [_dump_node(n) for n in scenario.topology.nodes]
     data["links"] = []
     for link in links:
-        body = dump_fields(link, compact, base=common)
-        data["links"].append(FlowSeq([link.a, link.b]) if compact and list(body) == ["a", "b"] else body)
-    if scenario.flows or not compact:
-        data["flows"] = [dump_fields(f, compact) for f in scenario.flows]
-    data["routing"] = _dump_routing(scenario.routing, compact)
-    if scenario.faults or not compact:
-        data["faults"] = [dump_fields(f, compact) for f in scenario.faults]
-    run = dump_fields(scenario.run, compact)
-    if run or not compact:
+        body = dump_fields(link, compact=True, base=common)
+        data["links"].append(FlowSeq([link.a, link.b]) if list(body) == ["a", "b"] else body)
+    if scenario.flows:
+        data["flows"] = [dump_fields(f, compact=True) for f in scenario.flows]
+    data["routing"] = _dump_routing(scenario.routing)
+    if scenario.faults:
+        data["faults"] = [dump_fields(f, compact=True) for f in scenario.faults]
+    run = dump_fields(scenario.run, compact=True)
+    if run:
         data["run"] = run
     if scenario.mail is not None:
-        data["mail"] = dict(dump_fields(scenario.mail, compact))  # block style: one key per line
+        data["mail"] = dict(dump_fields(scenario.mail, compact=True))  # block style: one key per line
     return data
 
 
-def _dump_node(node: NodeSpec, compact: bool) -> Any:
-    body = dump_fields(node, compact)
-    return node.name if compact and list(body) == ["name"] else body
+def _dump_node(node: NodeSpec) -> Any:
+    body = dump_fields(node, compact=True)
+    return node.name if list(body) == ["name"] else body
 
 
-def _dump_routing(routing: RoutingStrategy, compact: bool) -> Any:
+def _dump_routing(routing: RoutingStrategy) -> Any:
     names = [name for name, cls in ROUTING.items() if type(routing) is cls]
     if not names:
-        if compact:
-            known = ", ".join(ROUTING)
-            raise ConfigError(f"cannot write routing strategy {routing!r} to YAML: it is not one of {known}")
-        return routing  # overrides pass a user-defined strategy through untouched
-    body = dump_fields(routing, compact)
-    if compact and not body:
+        known = ", ".join(ROUTING)
+        raise ConfigError(f"cannot write routing strategy {routing!r} to YAML: it is not one of {known}")
+    body = dump_fields(routing, compact=True)
+    if not body:
         return names[0]
     return FlowMap({"strategy": names[0], **body})

@@ -58,8 +58,9 @@ Quantities are SI and case-sensitive: rates in bit/s (`10Mbps`, `1Gbps`, `inf`),
 error (mega what?). `null` (or leaving the key out) means "none" where the default is none.
 
 Every key can be changed from the command line or `Scenario.override` with a dotted path: `run.until=10s`,
-`routing.strategy=ospf`, `links[0].rate=5Mbps` (or `links.0.rate`), `flows.f1.arrivals.poisson=300/s`
-(list items with a `name` are addressed by it).
+`routing.strategy=ospf`, `links[0].rate=5Mbps` (or `links.0.rate`), a link by its ends `links[r1,r2].loss=0.05`,
+`flows.f1.arrivals.poisson=300/s` (list items are addressed by their `name`; mail servers by `host`, users by
+`address`: `mail.users[bob@b.test].password=x`). Each value is read as the file reader reads that key.
 """
 
 #: (heading, where the keys go, note, classes) for the sections generated from dataclasses.
