@@ -204,7 +204,8 @@ def test_assignments_take_effect_together(demo: Scenario) -> None:
     (["run.warmup=70s"], ConfigError,
      r"^override 'run\.warmup=70s': run: run\.warmup \(70\.0 s\) must be shorter than run\.until \(60\.0 s\)$"),
     (["seed=2", "flows.bulk.dst=h9"], TopologyError,
-     r"^override 'seed=2', 'flows\.bulk\.dst=h9': flows\[0\]\.dst: unknown node 'h9'"),
+     (r"^override 'seed=2', 'flows\.bulk\.dst=h9': flows\[0\]\.dst: unknown node 'h9'; "
+      r"expected one of h1, h2, h3, h4, r1, r2, r3, r4$")),
     (["flows.bulk.path=[h1, r1, r3, h3]"], TopologyError,
      r"^override 'flows\.bulk\.path=\[h1, r1, r3, h3\]': flows\[0\]\.path: r1 -> r3 is not a link"),
     (["nodes.r1.name=r9"], TopologyError, r"^override 'nodes\.r1\.name=r9': links\[0\] \(h1-r1\): unknown node 'r1'"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import enum
 import math
 import re
 import typing
@@ -99,6 +100,11 @@ def convert(value: Any, tp: Any, unit: str | None, ctx: Ctx) -> Any:
         return {convert(k, args[0], None, ctx): convert(v, args[1], unit, ctx.key(k, value)) for k, v in value.items()}
     if dataclasses.is_dataclass(tp):
         return build(typing.cast(type, tp), value, ctx)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        try:
+            return tp(value)
+        except ValueError:
+            raise ctx.error(f"expected {_describe(tp, None)}, got {_show(value)}") from None
     if unit is not None:
         if unit == "size" and tp is float and isinstance(value, int | float) and not isinstance(value, bool):
             if not (value >= 0 and math.isfinite(value)):  # a mean size need not be whole bytes
@@ -130,6 +136,8 @@ def _describe(tp: Any, unit: str | None) -> str:
     if unit is not None:
         return {"rate": "a rate like '10Mbps'", "size": "a size like '1500B'", "time": "a time like '2ms'",
                 "packet_rate": "a packet rate like '200/s'"}[unit]  # fmt: skip
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return "one of " + ", ".join(str(m.value) for m in tp)
     names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
     return names.get(tp, getattr(tp, "__name__", str(tp)))
 

@@ -31,7 +31,7 @@ from netlab.scenario.encode import FlowMap, FlowSeq, dump_fields
 from netlab.scenario.fields import field_unit, fields_by_key, type_hints
 from netlab.scenario.model import RunSpec, Scenario
 from netlab.scenario.registry import ROUTING, did_you_mean
-from netlab.topology.spec import ROLES, LinkSpec, NodeSpec, Topology
+from netlab.topology.spec import LinkSpec, NodeSpec, Role, Topology
 from netlab.workload.spec import FlowSpec
 
 __all__ = [
@@ -269,8 +269,6 @@ def _nodes_and_links(data: Mapping[str, Any], root: Ctx, defaults: dict[str, Any
 
     def node(item: Any, ctx: Ctx) -> NodeSpec:
         spec = build(NodeSpec, {"name": item} if isinstance(item, str) else item, ctx)
-        if spec.role not in ROLES:
-            raise ctx.key("role", item).error(f"expected one of {', '.join(ROLES)}, got {spec.role!r}")
         if spec.name in seen:
             raise ctx.error(f"duplicate node {spec.name!r} (already nodes[{seen[spec.name]}])", TopologyError)
         seen[spec.name] = len(seen)
@@ -340,7 +338,7 @@ def topology_section(value: Any, ctx: Ctx, defaults: dict[str, Any]) -> Topology
     names = [n.name for n in topology.nodes]
     for i, host in enumerate(hosts):
         _known_node(host, names, ctx.key("hosts", value).at(i, value["hosts"]))
-    nodes = tuple(dataclasses.replace(n, role="host") if n.name in hosts else n for n in topology.nodes)
+    nodes = tuple(dataclasses.replace(n, role=Role.HOST) if n.name in hosts else n for n in topology.nodes)
     return dataclasses.replace(topology, nodes=nodes)
 
 

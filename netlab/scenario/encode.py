@@ -10,6 +10,7 @@ what the dumper writes on one line.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import math
 import typing
 from collections.abc import Mapping
@@ -58,6 +59,8 @@ def dump_value(value: Any, tp: Any, unit: str | None, compact: bool) -> Any:
     """One field value as YAML-ready data (see :func:`dump_fields`)."""
     if value is None:
         return None
+    if isinstance(value, enum.Enum):
+        return value.value  # Role.HOST is written "host", as the file had it
     kinds = kinds_of(value=value)
     if kinds is not None:
         name, body = kinds.name_of(value), dump_fields(value, compact, keep_first=True)

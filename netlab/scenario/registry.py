@@ -12,11 +12,10 @@ a field's annotation refers to (:func:`kinds_of`), and suggests the closest name
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from netlab.options import did_you_mean
 from netlab.routing.adaptive import KShortestLeastLoaded, LeastLoaded
 from netlab.routing.multipath import Ecmp, Spray, WeightedSplit
 from netlab.routing.static import ExplicitPaths, OspfCost, ShortestDelay, ShortestHops
@@ -71,17 +70,6 @@ class Kinds:
 
 ARRIVALS = Kinds("arrivals", {"poisson": Poisson, "constant": Constant, "on_off": OnOff, "trace": Trace})
 SIZES = Kinds("size", {"fixed": FixedSize, "exponential": ExponentialSize, "empirical": EmpiricalSize}, bare="fixed")
-
-
-def did_you_mean(word: object, choices: Iterable[str]) -> str:
-    """``"; did you mean 'x'?"`` for the closest of *choices*, else ``"; expected one of a, b, c"``."""
-    options = sorted(str(c) for c in choices)
-    close = difflib.get_close_matches(str(word), options, n=1)
-    if close:
-        return f"; did you mean {close[0]!r}?"
-    if len(options) > 12:  # a 1,000-node topology: name a few, not all
-        options = [*options[:12], "..."]
-    return "; expected one of " + ", ".join(options) if options else ""
 
 
 def kinds_of(tp: Any = None, *, value: Any = None) -> Kinds | None:
