@@ -19,7 +19,8 @@ def add_parsers(sub: Any) -> None:
     c.add_argument("scenario", help="scenario YAML file")
     c.add_argument("--strategies", required=True, metavar="A,B,...",
                    help="comma-separated strategy names, each optionally with parameters: "
-                        "shortest_hops,least_loaded(mode=link_state,update_interval=2s)")  # fmt: skip
+                        "shortest_hops,least_loaded(mode=link_state,update_interval=2s); a class of your own "
+                        "as module:Class(key=value)")  # fmt: skip
     c.add_argument("--reps", type=int, default=10, help="replications per strategy (default 10)")
     c.add_argument("--baseline", help="strategy the paired differences are taken against (default: the first)")
     c.add_argument("--warmup", help="warm-up time replacing run.warmup, e.g. 2s")

@@ -30,7 +30,7 @@ from netlab.errors import ConfigError
 from netlab.experiment.comparison import Comparison, summary_tables
 from netlab.experiment.run_metrics import METRICS, metrics_of
 from netlab.scenario.model import Scenario
-from netlab.scenario.registry import did_you_mean
+from netlab.options import did_you_mean
 from netlab.scenario.strategies import resolve_strategies, strategy_spec
 
 # compare() and run_replication() are the API; Job, Plan and the functions between them are the steps that

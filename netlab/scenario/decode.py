@@ -23,7 +23,8 @@ from typing import Any
 import yaml
 
 from netlab.errors import ConfigError, UnitError
-from netlab.mail.config_users import ScriptedMessage
+from netlab.mail.config import ScriptedMessage
+from netlab.options import did_you_mean
 from netlab.scenario.dialect import Loader
 from netlab.scenario.fields import (
     field_unit,
@@ -33,10 +34,10 @@ from netlab.scenario.fields import (
     union_members,
 )
 from netlab.scenario.quantities import parse_quantity
-from netlab.scenario.registry import Kinds, did_you_mean, kinds_of
+from netlab.scenario.registry import Kind, Kinds, is_ref, kinds_of, named_class, split_call
 from netlab.workload.spec import Trace
 
-__all__ = ["Ctx", "build", "construct", "convert", "read_list"]
+__all__ = ["Ctx", "build", "called", "construct", "convert", "instance", "read_list"]
 
 
 @dataclass(frozen=True)
@@ -143,10 +144,13 @@ def _describe(tp: Any, unit: str | None) -> str:
 
 
 def _tagged(value: Any, kinds: Kinds, ctx: Ctx) -> Any:
-    """``{kind: value}`` -> an instance of that kind; a bare scalar is ``kinds.bare`` (``size: 1000B``)."""
+    """``{kind: value}`` -> an instance of that kind; a bare scalar is ``kinds.bare`` (``size: 1000B``);
+    ``module:Class(key=value)`` or ``{module:Class: {key: value}}`` a law of the user's own."""
     names = ", ".join(kinds.classes)
-    if isinstance(value, tuple(kinds.classes.values())):
-        return value
+    if isinstance(value, kinds.kind.protocol) and not isinstance(value, str | Mapping):
+        return value  # an object, from Python
+    if isinstance(value, str) and is_ref(value.partition("(")[0].strip()):
+        return called(value, kinds.classes, kinds.kind, ctx)
     if not isinstance(value, Mapping):
         if kinds.bare is None or isinstance(value, list | tuple):
             raise ctx.error(f"expected a mapping {{kind: ...}} with kind one of {names}, got {_show(value)}")
@@ -155,12 +159,50 @@ def _tagged(value: Any, kinds: Kinds, ctx: Ctx) -> Any:
         raise ctx.error(f"expected exactly one key, the kind ({names}), got {_show(list(value))}")
     ((kind, inner),) = value.items()
     sub = ctx.key(kind, value)
+    if is_ref(kind):
+        cls = _load(kind, kinds.kind, sub)
+        if isinstance(inner, Mapping) or not dataclasses.is_dataclass(cls):
+            return instance(cls, inner or {}, kinds.kind, sub)
+        return _shorthand(cls, inner, sub)
     if kind not in kinds.classes:
         raise sub.error(f"unknown {kinds.section} kind" + did_you_mean(kind, kinds.classes))
     cls = kinds.classes[kind]
     if cls is Trace and isinstance(inner, Mapping) and "file" in inner:
         return _trace_file(inner, sub)
     return build(cls, inner, sub) if isinstance(inner, Mapping) else _shorthand(cls, inner, sub)
+
+
+def called(text: str, table: Mapping[str, type], kind: Kind, ctx: Ctx) -> Any:
+    """An object from ``name``, ``name(key=value, ...)`` (a class of *table*) or ``module:Class(key=value)``."""
+    try:
+        name, params = split_call(text)
+    except ConfigError as exc:
+        raise ctx.error(str(exc)) from None
+    cls = table[name] if name in table else _load(name, kind, ctx, table)
+    return instance(cls, params, kind, ctx)
+
+
+def _load(name: str, kind: Kind, ctx: Ctx, table: Mapping[str, type] | None = None) -> type:
+    try:
+        return named_class(name, table or {}, kind)
+    except ConfigError as exc:
+        raise ctx.error(str(exc)) from None
+
+
+def instance(cls: type, params: Mapping[str, Any], kind: Kind, ctx: Ctx) -> Any:
+    """An object of *cls*, a class a file names, from *params*: a dataclass reads them by its fields' metadata
+    (YAML keys, units), any other class takes them as keyword arguments as YAML gave them. The object must
+    have *kind*'s members (a routing strategy its ``detection_delay_s`` too)."""
+    if dataclasses.is_dataclass(cls):
+        obj = build(cls, params, ctx)
+    elif not isinstance(params, Mapping):
+        raise ctx.error(f"expected a mapping of arguments for {cls.__name__}, got {_show(params)}")
+    else:
+        obj = construct(cls, {str(k): v for k, v in params.items()}, ctx)
+    missing = [m for m in (*kind.methods, *kind.attrs) if not hasattr(obj, m)]
+    if missing or not isinstance(obj, kind.protocol):
+        raise ctx.error(f"{cls.__name__} is not {kind.a}: it has no {(missing or ['...'])[0]}")
+    return obj
 
 
 def _shorthand(cls: type, value: Any, ctx: Ctx) -> Any:

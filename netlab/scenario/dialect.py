@@ -14,9 +14,15 @@ from typing import Any
 
 import yaml
 
-from netlab.scenario.encode import FlowMap, FlowSeq
+__all__ = ["Dumper", "FlowMap", "FlowSeq", "LineMap", "LineSeq", "Loader"]
 
-__all__ = ["Dumper", "LineMap", "LineSeq", "Loader"]
+
+class FlowMap(dict):  # type: ignore[type-arg]
+    """A mapping the dumper writes on one line (``{a: h1, b: r1}``)."""
+
+
+class FlowSeq(list):  # type: ignore[type-arg]
+    """A list the dumper writes on one line (``[r1, r2]``)."""
 
 
 class LineMap(dict):  # type: ignore[type-arg]

@@ -23,14 +23,15 @@ from typing import Any
 
 from netlab.errors import ConfigError, TopologyError
 from netlab.network.faults import FaultSpec
+from netlab.options import did_you_mean
 from netlab.routing.base import RoutingStrategy
 from netlab.routing.static import ExplicitPaths
-from netlab.scenario.decode import Ctx, build, convert, read_list
-from netlab.scenario.dialect import LineMap
-from netlab.scenario.encode import FlowMap, FlowSeq, dump_fields
+from netlab.scenario.decode import Ctx, build, convert, instance, read_list
+from netlab.scenario.dialect import FlowMap, FlowSeq, LineMap
+from netlab.scenario.encode import dump_fields, ref_text
 from netlab.scenario.fields import field_unit, fields_by_key, type_hints
 from netlab.scenario.model import RunSpec, Scenario
-from netlab.scenario.registry import ROUTING, did_you_mean
+from netlab.scenario.registry import ROUTING, ROUTING_KIND, named_class, split_call
 from netlab.topology.spec import LinkSpec, NodeSpec, Role, Topology
 from netlab.workload.spec import FlowSpec
 
@@ -149,11 +150,16 @@ def _fault(item: Any, ctx: Ctx, topology: Topology) -> FaultSpec:
 
 
 def _routing(value: Any, ctx: Ctx) -> RoutingStrategy:
-    """A strategy name, ``{strategy: name, param: value, ...}``, or (from Python) a strategy object."""
+    """A strategy name (``ospf``, ``ecmp(weight=delay)``, ``mypkg.routing:Mine(k=2)``), ``{strategy: name,
+    param: value, ...}``, or (from Python) a strategy object."""
     if value is None:
         value = "shortest_hops"
     if isinstance(value, str):
-        value = {"strategy": value}
+        try:
+            name, params = split_call(value)
+        except ConfigError as exc:
+            raise ctx.error(str(exc)) from None
+        value = {"strategy": name, **params}
     if not isinstance(value, dict):
         if isinstance(value, RoutingStrategy):
             return value
@@ -161,16 +167,18 @@ def _routing(value: Any, ctx: Ctx) -> RoutingStrategy:
     if "strategy" not in value:
         raise ctx.error(f"missing required key 'strategy' (one of {', '.join(ROUTING)})")
     name, sctx = value["strategy"], ctx.key("strategy", value)
-    if not isinstance(name, str) or name not in ROUTING:
-        raise sctx.error(f"unknown routing strategy {name!r}" + did_you_mean(name, ROUTING))
+    try:
+        cls = named_class(name, ROUTING, ROUTING_KIND)
+    except ConfigError as exc:
+        raise sctx.error(str(exc)) from None
     params = LineMap({k: v for k, v in value.items() if k != "strategy"})
     params.lines = getattr(value, "lines", {})  # keep the line marks of a parsed mapping
-    accepted = fields_by_key(ROUTING[name])
-    for key in params:
+    accepted = fields_by_key(cls) if dataclasses.is_dataclass(cls) else None
+    for key in params if accepted is not None else ():
         if key not in accepted:
             hint = did_you_mean(key, accepted)
             raise ctx.key(key, value).error(f"not a parameter of strategy {name!r}{hint}")
-    strategy: RoutingStrategy = build(ROUTING[name], params, ctx)
+    strategy: RoutingStrategy = instance(cls, params, ROUTING_KIND, ctx)
     return strategy
 
 
@@ -388,9 +396,8 @@ def _dump_node(node: NodeSpec) -> Any:
 
 def _dump_routing(routing: RoutingStrategy) -> Any:
     names = [name for name, cls in ROUTING.items() if type(routing) is cls]
-    if not names:
-        known = ", ".join(ROUTING)
-        raise ConfigError(f"cannot write routing strategy {routing!r} to YAML: it is not one of {known}")
+    if not names:  # a strategy of the user's own: module:Class(key=value, ...)
+        return ref_text(routing, ROUTING_KIND)
     body = dump_fields(routing, compact=True)
     if not body:
         return names[0]

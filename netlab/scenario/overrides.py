@@ -34,14 +34,15 @@ import yaml
 
 from netlab.errors import ConfigError
 from netlab.network.faults import FaultSpec
+from netlab.options import did_you_mean
 from netlab.routing.base import RoutingStrategy
-from netlab.scenario.decode import Ctx, construct, convert
+from netlab.scenario.decode import Ctx, construct, convert, instance
 from netlab.scenario.dialect import Loader
 from netlab.scenario.document import TOP_LEVEL_KEYS, check_paths, locate, topology_section
 from netlab.scenario.encode import dump_value
 from netlab.scenario.fields import field_key, field_unit, fields_by_key, is_required, type_hints, union_members
 from netlab.scenario.model import RunSpec, Scenario
-from netlab.scenario.registry import ROUTING, Kinds, did_you_mean, kinds_of
+from netlab.scenario.registry import ROUTING, ROUTING_KIND, Kinds, kinds_of, named_class, split_call
 from netlab.topology.spec import LinkSpec, NodeSpec, Topology
 from netlab.workload.spec import FlowSpec
 
@@ -366,7 +367,7 @@ class _Routing:
         self.labels.append(label)
         if not path:
             if isinstance(raw, str):  # a bare name changes the strategy and keeps its parameters
-                self._switch(raw, ctx.key("strategy", None))
+                self._switch(raw, ctx.key("strategy", None), label)
             elif isinstance(raw, Mapping):
                 for key, value in raw.items():
                     self.assign([key], value, ctx, label)
@@ -379,10 +380,10 @@ class _Routing:
         if key == "strategy":
             if rest:
                 raise Ctx(ctx.where).error(f"{ctx.key('strategy', None).path} has no keys (it is {raw!r:.40})")
-            self._switch(raw, ctx.key(key, None))
+            self._switch(raw, ctx.key(key, None), label)
             return
         accepted = self._keys(self.cls)
-        if key not in accepted and key not in _ROUTING_KEYS:
+        if key not in accepted and key not in _ROUTING_KEYS and dataclasses.is_dataclass(self.cls):
             raise ctx.key(key, None).error("unknown key" + did_you_mean(key, [*accepted, "strategy"]))
         if rest:  # routing.paths.f2=[...]: into the parameter's own data
             base = self.given[key][0] if key in self.given else self._current(key, ctx)
@@ -398,6 +399,10 @@ class _Routing:
             names = {f.name for f in dataclasses.fields(cls)}  # what the old strategy and the new one share
             kwargs = {f.name: getattr(self.original, f.name) for f in dataclasses.fields(old) if f.name in names}
         by_key, name = self._keys(cls), _name(cls)
+        where = _at(Ctx("", "routing"), self.labels)
+        if not dataclasses.is_dataclass(cls):  # a class of the user's own takes its arguments as given
+            return typing.cast(RoutingStrategy, instance(cls, {k: raw for k, (raw, _) in self.given.items()},
+                                                         ROUTING_KIND, where))  # fmt: skip
         for key, (raw, label) in self.given.items():
             here = Ctx(f"override {label!r}", f"routing.{key}", base=Path())
             if key not in by_key:
@@ -406,13 +411,22 @@ class _Routing:
             kwargs[f.name] = convert(raw, type_hints(cls)[f.name], field_unit(f), here)
         draft = _Spec(cls, kwargs, Ctx("", "routing"))
         draft.labels = self.labels
-        strategy: RoutingStrategy = draft.build()
+        strategy = draft.build()
+        if not isinstance(strategy, RoutingStrategy):
+            raise where.error(f"{cls.__name__} is not a routing strategy")
         return strategy
 
-    def _switch(self, name: Any, ctx: Ctx) -> None:
-        if not isinstance(name, str) or name not in ROUTING:
-            raise ctx.error(f"unknown routing strategy {name!r}" + did_you_mean(name, ROUTING))
-        self.cls = ROUTING[name]
+    def _switch(self, text: Any, ctx: Ctx, label: str) -> None:
+        """``ospf``, ``ecmp(weight=delay)`` or ``mypkg.routing:Mine(k=2)``: the class, and its arguments as given."""
+        if not isinstance(text, str):
+            raise ctx.error(f"unknown routing strategy {text!r}" + did_you_mean(text, ROUTING))
+        try:
+            name, params = split_call(text)
+            self.cls = named_class(name, ROUTING, ROUTING_KIND)
+        except ConfigError as exc:
+            raise ctx.error(str(exc)) from None
+        for key, value in params.items():
+            self.given[key] = (value, label)
 
     def _current(self, key: str, ctx: Ctx) -> Any:
         """The current value of parameter *key* as plain data (to assign into), if the strategy has it."""
@@ -429,7 +443,7 @@ class _Routing:
 
 
 def _name(cls: type) -> str:
-    return next((name for name, c in ROUTING.items() if c is cls), cls.__name__)
+    return next((name for name, c in ROUTING.items() if c is cls), f"{cls.__module__}:{cls.__qualname__}")
 
 
 def _set_plain(data: Any, path: Path_, value: Any, ctx: Ctx) -> Any:

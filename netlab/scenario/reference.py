@@ -102,11 +102,19 @@ def reference_markdown() -> str:
             out.append(note + "\n")
         out += [_class_table(cls) for cls in classes]
     out.append(_kinds_section("Arrival kinds", ARRIVALS, "Written `{kind: {key: value, ...}}`, or `{kind: value}` "
-                              "for the first key (`{poisson: 200/s}`)."))  # fmt: skip
+                              "for the first key (`{poisson: 200/s}`). A law of your own is "
+                              "`module:Class(key=value, ...)`: a class with `times(start_s, rng)` and "
+                              "`mean_rate_pps` (`netlab.workload.spec.ArrivalLaw`)."))  # fmt: skip
     out.append(_kinds_section("Size kinds", SIZES, "Written `{kind: {key: value, ...}}`, or `{kind: value}` for the "
-                              "first key (`{exponential: 800B}`); a bare size (`1000B`) is `fixed`."))  # fmt: skip
+                              "first key (`{exponential: 800B}`); a bare size (`1000B`) is `fixed`. A law of your "
+                              "own is `module:Class(key=value, ...)`: a class with `sampler(rng)` and "
+                              "`mean_bytes` (`netlab.workload.spec.SizeLaw`)."))  # fmt: skip
     out.append("## Routing strategies (`routing`)\n")
-    out.append("Written `{strategy: name, key: value, ...}`, or just the name (`routing: ospf`).\n")
+    out.append("Written `{strategy: name, key: value, ...}`, `name(key=value, ...)`, or just the name "
+               "(`routing: ospf`). A strategy of your own is `module:Class(key=value, ...)` (or "
+               "`{strategy: module:Class, ...}`): a class with `attach`, `next_link`, `topology_changed` and "
+               "`detection_delay_s` (`netlab.RoutingStrategy`); a dataclass reads its arguments by its fields and "
+               "is written back the same way. Naming a module imports it.\n")  # fmt: skip
     for name, cls in ROUTING.items():
         out += [f"### `{name}`\n", _summary(cls) + "\n", _class_table(cls)]
     return "\n".join(out).rstrip("\n") + "\n"
