@@ -104,8 +104,8 @@ def test_user_classes_satisfy_the_protocols() -> None:
 
 @pytest.mark.parametrize("flow", [
     f"{{name: f, src: a, dst: b, arrivals: '{HERE}:Bursts(count=2, every_s=500ms)', size: '{HERE}:TwoSizes'}}",
-    f"{{name: f, src: a, dst: b, arrivals: {{'{HERE}:Bursts': {{count: 2, every_s: 0.5}}}}, "
-    f"size: {{'{HERE}:TwoSizes': {{}}}}}}",
+    (f"{{name: f, src: a, dst: b, arrivals: {{'{HERE}:Bursts': {{count: 2, every_s: 0.5}}}}, "
+    f"size: {{'{HERE}:TwoSizes': {{}}}}}}"),
 ])  # fmt: skip
 def test_a_law_of_ones_own_in_a_file_runs_and_is_written_back(flow: str) -> None:
     s = loads_scenario(BASE + f"flows:\n  - {flow}\n")
@@ -178,8 +178,8 @@ def test_a_class_defined_in_a_function_cannot_be_written() -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("routing: nosuchmodule:Thing\n", r"^<string>:4: routing\.strategy: routing strategy 'nosuchmodule:Thing': "
-     r"cannot import module 'nosuchmodule'"),
+    ("routing: nosuchmodule:Thing\n", (r"^<string>:4: routing\.strategy: routing strategy 'nosuchmodule:Thing': "
+     r"cannot import module 'nosuchmodule'")),
     (f"routing: {HERE}:Detuor\n", rf"{HERE} has no 'Detuor'; did you mean 'Detour'\?"),
     (f"routing: {HERE}:HERE\n", rf"routing strategy '{HERE}:HERE': not a class"),
     (f"routing: {HERE}:Bursts\n", rf"'{HERE}:Bursts' is not a routing strategy: it has no attach\(\)"),

@@ -1,4 +1,5 @@
-"""Compare routing strategies on the same arrivals: replications, confidence intervals, paired differences, sweeps (:mod:`netlab.experiment.sweep`).
+"""Compare routing strategies on the same arrivals: replications, confidence intervals, paired differences,
+sweeps (:mod:`netlab.experiment.sweep`).
 
 Replication ``r`` runs every strategy with the root seed ``seed + r``. A flow's arrivals and sizes come from
 streams named after the flow, never after the routing, so within a replication every strategy sees exactly the
@@ -22,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import typing
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -29,8 +31,9 @@ from typing import Any, NamedTuple
 from netlab.errors import ConfigError
 from netlab.experiment.comparison import Comparison, summary_tables
 from netlab.experiment.run_metrics import METRICS, metrics_of
-from netlab.scenario.model import Scenario
 from netlab.options import did_you_mean
+from netlab.routing.base import RoutingStrategy
+from netlab.scenario.model import Scenario
 from netlab.scenario.strategies import resolve_strategies, strategy_spec
 
 # compare() and run_replication() are the API; Job, Plan and the functions between them are the steps that
@@ -77,11 +80,13 @@ def run_replication(
     from netlab.routing.tracking import PathTracker
 
     run = dataclasses.replace(scenario.run, record_packets=True)
-    routing = PathTracker(strategy, bin_s=run.bin_s) if track_paths else strategy
+    # PathTracker is a strategy (its detection_delay_s is its inner one's, read-only, which the Protocol's plain
+    # attribute does not say), hence the cast.
+    routing = typing.cast(RoutingStrategy, PathTracker(strategy, bin_s=run.bin_s)) if track_paths else strategy
     sim = Simulation(dataclasses.replace(scenario, routing=routing, seed=seed, run=run))
     res = sim.execute()
-    res.scenario = dataclasses.replace(res.scenario, routing=strategy) if res.scenario is not None else None  # type: ignore[arg-type]
-    paths = sim.strategy.paths_frame() if track_paths else None
+    res.scenario = dataclasses.replace(res.scenario, routing=strategy) if res.scenario is not None else None
+    paths = typing.cast(PathTracker, sim.strategy).paths_frame() if track_paths else None
     delays: list[float] = []
     if res.packets is not None and len(res.packets):
         ok = res.packets[res.packets["status"] == "delivered"]

@@ -158,21 +158,23 @@ def format_comparison(comp: Comparison, metrics: Sequence[str] | None = None) ->
             cells = []
             for c in cols:
                 r = df[(df["strategy"] == c) & (df["metric"] == metric)]
-                cells.append(
-                    cell(*(float(r.iloc[0][k]) for k in (value, "ci_low", "ci_high")), scale) if len(r) else ""
-                )
+                if len(r):
+                    first = r.iloc[0]
+                    cells.append(cell(float(first[value]), float(first["ci_low"]), float(first["ci_high"]), scale))
+                else:
+                    cells.append("")
             rows.append([name, *cells])
         widths = [max(len(x) for x in col) + 2 for col in zip(["metric", *cols], *rows, strict=True)]
         lines = [title, "".join(f"{h:<{widths[0]}}" if i == 0 else f"{h:>{widths[i]}}"
                                 for i, h in enumerate(["metric", *cols]))]  # fmt: skip
-        for row in rows:
-            lines.append("".join(f"{x:<{widths[0]}}" if i == 0 else f"{x:>{widths[i]}}" for i, x in enumerate(row)))
+        lines += ["".join(f"{x:<{widths[0]}}" if i == 0 else f"{x:>{widths[i]}}" for i, x in enumerate(row))
+                  for row in rows]  # fmt: skip
         return lines
 
     n = comp.meta.get("replications")
     head = (f"scenario {comp.meta.get('scenario_name')!r}: {len(labels)} strategies x {n} replications "
             f"(same arrivals per replication), mean [{level:.0%} CI]")  # fmt: skip
-    lines = [head, ""] + block(comp.summary, "mean", "summary", labels)
+    lines = [head, "", *block(comp.summary, "mean", "summary", labels)]
     others = [label for label in labels if label != comp.baseline]
     if others:
         lines += ["", *block(comp.paired, "mean_diff", f"paired difference to {comp.baseline!r}, "

@@ -211,7 +211,9 @@ def _shorthand(cls: type, value: Any, ctx: Ctx) -> Any:
     return construct(cls, {f.name: convert(value, type_hints(cls)[f.name], field_unit(f), ctx)}, ctx)
 
 
-def _csv_file(spec: Mapping[str, Any], ctx: Ctx, what: str) -> tuple[Path, list[str], list[tuple[int, dict]], Ctx]:
+def _csv_file(
+    spec: Mapping[str, Any], ctx: Ctx, what: str
+) -> tuple[Path, list[str], list[tuple[int, dict[str, Any]]], Ctx]:
     """``{file: NAME.csv}`` (relative to the scenario): the path, the header's columns, each row with the line it
     ends on, and the context of the ``file`` key (for errors about the file as a whole)."""
     for key in spec:

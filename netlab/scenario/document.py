@@ -16,6 +16,7 @@ explicit paths that are not paths of the topology), and the way back: a :class:`
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
@@ -133,14 +134,14 @@ def _at_path(root: Ctx, data: Any, message: str, cls: type[ConfigError]) -> Conf
 
 
 def _flow(item: Any, ctx: Ctx, names: list[str]) -> FlowSpec:
-    flow = build(FlowSpec, item, ctx)
+    flow: FlowSpec = build(FlowSpec, item, ctx)
     for end in ("src", "dst"):
         _known_node(getattr(flow, end), names, ctx.key(end, item))
     return flow
 
 
 def _fault(item: Any, ctx: Ctx, topology: Topology) -> FaultSpec:
-    fault = build(FaultSpec, item, ctx)
+    fault: FaultSpec = build(FaultSpec, item, ctx)
     if fault.node is not None:
         _known_node(fault.node, [n.name for n in topology.nodes], ctx.key("node", item))
     pairs = {(u, v) for u, v, _ in topology.directed_links()}
@@ -173,9 +174,9 @@ def _routing(value: Any, ctx: Ctx) -> RoutingStrategy:
         raise sctx.error(str(exc)) from None
     params = LineMap({k: v for k, v in value.items() if k != "strategy"})
     params.lines = getattr(value, "lines", {})  # keep the line marks of a parsed mapping
-    accepted = fields_by_key(cls) if dataclasses.is_dataclass(cls) else None
-    for key in params if accepted is not None else ():
-        if key not in accepted:
+    accepted = fields_by_key(cls) if dataclasses.is_dataclass(cls) else {}
+    for key in params:
+        if accepted and key not in accepted:  # a class of the user's own that is no dataclass takes any
             hint = did_you_mean(key, accepted)
             raise ctx.key(key, value).error(f"not a parameter of strategy {name!r}{hint}")
     strategy: RoutingStrategy = instance(cls, params, ROUTING_KIND, ctx)
@@ -229,7 +230,7 @@ def check_paths(
         flow = by_name[flow_name]
         if len(path) < 2 or (path[0], path[-1]) != (flow.src, flow.dst):
             raise ctx.error(f"expected a node path from {flow.src} to {flow.dst}, got {list(path)}", TopologyError)
-        for u, v in zip(path, path[1:], strict=False):
+        for u, v in itertools.pairwise(path):
             if (u, v) not in pairs:
                 route = " -> ".join(path)
                 raise ctx.error(f"{u} -> {v} is not a link of the topology (path {route})", TopologyError)
@@ -276,7 +277,7 @@ def _nodes_and_links(data: Mapping[str, Any], root: Ctx, defaults: dict[str, Any
     seen: dict[str, int] = {}
 
     def node(item: Any, ctx: Ctx) -> NodeSpec:
-        spec = build(NodeSpec, {"name": item} if isinstance(item, str) else item, ctx)
+        spec: NodeSpec = build(NodeSpec, {"name": item} if isinstance(item, str) else item, ctx)
         if spec.name in seen:
             raise ctx.error(f"duplicate node {spec.name!r} (already nodes[{seen[spec.name]}])", TopologyError)
         seen[spec.name] = len(seen)
@@ -290,7 +291,7 @@ def _nodes_and_links(data: Mapping[str, Any], root: Ctx, defaults: dict[str, Any
             if len(item) != 2:
                 raise ctx.error(f"expected [a, b] or a mapping with keys a, b, rate, ..., got {item!r:.60}")
             item = dict(zip(_LINK_ENDS, item, strict=True))
-        spec = build(LinkSpec, item, ctx, defaults=defaults)
+        spec: LinkSpec = build(LinkSpec, item, ctx, defaults=defaults)
         for end in _LINK_ENDS:
             name = getattr(spec, end)
             _known_node(name, seen, ctx.key(end, item))

@@ -43,11 +43,12 @@ def dump_fields(obj: Any, compact: bool, base: Mapping[str, Any] | None = None, 
     *compact* leaves out values equal to the default (or to *base*, field name -> value) and writes units.
     """
     out = FlowMap()
-    hints = type_hints(type(obj))
+    cls: type = type(obj)
+    hints = type_hints(cls)
     for i, f in enumerate(dataclasses.fields(obj)):
         value = getattr(obj, f.name)
         default = base[f.name] if base and f.name in base else default_of(f)
-        required = is_required(type(obj), f) or (keep_first and i == 0)
+        required = is_required(cls, f) or (keep_first and i == 0)
         if compact and not required and value == default:
             continue
         out[field_key(f)] = dump_value(value, hints[f.name], field_unit(f), compact)
@@ -94,7 +95,8 @@ def ref_text(obj: Any, kind: Kind) -> str:
     differ from their defaults), which the reader turns back into an equal object."""
     if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
         raise ConfigError(f"cannot write {kind.what} {obj!r} to YAML: a class of your own is written as "
-                          "module:Class(key=value, ...) from its dataclass fields, and this is no dataclass")  # fmt: skip
+                          "module:Class(key=value, ...) from its dataclass fields, "
+                          "and this is no dataclass")  # fmt: skip
     try:
         ref = ref_of(type(obj), kind)
     except ConfigError as exc:

@@ -84,5 +84,6 @@ def strategy_spec(strategy: Any) -> dict[str, Any] | None:
             return None
     else:
         return None
-    data: dict[str, Any] = json.loads(json.dumps({"strategy": name, **dump_fields(strategy, compact=True)}, default=str))
+    spec = {"strategy": name, **dump_fields(strategy, compact=True)}
+    data: dict[str, Any] = json.loads(json.dumps(spec, default=str))  # plain JSON types only
     return data
