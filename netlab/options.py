@@ -1,5 +1,5 @@
 """The vocabulary of netlab's spec dataclasses: fields that carry their scenario-file metadata, string choices
-that are enums, and the did-you-mean that names the closest valid choice.
+that are enums, and the did-you-mean that names the closest valid choice (:mod:`netlab._text`'s).
 
 Every spec (``NodeSpec``, ``FlowSpec``, ``MailSpec``, a routing strategy ...) declares its fields with
 :func:`option`: the YAML *key* (``rate`` for ``rate_bps``), the *unit* kind, a *doc* line for the reference page,
@@ -32,11 +32,10 @@ netlab.errors.ConfigError: paint must be one of red, blue, got 'blu'; did you me
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import enum
-from collections.abc import Iterable
 from typing import Any, Self
 
+from netlab._text import did_you_mean
 from netlab.errors import ConfigError
 
 __all__ = ["Choice", "did_you_mean", "option"]
@@ -78,24 +77,6 @@ class Choice(enum.StrEnum):
             return cls(value)  # type: ignore[arg-type]  # anything may come in; a non-member is the ValueError
         except ValueError:
             names = [m.value for m in cls]
-            raise error(
-                f"{what} must be one of {', '.join(names)}, got {value!r}" + did_you_mean(value, names, listed=True)
-            ) from None
-
-
-def did_you_mean(word: object, choices: Iterable[str], *, listed: bool = False) -> str:
-    """``"; did you mean 'x'?"`` for the closest of *choices*, else ``"; expected one of a, b, c"`` (nothing more
-    when the message already *listed* them).
-
-    >>> did_you_mean("rat", ["rate", "delay"]), did_you_mean("zzz", ["rate", "delay"])
-    ("; did you mean 'rate'?", '; expected one of delay, rate')
-    """
-    options = sorted(str(c) for c in choices)
-    close = difflib.get_close_matches(str(word), options, n=1)
-    if close:
-        return f"; did you mean {close[0]!r}?"
-    if listed:
-        return ""
-    if len(options) > 12:  # a 1,000-node topology: name a few, not all
-        options = [*options[:12], "..."]
-    return "; expected one of " + ", ".join(options) if options else ""
+            hint = did_you_mean(value, names)
+            hint = hint if hint.startswith("; did you mean") else ""  # the choices are named already
+            raise error(f"{what} must be one of {', '.join(names)}, got {value!r}{hint}") from None
