@@ -3,8 +3,8 @@
 The format is documented in ``docs/scenario-reference.md`` (generated from the dataclass field metadata by
 :mod:`netlab.scenario.reference`). This module is the file layer: it parses the text with the line-marking
 loader of :mod:`netlab.scenario.dialect`, hands the data to :mod:`netlab.scenario.document`
-(shorthands and whole-file cross-checks over the generic field reader) and writes what
-:mod:`netlab.scenario.document` returns.
+(shorthands and whole-file cross-checks over the generic field reader), and dumps what that module's
+``scenario_to_data`` returns.
 
 Every mistake raises :class:`ConfigError` (or a subclass) as ``FILE:LINE: KEY.PATH: what was expected, got
 what``, the line taken from the YAML node marks.
