@@ -36,7 +36,7 @@ check: $(STAMP)
 	$(BIN)/mypy
 
 reference: $(STAMP)
-	$(BIN)/python -m netlab.experiment.reference > docs/scenario-reference.md
+	$(BIN)/python -m netlab.scenario.reference > docs/scenario-reference.md
 
 bench: $(STAMP)
 	$(BIN)/python bench/compare.py

@@ -23,7 +23,6 @@ from netlab.errors import (
 from netlab.experiment.compare import compare
 from netlab.experiment.comparison import Comparison, load_comparison
 from netlab.experiment.runner import run
-from netlab.experiment.scenario import RunSpec, Scenario
 from netlab.experiment.stats import mean_ci
 from netlab.experiment.sweep import save_sweep, scale_load, sweep
 from netlab.network.faults import FaultSpec
@@ -34,6 +33,7 @@ from netlab.routing.multipath import Ecmp, Spray, WeightedSplit
 from netlab.routing.static import ExplicitPaths, OspfCost, ShortestDelay, ShortestHops
 from netlab.routing.tracking import PathTracker
 from netlab.routing.widest import ShortestWidest, WidestShortest
+from netlab.scenario.model import RunSpec, Scenario
 from netlab.topology.spec import LinkSpec, NodeSpec, Topology
 from netlab.transport import (
     ConnectionRefused,
@@ -60,7 +60,7 @@ __version__ = "0.1.0"
 
 def load_scenario(path: str) -> Scenario:
     """Read a scenario YAML file (see docs/scenario-reference.md); errors name the file, line and key."""
-    from netlab.experiment.yaml_io import load_scenario as _load
+    from netlab.scenario.files import load_scenario as _load
 
     return _load(path)
 

@@ -19,7 +19,8 @@ def add_parsers(sub: Any) -> None:
     c.add_argument("scenario", help="scenario YAML file")
     c.add_argument("--strategies", required=True, metavar="A,B,...",
                    help="comma-separated strategy names, each optionally with parameters: "
-                        "shortest_hops,least_loaded(mode=link_state,update_interval=2s)")  # fmt: skip
+                        "shortest_hops,least_loaded(mode=link_state,update_interval=2s); a class of your own "
+                        "as module:Class(key=value)")  # fmt: skip
     c.add_argument("--reps", type=int, default=10, help="replications per strategy (default 10)")
     c.add_argument("--baseline", help="strategy the paired differences are taken against (default: the first)")
     c.add_argument("--warmup", help="warm-up time replacing run.warmup, e.g. 2s")
@@ -51,8 +52,8 @@ def _workers(text: str) -> int:
 
 def compare_command(args: argparse.Namespace) -> int:
     from netlab.experiment.compare import compare
-    from netlab.experiment.strategy_specs import split_strategy_list
-    from netlab.experiment.yaml_io import load_scenario
+    from netlab.scenario.files import load_scenario
+    from netlab.scenario.strategies import split_strategy_list
 
     scenario = load_scenario(args.scenario)
     if args.set:

@@ -34,8 +34,8 @@ def add_parser(sub: Any) -> None:
 def live_command(args: argparse.Namespace) -> int:
     """Run ``netlab live``; returns the exit status."""
     from netlab._run_cli import format_summary
-    from netlab.experiment.yaml_io import load_scenario
     from netlab.live import LiveBridge
+    from netlab.scenario.files import load_scenario
 
     scenario = load_scenario(args.scenario)
     if args.set:

@@ -8,8 +8,8 @@ from typing import Any
 
 from netlab.errors import ConfigError
 from netlab.experiment.runner import run
-from netlab.experiment.yaml_io import load_scenario
 from netlab.results import Results
+from netlab.scenario.files import load_scenario
 
 __all__ = ["format_summary", "run_command"]
 

@@ -21,7 +21,7 @@ _SCENARIO_SUFFIXES = (".yaml", ".yml")
 def _load(file: str) -> tuple[Topology, int]:
     """The topology in *file* and its number of flows (0 for a bare GraphML/GML topology)."""
     if Path(file).suffix.lower() in _SCENARIO_SUFFIXES:
-        from netlab.experiment.yaml_io import load_scenario
+        from netlab.scenario.files import load_scenario
 
         scenario = load_scenario(file)
         return scenario.topology, len(scenario.flows)

@@ -61,10 +61,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from netlab.experiment.runner import Simulation
-    from netlab.experiment.scenario import Scenario
     from netlab.network.network import Network
     from netlab.network.node import Node
     from netlab.network.packet import Packet
+    from netlab.scenario.model import Scenario
 
 __all__ = ["DEFAULT_EPOCH", "LINKTYPE_RAW", "MODES", "Capture", "ipv4_bytes", "parse_links", "parse_window"]
 

@@ -30,9 +30,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from netlab.experiment.runner import Simulation
-    from netlab.experiment.scenario import Scenario
+    from netlab.scenario.model import Scenario
 
-__all__ = ["Results", "load_results"]
+__all__ = ["Results", "load_results", "package_versions"]
 
 _TABLES = ("flows", "links", "link_bins", "drops", "packets")
 
@@ -102,13 +102,14 @@ def load_results(directory: str | Path) -> Results:
     extra = {name: pd.read_csv(d / f"{name}.csv") for name in meta.get("tables", [])}
     scenario = None
     if "scenario_yaml" in meta:
-        from netlab.experiment.yaml_io import loads_scenario
+        from netlab.scenario.files import loads_scenario
 
         scenario = loads_scenario(meta["scenario_yaml"], source=str(meta_path))
     return Results(summary=meta["summary"], meta=meta["meta"], scenario=scenario, tables=extra, **tables)  # type: ignore[arg-type]
 
 
-def _versions() -> dict[str, str]:
+def package_versions() -> dict[str, str]:
+    """The versions of Python, netlab, simpy, networkx and pandas, for the metadata saved with results."""
     out = {"python": platform.python_version()}
     for pkg in ("netlab", "simpy", "networkx", "pandas"):
         try:
@@ -208,7 +209,7 @@ def build_results(sim: Simulation, books: dict[str, int], timing: dict[str, floa
         "scenario_name": sim.scenario.name,
         "seed": sim.scenario.seed,
         "routing": repr(sim.scenario.routing),
-        "versions": _versions(),
+        "versions": package_versions(),
         **timing,
     }
     return Results(flows=flows, links=links, link_bins=link_bins, drops=drops, packets=packets, summary=summary,

@@ -861,11 +861,10 @@ trace = pd.DataFrame({
 })
 day = replay(quiet.override('run.until=null'), trace, 'day.csv')
 outage = 'faults=[{at: 30min, node: mx-b1, action: down}, {at: 90min, node: mx-b1, action: up}]'
-line = next(i for i, l in enumerate(day.topology.links) if {l.a, l.b} == {'r-core', 'r-beta'})
 what_ifs = {
     'as is': day,
     'primary MX down 1 h': day.override(outage),
-    '5 % loss into beta': day.override(f'links[{line}].loss=0.05'),
+    '5 % loss into beta': day.override('links[r-core,r-beta].loss=0.05'),  # a link by its two ends
     'MX down 1 h, lifetime 30 min': day.override(outage, 'mail.queue.maximal_queue_lifetime=30min'),
 }
 runs = {name: netlab.run(s) for name, s in what_ifs.items()}

@@ -16,7 +16,7 @@ import yaml
 
 import netlab
 from netlab.experiment.runner import Simulation
-from netlab.experiment.scenario_reading import scenario_from_data
+from netlab.scenario.document import scenario_from_data
 
 BASE = yaml.safe_load("""
 name: mailtest

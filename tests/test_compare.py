@@ -18,10 +18,10 @@ from netlab.experiment.compare import compare
 from netlab.experiment.comparison import load_comparison
 from netlab.experiment.run_metrics import METRICS
 from netlab.experiment.stats import mean_ci, t_cdf, t_quantile
-from netlab.experiment.strategy_specs import resolve_strategies, split_strategy_list
 from netlab.experiment.sweep import offered_load_bps, save_sweep, scale_load, sweep
 from netlab.routing.adaptive import LeastLoaded
 from netlab.routing.static import ShortestHops
+from netlab.scenario.strategies import resolve_strategies, split_strategy_list
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = str(ROOT / "topologies" / "compare.yaml")

@@ -8,7 +8,7 @@ import sys
 import networkx as nx
 import pytest
 
-from netlab.errors import ConfigError
+from netlab.errors import ConfigError, TopologyError
 from netlab.topology.convert import topology_from_graph
 from netlab.topology.generators import (
     GENERATORS,
@@ -55,7 +55,11 @@ def test_sizes_roles_and_connectivity(kind: str, params: dict, nodes: int, edges
     # Hosts are leaves hanging off a router, never on a path between two others.
     assert all(G.degree(v) == 1 and G.nodes[next(iter(G[v]))]["role"] == "router"
                for v, role in G.nodes(data="role") if role == "host")  # fmt: skip
-    topology_from_graph(G)  # every generated graph is a valid topology
+    if G.number_of_edges():
+        topology_from_graph(G)  # every generated graph with a link is a valid topology
+    else:  # a lone router carries nothing
+        with pytest.raises(TopologyError, match="needs at least one link"):
+            topology_from_graph(G)
 
 
 def test_fat_tree_tiers() -> None:

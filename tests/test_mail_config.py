@@ -9,7 +9,7 @@ import yaml
 from mail_helpers import BASE, scenario
 
 import netlab
-from netlab.experiment.yaml_io import loads_scenario
+from netlab.scenario.files import loads_scenario
 
 
 def text(mutate) -> str:  # type: ignore[no-untyped-def]

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from netlab.errors import ConfigError, TopologyError, UnitError
-from netlab.experiment.overrides import apply_overrides, parse_key
-from netlab.experiment.scenario import RunSpec, Scenario
-from netlab.experiment.yaml_io import load_scenario
 from netlab.routing.static import ExplicitPaths, OspfCost, ShortestDelay, ShortestHops
+from netlab.scenario.files import load_scenario
+from netlab.scenario.model import RunSpec, Scenario
+from netlab.scenario.overrides import apply_overrides, parse_key
 from netlab.workload.spec import Constant, EmpiricalSize, FixedSize, FlowSpec, Poisson
 
 DEMO = Path(__file__).resolve().parents[1] / "topologies" / "demo.yaml"
@@ -122,7 +122,7 @@ def test_a_user_defined_strategy_gives_way_to_a_named_one(demo: Scenario) -> Non
     ("seed", ConfigError, r"expected KEY=VALUE"),
     ("seed=[1", ConfigError, r"the value is not valid YAML"),
     ("routing.strategy=ospff", ConfigError,
-     r"demo\.yaml \(overridden\): routing\.strategy: unknown routing strategy 'ospff'; did you mean 'ospf'\?"),
+     r"^override 'routing.strategy=ospff': routing\.strategy: unknown routing strategy 'ospff'; did you mean 'ospf'\?"),
     ("routing.paths={bulk: [h1, r1, h3]}", ConfigError, r"routing\.paths: not a parameter of strategy 'ospf'"),
     ("links[0].rate=10M", UnitError, r"links\[0\]\.rate: expected a rate like '10Mbps'.*got '10M'"),
     ("run.until=-1s", UnitError, r"run\.until: expected a time"),
@@ -150,3 +150,87 @@ def test_send_file_override_replaces_the_list(tmp_path, monkeypatch) -> None:  #
     ]
     with pytest.raises(ConfigError, match=r"mail.send.file: no such file 'nowhere.csv'"):
         s.override("mail.send={file: nowhere.csv}")
+
+
+@pytest.mark.parametrize(("assignment", "link"), [
+    ("links[r1,r2].loss=0.05", ("r1", "r2")),
+    ("links[r2,r1].loss=0.05", ("r1", "r2")),  # an undirected link by its ends either way round
+    ("links[ r4 , r3 ].loss=0.05", ("r4", "r3")),
+    ("links.h1,r1.loss=0.05", ("h1", "r1")),
+])  # fmt: skip
+def test_a_link_by_its_ends(demo: Scenario, assignment: str, link: tuple[str, str]) -> None:
+    new = demo.override(assignment)
+    changed = [(x.a, x.b) for x, y in zip(new.topology.links, demo.topology.links, strict=True) if x != y]
+    assert changed == [link] and new.topology.links[[(x.a, x.b) for x in new.topology.links].index(link)].loss == 0.05
+
+
+@pytest.mark.parametrize(("assignment", "message"), [
+    ("links[r1,r3].loss=0.05",
+     (r"^override 'links\[r1,r3\]\.loss=0\.05': links\[r1,r3\]: no link between 'r1' and 'r3'; links at r1 or r3: "
+      r"\[h1,r1\], \[h2,r1\], \[h3,r3\], \[h4,r3\], \[r1,r2\], \[r2,r3\], \[r1,r4\], \[r4,r3\]$")),
+    ("links[r1,r22].loss=0.05", r"links\[r1,r22\]: no link has an end 'r22'; did you mean 'r2'\?"),
+    ("links[r1].loss=0.05", r"links\[r1\]: expected a link index or its two ends, like links\[3\] or links\[r1,r2\]"),
+])  # fmt: skip
+def test_an_unknown_link_pair_lists_near_matches(demo: Scenario, assignment: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        demo.override(assignment)
+
+
+def test_a_directed_link_is_found_only_its_own_way() -> None:
+    s = Scenario(netlab_topology_with_a_directed_link())
+    assert s.override("links[a,b].rate=5Mbps").topology.links[0].rate_bps == 5e6
+    assert s.override("links[a,c].rate=5Mbps").topology.links[2].rate_bps == 5e6
+    with pytest.raises(ConfigError, match=r"no link between 'b' and 'a'; links at b or a: \[a,b\], \[b,c\], \[c,a\]$"):
+        s.override("links[b,a].rate=5Mbps")
+
+
+def netlab_topology_with_a_directed_link() -> Any:
+    from netlab.topology.spec import LinkSpec, NodeSpec, Topology
+
+    nodes = (NodeSpec("a", "host"), NodeSpec("b", "host"), NodeSpec("c"))
+    return Topology(nodes, (LinkSpec("a", "b", directed=True), LinkSpec("b", "c"), LinkSpec("c", "a")))
+
+
+def test_assignments_take_effect_together(demo: Scenario) -> None:
+    """A value checked against another is checked once the call's assignments are all in: warmup 70 s is
+    valid once until is 90 s, in whichever order they come."""
+    for order in (["run.warmup=70s", "run.until=90s"], ["run.until=90s", "run.warmup=70s"]):
+        assert (demo.override(*order).run.warmup_s, demo.override(*order).run.until_s) == (70.0, 90.0)
+    renamed = demo.override("flows.bulk.src=h2", "flows.bulk.path=[h2, r1, r2, r3, h3]")
+    assert renamed.flows[0].path == ("h2", "r1", "r2", "r3", "h3")
+
+
+@pytest.mark.parametrize(("assignments", "error", "message"), [
+    (["run.warmup=70s"], ConfigError,
+     r"^override 'run\.warmup=70s': run: run\.warmup \(70\.0 s\) must be shorter than run\.until \(60\.0 s\)$"),
+    (["seed=2", "flows.bulk.dst=h9"], TopologyError,
+     (r"^override 'seed=2', 'flows\.bulk\.dst=h9': flows\[0\]\.dst: unknown node 'h9'; "
+      r"expected one of h1, h2, h3, h4, r1, r2, r3, r4$")),
+    (["flows.bulk.path=[h1, r1, r3, h3]"], TopologyError,
+     r"^override 'flows\.bulk\.path=\[h1, r1, r3, h3\]': flows\[0\]\.path: r1 -> r3 is not a link"),
+    (["nodes.r1.name=r9"], TopologyError, r"^override 'nodes\.r1\.name=r9': links\[0\] \(h1-r1\): unknown node 'r1'"),
+    (["flows.bulk.arrivals.on_off.on=1s"], ConfigError,
+     r"^override 'flows\.bulk\.arrivals\.on_off\.on=1s': flows\[0\]\.arrivals: missing required key 'rate'"),
+    (["mail.workload.count=3"], ConfigError,
+     r"^override 'mail\.workload\.count=3': mail: missing required key 'dns_server'$"),
+])  # fmt: skip
+def test_errors_name_the_override(demo: Scenario, assignments: list[str], error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        demo.override(*assignments)
+
+
+def test_mail_items_by_host_and_address() -> None:
+    s = load_scenario(str(DEMO.parent / "seed.yaml"))
+    t = s.override("mail.users[bob@alpha.example].password=hunter2", "mail.servers.mx-b1.size_limit=1MB")
+    assert t.mail.user("bob@alpha.example").password == "hunter2" and t.mail.server("mx-b1").size_limit_bytes == 10**6
+    assert t.mail.user("alice@alpha.example") == s.mail.user("alice@alpha.example")
+    with pytest.raises(ConfigError, match=r"mail\.users\.bob@alpha: no item named 'bob@alpha'; did you mean"):
+        s.override("mail.users[bob@alpha].password=x")
+
+
+def test_unchanged_parts_stay_the_same_objects(demo: Scenario) -> None:
+    """An override rebuilds what it changes and nothing else (no dump and re-read of the whole scenario)."""
+    new = demo.override("links[r1,r2].loss=0.05")
+    assert new.flows is demo.flows and new.run is demo.run and new.routing is demo.routing
+    assert all(a is b for a, b in zip(new.topology.nodes, demo.topology.nodes, strict=True))
+    assert sum(a is not b for a, b in zip(new.topology.links, demo.topology.links, strict=True)) == 1

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from netlab.experiment.reference import SECTIONS, reference_markdown
-from netlab.experiment.registry import ARRIVALS, ROUTING, SIZES
-from netlab.experiment.scenario import Scenario
-from netlab.experiment.scenario_reading import TOP_LEVEL_KEYS
-from netlab.experiment.spec_fields import field_key
+from netlab.scenario.document import TOP_LEVEL_KEYS
+from netlab.scenario.fields import field_key
+from netlab.scenario.model import Scenario
+from netlab.scenario.reference import SECTIONS, reference_markdown
+from netlab.scenario.registry import ARRIVALS, ROUTING, SIZES
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "scenario-reference.md"
@@ -28,12 +28,12 @@ def _section(markdown: str, heading: str) -> str:
 
 
 def test_page_is_current() -> None:
-    # If this fails, run: .venv/bin/python -m netlab.experiment.reference > docs/scenario-reference.md
+    # If this fails, run: .venv/bin/python -m netlab.scenario.reference > docs/scenario-reference.md
     assert PAGE.read_text(encoding="utf-8") == reference_markdown()
 
 
 def test_module_prints_the_page() -> None:
-    out = subprocess.run([sys.executable, "-m", "netlab.experiment.reference"], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "netlab.scenario.reference"], capture_output=True, text=True,
                          check=True, cwd=ROOT).stdout  # fmt: skip
     assert out == reference_markdown()
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 import netlab
-from netlab.experiment.registry import ROUTING
-from netlab.experiment.yaml_io import loads_scenario
 from netlab.routing.tracking import PathTracker
+from netlab.scenario.files import loads_scenario
+from netlab.scenario.registry import ROUTING
 
 ROOT = Path(__file__).resolve().parents[1]
 NEW = [

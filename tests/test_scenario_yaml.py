@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from netlab.errors import ConfigError, TopologyError, UnitError
-from netlab.experiment.scenario import RunSpec, Scenario
-from netlab.experiment.yaml_io import dump_scenario, load_scenario, loads_scenario, save_scenario
 from netlab.network.faults import FaultSpec
 from netlab.routing.static import ExplicitPaths, OspfCost, ShortestDelay, ShortestHops
+from netlab.scenario.files import dump_scenario, load_scenario, loads_scenario, save_scenario
+from netlab.scenario.model import RunSpec, Scenario
 from netlab.topology.spec import LinkSpec, NodeSpec, Topology
 from netlab.workload.spec import (
     Constant,

@@ -1,4 +1,5 @@
-"""Compare routing strategies on the same arrivals: replications, confidence intervals, paired differences, sweeps (:mod:`netlab.experiment.sweep`).
+"""Compare routing strategies on the same arrivals: replications, confidence intervals, paired differences,
+sweeps (:mod:`netlab.experiment.sweep`).
 
 Replication ``r`` runs every strategy with the root seed ``seed + r``. A flow's arrivals and sizes come from
 streams named after the flow, never after the routing, so within a replication every strategy sees exactly the
@@ -7,7 +8,7 @@ of the replication's own noise. Each (strategy, replication) is one independent 
 ``(scenario, strategy, seed) -> dict`` of plain data; by default the jobs run on one local process per CPU,
 or on a Dask cluster (``scheduler=`` / ``client=``), with identical results (:mod:`netlab.experiment.parallel`).
 
-The strategies are resolved by :mod:`netlab.experiment.strategy_specs`, each run is measured by
+The strategies are resolved by :mod:`netlab.scenario.strategies`, each run is measured by
 :mod:`netlab.experiment.run_metrics`, and the result is a :class:`~netlab.experiment.comparison.Comparison`.
 
 >>> import netlab
@@ -22,18 +23,32 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import typing
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from netlab.errors import ConfigError
-from netlab.experiment.comparison import Comparison, _tables
-from netlab.experiment.registry import did_you_mean
+from netlab.experiment.comparison import Comparison, summary_tables
 from netlab.experiment.run_metrics import METRICS, metrics_of
-from netlab.experiment.scenario import Scenario
-from netlab.experiment.strategy_specs import _spec_of, resolve_strategies
+from netlab.options import did_you_mean
+from netlab.routing.base import RoutingStrategy
+from netlab.scenario.model import Scenario
+from netlab.scenario.strategies import resolve_strategies, strategy_spec
 
-__all__ = ["compare", "run_replication"]
+# compare() and run_replication() are the API; Job, Plan and the functions between them are the steps that
+# netlab.experiment.sweep reuses to put many comparisons on one executor.
+__all__ = [
+    "Job",
+    "Plan",
+    "assemble",
+    "compare",
+    "plan_jobs",
+    "prepare_scenario",
+    "progress_bar",
+    "run_job",
+    "run_replication",
+]
 
 
 class Job(NamedTuple):
@@ -65,11 +80,13 @@ def run_replication(
     from netlab.routing.tracking import PathTracker
 
     run = dataclasses.replace(scenario.run, record_packets=True)
-    routing = PathTracker(strategy, bin_s=run.bin_s) if track_paths else strategy
+    # PathTracker is a strategy (its detection_delay_s is its inner one's, read-only, which the Protocol's plain
+    # attribute does not say), hence the cast.
+    routing = typing.cast(RoutingStrategy, PathTracker(strategy, bin_s=run.bin_s)) if track_paths else strategy
     sim = Simulation(dataclasses.replace(scenario, routing=routing, seed=seed, run=run))
     res = sim.execute()
-    res.scenario = dataclasses.replace(res.scenario, routing=strategy) if res.scenario is not None else None  # type: ignore[arg-type]
-    paths = sim.strategy.paths_frame() if track_paths else None
+    res.scenario = dataclasses.replace(res.scenario, routing=strategy) if res.scenario is not None else None
+    paths = typing.cast(PathTracker, sim.strategy).paths_frame() if track_paths else None
     delays: list[float] = []
     if res.packets is not None and len(res.packets):
         ok = res.packets[res.packets["status"] == "delivered"]
@@ -88,12 +105,14 @@ def run_replication(
     return out
 
 
-def _run_job(job: Job) -> dict[str, Any]:
+def run_job(job: Job) -> dict[str, Any]:
+    """:func:`run_replication` of one :class:`Job` (what the executors map over the jobs)."""
     return run_replication(job.scenario, job.strategy, job.seed, track_paths=job.track_paths,
                            max_delays=job.max_delays, keep_bins=job.keep_bins)  # fmt: skip
 
 
-def _progress(total: int, enabled: bool, desc: str) -> Any:
+def progress_bar(total: int, enabled: bool, desc: str) -> Any:
+    """A tqdm bar of *total* runs labelled *desc* (disabled unless *enabled*); call ``update(1)`` per run."""
     from tqdm.auto import tqdm  # the notebook widget in Jupyter, a text bar elsewhere
 
     return tqdm(total=total, disable=not enabled, desc=desc, unit="run", leave=False)
@@ -154,21 +173,22 @@ def compare(
     from netlab.experiment.parallel import executor_for
 
     executor = executor_for(workers, scheduler, client, mapper)
-    plan = _plan(scenario, strategies, replications, warmup, baseline, seed, track_paths=track_paths,
+    plan = plan_jobs(scenario, strategies, replications, warmup, baseline, seed, track_paths=track_paths,
                  max_delays=max_delays)  # fmt: skip
-    bar = _progress(len(plan.jobs), progress, "compare")
+    bar = progress_bar(len(plan.jobs), progress, "compare")
     try:
-        outs = executor.run(_run_job, plan.jobs, lambda: bar.update(1))
+        outs = executor.run(run_job, plan.jobs, lambda: bar.update(1))
     finally:
         bar.close()
-    comp = _assemble(plan, outs, level)
+    comp = assemble(plan, outs, level)
     comp.meta["executor"] = repr(executor)
     return comp
 
 
-def _prepare(scenario: Scenario | str, warmup: float | str | None) -> Scenario:
+def prepare_scenario(scenario: Scenario | str, warmup: float | str | None) -> Scenario:
+    """*scenario* (loaded if it is a file name) with its ``run.warmup`` replaced by *warmup* (seconds or ``"2s"``)."""
     if isinstance(scenario, str | Path):
-        from netlab.experiment.yaml_io import load_scenario
+        from netlab.scenario.files import load_scenario
 
         scenario = load_scenario(str(scenario))
     if warmup is not None:
@@ -179,7 +199,7 @@ def _prepare(scenario: Scenario | str, warmup: float | str | None) -> Scenario:
     return scenario
 
 
-class _Plan(NamedTuple):
+class Plan(NamedTuple):
     """The jobs of one comparison and what is needed to put their results together."""
 
     scenario: Scenario
@@ -190,7 +210,7 @@ class _Plan(NamedTuple):
     started: float
 
 
-def _plan(
+def plan_jobs(
     scenario: Scenario | str,
     strategies: Iterable[Any] | Mapping[str, Any],
     replications: int,
@@ -200,11 +220,12 @@ def _plan(
     *,
     track_paths: bool,
     max_delays: int,
-) -> _Plan:
+) -> Plan:
+    """The jobs of one comparison: every strategy of *strategies* at each of *replications* root seeds."""
     t0 = time.perf_counter()
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise ConfigError(f"compare: replications must be a whole number >= 1, got {replications!r}")
-    scenario = _prepare(scenario, warmup)
+    scenario = prepare_scenario(scenario, warmup)
     chosen = resolve_strategies(strategies)
     labels = list(chosen)
     baseline = labels[0] if baseline is None else baseline
@@ -216,13 +237,14 @@ def _plan(
     seeds = [first + r for r in range(replications)]
     jobs = [Job(label, r, scenario, chosen[label], s, track_paths, max_delays, r == 0)
             for r, s in enumerate(seeds) for label in labels]  # fmt: skip
-    return _Plan(scenario, chosen, baseline, seeds, jobs, t0)
+    return Plan(scenario, chosen, baseline, seeds, jobs, t0)
 
 
-def _assemble(plan: _Plan, outs: list[dict[str, Any]], level: float) -> Comparison:
+def assemble(plan: Plan, outs: list[dict[str, Any]], level: float) -> Comparison:
+    """The :class:`Comparison` of *plan* from the job results *outs* (in the order of ``plan.jobs``)."""
     import pandas as pd
 
-    from netlab.results import _versions
+    from netlab.results import package_versions
 
     scenario, chosen, baseline, jobs = plan.scenario, plan.chosen, plan.baseline, plan.jobs
     labels = list(chosen)
@@ -235,19 +257,19 @@ def _assemble(plan: _Plan, outs: list[dict[str, Any]], level: float) -> Comparis
         bin_rows += [{"strategy": job.label, **row} for row in out["link_bins"]]
         path_rows += [{**tag, **row} for row in out["paths"]]
     runs = pd.DataFrame(run_rows, columns=["strategy", "replication", "seed", *METRICS])
-    summary, paired = _tables(runs, labels, baseline, level)
+    summary, paired = summary_tables(runs, labels, baseline, level)
     meta = {
         "kind": "comparison",
         "scenario_name": scenario.name,
         "strategies": {label: repr(chosen[label]) for label in labels},
-        "strategy_specs": {label: _spec_of(chosen[label]) for label in labels},
+        "strategy_specs": {label: strategy_spec(chosen[label]) for label in labels},
         "baseline": baseline,
         "replications": len(plan.seeds),
         "seeds": plan.seeds,
         "warmup_s": scenario.run.warmup_s,
         "level": level,
         "metrics": {k: v[0] for k, v in METRICS.items()},
-        "versions": _versions(),
+        "versions": package_versions(),
         "wall_s": time.perf_counter() - plan.started,
     }
     return Comparison(

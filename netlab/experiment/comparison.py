@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from netlab.errors import ConfigError
 from netlab.experiment.run_metrics import METRICS
-from netlab.experiment.scenario import Scenario
 from netlab.experiment.stats import mean_ci
+from netlab.scenario.model import Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Comparison", "format_comparison", "load_comparison"]
+__all__ = ["Comparison", "format_comparison", "load_comparison", "summary_tables"]
 
 _COLUMNS = ["strategy", "metric", "mean", "ci_low", "ci_high", "n"]
 _PAIRED = ["strategy", "baseline", "metric", "mean_diff", "ci_low", "ci_high", "n"]
@@ -105,13 +105,17 @@ def load_comparison(directory: str | Path) -> Comparison:
     scenario = None
     text = meta.pop("scenario_yaml", None)
     if text:
-        from netlab.experiment.yaml_io import loads_scenario
+        from netlab.scenario.files import loads_scenario
 
         scenario = loads_scenario(text, source=str(meta_path))
     return Comparison(meta=meta, scenario=scenario, **tables)
 
 
-def _tables(runs: pd.DataFrame, labels: list[str], baseline: str, level: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+def summary_tables(
+    runs: pd.DataFrame, labels: list[str], baseline: str, level: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``summary`` (mean and Student-t CI at *level* per strategy and metric) and ``paired`` (strategy minus
+    *baseline*, paired by replication) tables of a :class:`Comparison`, from its ``runs`` table."""
     import pandas as pd
 
     rows, prows = [], []
@@ -154,21 +158,23 @@ def format_comparison(comp: Comparison, metrics: Sequence[str] | None = None) ->
             cells = []
             for c in cols:
                 r = df[(df["strategy"] == c) & (df["metric"] == metric)]
-                cells.append(
-                    cell(*(float(r.iloc[0][k]) for k in (value, "ci_low", "ci_high")), scale) if len(r) else ""
-                )
+                if len(r):
+                    first = r.iloc[0]
+                    cells.append(cell(float(first[value]), float(first["ci_low"]), float(first["ci_high"]), scale))
+                else:
+                    cells.append("")
             rows.append([name, *cells])
         widths = [max(len(x) for x in col) + 2 for col in zip(["metric", *cols], *rows, strict=True)]
         lines = [title, "".join(f"{h:<{widths[0]}}" if i == 0 else f"{h:>{widths[i]}}"
                                 for i, h in enumerate(["metric", *cols]))]  # fmt: skip
-        for row in rows:
-            lines.append("".join(f"{x:<{widths[0]}}" if i == 0 else f"{x:>{widths[i]}}" for i, x in enumerate(row)))
+        lines += ["".join(f"{x:<{widths[0]}}" if i == 0 else f"{x:>{widths[i]}}" for i, x in enumerate(row))
+                  for row in rows]  # fmt: skip
         return lines
 
     n = comp.meta.get("replications")
     head = (f"scenario {comp.meta.get('scenario_name')!r}: {len(labels)} strategies x {n} replications "
             f"(same arrivals per replication), mean [{level:.0%} CI]")  # fmt: skip
-    lines = [head, ""] + block(comp.summary, "mean", "summary", labels)
+    lines = [head, "", *block(comp.summary, "mean", "summary", labels)]
     others = [label for label in labels if label != comp.baseline]
     if others:
         lines += ["", *block(comp.paired, "mean_diff", f"paired difference to {comp.baseline!r}, "

@@ -146,7 +146,9 @@ def _main_left_alone() -> Iterator[None]:
     run in this process), so while the workers start, the main module shows neither a file nor a spec.
     """
     main = sys.modules.get("__main__")
-    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+    saved: dict[str, Any] = {
+        k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__
+    }
     try:
         if main is not None:
             main.__dict__.pop("__file__", None)
@@ -229,14 +231,14 @@ class Dask:
             raise ConfigError(
                 "running on a Dask scheduler needs dask.distributed: pip install 'netlab[dask]'"
             ) from None
-        client = self.client if self.client is not None else Client(self.address)
+        client = self.client if self.client is not None else Client(self.address)  # type: ignore[no-untyped-call]
         try:
             # pure=False: two equal jobs are still two runs (Dask would otherwise merge them by hash).
             futures = client.map(function, list(jobs), pure=False)
             index = {f.key: i for i, f in enumerate(futures)}
             results: list[Any] = [None] * len(jobs)
             try:
-                for future in dask_completed(futures):
+                for future in dask_completed(futures):  # type: ignore[no-untyped-call]
                     results[index[future.key]] = future.result()
                     if done is not None:
                         done()

@@ -23,10 +23,10 @@ import simpy
 
 from netlab import simkit
 from netlab.errors import ConfigError
-from netlab.experiment.scenario import Scenario
 from netlab.network.link import Link
 from netlab.network.network import DROP_REASONS, Network
 from netlab.results import Results, build_results
+from netlab.scenario.model import Scenario
 from netlab.workload.sources import FlowRecord, FlowSource
 
 if TYPE_CHECKING:

@@ -43,9 +43,9 @@ from netlab.live.smtp import LiveStopped, submission_factory
 if TYPE_CHECKING:
     from aiosmtpd.smtp import SMTP
 
-    from netlab.experiment.scenario import Scenario
     from netlab.mail.system import MailSystem
     from netlab.results import Results
+    from netlab.scenario.model import Scenario
 
 __all__ = ["LOOPBACK", "LiveBridge", "LiveEnvironment", "LiveStopped"]
 

@@ -24,7 +24,7 @@ def _hosts(topology: Topology) -> dict[str, str]:
 
 def _known(name: str | None, hosts: Iterable[str], where: str) -> None:
     if name is not None and name not in hosts:
-        from netlab.experiment.registry import did_you_mean
+        from netlab._text import did_you_mean
 
         raise TopologyError(f"{where}: unknown host {name!r}" + did_you_mean(name, hosts))
 

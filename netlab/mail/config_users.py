@@ -60,7 +60,7 @@ class ScriptedMessage:
     """One message a user's mail program submits at a given time (lessons and tests)."""
 
     at_s: float = option(0.0, key="at", unit="time", doc="submission time")
-    sender: str = option(key="from", doc="envelope and From: address (a user, or a bare local part)")
+    sender: str = option(key="from", doc="envelope and From: address (a user, or a bare local part)", kw_only=True)
     to: tuple[str, ...] = option((), doc="envelope recipients")
     subject: str = option("Hello", doc="Subject:")
     body: str = option("Hello,\nthis is a test.\n", doc="text body")

@@ -9,9 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netlab.errors import ConfigError
-from netlab.topology.spec import option
+from netlab.options import Choice, option
 
-__all__ = ["FaultSpec"]
+__all__ = ["FaultAction", "FaultSpec"]
+
+
+class FaultAction(Choice):
+    """What a fault does to its link or node at its time."""
+
+    DOWN = "down"
+    UP = "up"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,15 +31,14 @@ class FaultSpec:
     """
 
     at_s: float = option(key="at", unit="time", doc="when")
-    action: str = option("down", doc="down or up")
+    action: FaultAction = option(FaultAction.DOWN, doc="down or up")
     link: tuple[str, str] | None = option(None, doc="[a, b]: the link between a and b")
     node: str | None = option(None, doc="a node name")
 
     def __post_init__(self) -> None:
         if self.link is not None:
             object.__setattr__(self, "link", tuple(self.link))
-        if self.action not in ("down", "up"):
-            raise ConfigError(f"fault at {self.at_s} s: action must be 'down' or 'up', got {self.action!r}")
+        object.__setattr__(self, "action", FaultAction.parse(self.action, f"fault at {self.at_s} s: action"))
         if (self.link is None) == (self.node is None):
             raise ConfigError(f"fault at {self.at_s} s: give exactly one of link or node")
         if self.link is not None and len(self.link) != 2:

@@ -14,25 +14,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import networkx as nx
 
 from netlab.errors import TopologyError
+from netlab.options import Choice, option
 
-__all__ = ["ROLES", "LinkSpec", "NodeSpec", "Topology", "option"]
-
-#: Node roles. Hosts originate and sink traffic; routers forward. Mail roles join in the mail issues.
-ROLES = ("host", "router")
+# option is re-exported: the spec modules of other layers have long imported it from here.
+__all__ = ["ROLES", "LinkSpec", "NodeSpec", "Role", "Topology", "option"]
 
 
-def option(default: Any = None, *, key: str | None = None, unit: str | None = None, doc: str = "", **kw: Any) -> Any:
-    """A dataclass field with the scenario-format metadata (YAML *key*, *unit* kind, *doc*)."""
-    meta = {"key": key, "unit": unit, "doc": doc}
-    if "default_factory" in kw:
-        return field(default_factory=kw["default_factory"], metadata=meta)
-    return field(default=default, metadata=meta)
+class Role(Choice):
+    """What a node does: a host originates and sinks traffic (and runs mail programs); a router forwards."""
+
+    HOST = "host"
+    ROUTER = "router"
+
+
+#: The role names, as a scenario file writes them.
+ROLES = tuple(r.value for r in Role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +41,15 @@ class NodeSpec:
     """A node: a host (traffic source/sink) or a router (forwards only)."""
 
     name: str = option(doc="unique node name")
-    role: str = option("router", doc="one of: " + ", ".join(ROLES))
+    role: Role = option(Role.ROUTER, doc="one of: " + ", ".join(ROLES))
     ip: str | None = option(None, doc="IPv4 address; auto-assigned from 10.0.0.0/8 in node order when omitted")
     forwarding_delay_s: float = option(0.0, key="forwarding_delay", unit="time", doc="time to forward a packet")
     x: float | None = option(None, doc="longitude or x coordinate (drawing; GraphML import)")
     y: float | None = option(None, doc="latitude or y coordinate (drawing; GraphML import)")
+
+    def __post_init__(self) -> None:
+        # "host" from Python or a file becomes Role.HOST, which still equals "host"
+        object.__setattr__(self, "role", Role.parse(self.role, f"node {self.name!r}: role", TopologyError))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +86,11 @@ class LinkSpec:
 
 @dataclass(frozen=True, slots=True)
 class Topology:
-    """Nodes and links. Validated on construction: names unique, every link end a known node."""
+    """Nodes and links. Validated on construction: names unique, every link end a known node, and at least one
+    link (nodes without links carry nothing: no flow, no mail)."""
 
-    nodes: tuple[NodeSpec, ...] = ()
-    links: tuple[LinkSpec, ...] = ()
+    nodes: tuple[NodeSpec, ...]
+    links: tuple[LinkSpec, ...]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "nodes", tuple(self.nodes))
@@ -93,9 +99,11 @@ class Topology:
         for i, n in enumerate(self.nodes):
             if n.name in seen:
                 raise TopologyError(f"nodes[{i}]: duplicate node name {n.name!r}")
-            if n.role not in ROLES:
-                raise TopologyError(f"nodes[{i}] ({n.name}): role must be one of {', '.join(ROLES)}, got {n.role!r}")
             seen.add(n.name)
+        if not self.links:
+            raise TopologyError(
+                f"a topology needs at least one link; {len(self.nodes)} node(s) and no links carry nothing"
+            )
         pairs: set[tuple[str, str]] = set()
         for i, link in enumerate(self.links):
             for end in (link.a, link.b):
@@ -125,10 +133,10 @@ class Topology:
             for u, v in self._pairs(link):
                 yield u, v, link
 
-    def to_graph(self) -> nx.DiGraph:
+    def to_graph(self) -> nx.DiGraph[str]:
         """A :class:`networkx.DiGraph` with node attributes of :class:`NodeSpec` and edge attributes
         ``rate_bps``, ``delay_s``, ``loss``, ``cost``, ``queue_packets``, ``queue_bytes``, ``spec``."""
-        G = nx.DiGraph()
+        G: nx.DiGraph[str] = nx.DiGraph()
         for n in self.nodes:
             G.add_node(n.name, role=n.role, ip=n.ip, x=n.x, y=n.y, spec=n)
         for u, v, s in self.directed_links():

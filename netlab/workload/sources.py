@@ -1,31 +1,19 @@
 """Running flows: each flow is a callback that injects a packet and schedules its own next firing.
 
 Like a packet, a source is its own SimPy event (one pending at a time), so a packet arrival costs one heap
-entry. Arrival times are absolute: ``t = t + draw`` for Poisson (as a process yielding timeouts would compute
-them), ``start + k/rate`` for constant rate (no drift).
+entry. Arrival times come from the flow's arrival law, absolute: ``t = t + draw`` for Poisson (as a process
+yielding timeouts would compute them), ``start + k/rate`` for constant rate (no drift).
 """
 
 from __future__ import annotations
 
-import bisect
-import itertools
 from collections.abc import Callable, Iterator
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from netlab.network.packet import Packet
 from netlab.simkit import NORMAL, Entry, event_heap
-from netlab.workload.spec import (
-    Constant,
-    EmpiricalSize,
-    ExponentialSize,
-    FixedSize,
-    FlowSpec,
-    OnOff,
-    Poisson,
-    SizeSpec,
-    Trace,
-)
+from netlab.workload.spec import FlowSpec, SizeLaw
 
 if TYPE_CHECKING:
     import random
@@ -36,53 +24,14 @@ __all__ = ["FlowRecord", "FlowSource", "arrival_times", "size_sampler"]
 
 
 def arrival_times(spec: FlowSpec, rng: random.Random) -> Iterator[tuple[float, int | None]]:
-    """Absolute send times (seconds) of *spec*'s packets, with the trace's size where it gives one."""
-    a = spec.arrivals
-    start = spec.start_s
-    if isinstance(a, Poisson):
-        expo, lam = rng.expovariate, a.rate_pps
-        t: float = start
-        while True:
-            t = t + expo(lam)
-            yield t, None
-    elif isinstance(a, Constant):
-        for k in itertools.count():
-            yield start + k / a.rate_pps, None
-    elif isinstance(a, OnOff):
-        t = float(start)
-        while True:
-            on = rng.expovariate(1.0 / a.on_s) if a.exponential else a.on_s
-            end = t + on
-            for k in itertools.count():
-                tk = t + k / a.rate_pps
-                if tk >= end:
-                    break
-                yield tk, None
-            t = end + (rng.expovariate(1.0 / a.off_s) if a.exponential else a.off_s)
-    elif isinstance(a, Trace):
-        sizes = a.sizes_bytes if a.sizes_bytes is not None else itertools.repeat(None)
-        for t, s in zip(a.times_s, sizes, strict=False):
-            if t >= start:
-                yield t, s
-    else:  # pragma: no cover - FlowSpec's type admits nothing else
-        raise TypeError(f"unknown arrival process {a!r}")
+    """Absolute send times (seconds) of *spec*'s packets, with the trace's size where it gives one: the times of
+    its arrival law (:class:`~netlab.workload.spec.ArrivalLaw`) from the flow's start."""
+    return spec.arrivals.times(spec.start_s, rng)
 
 
-def size_sampler(size: SizeSpec, rng: random.Random) -> Callable[[], int]:
+def size_sampler(size: SizeLaw, rng: random.Random) -> Callable[[], int]:
     """A function drawing packet sizes in bytes from the law *size*."""
-    if isinstance(size, FixedSize):
-        n = size.bytes
-        return lambda: n
-    if isinstance(size, ExponentialSize):
-        expo, rate = rng.expovariate, 1.0 / size.mean_bytes
-        return lambda: max(1, round(expo(rate)))
-    if isinstance(size, EmpiricalSize):
-        values = size.values_bytes
-        weights = size.weights or (1.0,) * len(values)
-        cum = list(itertools.accumulate(weights))
-        total, rand = cum[-1], rng.random
-        return lambda: values[bisect.bisect_right(cum, rand() * total)]
-    raise TypeError(f"unknown size law {size!r}")  # pragma: no cover
+    return size.sampler(rng)
 
 
 class FlowRecord:

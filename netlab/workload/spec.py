@@ -1,7 +1,21 @@
-"""Background packet flows as frozen values: who sends, when (arrival processes) and how much (size laws).
+"""Background packet flows as frozen values: who sends, when (arrival laws) and how much (size laws).
 
 Every draw comes from the flow's own named streams (``flow/<name>/arrivals`` and ``flow/<name>/sizes``), so a
 flow's packets are the same whatever routing strategy the run uses.
+
+A law is anything with the few members of :class:`ArrivalLaw` or :class:`SizeLaw`; the built-in ones are small
+frozen dataclasses, and one of your own is too (a scenario file names it ``module:Class(key=value)``)::
+
+    @dataclass(frozen=True)
+    class Bursts:                              # `count` packets back to back, every `every_s` seconds
+        count: int = 10
+        every_s: float = 1.0
+        @property
+        def mean_rate_pps(self): return self.count / self.every_s
+        def times(self, start_s, rng):
+            for k in itertools.count():
+                for _ in range(self.count):
+                    yield start_s + k * self.every_s, None
 
 >>> FlowSpec("f1", "a", "b", arrivals=Poisson(rate_pps=100.0), size=FixedSize(1000))  # doctest: +ELLIPSIS
 FlowSpec(name='f1', src='a', dst='b', arrivals=Poisson(rate_pps=100.0), size=FixedSize(bytes=1000), ...)
@@ -9,14 +23,22 @@ FlowSpec(name='f1', src='a', dst='b', arrivals=Poisson(rate_pps=100.0), size=Fix
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
+import itertools
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
 from netlab.errors import ConfigError
-from netlab.topology.spec import option
+from netlab.options import option
+
+if TYPE_CHECKING:
+    import random
 
 __all__ = [
-    "ArrivalSpec",
+    "ArrivalLaw",
     "Constant",
     "EmpiricalSize",
     "ExponentialSize",
@@ -24,9 +46,49 @@ __all__ = [
     "FlowSpec",
     "OnOff",
     "Poisson",
-    "SizeSpec",
+    "Scalable",
+    "SizeLaw",
     "Trace",
 ]
+
+#: One packet's send time (seconds, absolute) and its size in bytes (None: drawn from the flow's size law).
+Send = tuple[float, int | None]
+
+
+@runtime_checkable
+class ArrivalLaw(Protocol):
+    """When a flow sends: absolute send times from the flow's start, drawn from *rng* (its own stream)."""
+
+    #: Long-run packets per second (the offered load of :func:`netlab.experiment.sweep.offered_load_bps`);
+    #: ``nan`` when the law cannot say.
+    @property
+    def mean_rate_pps(self) -> float: ...
+
+    def times(self, start_s: float, rng: random.Random) -> Iterator[Send]:
+        """Send times in non-decreasing order, each with a size in bytes or None; may never end."""
+        ...
+
+
+@runtime_checkable
+class SizeLaw(Protocol):
+    """How long a flow's packets are, in bytes on the wire."""
+
+    #: Mean packet size in bytes (for offered load).
+    @property
+    def mean_bytes(self) -> float: ...
+
+    def sampler(self, rng: random.Random) -> Callable[[], int]:
+        """A function drawing one size (whole bytes, >= 1) from *rng* per call."""
+        ...
+
+
+@runtime_checkable
+class Scalable(Protocol):
+    """An arrival law that can send *factor* times as many packets per second (:func:`netlab.scale_load`)."""
+
+    def scaled(self, factor: float) -> Self:
+        """The same law at *factor* times the rate."""
+        ...
 
 
 def _positive(owner: str, name: str, value: float) -> None:
@@ -43,6 +105,20 @@ class Poisson:
     def __post_init__(self) -> None:
         _positive("poisson", "rate", self.rate_pps)
 
+    @property
+    def mean_rate_pps(self) -> float:
+        return self.rate_pps
+
+    def times(self, start_s: float, rng: random.Random) -> Iterator[Send]:
+        expo, lam = rng.expovariate, self.rate_pps
+        t: float = start_s
+        while True:
+            t = t + expo(lam)  # absolute, as a process yielding timeouts would compute them
+            yield t, None
+
+    def scaled(self, factor: float) -> Self:
+        return dataclasses.replace(self, rate_pps=self.rate_pps * factor)
+
 
 @dataclass(frozen=True, slots=True)
 class Constant:
@@ -52,6 +128,17 @@ class Constant:
 
     def __post_init__(self) -> None:
         _positive("constant", "rate", self.rate_pps)
+
+    @property
+    def mean_rate_pps(self) -> float:
+        return self.rate_pps
+
+    def times(self, start_s: float, rng: random.Random) -> Iterator[Send]:
+        for k in itertools.count():
+            yield start_s + k / self.rate_pps, None  # start + k/rate: no drift
+
+    def scaled(self, factor: float) -> Self:
+        return dataclasses.replace(self, rate_pps=self.rate_pps * factor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +154,25 @@ class OnOff:
         _positive("on_off", "rate", self.rate_pps)
         _positive("on_off", "on", self.on_s)
         _positive("on_off", "off", self.off_s)
+
+    @property
+    def mean_rate_pps(self) -> float:
+        return self.rate_pps * self.on_s / (self.on_s + self.off_s)  # at its duty cycle
+
+    def times(self, start_s: float, rng: random.Random) -> Iterator[Send]:
+        t = float(start_s)
+        while True:
+            on = rng.expovariate(1.0 / self.on_s) if self.exponential else self.on_s
+            end = t + on
+            for k in itertools.count():
+                tk = t + k / self.rate_pps
+                if tk >= end:
+                    break
+                yield tk, None
+            t = end + (rng.expovariate(1.0 / self.off_s) if self.exponential else self.off_s)
+
+    def scaled(self, factor: float) -> Self:
+        return dataclasses.replace(self, rate_pps=self.rate_pps * factor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +202,19 @@ class Trace:
         sizes = "None" if self.sizes_bytes is None else f"<{len(self.sizes_bytes)} sizes>"
         return f"Trace(times_s=<{len(self.times_s)} times>, sizes_bytes={sizes})"
 
+    @property
+    def mean_rate_pps(self) -> float:
+        span = (self.times_s[-1] - self.times_s[0]) if len(self.times_s) > 1 else 0.0
+        return (len(self.times_s) - 1) / span if span > 0 else math.nan
 
-ArrivalSpec = Poisson | Constant | OnOff | Trace
+    def times(self, start_s: float, rng: random.Random) -> Iterator[Send]:
+        sizes = self.sizes_bytes if self.sizes_bytes is not None else itertools.repeat(None)
+        for t, s in zip(self.times_s, sizes, strict=False):
+            if t >= start_s:
+                yield t, s
+
+    def scaled(self, factor: float) -> Self:
+        return dataclasses.replace(self, times_s=tuple(t / factor for t in self.times_s))  # plays factor x faster
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +227,14 @@ class FixedSize:
         if isinstance(self.bytes, bool) or not isinstance(self.bytes, int) or self.bytes < 1:
             raise ConfigError(f"fixed size: expected a whole number of bytes >= 1, got {self.bytes!r}")
 
+    @property
+    def mean_bytes(self) -> float:
+        return float(self.bytes)
+
+    def sampler(self, rng: random.Random) -> Callable[[], int]:
+        n = self.bytes
+        return lambda: n
+
 
 @dataclass(frozen=True, slots=True)
 class ExponentialSize:
@@ -119,6 +244,10 @@ class ExponentialSize:
 
     def __post_init__(self) -> None:
         _positive("exponential size", "mean", self.mean_bytes)
+
+    def sampler(self, rng: random.Random) -> Callable[[], int]:
+        expo, rate = rng.expovariate, 1.0 / self.mean_bytes
+        return lambda: max(1, round(expo(rate)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +270,17 @@ class EmpiricalSize:
             ):
                 raise ConfigError("empirical size: expected one non-negative weight per value, not all zero")
 
+    @property
+    def mean_bytes(self) -> float:
+        w = self.weights or (1.0,) * len(self.values_bytes)
+        return sum(v * x for v, x in zip(self.values_bytes, w, strict=True)) / sum(w)
 
-SizeSpec = FixedSize | ExponentialSize | EmpiricalSize
+    def sampler(self, rng: random.Random) -> Callable[[], int]:
+        values = self.values_bytes
+        weights = self.weights or (1.0,) * len(values)
+        cum = list(itertools.accumulate(weights))
+        total, rand = cum[-1], rng.random
+        return lambda: values[bisect.bisect_right(cum, rand() * total)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,10 +294,10 @@ class FlowSpec:
     name: str = option(doc="unique flow name")
     src: str = option(doc="sending node")
     dst: str = option(doc="receiving node")
-    arrivals: ArrivalSpec = option(
+    arrivals: ArrivalLaw = option(
         default_factory=lambda: Poisson(100.0), doc="arrival process (poisson, constant, on_off, trace)"
     )
-    size: SizeSpec = option(default_factory=FixedSize, doc="packet size law (fixed, exponential, empirical)")
+    size: SizeLaw = option(default_factory=FixedSize, doc="packet size law (fixed, exponential, empirical)")
     start_s: float = option(0.0, key="start", unit="time", doc="first possible send time")
     stop_s: float = option(math.inf, key="stop", unit="time", doc="no packet is sent at or after this time")
     count: int | None = option(None, doc="send at most this many packets")

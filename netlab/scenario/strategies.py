@@ -10,18 +10,17 @@ strings or ``{strategy: name, key: value}`` dicts, resolved to ``{label: strateg
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import yaml
-
 from netlab.errors import ConfigError
-from netlab.experiment.registry import ROUTING, did_you_mean
-from netlab.experiment.spec_reading import Ctx, build
-from netlab.experiment.spec_writing import dump_fields
+from netlab.scenario.decode import Ctx, instance
+from netlab.scenario.encode import call_text, dump_fields
+from netlab.scenario.registry import ROUTING, ROUTING_KIND, named_class, ref_of, split_args, split_call
 
-__all__ = ["resolve_strategies", "split_strategy_list"]
+__all__ = ["resolve_strategies", "split_strategy_list", "strategy_spec"]
 
 
 def resolve_strategies(strategies: Iterable[Any] | Mapping[str, Any]) -> dict[str, Any]:
@@ -42,47 +41,25 @@ def resolve_strategies(strategies: Iterable[Any] | Mapping[str, Any]) -> dict[st
 
 def _strategy(spec: Any) -> Any:
     if isinstance(spec, str):
-        text = spec.strip()
-        name, _, rest = text.partition("(")
-        params: dict[str, Any] = {}
-        if rest:
-            if not rest.endswith(")"):
-                raise ConfigError(f"strategy {spec!r}: expected name(key=value, ...)")
-            for part in filter(None, (p.strip() for p in _split(rest[:-1]))):
-                key, sep, value = part.partition("=")
-                if not sep:
-                    raise ConfigError(f"strategy {spec!r}: expected key=value, got {part!r}")
-                params[key.strip()] = yaml.safe_load(value)
-        spec = {"strategy": name.strip(), **params}
+        try:
+            name, params = split_call(spec)
+        except ConfigError as exc:
+            raise ConfigError(f"strategy {exc}") from None
+        spec = {"strategy": name, **params}
     if isinstance(spec, Mapping):
         spec = dict(spec)
         name = spec.pop("strategy", None)
-        if name not in ROUTING:
-            raise ConfigError(f"unknown routing strategy {name!r}" + did_you_mean(name, ROUTING))
-        return build(ROUTING[name], spec, Ctx("strategies", path=str(name)))
+        cls = named_class(name, ROUTING, ROUTING_KIND)
+        return instance(cls, spec, ROUTING_KIND, Ctx("strategies", path=str(name)))
     for method in ("attach", "next_link", "topology_changed"):
         if not callable(getattr(spec, method, None)):
             raise ConfigError(f"compare: {spec!r} is not a routing strategy (it has no {method}())")
     return spec
 
 
-def _split(text: str) -> list[str]:
-    """Split at commas outside brackets: ``"a=1, b={x: 1, y: 2}"`` -> two parts."""
-    parts, depth, cur = [], 0, ""
-    for ch in text:
-        depth += ch in "([{"
-        depth -= ch in ")]}"
-        if ch == "," and depth == 0:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    return [*parts, cur]
-
-
 def split_strategy_list(text: str) -> list[str]:
     """The command line's ``--strategies a,b(k=2, per=flow),c`` as a list of strategy strings."""
-    return [p.strip() for p in _split(text) if p.strip()]
+    return [p.strip() for p in split_args(text) if p.strip()]
 
 
 def _label(strategy: Any) -> str:
@@ -90,16 +67,23 @@ def _label(strategy: Any) -> str:
     names = [n for n, cls in ROUTING.items() if type(strategy) is cls]
     if not names:
         return type(strategy).__name__
-    body = dump_fields(strategy, compact=True)
-    if not body:
-        return names[0]
-    args = ", ".join(f"{k}={yaml.safe_dump(v, default_flow_style=True).strip().removesuffix('...').strip()}"
-                     for k, v in body.items())  # fmt: skip
-    return f"{names[0]}({args})"
+    return call_text(names[0], dump_fields(strategy, compact=True))
 
 
-def _spec_of(strategy: Any) -> dict[str, Any] | None:
+def strategy_spec(strategy: Any) -> dict[str, Any] | None:
+    """*strategy* as plain JSON-ready data (``{"strategy": "ospf", "reference_bandwidth": "1Gbps"}``, or
+    ``{"strategy": "mypkg.routing:Mine", ...}`` for a dataclass of the user's own) for a saved comparison's
+    ``meta.json``; None when it has no name a file can give."""
     names = [n for n, cls in ROUTING.items() if type(strategy) is cls]
-    if not names:
+    if names:
+        name = names[0]
+    elif dataclasses.is_dataclass(strategy) and not isinstance(strategy, type):
+        try:
+            name = ref_of(type(strategy), ROUTING_KIND)
+        except ConfigError:
+            return None
+    else:
         return None
-    return json.loads(json.dumps({"strategy": names[0], **dump_fields(strategy, compact=True)}, default=str))
+    spec = {"strategy": name, **dump_fields(strategy, compact=True)}
+    data: dict[str, Any] = json.loads(json.dumps(spec, default=str))  # plain JSON types only
+    return data

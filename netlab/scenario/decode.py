@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import enum
 import math
 import re
 import typing
@@ -22,20 +23,21 @@ from typing import Any
 import yaml
 
 from netlab.errors import ConfigError, UnitError
-from netlab.experiment.quantities import parse_quantity
-from netlab.experiment.registry import Kinds, did_you_mean, kinds_of
-from netlab.experiment.spec_fields import (
-    _members,
+from netlab.mail.config import ScriptedMessage
+from netlab.options import did_you_mean
+from netlab.scenario.dialect import Loader
+from netlab.scenario.fields import (
     field_unit,
     fields_by_key,
     is_required,
     type_hints,
+    union_members,
 )
-from netlab.experiment.yaml_dialect import Loader
-from netlab.mail.config_users import ScriptedMessage
+from netlab.scenario.quantities import parse_quantity
+from netlab.scenario.registry import Kind, Kinds, is_ref, kinds_of, named_class, split_call
 from netlab.workload.spec import Trace
 
-__all__ = ["Ctx", "build", "construct", "convert"]
+__all__ = ["Ctx", "build", "called", "construct", "convert", "instance", "read_list"]
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ def _show(value: object) -> str:
 
 def convert(value: Any, tp: Any, unit: str | None, ctx: Ctx) -> Any:
     """Turn parsed YAML *value* into a value of annotation *tp* (parsing *unit* quantities), or raise at *ctx*."""
-    members, nullable = _members(tp)
+    members, nullable = union_members(tp)
     if value is None and nullable:
         return None
     kinds = kinds_of(tp)
@@ -99,6 +101,11 @@ def convert(value: Any, tp: Any, unit: str | None, ctx: Ctx) -> Any:
         return {convert(k, args[0], None, ctx): convert(v, args[1], unit, ctx.key(k, value)) for k, v in value.items()}
     if dataclasses.is_dataclass(tp):
         return build(typing.cast(type, tp), value, ctx)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        try:
+            return tp(value)
+        except ValueError:
+            raise ctx.error(f"expected {_describe(tp, None)}, got {_show(value)}") from None
     if unit is not None:
         if unit == "size" and tp is float and isinstance(value, int | float) and not isinstance(value, bool):
             if not (value >= 0 and math.isfinite(value)):  # a mean size need not be whole bytes
@@ -130,15 +137,20 @@ def _describe(tp: Any, unit: str | None) -> str:
     if unit is not None:
         return {"rate": "a rate like '10Mbps'", "size": "a size like '1500B'", "time": "a time like '2ms'",
                 "packet_rate": "a packet rate like '200/s'"}[unit]  # fmt: skip
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return "one of " + ", ".join(str(m.value) for m in tp)
     names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
     return names.get(tp, getattr(tp, "__name__", str(tp)))
 
 
 def _tagged(value: Any, kinds: Kinds, ctx: Ctx) -> Any:
-    """``{kind: value}`` -> an instance of that kind; a bare scalar is ``kinds.bare`` (``size: 1000B``)."""
+    """``{kind: value}`` -> an instance of that kind; a bare scalar is ``kinds.bare`` (``size: 1000B``);
+    ``module:Class(key=value)`` or ``{module:Class: {key: value}}`` a law of the user's own."""
     names = ", ".join(kinds.classes)
-    if isinstance(value, tuple(kinds.classes.values())):
-        return value
+    if isinstance(value, kinds.kind.protocol) and not isinstance(value, str | Mapping):
+        return value  # an object, from Python
+    if isinstance(value, str) and is_ref(value.partition("(")[0].strip()):
+        return called(value, kinds.classes, kinds.kind, ctx)
     if not isinstance(value, Mapping):
         if kinds.bare is None or isinstance(value, list | tuple):
             raise ctx.error(f"expected a mapping {{kind: ...}} with kind one of {names}, got {_show(value)}")
@@ -147,6 +159,11 @@ def _tagged(value: Any, kinds: Kinds, ctx: Ctx) -> Any:
         raise ctx.error(f"expected exactly one key, the kind ({names}), got {_show(list(value))}")
     ((kind, inner),) = value.items()
     sub = ctx.key(kind, value)
+    if is_ref(kind):
+        cls = _load(kind, kinds.kind, sub)
+        if isinstance(inner, Mapping) or not dataclasses.is_dataclass(cls):
+            return instance(cls, inner or {}, kinds.kind, sub)
+        return _shorthand(cls, inner, sub)
     if kind not in kinds.classes:
         raise sub.error(f"unknown {kinds.section} kind" + did_you_mean(kind, kinds.classes))
     cls = kinds.classes[kind]
@@ -155,13 +172,48 @@ def _tagged(value: Any, kinds: Kinds, ctx: Ctx) -> Any:
     return build(cls, inner, sub) if isinstance(inner, Mapping) else _shorthand(cls, inner, sub)
 
 
+def called(text: str, table: Mapping[str, type], kind: Kind, ctx: Ctx) -> Any:
+    """An object from ``name``, ``name(key=value, ...)`` (a class of *table*) or ``module:Class(key=value)``."""
+    try:
+        name, params = split_call(text)
+    except ConfigError as exc:
+        raise ctx.error(str(exc)) from None
+    cls = table[name] if name in table else _load(name, kind, ctx, table)
+    return instance(cls, params, kind, ctx)
+
+
+def _load(name: str, kind: Kind, ctx: Ctx, table: Mapping[str, type] | None = None) -> type:
+    try:
+        return named_class(name, table or {}, kind)
+    except ConfigError as exc:
+        raise ctx.error(str(exc)) from None
+
+
+def instance(cls: type, params: Mapping[str, Any], kind: Kind, ctx: Ctx) -> Any:
+    """An object of *cls*, a class a file names, from *params*: a dataclass reads them by its fields' metadata
+    (YAML keys, units), any other class takes them as keyword arguments as YAML gave them. The object must
+    have *kind*'s members (a routing strategy its ``detection_delay_s`` too)."""
+    if dataclasses.is_dataclass(cls):
+        obj = build(cls, params, ctx)
+    elif not isinstance(params, Mapping):
+        raise ctx.error(f"expected a mapping of arguments for {cls.__name__}, got {_show(params)}")
+    else:
+        obj = construct(cls, {str(k): v for k, v in params.items()}, ctx)
+    missing = [m for m in (*kind.methods, *kind.attrs) if not hasattr(obj, m)]
+    if missing or not isinstance(obj, kind.protocol):
+        raise ctx.error(f"{cls.__name__} is not {kind.a}: it has no {(missing or ['...'])[0]}")
+    return obj
+
+
 def _shorthand(cls: type, value: Any, ctx: Ctx) -> Any:
     """``poisson: 200/s``: a scalar stands for the first field of *cls*."""
     f = dataclasses.fields(cls)[0]
     return construct(cls, {f.name: convert(value, type_hints(cls)[f.name], field_unit(f), ctx)}, ctx)
 
 
-def _csv_file(spec: Mapping[str, Any], ctx: Ctx, what: str) -> tuple[Path, list[str], list[tuple[int, dict]], Ctx]:
+def _csv_file(
+    spec: Mapping[str, Any], ctx: Ctx, what: str
+) -> tuple[Path, list[str], list[tuple[int, dict[str, Any]]], Ctx]:
     """``{file: NAME.csv}`` (relative to the scenario): the path, the header's columns, each row with the line it
     ends on, and the context of the ``file`` key (for errors about the file as a whole)."""
     for key in spec:
@@ -259,7 +311,7 @@ def construct(cls: type, kwargs: Mapping[str, Any], ctx: Ctx) -> Any:
         raise ctx.error(str(exc)) from None
 
 
-def _each(data: Mapping[str, Any], key: str, root: Ctx, read: Any) -> list[Any]:
+def read_list(data: Mapping[str, Any], key: str, root: Ctx, read: Any) -> list[Any]:
     """Read the list ``data[key]`` item by item (missing or null: no items)."""
     items = data.get(key) or []
     ctx = root.key(key, data)

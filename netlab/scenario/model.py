@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from netlab.errors import ConfigError, TopologyError
 from netlab.network.faults import FaultSpec
+from netlab.options import did_you_mean
 from netlab.routing.base import RoutingStrategy
 from netlab.routing.static import ShortestHops
 from netlab.topology.spec import Topology, option
@@ -87,11 +88,13 @@ class Scenario:
             seen.add(f.name)
             for key in ("src", "dst"):
                 if getattr(f, key) not in names:
-                    raise TopologyError(f"{where}flows[{i}].{key}: unknown node {getattr(f, key)!r}")
+                    hint = did_you_mean(getattr(f, key), names)
+                    raise TopologyError(f"{where}flows[{i}].{key}: unknown node {getattr(f, key)!r}{hint}")
         pairs = {(u, v) for u, v, _ in self.topology.directed_links()}
         for i, fault in enumerate(self.faults):
             if fault.node is not None and fault.node not in names:
-                raise TopologyError(f"{where}faults[{i}].node: unknown node {fault.node!r}")
+                hint = did_you_mean(fault.node, names)
+                raise TopologyError(f"{where}faults[{i}].node: unknown node {fault.node!r}{hint}")
             if fault.link is not None and tuple(fault.link) not in pairs:
                 raise TopologyError(f"{where}faults[{i}].link: no link {fault.link[0]} -> {fault.link[1]}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
@@ -113,7 +116,7 @@ class Scenario:
 
         Keyword form: ``s.override(seed=2, run={"until": "10s"})``. See docs/scenario-reference.md.
         """
-        from netlab.experiment.overrides import apply_overrides
+        from netlab.scenario.overrides import apply_overrides
 
         return apply_overrides(self, assignments, values)
 
@@ -126,6 +129,6 @@ class Scenario:
 
     def to_yaml(self) -> str:
         """The scenario as YAML text that :func:`netlab.load_scenario` reads back into an equal scenario."""
-        from netlab.experiment.yaml_io import dump_scenario
+        from netlab.scenario.files import dump_scenario
 
         return dump_scenario(self)

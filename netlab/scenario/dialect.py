@@ -14,25 +14,31 @@ from typing import Any
 
 import yaml
 
-from netlab.experiment.spec_writing import FlowMap, FlowSeq
-
-__all__ = ["Dumper", "Loader"]
+__all__ = ["Dumper", "FlowMap", "FlowSeq", "LineMap", "LineSeq", "Loader"]
 
 
-class _Map(dict):  # type: ignore[type-arg]
+class FlowMap(dict):  # type: ignore[type-arg]
+    """A mapping the dumper writes on one line (``{a: h1, b: r1}``)."""
+
+
+class FlowSeq(list):  # type: ignore[type-arg]
+    """A list the dumper writes on one line (``[r1, r2]``)."""
+
+
+class LineMap(dict):  # type: ignore[type-arg]
     """A parsed mapping that remembers the line of each key (1-based)."""
 
     lines: dict[Any, int]
 
 
-class _Seq(list):  # type: ignore[type-arg]
+class LineSeq(list):  # type: ignore[type-arg]
     """A parsed list that remembers the line of each item (1-based)."""
 
     lines: list[int]
 
 
 class Loader(yaml.SafeLoader):
-    """PyYAML's safe loader, building :class:`_Map`/:class:`_Seq` with line marks and refusing duplicate keys."""
+    """PyYAML's safe loader, building :class:`LineMap`/:class:`LineSeq` with line marks and refusing duplicate keys."""
 
 
 class Dumper(yaml.SafeDumper):
@@ -42,9 +48,9 @@ class Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
-def _construct_map(loader: Loader, node: yaml.MappingNode) -> _Map:
+def _construct_map(loader: Loader, node: yaml.MappingNode) -> LineMap:
     loader.flatten_mapping(node)
-    out = _Map()
+    out = LineMap()
     out.lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
@@ -59,8 +65,8 @@ def _construct_map(loader: Loader, node: yaml.MappingNode) -> _Map:
     return out
 
 
-def _construct_seq(loader: Loader, node: yaml.SequenceNode) -> _Seq:
-    out = _Seq(loader.construct_object(child, deep=True) for child in node.value)
+def _construct_seq(loader: Loader, node: yaml.SequenceNode) -> LineSeq:
+    out = LineSeq(loader.construct_object(child, deep=True) for child in node.value)
     out.lines = [child.start_mark.line + 1 for child in node.value]
     return out
 
@@ -80,5 +86,5 @@ for _cls in (Loader, Dumper):
     _cls.add_implicit_resolver(_FLOAT, _EXP_FLOAT, list("-+0123456789."))
 Dumper.add_representer(FlowMap, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v, flow_style=True))
 Dumper.add_representer(FlowSeq, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
-Dumper.add_representer(_Map, yaml.SafeDumper.represent_dict)
-Dumper.add_representer(_Seq, yaml.SafeDumper.represent_list)
+Dumper.add_representer(LineMap, yaml.SafeDumper.represent_dict)
+Dumper.add_representer(LineSeq, yaml.SafeDumper.represent_list)

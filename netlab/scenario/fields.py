@@ -23,6 +23,7 @@ __all__ = [
     "fields_by_key",
     "is_required",
     "type_hints",
+    "union_members",
 ]
 
 # Fields without ``unit`` metadata still follow the suffix convention of DESIGN.md (``_s``, ``_bps``,
@@ -62,14 +63,9 @@ def allows_none(tp: Any) -> bool:
 
 
 def is_required(cls: type, f: dataclasses.Field[Any]) -> bool:
-    """A field is required when it has no usable default.
-
-    ``option(doc=...)`` gives a default of None, so a None default on a field whose type does not admit None
-    means "required" (e.g. ``NodeSpec.name``, ``Poisson.rate_pps``).
-    """
-    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-        return True
-    return f.default is None and not allows_none(type_hints(cls)[f.name])
+    """A field is required when it has no default (``option(doc=...)`` without one): the class cannot be made
+    without it, and a scenario file must give its key."""
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
 
 
 def default_of(f: dataclasses.Field[Any]) -> Any:
@@ -79,7 +75,7 @@ def default_of(f: dataclasses.Field[Any]) -> Any:
     return f.default
 
 
-def _members(tp: Any) -> tuple[list[Any], bool]:
+def union_members(tp: Any) -> tuple[list[Any], bool]:
     """The non-None members of a union annotation, and whether None was one of them."""
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         args = typing.get_args(tp)

@@ -1,10 +1,10 @@
 """Scenario files: YAML in, :class:`Scenario` out, and back.
 
 The format is documented in ``docs/scenario-reference.md`` (generated from the dataclass field metadata by
-:mod:`netlab.experiment.reference`). This module is the file layer: it parses the text with the line-marking
-loader of :mod:`netlab.experiment.yaml_dialect`, hands the data to :mod:`netlab.experiment.scenario_reading`
-(shorthands and whole-file cross-checks over the generic field reader) and writes what
-:mod:`netlab.experiment.scenario_writing` returns.
+:mod:`netlab.scenario.reference`). This module is the file layer: it parses the text with the line-marking
+loader of :mod:`netlab.scenario.dialect`, hands the data to :mod:`netlab.scenario.document`
+(shorthands and whole-file cross-checks over the generic field reader), and dumps what that module's
+``scenario_to_data`` returns.
 
 Every mistake raises :class:`ConfigError` (or a subclass) as ``FILE:LINE: KEY.PATH: what was expected, got
 what``, the line taken from the YAML node marks.
@@ -23,10 +23,9 @@ from pathlib import Path
 import yaml
 
 from netlab.errors import ConfigError
-from netlab.experiment.scenario import Scenario
-from netlab.experiment.scenario_reading import scenario_from_data
-from netlab.experiment.scenario_writing import scenario_to_data
-from netlab.experiment.yaml_dialect import Dumper, Loader
+from netlab.scenario.dialect import Dumper, Loader
+from netlab.scenario.document import scenario_from_data, scenario_to_data
+from netlab.scenario.model import Scenario
 
 __all__ = ["dump_scenario", "load_scenario", "loads_scenario", "save_scenario"]
 
