@@ -11,8 +11,8 @@ import pytest
 import simpy
 from mail_helpers import imap, mailbox, pop3, run, scripted, send, users
 
-from netlab.mail.inbox import IMAP_PORT, POP3_PORT, read_mailbox
-from netlab.mail.message import parse
+from netlab.mail.content.message import parse
+from netlab.mail.mailbox.inbox import IMAP_PORT, POP3_PORT, read_mailbox
 
 TWO = {"users": users(), "send": [send(["bob@b.test"], subject="one"), send(["bob@b.test"], subject="two")]}
 

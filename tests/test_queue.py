@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import simpy
 
-from netlab.mail.config_servers import QueueSpec
-from netlab.mail.queue import Job, Outcome, QueueEntry, QueueManager, retry_schedule
+from netlab.mail.config.servers import QueueSpec
+from netlab.mail.mta.qmgr import Job, Outcome, QueueEntry, QueueManager, retry_schedule
 
 
 class FakeDeliverer:

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from netlab.mail.content.message import Envelope, normalize_crlf
 from netlab.mail.errors import ProtocolError
-from netlab.mail.message import Envelope, normalize_crlf
 from netlab.mail.smtp import (
     RecordingPolicy,
     Replies,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from netlab.errors import NetlabError
+from netlab.mail.content.message import build_message, to_bytes
 from netlab.mail.mailbox import DeliveryAgent
-from netlab.mail.message import build_message, to_bytes
+from netlab.mail.mailbox.store import MailboxNotFound, MessageNotFound, MessageStore
 from netlab.mail.smtp import Reply
-from netlab.mail.store import MailboxNotFound, MessageNotFound, MessageStore
 
 
 def _raw(subject: str = "Hi", body: str = "Hello\n") -> bytes:

@@ -32,7 +32,7 @@ from netlab.experiment.spec_fields import (
     type_hints,
 )
 from netlab.experiment.yaml_dialect import Loader
-from netlab.mail.config_users import ScriptedMessage
+from netlab.mail.config import ScriptedMessage
 from netlab.workload.spec import Trace
 
 __all__ = ["Ctx", "build", "construct", "convert"]

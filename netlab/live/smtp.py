@@ -2,7 +2,7 @@
 
 aiosmtpd speaks the protocol with the real client (framing, AUTH exchanges, DATA). Every decision is taken by a
 shadow :class:`~netlab.mail.smtp.SmtpServerSession` of the user's MSA with the MSA's policy
-(:class:`~netlab.mail.mta.Smtpd`): aiosmtpd's hooks feed it the same commands, and the reply it gives is the reply
+(:class:`~netlab.mail.mta.master.Smtpd`): aiosmtpd's hooks feed it the same commands, and the reply it gives is the reply
 the real client gets. So the codes and texts are the simulation's: ``530 5.7.0`` at MAIL before AUTH (RFC 6409
 §4.3; enforced there as the simulated session does, not with aiosmtpd's ``auth_required``, which answers other
 commands too), ``535 5.7.8`` for bad credentials, ``552 5.3.4`` over the MSA's size limit (SIZE= at MAIL, or the
@@ -33,14 +33,14 @@ from typing import TYPE_CHECKING, Any
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, Session
 
 from netlab.errors import NetlabError
-from netlab.mail.message import dot_stuff
+from netlab.mail.content.message import dot_stuff
 from netlab.mail.smtp import Replies, Reply, SessionState, SmtpServerSession
 from netlab.mail.tracker import HopRecord, message_id_of
 
 if TYPE_CHECKING:
     import threading
 
-    from netlab.mail.mta import Mta
+    from netlab.mail.mta.master import Mta
     from netlab.mail.system import MailSystem
 
 __all__ = ["LiveStopped", "SubmissionHandler", "submission_factory"]

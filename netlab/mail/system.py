@@ -29,19 +29,19 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from netlab.mail.config import MailSpec
-from netlab.mail.config_check import zone_records
+from netlab.mail.config.check import zone_records
 from netlab.mail.tracker import Tracker
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from netlab.experiment.runner import Simulation
+    from netlab.mail.clients.fetch import FetchClient
+    from netlab.mail.clients.mua import Mua
+    from netlab.mail.content.spam import SpamVerdict
     from netlab.mail.dns import Resolver
-    from netlab.mail.fetch import FetchClient
-    from netlab.mail.mta import Mta
-    from netlab.mail.mua import Mua
-    from netlab.mail.queue import Outcome, QueueEntry
-    from netlab.mail.spam import SpamVerdict
+    from netlab.mail.mta.master import Mta
+    from netlab.mail.mta.qmgr import Outcome, QueueEntry
 
 __all__ = ["MailSystem"]
 
@@ -64,12 +64,12 @@ class MailSystem:
         """Build the transport, DNS, MTAs and mail programs; schedule the workload and MTA crashes."""
         from datetime import datetime
 
+        from netlab.mail.clients.fetch import FetchClient
+        from netlab.mail.content.spam import SpamFilter
         from netlab.mail.dns import DnsServer
-        from netlab.mail.fetch import FetchClient
-        from netlab.mail.inbox import InboxServer
+        from netlab.mail.mailbox.inbox import InboxServer
         from netlab.mail.maillog import MailLog
-        from netlab.mail.mta import Mta
-        from netlab.mail.spam import SpamFilter
+        from netlab.mail.mta.master import Mta
         from netlab.mail.workload import MailWorkload
         from netlab.transport import TransportStack
 
@@ -119,7 +119,7 @@ class MailSystem:
         """The mail programs of client *host*."""
         m = self._muas.get(host)
         if m is None:
-            from netlab.mail.mua import Mua
+            from netlab.mail.clients.mua import Mua
 
             m = self._muas[host] = Mua(self, host)
         return m
@@ -143,13 +143,13 @@ class MailSystem:
     # ------------------------------------------------------------------ services for the agents
     def spam_score(self, raw: bytes, session: Any, peer: str) -> SpamVerdict:
         """Score *raw* received in *session* (inbound unless the client authenticated)."""
-        from netlab.mail.spam import SessionInfo
+        from netlab.mail.content.spam import SessionInfo
 
         return self.spam.score(raw, SessionInfo.of(session, inbound=session.authenticated_user is None))
 
     def spam_status(self, verdict: SpamVerdict) -> str:
         """The ``X-Spam-Status`` value for *verdict*."""
-        from netlab.mail.spam import x_spam_status
+        from netlab.mail.content.spam import x_spam_status
 
         return x_spam_status(verdict, self.spec.spam_threshold)
 
@@ -167,8 +167,8 @@ class MailSystem:
 
     def send_dsn(self, mta: Mta, entry: QueueEntry, bounced: list[Outcome], now: float) -> None:
         """Bounce: queue a DSN from ``<>`` to the envelope sender on *mta* (never for a null sender)."""
-        from netlab.mail.dsn import RecipientStatus, build_dsn
-        from netlab.mail.message import sim_datetime
+        from netlab.mail.content.dsn import RecipientStatus, build_dsn
+        from netlab.mail.content.message import sim_datetime
 
         when = sim_datetime(self.epoch, now)
         recipients = []
@@ -234,7 +234,7 @@ class MailSystem:
     def tables(self, sim: Simulation) -> dict[str, pd.DataFrame]:
         """``messages``, ``mail_hops``, ``maillog`` (with the full syslog ``line``), ``connections``,
         ``fetch_sessions`` (one row per POP3/IMAP session of a mail program) and ``mailboxes`` (the stores)."""
-        from netlab.mail.inbox import mailboxes_frame
+        from netlab.mail.mailbox.inbox import mailboxes_frame
         from netlab.transport import connections_table
 
         log = self.maillog.frame()

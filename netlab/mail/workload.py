@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from netlab.mail.message import build_message, make_message_id, sim_datetime, to_bytes
-from netlab.mail.spam import GTUBE
+from netlab.mail.content.message import build_message, make_message_id, sim_datetime, to_bytes
+from netlab.mail.content.spam import GTUBE
 
 if TYPE_CHECKING:
-    from netlab.mail.config_users import MailWorkloadSpec, ScriptedMessage
+    from netlab.mail.config.users import MailWorkloadSpec, ScriptedMessage
     from netlab.mail.system import MailSystem
 
 __all__ = ["MailWorkload", "compose", "lognormal_size"]

@@ -1,10 +1,10 @@
 """Where the recipient's MX hands accepted mail: the delivery interface between the MTA and the MDA.
 
 An mx delivers each local recipient's copy through :class:`DeliveryAgent`. The inbox server's
-:class:`~netlab.mail.store.MessageStore` implements it (``Delivered-To``, quota, per-user mailboxes with UIDs that
+:class:`~netlab.mail.mailbox.store.MessageStore` implements it (``Delivered-To``, quota, per-user mailboxes with UIDs that
 POP3 and IMAP read); the MTA adds ``Return-Path`` before the call.
 
->>> from netlab.mail.store import MessageStore
+>>> from netlab.mail.mailbox.store import MessageStore
 >>> agent: DeliveryAgent = MessageStore({"bob@b.test": "pw"})
 >>> agent.has_user("bob@b.test"), agent.deliver("eve@b.test", b"x\\r\\n", 2.0).enhanced
 (True, '5.1.1')

@@ -2,7 +2,7 @@
 
 A :class:`Resolver` sends real DNS queries (``dns.message.make_query(...).to_wire()``) as datagrams to one
 server and reads the answers; a lookup is an event whose value is a list of
-:class:`~netlab.mail.dns_zone.Record`. Failures are exceptions an MTA maps onto its queue::
+:class:`~netlab.mail.dns.zone.Record`. Failures are exceptions an MTA maps onto its queue::
 
     NetlabError
     └── DnsError
@@ -30,7 +30,7 @@ import dns.rcode
 import dns.rdatatype
 
 from netlab.errors import ConfigError, NetlabError
-from netlab.mail.dns_zone import RECORD_TYPES, Record, ZoneError, normalize_name
+from netlab.mail.dns.zone import RECORD_TYPES, Record, ZoneError, normalize_name
 
 if TYPE_CHECKING:
     import random

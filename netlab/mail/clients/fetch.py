@@ -28,14 +28,14 @@ import simpy
 
 from netlab.mail.errors import ProtocolError
 from netlab.mail.imap import ImapClient
-from netlab.mail.inbox import IMAP_PORT, POP3_PORT
+from netlab.mail.mailbox.inbox import IMAP_PORT, POP3_PORT
 from netlab.mail.pop3 import FetchedMessage, Pop3Client
-from netlab.mail.smtp_io import connect
+from netlab.mail.smtp.drivers import connect
 from netlab.mail.tracker import FetchRecord
 from netlab.transport import ReceiveTimeout, TransportError
 
 if TYPE_CHECKING:
-    from netlab.mail.config_users import UserSpec
+    from netlab.mail.config.users import UserSpec
     from netlab.mail.system import MailSystem
 
 __all__ = ["IDLE_REFRESH_S", "FetchClient"]
@@ -55,7 +55,7 @@ class FetchClient:
     """
 
     def __init__(self, system: MailSystem, user: UserSpec) -> None:
-        from netlab.mail.mta import account
+        from netlab.mail.mta.master import account
 
         assert user.fetch is not None and user.client is not None
         self.system = system

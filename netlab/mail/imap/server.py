@@ -4,9 +4,9 @@ States: not authenticated -> (LOGIN) authenticated -> (SELECT/EXAMINE) selected 
 keeps its own view of the selected mailbox (sequence number -> UID) and brings it up to date with untagged
 ``EXISTS``/``EXPUNGE`` responses, so numbers only change when the client has been told. EXAMINE selects
 read-only: nothing the client does there changes the mailbox, not even the implicit ``\\Seen`` of a
-``BODY[]`` fetch. FETCH, SEARCH and STORE live in :mod:`netlab.mail.imap_fetch`.
+``BODY[]`` fetch. FETCH, SEARCH and STORE live in :mod:`netlab.mail.imap.fetch`.
 
->>> from netlab.mail.store import MessageStore
+>>> from netlab.mail.mailbox.store import MessageStore
 >>> store = MessageStore({"bob": "pw"})
 >>> _ = store.deliver("bob", b"Subject: hi\\r\\n\\r\\nhello\\r\\n", 5.0)
 >>> imap = ImapServerSession(store)
@@ -25,9 +25,9 @@ import re
 from collections.abc import Callable
 
 from netlab.mail.errors import ProtocolError
-from netlab.mail.imap_fetch import fetch_responses, search, store_flags
-from netlab.mail.imap_parse import ImapSyntaxError, LineAssembler, Token, tokenize
-from netlab.mail.store import Mailbox, MailboxNotFound, MessageStore
+from netlab.mail.imap.fetch import fetch_responses, search, store_flags
+from netlab.mail.imap.parse import ImapSyntaxError, LineAssembler, Token, tokenize
+from netlab.mail.mailbox.store import Mailbox, MailboxNotFound, MessageStore
 
 __all__ = ["CAPABILITIES", "ImapServerSession"]
 

@@ -1,12 +1,12 @@
 """IMAP4rev1 for the inbox server and the mail programs: the server session, the client, the syntax.
 
-The pieces live in :mod:`~netlab.mail.imap_server` (:class:`ImapServerSession`), :mod:`~netlab.mail.imap_fetch`
-(FETCH, SEARCH, STORE), :mod:`~netlab.mail.imap_client` (:class:`ImapClient`) and :mod:`~netlab.mail.imap_parse`
+The pieces live in :mod:`~netlab.mail.imap.server` (:class:`ImapServerSession`), :mod:`~netlab.mail.imap.fetch`
+(FETCH, SEARCH, STORE), :mod:`~netlab.mail.imap.client` (:class:`ImapClient`) and :mod:`~netlab.mail.imap.parse`
 (literals, tokens, sequence sets). All are sans-IO: they turn lines into response bytes and never wait.
 
 A client and a server talking through plain function calls, the way a transport process would shuttle bytes:
 
->>> from netlab.mail.store import MessageStore
+>>> from netlab.mail.mailbox.store import MessageStore
 >>> store = MessageStore({"bob": "pw"})
 >>> _ = store.deliver("bob", b"Subject: hi\\r\\n\\r\\nhello\\r\\n", 5.0)
 >>> server, client = ImapServerSession(store), ImapClient("bob", "pw")
@@ -23,7 +23,7 @@ A client and a server talking through plain function calls, the way a transport 
 
 from __future__ import annotations
 
-from netlab.mail.imap_client import ImapClient
-from netlab.mail.imap_server import CAPABILITIES, ImapServerSession
+from netlab.mail.imap.client import ImapClient
+from netlab.mail.imap.server import CAPABILITIES, ImapServerSession
 
 __all__ = ["CAPABILITIES", "ImapClient", "ImapServerSession"]

@@ -9,7 +9,7 @@ sender: a bounce of a bounce would let two broken servers loop forever, so :func
 ...                          remote_mta="mx.b.example")
 >>> raw = build_dsn(reporting_mta="mta.a.example", original=b"Subject: hi\\r\\n\\r\\nbody\\r\\n",
 ...                 envelope_from="alice@a.example", recipients=[failed], arrival=when, when=when)
->>> from netlab.mail.message import parse
+>>> from netlab.mail.content.message import parse
 >>> msg = parse(raw)
 >>> msg.get_content_type(), msg.get_param("report-type"), msg["To"]
 ('multipart/report', 'delivery-status', 'alice@a.example')
@@ -24,15 +24,15 @@ from datetime import UTC, datetime
 from email.message import EmailMessage, Message
 from email.utils import format_datetime
 
-from netlab.mail.errors import DsnError
-from netlab.mail.message import (
+from netlab.mail.content.message import (
     SMTP_POLICY,
     Envelope,
     header_section,
     stable_boundary,
     to_bytes,
 )
-from netlab.mail.smtp_reply import Reply
+from netlab.mail.errors import DsnError
+from netlab.mail.smtp.reply import Reply
 
 __all__ = ["RecipientStatus", "build_dsn", "dsn_envelope"]
 

@@ -7,7 +7,7 @@ dot-stuffed content, QUIT. With PIPELINING (RFC 2920) MAIL, the RCPTs and DATA g
 gives every recipient a reply: its own RCPT refusal, the end-of-data reply, or the reply of the stage that
 failed before it (a queue manager reads 2xx as delivered, 4xx as retry later, 5xx as bounce).
 
->>> from netlab.mail.message import Envelope
+>>> from netlab.mail.content.message import Envelope
 >>> c = SmtpClientSession(helo="mta.a.example", envelope=Envelope("a@a.example", ("b@b.example",)), data=b"x\\r\\n")
 >>> c.start()
 >>> c.on_reply(Reply(220, "mx ESMTP"))
@@ -22,9 +22,9 @@ import base64
 from collections import deque
 from dataclasses import dataclass
 
+from netlab.mail.content.message import Envelope, dot_stuff, normalize_crlf
 from netlab.mail.errors import ProtocolError
-from netlab.mail.message import Envelope, dot_stuff, normalize_crlf
-from netlab.mail.smtp_reply import Replies, Reply
+from netlab.mail.smtp.reply import Replies, Reply
 
 __all__ = ["ClientResult", "SmtpClientSession"]
 

@@ -1,12 +1,12 @@
 """SMTP as sans-IO state machines, shared by the simulation and the live bridge.
 
 The server side is :class:`SmtpServerSession` (with its :class:`ServerPolicy`), the client side
-:class:`SmtpClientSession`; both speak :class:`Reply` values. They live in :mod:`~netlab.mail.smtp_server` (with
-:mod:`~netlab.mail.smtp_state`), :mod:`~netlab.mail.smtp_client` and :mod:`~netlab.mail.smtp_reply` and are
+:class:`SmtpClientSession`; both speak :class:`Reply` values. They live in :mod:`~netlab.mail.smtp.server` (with
+:mod:`~netlab.mail.smtp.state`), :mod:`~netlab.mail.smtp.client` and :mod:`~netlab.mail.smtp.reply` and are
 re-exported here, the import path agents use. :func:`converse` runs a client against a server in memory, through
 the wire format, and :class:`RecordingPolicy` is the fake policy for tests and notebooks.
 
->>> from netlab.mail.message import Envelope
+>>> from netlab.mail.content.message import Envelope
 >>> policy = RecordingPolicy(local_domains={"b.example"})
 >>> server = SmtpServerSession(policy, hostname="mx.b.example", peer_ip="10.0.0.1")
 >>> client = SmtpClientSession(helo="mta.a.example", data=b"Subject: hi\\r\\n\\r\\nhello\\r\\n",
@@ -22,11 +22,11 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Collection, Mapping
 
-from netlab.mail.message import Envelope
-from netlab.mail.smtp_client import ClientResult, SmtpClientSession
-from netlab.mail.smtp_reply import Replies, Reply, ReplyReader, parse_reply_lines
-from netlab.mail.smtp_server import SmtpServerSession
-from netlab.mail.smtp_state import DEFAULT_SIZE_LIMIT, ServerPolicy, SessionState
+from netlab.mail.content.message import Envelope
+from netlab.mail.smtp.client import ClientResult, SmtpClientSession
+from netlab.mail.smtp.reply import Replies, Reply, ReplyReader, parse_reply_lines
+from netlab.mail.smtp.server import SmtpServerSession
+from netlab.mail.smtp.state import DEFAULT_SIZE_LIMIT, ServerPolicy, SessionState
 
 __all__ = [
     "DEFAULT_SIZE_LIMIT",

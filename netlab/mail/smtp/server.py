@@ -7,10 +7,10 @@ session enforces the protocol: command order, syntax, line and size limits, the 
 authentication before MAIL on a submission port (RFC 6409 §4.3). Any byte sequence yields replies; it never
 raises on input.
 
-:class:`SmtpServerSession` is made of parts over one state (:mod:`~netlab.mail.smtp_state`, with
-:class:`ServerPolicy` and :class:`~netlab.mail.smtp_state.SessionState`): here the command dispatch, MAIL, RCPT
+:class:`SmtpServerSession` is made of parts over one state (:mod:`~netlab.mail.smtp.state`, with
+:class:`ServerPolicy` and :class:`~netlab.mail.smtp.state.SessionState`): here the command dispatch, MAIL, RCPT
 and the end of the message, where the policy decides; reading the connection and the DATA phase in
-:mod:`~netlab.mail.smtp_data`; HELO/EHLO and AUTH in :mod:`~netlab.mail.smtp_auth`.
+:mod:`~netlab.mail.smtp.data`; HELO/EHLO and AUTH in :mod:`~netlab.mail.smtp.auth`.
 
 >>> from netlab.mail.smtp import RecordingPolicy
 >>> s = SmtpServerSession(RecordingPolicy(), hostname="mx.b.example", peer_ip="10.0.0.1")
@@ -25,13 +25,13 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from netlab.mail.address import parse_address
+from netlab.mail.content.address import parse_address
+from netlab.mail.content.message import Envelope
 from netlab.mail.errors import MailAddressError
-from netlab.mail.message import Envelope
-from netlab.mail.smtp_auth import HelloAuth
-from netlab.mail.smtp_data import DataPhase
-from netlab.mail.smtp_reply import Replies, Reply
-from netlab.mail.smtp_state import (
+from netlab.mail.smtp.auth import HelloAuth
+from netlab.mail.smtp.data import DataPhase
+from netlab.mail.smtp.reply import Replies, Reply
+from netlab.mail.smtp.state import (
     DEFAULT_RECIPIENT_LIMIT,
     DEFAULT_SIZE_LIMIT,
     LINE_LIMIT,

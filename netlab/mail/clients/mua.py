@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from netlab.mail.content.message import Envelope, normalize_crlf
 from netlab.mail.dns import DnsError, mx_targets
-from netlab.mail.message import Envelope, normalize_crlf
 from netlab.mail.smtp import SmtpClientSession
-from netlab.mail.smtp_io import connect, run_client
+from netlab.mail.smtp.drivers import connect, run_client
 from netlab.mail.tracker import HopRecord, MessageRow, message_id_of
 from netlab.transport import TransportError
 

@@ -3,9 +3,9 @@
 Queries and answers are real DNS messages (dnspython's wire format) carried as datagrams, so they are routed,
 counted and can be lost. This module gathers the public names of
 
-* :mod:`netlab.mail.dns_zone`: :class:`Record`, :func:`build_zones` -> :class:`ZoneSet`, :class:`ZoneError`;
-* :mod:`netlab.mail.dns_server`: :class:`DnsServer`;
-* :mod:`netlab.mail.dns_resolver`: :class:`Resolver`, :func:`mx_targets` -> list of :class:`MxTarget`, and the
+* :mod:`netlab.mail.dns.zone`: :class:`Record`, :func:`build_zones` -> :class:`ZoneSet`, :class:`ZoneError`;
+* :mod:`netlab.mail.dns.server`: :class:`DnsServer`;
+* :mod:`netlab.mail.dns.resolver`: :class:`Resolver`, :func:`mx_targets` -> list of :class:`MxTarget`, and the
   lookup errors (:class:`DnsTempFail`, :class:`DnsNxDomain`, :class:`NullMx`, ...).
 
 dnspython is imported here and in those modules only; ``import netlab`` does not load it.
@@ -38,7 +38,7 @@ Example: a domain with two MX hosts of equal preference, resolved from a client 
 
 from __future__ import annotations
 
-from netlab.mail.dns_resolver import (
+from netlab.mail.dns.resolver import (
     DnsError,
     DnsNoAddress,
     DnsNxDomain,
@@ -51,8 +51,8 @@ from netlab.mail.dns_resolver import (
     ResolverStats,
     mx_targets,
 )
-from netlab.mail.dns_server import DNS_PORT, DnsServer
-from netlab.mail.dns_zone import RECORD_TYPES, Record, ZoneAnswer, ZoneError, ZoneSet, build_zones
+from netlab.mail.dns.server import DNS_PORT, DnsServer
+from netlab.mail.dns.zone import RECORD_TYPES, Record, ZoneAnswer, ZoneError, ZoneSet, build_zones
 
 __all__ = [
     "DNS_PORT",

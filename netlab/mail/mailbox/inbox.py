@@ -2,7 +2,7 @@
 
 The story ends on the recipient's screen: MX -> message store -> MDA -> mailbox -> POP3 or IMAP -> mail program.
 The mx is its users' inbox server, as a small site runs Postfix and Dovecot on one host: its local delivery agent
-hands each accepted message to the MDA of the host's :class:`~netlab.mail.store.MessageStore` (``Return-Path`` from
+hands each accepted message to the MDA of the host's :class:`~netlab.mail.mailbox.store.MessageStore` (``Return-Path`` from
 the MTA, ``Delivered-To`` and the quota from the MDA, unknown users refused at RCPT with 550 5.1.1), and
 :class:`InboxServer` serves that store. Each accepted connection is a SimPy process that feeds the received lines
 (and, for IMAP, literals read with ``recv_exactly``) to a sans-IO session (:class:`~netlab.mail.pop3.
@@ -40,17 +40,17 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from netlab.mail.content.message import parse
 from netlab.mail.imap import ImapServerSession
-from netlab.mail.message import parse
+from netlab.mail.mailbox.store import Mailbox, StoredEntry
 from netlab.mail.pop3 import Pop3ServerSession
-from netlab.mail.store import Mailbox, StoredEntry
 from netlab.mail.tracker import message_id_of
 from netlab.transport import ReceiveTimeout, TransportError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from netlab.mail.mta import Mta
+    from netlab.mail.mta.master import Mta
     from netlab.mail.system import MailSystem
 
 __all__ = ["IMAP_PORT", "MAILBOX_COLUMNS", "POP3_PORT", "InboxServer", "mailboxes_frame", "read_mailbox"]
@@ -198,7 +198,7 @@ def read_mailbox(results: Any, address: str) -> list[EmailMessage]:
 
     *results* is a :class:`netlab.Results` of a run with a ``mail`` section (or one loaded back from disk).
     """
-    from netlab.mail.mta import account
+    from netlab.mail.mta.master import account
 
     boxes = results.mailboxes
     mine = boxes[boxes.user == account(address)].sort_values(["server", "uid"])

@@ -8,8 +8,8 @@ line and a queue id, enters the queue and the tracker, and only then is 250 sent
 
 The client side (:meth:`Mta.deliver`, called by the queue manager per destination) delivers locally for the
 domains this MX serves, with no DNS lookup: the MX is also its users' inbox server, and its local delivery agent
-adds ``Return-Path`` and hands the message to the MDA of the host's :class:`~netlab.mail.store.MessageStore`
-(``Delivered-To``, quota; :mod:`netlab.mail.inbox` serves the store over POP3 and IMAP). Otherwise it takes the
+adds ``Return-Path`` and hands the message to the MDA of the host's :class:`~netlab.mail.mailbox.store.MessageStore`
+(``Delivered-To``, quota; :mod:`netlab.mail.mailbox.inbox` serves the store over POP3 and IMAP). Otherwise it takes the
 smarthost or the MX list from DNS (RFC 5321 §5.1, through :func:`~netlab.mail.dns.mx_targets`) and runs one
 SMTP transaction with every recipient of that destination, falling back to the next MX when a host does not
 answer or refuses the session.
@@ -22,10 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from netlab.mail.address import parse_address
-from netlab.mail.dns import DnsError, DnsTempFail, MxLoopsBack, NullMx, mx_targets
-from netlab.mail.errors import MailAddressError
-from netlab.mail.message import (
+from netlab.mail.content.address import parse_address
+from netlab.mail.content.message import (
     Envelope,
     count_received,
     ensure_date_and_message_id,
@@ -34,16 +32,18 @@ from netlab.mail.message import (
     return_path,
     sim_datetime,
 )
-from netlab.mail.queue import Job, Outcome, QueueEntry, QueueManager
+from netlab.mail.dns import DnsError, DnsTempFail, MxLoopsBack, NullMx, mx_targets
+from netlab.mail.errors import MailAddressError
+from netlab.mail.mailbox.store import MessageStore
+from netlab.mail.mta.qmgr import Job, Outcome, QueueEntry, QueueManager
 from netlab.mail.smtp import Replies, Reply, SmtpClientSession, SmtpServerSession
-from netlab.mail.smtp_io import connect, run_client, serve
-from netlab.mail.store import MessageStore
+from netlab.mail.smtp.drivers import connect, run_client, serve
 from netlab.mail.tracker import HopRecord, message_id_of
 from netlab.transport import TransportError
 
 if TYPE_CHECKING:
-    from netlab.mail.config_servers import ServerSpec
-    from netlab.mail.inbox import InboxServer
+    from netlab.mail.config.servers import ServerSpec
+    from netlab.mail.mailbox.inbox import InboxServer
     from netlab.mail.system import MailSystem
 
 __all__ = ["Mta", "Smtpd"]

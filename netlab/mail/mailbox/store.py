@@ -24,14 +24,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import EmailMessage
 
-from netlab.mail.errors import MailError
-from netlab.mail.message import (
+from netlab.mail.content.message import (
     DEFAULT_EPOCH,
     normalize_crlf,
     parse,
     prepend_header,
     sim_datetime,
 )
+from netlab.mail.errors import MailError
 from netlab.mail.smtp import Reply
 
 __all__ = [

@@ -1,7 +1,7 @@
-"""Who the client is, for an SMTP server session (a mixin of :class:`~netlab.mail.smtp_server.SmtpServerSession`):
+"""Who the client is, for an SMTP server session (a mixin of :class:`~netlab.mail.smtp.server.SmtpServerSession`):
 its hello (HELO, or EHLO with the service extensions it lists) and AUTH PLAIN/LOGIN (RFC 4954).
 
-Every method works on the session's state (``self``, see :mod:`~netlab.mail.smtp_state`); the policy checks the
+Every method works on the session's state (``self``, see :mod:`~netlab.mail.smtp.state`); the policy checks the
 password.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 
-from netlab.mail.smtp_reply import Replies, Reply
-from netlab.mail.smtp_state import ServerState, SessionState
+from netlab.mail.smtp.reply import Replies, Reply
+from netlab.mail.smtp.state import ServerState, SessionState
 
 __all__ = ["HelloAuth"]
 

@@ -1,11 +1,11 @@
-"""FETCH, SEARCH and STORE for :class:`~netlab.mail.imap_server.ImapServerSession` (RFC 3501 §6.4).
+"""FETCH, SEARCH and STORE for :class:`~netlab.mail.imap.server.ImapServerSession` (RFC 3501 §6.4).
 
 FETCH items: FLAGS, UID, INTERNALDATE, RFC822, RFC822.SIZE, RFC822.HEADER, RFC822.TEXT, the FAST macro, and
 ``BODY[section]<partial>`` / ``BODY.PEEK[...]`` with the sections ``""``, HEADER, TEXT, HEADER.FIELDS (...) and
 HEADER.FIELDS.NOT (...). ``BODY[...]``, RFC822 and RFC822.TEXT set ``\\Seen`` unless the mailbox is read-only;
 the new flags then ride along in the same FETCH response.
 
->>> from netlab.mail.imap_parse import tokenize
+>>> from netlab.mail.imap.parse import tokenize
 >>> [item.name for item in fetch_items(tokenize([b"(UID BODY.PEEK[HEADER] RFC822.SIZE)"]))]
 ['UID', 'BODY[HEADER]', 'RFC822.SIZE']
 """
@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from netlab.mail.imap_parse import (
+from netlab.mail.content.message import header_fields, header_section
+from netlab.mail.imap.parse import (
     ImapSyntaxError,
     Token,
     format_internaldate,
@@ -27,11 +28,10 @@ from netlab.mail.imap_parse import (
     parse_search_date,
     sequence_set,
 )
-from netlab.mail.message import header_fields, header_section
-from netlab.mail.store import SYSTEM_FLAGS, StoredEntry
+from netlab.mail.mailbox.store import SYSTEM_FLAGS, StoredEntry
 
 if TYPE_CHECKING:
-    from netlab.mail.imap_server import ImapServerSession
+    from netlab.mail.imap.server import ImapServerSession
 
 __all__ = ["FetchItem", "fetch_items", "fetch_responses", "search", "store_flags"]
 
@@ -242,7 +242,7 @@ def search(session: ImapServerSession, args: list[Token], *, by_uid: bool) -> li
 
 def _header_has(cand: _Candidate, name: str, needle: str) -> bool:
     # headers only, parsed on demand: SEARCH is rare next to FETCH
-    from netlab.mail.message import parse
+    from netlab.mail.content.message import parse
 
     values = parse(cand.headers + b"\r\n").get_all(name) or []
     return any(needle.lower() in str(v).lower() for v in values)

@@ -1,6 +1,6 @@
 """DNS zone data: A, MX, TXT and CNAME records, validated once into a :class:`ZoneSet` that answers lookups.
 
-Pure Python (no SimPy, no network, no dnspython): :class:`~netlab.mail.dns_server.DnsServer` puts these answers
+Pure Python (no SimPy, no network, no dnspython): :class:`~netlab.mail.dns.server.DnsServer` puts these answers
 on the wire. Names are case-insensitive and stored lower-case without the trailing dot; ``"."`` (the root) is
 only allowed as the target of a null MX (RFC 7505). One authoritative data set serves every simulated domain,
 so a name is *unknown* (NXDOMAIN) unless it owns a record or is an ancestor of a name that does (an "empty
@@ -19,7 +19,7 @@ Record('mx1.example.org', 'A', '10.0.0.2', 300)), additional=())
 >>> build_zones([Record("a.org", "CNAME", "b.org", 60), Record("b.org", "CNAME", "a.org", 60)])
 Traceback (most recent call last):
 ...
-netlab.mail.dns_zone.ZoneError: records[0] (a.org 60 CNAME b.org): CNAME loop a.org -> b.org -> a.org
+netlab.mail.dns.zone.ZoneError: records[0] (a.org 60 CNAME b.org): CNAME loop a.org -> b.org -> a.org
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The state one SMTP server session keeps, declared once for the parts that make up
-:class:`~netlab.mail.smtp_server.SmtpServerSession`: the session itself (command dispatch, MAIL, RCPT, the end of
-a message, RSET, QUIT), the client's hello and authentication (:mod:`~netlab.mail.smtp_auth`: HELO/EHLO and the
-extensions EHLO advertises, AUTH) and the DATA phase (:mod:`~netlab.mail.smtp_data`); with what they share: where
+:class:`~netlab.mail.smtp.server.SmtpServerSession`: the session itself (command dispatch, MAIL, RCPT, the end of
+a message, RSET, QUIT), the client's hello and authentication (:mod:`~netlab.mail.smtp.auth`: HELO/EHLO and the
+extensions EHLO advertises, AUTH) and the DATA phase (:mod:`~netlab.mail.smtp.data`); with what they share: where
 a session is (:class:`SessionState`), what the agent decides (:class:`ServerPolicy`) and the protocol's limits.
 
 ``__slots__`` keeps a session small and its attribute access fast (the DATA path runs for every arriving segment).
@@ -13,9 +13,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from netlab.mail.message import Envelope
-    from netlab.mail.smtp_reply import Reply
-    from netlab.mail.smtp_server import SmtpServerSession
+    from netlab.mail.content.message import Envelope
+    from netlab.mail.smtp.reply import Reply
+    from netlab.mail.smtp.server import SmtpServerSession
 
 __all__ = ["DEFAULT_RECIPIENT_LIMIT", "DEFAULT_SIZE_LIMIT", "LINE_LIMIT", "ServerPolicy", "ServerState", "SessionState"]
 
@@ -98,7 +98,7 @@ class ServerState:
     _rcpt_attempts: int
     _data: list[bytes]  # the message so far: unstuffed CRLF lines and blocks
     _data_size: int  # its size as SIZE counts it (RFC 1870)
-    _line_mode: bool  # DATA read line by line (see netlab.mail.smtp_data)
+    _line_mode: bool  # DATA read line by line (see netlab.mail.smtp.data)
     _scanned: int  # how much of the buffer the DATA terminator search has looked at
 
     if TYPE_CHECKING:  # what the parts call on each other, implemented in the session; for the type checker

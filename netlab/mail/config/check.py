@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from netlab.errors import ConfigError, TopologyError
 
 if TYPE_CHECKING:
-    from netlab.mail.config import MailSpec
+    from netlab.mail.config.section import MailSpec
     from netlab.topology.spec import Topology
 
 __all__ = ["validate_mail", "zone_records"]
@@ -38,7 +38,7 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
     ConfigError
         (or TopologyError) naming the key at fault, e.g. ``mail.users[2].address``.
     """
-    from netlab.mail.address import parse_address
+    from netlab.mail.content.address import parse_address
 
     hosts = _hosts(topology)
     _known(mail.dns_server, hosts, "mail.dns_server")

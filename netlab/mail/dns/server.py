@@ -1,7 +1,7 @@
 """The DNS server: a SimPy process answering real DNS messages (dnspython wire format) on a datagram port.
 
 Each query is one datagram in, one datagram out, so DNS traffic is routed, counted and can be lost like any
-other. The server is authoritative (AA) for every name of its :class:`~netlab.mail.dns_zone.ZoneSet` and answers
+other. The server is authoritative (AA) for every name of its :class:`~netlab.mail.dns.zone.ZoneSet` and answers
 
 * ``NOERROR`` with the records (CNAMEs followed, the chain first; A records of MX targets as additional data),
 * ``NOERROR`` with an empty answer when the name exists without records of that type ("no data"),
@@ -19,7 +19,7 @@ served one at a time, each taking ``service_time_s`` (default 0) before its answ
 >>> import simpy, netlab
 >>> from netlab.network.network import Network
 >>> from netlab.transport import TransportStack
->>> from netlab.mail.dns_zone import Record, build_zones
+>>> from netlab.mail.dns.zone import Record, build_zones
 >>> topo = netlab.Topology((netlab.NodeSpec("c", "host"), netlab.NodeSpec("dns", "host")),
 ...                        (netlab.LinkSpec("c", "dns", rate_bps=1e6, delay_s=0.01),))
 >>> env = simpy.Environment(); net = Network(env, topo); net.attach(netlab.ShortestHops())
@@ -56,7 +56,7 @@ import dns.rrset
 from dns.rdtypes.ANY.TXT import TXT
 
 from netlab.errors import ConfigError
-from netlab.mail.dns_zone import Record, ZoneSet
+from netlab.mail.dns.zone import Record, ZoneSet
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterable

@@ -25,7 +25,7 @@ from email.parser import BytesHeaderParser
 from typing import Literal, Protocol
 
 from netlab.errors import ConfigError
-from netlab.mail.message import header_section
+from netlab.mail.content.message import header_section
 
 __all__ = ["DEFAULT_RULES", "GTUBE", "SessionInfo", "SpamFilter", "SpamRule", "SpamVerdict", "x_spam_status"]
 

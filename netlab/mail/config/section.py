@@ -1,12 +1,8 @@
-"""The ``mail:`` section of a scenario as frozen values: domains, servers, users, DNS records, queue, workload.
+"""The ``mail:`` section itself: :class:`MailSpec`, its parts (servers, users, ...) and the lookups across them
+(a server by host, a user by address, the mailbox host of a domain).
 
 Field metadata (``option(key=, unit=, doc=)``) drives the YAML format and the reference page, as for the rest of
-the scenario. :class:`MailSpec` is the section and answers lookups across it (a server by host, a user by
-address, the mailbox host of a domain); its parts live in :mod:`~netlab.mail.config_servers` (servers, queue,
-domains, DNS records) and :mod:`~netlab.mail.config_users` (users, fetching, scripted messages, workload), and
-:func:`validate_mail` (:mod:`~netlab.mail.config_check`) checks the section against the topology when the scenario
-is built, so a bad file fails at load time with the key that is wrong. All of them are re-exported here, the import
-path for the section.
+the scenario; :mod:`netlab.mail.config` is the import path for the section and its parts.
 
 >>> spec = MailSpec(dns_server="dns", domains=(DomainSpec("b.test", mx=((10, "mx1"),)),),
 ...                 servers=(ServerSpec("mx1", role="mx", domains=("b.test",)),),
@@ -20,36 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netlab.errors import ConfigError
-from netlab.mail.config_check import validate_mail
-from netlab.mail.config_servers import (
-    ROLES,
-    DomainSpec,
-    QueueSpec,
-    RecordSpec,
-    ServerSpec,
-)
-from netlab.mail.config_users import (
-    FetchSpec,
-    MailWorkloadSpec,
-    ScriptedMessage,
-    UserSpec,
-)
+from netlab.mail.config.servers import DomainSpec, QueueSpec, RecordSpec, ServerSpec
+from netlab.mail.config.users import MailWorkloadSpec, ScriptedMessage, UserSpec
 from netlab.topology.spec import option
 
-# MailSpec is defined here; the other names are re-exports (from config_servers, config_users, config_check).
-__all__ = [
-    "ROLES",
-    "DomainSpec",
-    "FetchSpec",
-    "MailSpec",
-    "MailWorkloadSpec",
-    "QueueSpec",
-    "RecordSpec",
-    "ScriptedMessage",
-    "ServerSpec",
-    "UserSpec",
-    "validate_mail",
-]
+__all__ = ["MailSpec"]
 
 _DEFAULT_EPOCH = "2026-01-01T00:00:00+00:00"
 

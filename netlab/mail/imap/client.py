@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from netlab.mail.errors import ProtocolError
-from netlab.mail.imap_parse import LineAssembler, Token, quote, tokenize
+from netlab.mail.imap.parse import LineAssembler, Token, quote, tokenize
 from netlab.mail.pop3 import FetchedMessage
 
 __all__ = ["ImapClient"]

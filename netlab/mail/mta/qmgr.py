@@ -2,7 +2,7 @@
 
 A message enters ``incoming`` and is made active at once (room permitting); its recipients are grouped by
 destination (next-hop domain or smarthost) into delivery *jobs*, as many running per destination as its
-concurrency window allows (:mod:`netlab.mail.concurrency`: slow start from 5 up to
+concurrency window allows (:mod:`netlab.mail.mta.scheduler`: slow start from 5 up to
 ``destination_concurrency_limit``; a destination whose connections or greetings keep failing is *dead* and its jobs
 are deferred at once, ``delivery temporarily suspended``, until ``minimal_backoff`` has passed). When every job of
 an attempt has finished, recipients that were sent or bounced leave the message; the rest are deferred.
@@ -33,8 +33,8 @@ from typing import Any, Protocol
 
 import simpy
 
-from netlab.mail.concurrency import DestinationWindow
-from netlab.mail.config_servers import QueueSpec
+from netlab.mail.config.servers import QueueSpec
+from netlab.mail.mta.scheduler import DestinationWindow
 
 __all__ = ["SITE_FAILURE_DSNS", "Job", "Outcome", "QueueEntry", "QueueManager", "backoff_s", "retry_schedule"]
 

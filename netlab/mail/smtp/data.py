@@ -1,17 +1,17 @@
 """How an SMTP server session reads its connection, and the DATA phase (a mixin of
-:class:`~netlab.mail.smtp_server.SmtpServerSession`): :meth:`~DataPhase.feed` cuts the received bytes into lines for
+:class:`~netlab.mail.smtp.server.SmtpServerSession`): :meth:`~DataPhase.feed` cuts the received bytes into lines for
 the session, except inside DATA, where a message whose lines all end in CRLF is taken as one block up to the lone
 dot (C-speed search and unstuffing) and any other goes line by line; either way it is counted against the size
 limit as SIZE counts it (RFC 1870). This is the path every arriving segment takes.
 
-Every method works on the session's state (``self``, see :mod:`~netlab.mail.smtp_state`); the session's
+Every method works on the session's state (``self``, see :mod:`~netlab.mail.smtp.state`); the session's
 ``feed_line`` handles a line, and its ``_end_of_data`` hands the complete message to the policy.
 """
 
 from __future__ import annotations
 
-from netlab.mail.smtp_reply import Replies, Reply
-from netlab.mail.smtp_state import LINE_LIMIT, ServerState, SessionState
+from netlab.mail.smtp.reply import Replies, Reply
+from netlab.mail.smtp.state import LINE_LIMIT, ServerState, SessionState
 
 __all__ = ["DataPhase"]
 

@@ -1,0 +1,14 @@
+"""Where mail ends: the inbox server's message store, the delivery-agent Protocol the MTA files mail through, and
+the POP3/IMAP servers over the store.
+
+* :mod:`~netlab.mail.mailbox.agent`: :class:`DeliveryAgent`, what an mx's local delivery needs of the store;
+* :mod:`~netlab.mail.mailbox.store`: :class:`MessageStore` (the MDA and the mailboxes);
+* :mod:`~netlab.mail.mailbox.inbox`: :class:`~netlab.mail.mailbox.inbox.InboxServer` (POP3 and IMAP on the network).
+"""
+
+from __future__ import annotations
+
+from netlab.mail.mailbox.agent import DeliveryAgent
+from netlab.mail.mailbox.store import Mailbox, MailboxNotFound, MessageNotFound, MessageStore, StoredEntry
+
+__all__ = ["DeliveryAgent", "Mailbox", "MailboxNotFound", "MessageNotFound", "MessageStore", "StoredEntry"]

@@ -1,0 +1,1 @@
+"""The mail server of a host, along Postfix's programs."""
