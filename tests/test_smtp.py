@@ -15,7 +15,6 @@ import pytest
 from netlab.mail.content.message import Envelope, normalize_crlf
 from netlab.mail.errors import ProtocolError
 from netlab.mail.smtp import (
-    RecordingPolicy,
     Replies,
     Reply,
     ReplyReader,
@@ -24,6 +23,7 @@ from netlab.mail.smtp import (
     converse,
     parse_reply_lines,
 )
+from netlab.testing import RecordingPolicy
 
 MSG = b"From: a@a.example\r\nTo: b@b.example\r\nSubject: hi\r\n\r\nhello\r\n"
 
