@@ -143,9 +143,8 @@ class LiveBridge:
         self.stats: dict[str, int] = {"sessions": 0, "submitted": 0, "accepted": 0, "refused": 0}
         self.directory = MailDirectory.of(self.system)
         self.inbox = InboxPorts(self.directory, self.lock, self._retrieved, self.is_open)
-        for mta in self.system.mtas.values():
-            if mta.spec.role == "mx":
-                mta.store.subscribe(self.inbox.on_delivery)
+        for store in self.system.stores.values():
+            store.subscribe(self.inbox.on_delivery)
         self.results: Results | None = None
         self.error: BaseException | None = None
         self.wall_s = 0.0
@@ -287,7 +286,7 @@ class LiveBridge:
         system = self.system
         log = system.maillog
         for line in itertools.islice(log, self._echoed, None):
-            live = line.queue_id and system.qid_mids.get((line.host, line.queue_id)) in self.live_mids
+            live = line.queue_id and system.tracker.message_id_at(line.host, line.queue_id) in self.live_mids
             if self.echo_all or live:
                 self.echo(line.render(system.epoch))
         self._echoed = len(log)

@@ -23,8 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
 from netlab.mail.imap import ImapServerSession
-from netlab.mail.mailbox.store import Mailbox, MailboxNotFound, MessageStore, StoredEntry
-from netlab.mail.mta.master import account
+from netlab.mail.mailbox.store import Mailbox, MailboxNotFound, MessageStore, StoredEntry, account
 from netlab.mail.pop3 import Pop3ServerSession
 
 if TYPE_CHECKING:
@@ -59,7 +58,7 @@ class MailDirectory:
     @classmethod
     def of(cls, system: MailSystem) -> MailDirectory:
         """The directory over the stores of *system*'s mx servers."""
-        return cls(((m.host, m.store) for m in system.mtas.values() if m.spec.role == "mx"), system.epoch)
+        return cls(system.stores.items(), system.epoch)
 
     def __repr__(self) -> str:
         return f"<MailDirectory {len(self._where)} users>"

@@ -20,14 +20,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from netlab.errors import SimulationError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FINAL", "FetchRecord", "HopRecord", "MailConservationError", "MessageRow", "Tracker", "message_id_of"]
+__all__ = ["FINAL", "ConnectionCounts", "FetchRecord", "HopRecord", "MailConservationError", "MessageRow", "Tracker",
+           "message_id_of"]  # fmt: skip
 
 FINAL = ("delivered", "bounced", "rejected", "discarded")
 _MID = re.compile(rb"^message-id:[ \t]*(.*?)\r?$", re.IGNORECASE | re.MULTILINE)
@@ -71,6 +72,19 @@ class MessageRow:
     awaiting_fetch: bool = False  # holds the run until retrieved
 
 
+class ConnectionCounts(Protocol):
+    """What the books read of a transaction's connection once the run is over (a transport Connection has them)."""
+
+    @property
+    def segments_sent(self) -> int: ...
+
+    @property
+    def segments_received(self) -> int: ...
+
+    @property
+    def retransmissions(self) -> int: ...
+
+
 @dataclass(slots=True, eq=False)
 class HopRecord:
     """One SMTP transaction as the client saw it."""
@@ -86,7 +100,7 @@ class HopRecord:
     recipients: tuple[str, ...]
     accepted: int
     size_bytes: int
-    conn: Any = None
+    conn: ConnectionCounts | None = None  # read for the tables after the run (segments, retransmissions)
     error: str = ""
 
 
@@ -128,6 +142,7 @@ class Tracker:
         self._early_retrieved: dict[tuple[str, str, str], float] = {}
         self._early: dict[Any, list[Callable[[MessageRow], None]]] = {}
         self._token_rows: dict[Any, list[MessageRow]] = {}
+        self._queue_files: dict[tuple[str, str], str] = {}
         self.duplicates = 0
 
     # ------------------------------------------------------------------ rows
@@ -183,6 +198,14 @@ class Tracker:
         self._release()
 
     # ------------------------------------------------------------------ events reported by agents
+    def queue_file(self, host: str, qid: str, mid: str) -> None:
+        """The MTA on *host* queued the message *mid* as *qid* (its ``250 ... queued as`` names *qid*)."""
+        self._queue_files[(host, qid)] = mid
+
+    def message_id_at(self, host: str, qid: str) -> str:
+        """The Message-ID of what *host* queued as *qid* (``""`` if unknown)."""
+        return self._queue_files.get((host, qid), "")
+
     def received(self, mid: str, rcpt: str, host: str, qid: str, t: float, *, final: bool,
                  spam_score: float | None = None) -> None:  # fmt: skip
         """An MTA on *host* took responsibility (250 after DATA) for *mid* to *rcpt* as queue id *qid*."""
@@ -329,7 +352,7 @@ class Tracker:
         return pd.DataFrame(out, columns=FETCH_COLUMNS)
 
 
-def _segments(conn: Any) -> int:
+def _segments(conn: ConnectionCounts | None) -> int:
     return 0 if conn is None else int(conn.segments_sent + conn.segments_received)
 
 

@@ -29,14 +29,14 @@ import simpy
 from netlab.mail.errors import ProtocolError
 from netlab.mail.imap import ImapClient
 from netlab.mail.mailbox.inbox import IMAP_PORT, POP3_PORT
+from netlab.mail.mailbox.store import account
 from netlab.mail.pop3 import FetchedMessage, Pop3Client
-from netlab.mail.smtp.drivers import connect
 from netlab.mail.tracker import FetchRecord
 from netlab.transport import ReceiveTimeout, TransportError
 
 if TYPE_CHECKING:
     from netlab.mail.config.users import UserSpec
-    from netlab.mail.system import MailSystem
+    from netlab.mail.context import MailContext
 
 __all__ = ["IDLE_REFRESH_S", "FetchClient"]
 
@@ -45,7 +45,20 @@ _COMMAND_TIMEOUT_S = 300.0  # give up on a server that does not answer a command
 
 
 class FetchClient:
-    """The mail program of *user* (a :class:`~netlab.mail.config.UserSpec` with ``fetch``) in *system*.
+    """The mail program of *user* (a :class:`~netlab.mail.config.UserSpec` with ``fetch``), fetching from *server*.
+
+    Parameters
+    ----------
+    ctx
+        The run as the agent sees it.
+    user
+        The user, with its client host and its ``fetch`` settings.
+    server
+        The inbox server (the mx host) that holds the user's mailbox.
+    give_up_s
+        A server out of reach for this long no longer holds the run (``mail.submit_give_up``).
+    connect_timeout_s
+        Wait for a connection (``mail.queue.connect_timeout``).
 
     Attributes
     ----------
@@ -54,24 +67,23 @@ class FetchClient:
         appears twice).
     """
 
-    def __init__(self, system: MailSystem, user: UserSpec) -> None:
-        from netlab.mail.mta.master import account
-
+    def __init__(self, ctx: MailContext, user: UserSpec, *, server: str, give_up_s: float,
+                 connect_timeout_s: float) -> None:  # fmt: skip
         assert user.fetch is not None and user.client is not None
-        self.system = system
-        self.env = system.env
+        self.ctx = ctx
+        self.env = ctx.env
         self.spec = user.fetch
         self.host = user.client
         self.user = account(user.address)
         self.password = user.password
-        server = system.spec.mailbox_host(user.address.rpartition("@")[2])
-        assert server is not None  # validate_mail: every user has a mailbox
         self.server = server
+        self.give_up_s = give_up_s
+        self.connect_timeout_s = connect_timeout_s
         self.protocol = self.spec.protocol
         self.mode = "idle" if self.spec.idle else "poll"
         self.fetched: list[tuple[float, FetchedMessage]] = []
         self._known: set[str] = set()  # unique ids retrieved and left on the server (POP3 keep mode)
-        self._rng = system.net.stream("mail", "fetch", self.user)
+        self._rng = ctx.stream("fetch", self.user)
 
     def __repr__(self) -> str:
         return f"<FetchClient {self.user} {self.protocol} {self.mode} on {self.host}: {len(self.fetched)} fetched>"
@@ -88,9 +100,9 @@ class FetchClient:
             start = self.env.now
             rec = yield from self._session()
             failing_since = (failing_since if failing_since is not None else start) if rec.error else None
-            if failing_since is not None and self.env.now - failing_since >= self.system.spec.submit_give_up_s:
+            if failing_since is not None and self.env.now - failing_since >= self.give_up_s:
                 # A server out of reach for that long must not keep a run without `until` going for ever.
-                self.system.tracker.stop_waiting(self.server, self.user)
+                self.ctx.tracker.stop_waiting(self.server, self.user)
             if self.mode == "idle" and not rec.error:
                 continue  # a refresh: log straight back in
             # a poll (or a failed IDLE session): the next one an interval after this one started
@@ -104,12 +116,12 @@ class FetchClient:
 
     def _session(self) -> Generator[simpy.Event, Any, FetchRecord]:
         """One POP3 or IMAP session, recorded in the tracker's fetch sessions."""
-        system, env = self.system, self.env
+        ctx, env = self.ctx, self.env
         rec = FetchRecord(self.host, self.server, self.user, self.protocol, self.mode, env.now)
-        system.tracker.fetches.append(rec)
-        address = (system.net.nodes[self.server].ip, POP3_PORT if self.protocol == "pop3" else IMAP_PORT)
+        ctx.tracker.fetches.append(rec)
+        address = (ctx.ip_of(self.server), POP3_PORT if self.protocol == "pop3" else IMAP_PORT)
         try:
-            conn = yield from connect(system.stack, self.host, address, system.spec.queue.connect_timeout_s)
+            conn = yield from ctx.connect(self.host, address, self.connect_timeout_s)
         except TransportError as exc:
             rec.end_s, rec.error = env.now, str(exc) or type(exc).__name__
             return rec
@@ -123,7 +135,10 @@ class FetchClient:
                 end = pos + literal if literal else buf.find(b"\n", pos) + 1
                 if (literal and end <= len(buf)) or (not literal and end > 0):
                     chunk, pos = bytes(buf[pos:end]), end
-                    out = client.feed_literal(chunk) if literal else client.feed_line(chunk)
+                    if literal and isinstance(client, ImapClient):
+                        out = client.feed_literal(chunk)
+                    else:
+                        out = client.feed_line(chunk)
                     self._collect(client, rec)
                     if out:
                         conn.send(out)
@@ -161,6 +176,6 @@ class FetchClient:
             self.fetched.append((self.env.now, m))
             if not self.spec.delete:
                 self._known.add(m.uid)
-            self.system.tracker.retrieved((self.server, self.user, m.uid), self.env.now)
+            self.ctx.tracker.retrieved((self.server, self.user, m.uid), self.env.now)
         rec.messages += len(new)
         rec.commands = client.commands  # kept current: an IDLE session may still be open when the run ends

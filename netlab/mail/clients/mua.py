@@ -15,15 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from netlab.mail.content.address import Address
 from netlab.mail.content.message import Envelope, normalize_crlf
 from netlab.mail.dns import DnsError, mx_targets
-from netlab.mail.smtp import SmtpClientSession
-from netlab.mail.smtp.drivers import connect, run_client
+from netlab.mail.smtp import ClientResult, SmtpClientSession
+from netlab.mail.smtp.drivers import run_client
 from netlab.mail.tracker import HopRecord, MessageRow, message_id_of
 from netlab.transport import TransportError
 
 if TYPE_CHECKING:
-    from netlab.mail.system import MailSystem
+    from netlab.mail.context import MailContext
 
 __all__ = ["Mua"]
 
@@ -31,12 +32,30 @@ _QUEUED = re.compile(r"queued as ([0-9A-Za-z]+)")
 
 
 class Mua:
-    """Mail programs on client *host* (one per host; each submission is its own process)."""
+    """Mail programs on client *host* (one per host; each submission is its own process).
 
-    def __init__(self, system: MailSystem, host: str) -> None:
-        self.system = system
+    Parameters
+    ----------
+    ctx
+        The run as the agent sees it.
+    host
+        The client node.
+    retry_s, give_up_s
+        A submission that failed for now is tried again after *retry_s* until *give_up_s* after it began
+        (``mail.submit_retry``, ``mail.submit_give_up``).
+    connect_timeout_s, command_timeout_s
+        Waits for the connection and for each reply (``mail.queue``).
+    """
+
+    def __init__(self, ctx: MailContext, host: str, *, retry_s: float, give_up_s: float, connect_timeout_s: float,
+                 command_timeout_s: float) -> None:  # fmt: skip
+        self.ctx = ctx
         self.host = host
-        self.env = system.env
+        self.env = ctx.env
+        self.retry_s = retry_s
+        self.give_up_s = give_up_s
+        self.connect_timeout_s = connect_timeout_s
+        self.command_timeout_s = command_timeout_s
         self.holding: dict[int, list[MessageRow]] = {}  # token -> rows still in our hands
         self._tokens = 0
         self.submitted = 0
@@ -56,7 +75,7 @@ class Mua:
         token = self._tokens
         raw = normalize_crlf(raw)  # once here, not at every attempt: SMTP sends CRLF lines
         mid = message_id_of(raw)
-        rows = self.system.tracker.create((self.host, token), sender, rcpts, self.env.now, len(raw), kind=kind,
+        rows = self.ctx.tracker.create((self.host, token), sender, rcpts, self.env.now, len(raw), kind=kind,
                                           message_id=mid)  # fmt: skip
         self.holding[token] = rows
         self.submitted += 1
@@ -64,9 +83,9 @@ class Mua:
 
     def _run(self, token: int, sender: str, rcpts: list[str], raw: bytes, auth: tuple[str, str] | None,
              msa: str | None, rows: list[MessageRow]) -> Generator[simpy.Event, Any, None]:  # fmt: skip
-        system, env = self.system, self.env
-        tracker = system.tracker
-        give_up = env.now + system.spec.submit_give_up_s
+        ctx, env = self.ctx, self.env
+        tracker = ctx.tracker
+        give_up = env.now + self.give_up_s
         pending = {r.rcpt: r for r in rows}
         why = ""
         while pending:
@@ -75,11 +94,11 @@ class Mua:
                 why = target
             else:
                 name, ip, port = target
-                outcome = yield from self._once(sender, list(pending), raw, auth, name, ip, port)
-                if isinstance(outcome, str):
-                    why = outcome
+                result = yield from self._once(sender, list(pending), raw, auth, name, ip, port)
+                if isinstance(result, str):
+                    why = result
                 else:
-                    outcome, server = outcome
+                    outcome, server = result
                     qid = ""
                     for rcpt, reply in outcome.recipients:
                         row = pending[rcpt]
@@ -93,52 +112,53 @@ class Mua:
                         else:
                             why = str(reply)
                     if qid:
-                        mid = system.accepted_mid(server, qid)
+                        mid = tracker.message_id_at(server, qid)
                         tracker.bind((self.host, token), mid)
             if not pending:
                 break
-            if env.now + system.spec.submit_retry_s > give_up:
+            if env.now + self.retry_s > give_up:
                 for row in pending.values():
                     tracker.finish(row, "rejected", env.now, "4.4.1", f"submission gave up: {why}")
                 break
-            yield env.timeout(system.spec.submit_retry_s)
+            yield env.timeout(self.retry_s)
         del self.holding[token]
 
     def _target(self, msa: str | None, rcpt: str) -> Generator[simpy.Event, Any, tuple[str, str, int] | str]:
         if msa is not None:
-            return msa, self.system.net.nodes[msa].ip, 587
-        domain = rcpt.rpartition("@")[2]
+            return msa, self.ctx.ip_of(msa), 587
+        domain = Address.split(rcpt).domain
         try:
-            mxs = yield mx_targets(self.system.resolver(self.host), domain, rng=self.system.net.stream(
-                "mail", self.host, "mx"))  # fmt: skip
+            mxs = yield mx_targets(self.ctx.resolver(self.host), domain, rng=self.ctx.stream(self.host, "mx"))
         except DnsError as exc:
             return f"MX lookup for {domain} failed: {exc}"
         best = mxs[0]
         return best.host, best.ips[0], 25
 
     def _once(self, sender: str, rcpts: list[str], raw: bytes, auth: tuple[str, str] | None, name: str, ip: str,
-              port: int) -> Generator[simpy.Event, Any, Any]:  # fmt: skip
-        """One SMTP session; returns the ClientResult, or a string saying why it failed for now."""
-        system, env = self.system, self.env
+              port: int) -> Generator[simpy.Event, Any, tuple[ClientResult, str] | str]:  # fmt: skip
+        """One SMTP session; returns the ClientResult and the server's node, or a string saying why it failed for
+        now."""
+        ctx, env = self.ctx, self.env
         t0 = env.now
         try:
-            conn = yield from connect(system.stack, self.host, (ip, port), system.spec.queue.connect_timeout_s)
+            conn = yield from ctx.connect(self.host, (ip, port), self.connect_timeout_s)
         except TransportError as exc:
-            system.tracker.transaction(HopRecord(self.host, name, port, t0, env.now, 0, "", message_id_of(raw),
+            ctx.tracker.transaction(HopRecord(self.host, name, port, t0, env.now, 0, "", message_id_of(raw),
                                                  tuple(rcpts), 0, len(raw), None, str(exc)))  # fmt: skip
             return f"connect to {name}[{ip}]:{port}: {exc}"
         session = SmtpClientSession(helo=f"{self.host}.client", envelope=Envelope(sender, tuple(rcpts)), data=raw,
                                     auth=auth, pipelining=True, crlf=True)  # fmt: skip
-        out = yield from run_client(conn, session, timeout_s=system.spec.queue.command_timeout_s)
+        out = yield from run_client(conn, session, timeout_s=self.command_timeout_s)
         res = session.result
         code = res.data_reply.code if res.data_reply is not None else (out.last_reply.code if out.last_reply else 0)
         accepted = sum(1 for _, r in res.recipients if r.is_positive)
         mid = message_id_of(raw)
+        server = ctx.host_at(conn.remote_address[0])
         if res.data_reply is not None and res.data_reply.is_positive:
             m = _QUEUED.search(res.data_reply.text)
             if m and not mid:
-                mid = system.accepted_mid(conn.remote.name, m.group(1))
-        system.tracker.transaction(HopRecord(self.host, conn.remote.name, port, t0, env.now, code,
-                                             (res.data_reply.enhanced or "") if res.data_reply else "", mid,
-                                             tuple(rcpts), accepted, len(raw), conn, out.error))  # fmt: skip
-        return res, conn.remote.name
+                mid = ctx.tracker.message_id_at(server, m.group(1))
+        ctx.tracker.transaction(HopRecord(self.host, server, port, t0, env.now, code,
+                                          (res.data_reply.enhanced or "") if res.data_reply else "", mid,
+                                          tuple(rcpts), accepted, len(raw), conn, out.error))  # fmt: skip
+        return res, server

@@ -13,6 +13,7 @@ from netlab.errors import ConfigError, TopologyError
 
 if TYPE_CHECKING:
     from netlab.mail.config.section import MailSpec
+    from netlab.mail.dns.zone import ZoneSet
     from netlab.topology.spec import Topology
 
 __all__ = ["validate_mail", "zone_records"]
@@ -24,7 +25,7 @@ def _hosts(topology: Topology) -> dict[str, str]:
 
 def _known(name: str | None, hosts: Iterable[str], where: str) -> None:
     if name is not None and name not in hosts:
-        from netlab.experiment.registry import did_you_mean
+        from netlab._text import did_you_mean
 
         raise TopologyError(f"{where}: unknown host {name!r}" + did_you_mean(name, hosts))
 
@@ -135,19 +136,19 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
                 if mail.user(addr) is None:
                     raise ConfigError(f"mail.workload.{key}[{j}]: unknown user {addr!r}")
         senders = w.senders or mail.default_senders()
-        for s in senders:
-            u = mail.user(s)
-            if u is None or u.client is None or mail.msa_for(u) is None:
-                raise ConfigError(f"mail.workload.senders: {s!r} cannot send: every sender needs a client host "
+        for sender in senders:
+            who = mail.user(sender)
+            if who is None or who.client is None or mail.msa_for(who) is None:
+                raise ConfigError(f"mail.workload.senders: {sender!r} cannot send: every sender needs a client host "
                                   "and an msa")  # fmt: skip
         if not senders or not (w.recipients or mail.users):
             raise ConfigError("mail.workload: needs at least one sender with a client and one recipient")
     zone_records(mail, topology)  # builds and validates the zone (CNAME loops, MX targets without A)
 
 
-def zone_records(mail: MailSpec, topology: Topology) -> object:
+def zone_records(mail: MailSpec, topology: Topology) -> ZoneSet:
     """The DNS zone of *mail*: an A record per server (its fqdn), the domains' MX records, the extra records;
-    validated by :func:`netlab.mail.dns.build_zones` (returns its ``ZoneSet``)."""
+    validated by :func:`netlab.mail.dns.build_zones`."""
     from netlab.mail.dns import Record, build_zones
     from netlab.network.network import assign_ips
 
@@ -159,8 +160,10 @@ def zone_records(mail: MailSpec, topology: Topology) -> object:
             recs.append(Record(d.name, "MX", ".", ttl, 0))
         for pref, host in d.mx:
             recs.append(Record(d.name, "MX", mail.server(host).fqdn, ttl, pref))  # type: ignore[arg-type]
-    for r in mail.records:
-        recs.append(Record(r.name, r.type.upper(), r.value, r.ttl_s if r.ttl_s is not None else ttl, r.preference))
+    recs.extend(
+        Record(r.name, r.type.upper(), r.value, r.ttl_s if r.ttl_s is not None else ttl, r.preference)
+        for r in mail.records
+    )
     by_fqdn = {s.fqdn: s.host for s in mail.servers}
     by_ip = {ips[s.host] for s in mail.servers}
     for i, r in enumerate(mail.records):

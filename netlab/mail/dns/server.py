@@ -96,7 +96,7 @@ def to_rrsets(records: Iterable[Record]) -> list[dns.rrset.RRset]:
         if rrset is None:
             rrset = sets[(rec.name, rec.rtype)] = dns.rrset.RRset(dns.name.from_text(rec.name), _IN,
                                                                   dns.rdatatype.from_text(rec.rtype))  # fmt: skip
-            rrset.update_ttl(rec.ttl_s)
+            rrset.update_ttl(int(rec.ttl_s))
         rrset.add(_rdata(rec))
     return list(sets.values())
 

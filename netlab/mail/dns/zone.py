@@ -81,8 +81,9 @@ class Record:
     value : str
         A: an IPv4 address; MX: the exchange host (``"."`` for a null MX); CNAME: the canonical name;
         TXT: the text (UTF-8 on the wire, cut into 255-byte strings).
-    ttl_s : int
-        Time to live in whole seconds, 0 to 2**31 - 1 (0: never cached).
+    ttl_s : int or float
+        Time to live in whole seconds, 0 to 2**31 - 1 (0: never cached); a float must have no fraction (``3600.0``
+        from a scenario's time units), and is kept as an int.
     preference : int, optional
         MX only, 0 to 65535 (lower is preferred); must be None for other types.
     """
@@ -90,7 +91,7 @@ class Record:
     name: str
     rtype: str
     value: str
-    ttl_s: int = 3600
+    ttl_s: float = 3600  # an int after __post_init__
     preference: int | None = field(default=None)
 
     def __post_init__(self) -> None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import EmailMessage
 
+from netlab.mail.content.address import Address
 from netlab.mail.content.message import (
     DEFAULT_EPOCH,
     normalize_crlf,
@@ -32,7 +33,8 @@ from netlab.mail.content.message import (
     sim_datetime,
 )
 from netlab.mail.errors import MailError
-from netlab.mail.smtp import Reply
+from netlab.mail.mailbox.agent import Filed
+from netlab.mail.smtp.reply import Reply
 
 __all__ = [
     "SYSTEM_FLAGS",
@@ -42,6 +44,7 @@ __all__ = [
     "MessageStore",
     "StoreError",
     "StoredEntry",
+    "account",
 ]
 
 SYSTEM_FLAGS: frozenset[str] = frozenset({"\\Seen", "\\Deleted", "\\Flagged", "\\Answered", "\\Draft"})
@@ -49,6 +52,15 @@ SYSTEM_FLAGS: frozenset[str] = frozenset({"\\Seen", "\\Deleted", "\\Flagged", "\
 
 DeliveryListener = Callable[[str, "Mailbox", "StoredEntry"], None]
 """Called as ``listener(user, mailbox, entry)`` after each delivery (IDLE wiring, results)."""
+
+
+def account(address: str) -> str:
+    """The message-store user of *address*: the local part as given (case matters), the domain in lower case.
+
+    >>> account("Bob@B.Test")
+    'Bob@b.test'
+    """
+    return str(Address.split(address))
 
 
 class StoreError(MailError, LookupError):
@@ -261,20 +273,24 @@ class MessageStore:
             ``250 2.0.0`` when stored; ``550 5.1.1`` for an unknown user; over quota ``452 4.2.2`` or, with
             *quota_permanent*, ``552 5.2.2``.
         """
+        return self.file(user, raw, when).reply
+
+    def file(self, user: str, raw: bytes, when: float) -> Filed:
+        """:meth:`deliver`, telling where the copy went (the :class:`~netlab.mail.mailbox.agent.DeliveryAgent` call)."""
         if user not in self._boxes:
-            return Reply(550, f"<{user}>: Recipient address rejected: User unknown in local recipient table",
-                         "5.1.1")  # fmt: skip
+            return Filed(Reply(550, f"<{user}>: Recipient address rejected: User unknown in local recipient table",
+                               "5.1.1"))  # fmt: skip
         address = user if "@" in user or self.domain is None else f"{user}@{self.domain}"
         data = prepend_header(normalize_crlf(raw), "Delivered-To", address)
         if self.quota_bytes is not None and self.usage(user) + len(data) > self.quota_bytes:
             if self.quota_permanent:
-                return Reply(552, f"<{address}>: Mailbox full: quota exceeded", "5.2.2")
-            return Reply(452, f"<{address}>: Mailbox full: quota exceeded, try again later", "4.2.2")
+                return Filed(Reply(552, f"<{address}>: Mailbox full: quota exceeded", "5.2.2"))
+            return Filed(Reply(452, f"<{address}>: Mailbox full: quota exceeded, try again later", "4.2.2"))
         box = self._boxes[user]["INBOX"]
         entry = box.append(data, when)
         for listener in self._listeners:
             listener(user, box, entry)
-        return Reply(250, f"Ok: delivered to mailbox as UID {entry.uid}", "2.0.0")
+        return Filed(Reply(250, f"Ok: delivered to mailbox as UID {entry.uid}", "2.0.0"), box.uidvalidity, entry.uid)
 
     def entry(self, user: str, uid: int, mailbox: str = "INBOX") -> StoredEntry:
         """The stored entry *uid* of *user*'s *mailbox*.

@@ -34,9 +34,11 @@ from typing import Any, Protocol
 import simpy
 
 from netlab.mail.config.servers import QueueSpec
+from netlab.mail.maillog import format_delivery
 from netlab.mail.mta.scheduler import DestinationWindow
 
-__all__ = ["SITE_FAILURE_DSNS", "Job", "Outcome", "QueueEntry", "QueueManager", "backoff_s", "retry_schedule"]
+__all__ = ["SITE_FAILURE_DSNS", "Deliverer", "Job", "Outcome", "QueueEntry", "QueueManager", "backoff_s",
+           "delivery_log", "retry_schedule"]  # fmt: skip
 
 SITE_FAILURE_DSNS = frozenset({"4.4.1", "4.4.2"})
 """Deferrals that are negative concurrency feedback: no answer from the host, bad connection (RFC 3463 X.4.1,
@@ -108,6 +110,20 @@ class Job:
     dest: str
     rcpts: list[str]
     generation: int
+
+
+_STATUS = {"sent": "sent", "defer": "deferred", "bounce": "bounced"}
+
+
+def delivery_log(entry: QueueEntry, outcome: Outcome, now: float,
+                 delays: tuple[float, float, float, float] | None = None) -> str:  # fmt: skip
+    """A delivery agent's log text for *outcome* of *entry* at *now*: ``to=<..>, relay=.., delay=..,
+    delays=a/b/c/d, dsn=.., status=.. (reply)``. *delays* default to the wait in the queue alone (no connection
+    was made)."""
+    if delays is None:
+        delays = (entry.activated_at - entry.arrival, 0.0, 0.0, 0.0)
+    return format_delivery(to=outcome.rcpt, relay=outcome.relay, delay=now - entry.arrival, delays=delays,
+                           dsn=outcome.dsn, status=_STATUS[outcome.kind], reply=outcome.text)  # fmt: skip
 
 
 class Deliverer(Protocol):

@@ -1,9 +1,9 @@
 """SMTP sessions over the simulated transport: the sans-IO state machines of :mod:`netlab.mail.smtp` driven by
-real bytes on a :class:`~netlab.transport.Connection`.
+real bytes on a :class:`~netlab.transport.Stream` (a TCP connection, or any fake stream).
 
-Both drivers are SimPy generators. The server reads whatever the connection has (``recv``) and feeds it to the
-session, which splits lines; the client parses replies with :class:`ReplyReader` and sends what its session
-asks for, so every command, reply and dot-stuffed DATA line crosses the network as segments.
+Both drivers are SimPy generators. The server reads whatever the stream has (``recv``) and feeds it to the
+session, which splits lines; the client parses replies with :class:`~netlab.mail.smtp.ReplyReader` and sends what
+its session asks for, so every command, reply and dot-stuffed DATA line crosses the network as segments.
 """
 
 from __future__ import annotations
@@ -14,13 +14,16 @@ from typing import Any
 
 import simpy
 
-from netlab.mail.smtp import Reply, ReplyReader, SmtpClientSession, SmtpServerSession
-from netlab.transport import TransportError
+from netlab.mail.errors import ProtocolError
+from netlab.mail.smtp.client import SmtpClientSession
+from netlab.mail.smtp.reply import Reply, ReplyReader
+from netlab.mail.smtp.server import SmtpServerSession
+from netlab.transport import Stream, TransportError
 
-__all__ = ["ClientOutcome", "connect", "run_client", "serve"]
+__all__ = ["ClientOutcome", "run_client", "serve"]
 
 
-def serve(conn: Any, session: SmtpServerSession, *, timeout_s: float = 300.0) -> Generator[simpy.Event, Any, None]:
+def serve(conn: Stream, session: SmtpServerSession, *, timeout_s: float = 300.0) -> Generator[simpy.Event, Any, None]:
     """Run *session* on the accepted connection *conn* until QUIT, 421, EOF, a transport error or an idle
     *timeout_s* (seconds); then close the connection."""
     try:
@@ -46,28 +49,7 @@ class ClientOutcome:
     last_reply: Reply | None = None
 
 
-def connect(stack: Any, host: str, address: tuple[str, int], timeout_s: float) -> Generator[simpy.Event, Any, Any]:
-    """Open a connection from *host* to *address*, giving up after *timeout_s* (smtp_connect_timeout).
-
-    Returns the connection; raises :class:`TransportError` (refused, timed out, reset).
-    """
-    env = stack.env
-    ev = stack.connect(host, address)
-    conn = stack.connections[-1]  # the connection connect() just made (its event carries it only on success)
-    timer = env.timeout(timeout_s)
-    yield ev | timer
-    if ev.triggered:
-        if not ev.ok:
-            ev.defused = True
-            raise ev.value
-        return ev.value
-    conn.abort()  # a SYN_SENT abort just forgets the attempt; its event never fires
-    from netlab.transport import ConnectionTimeout
-
-    raise ConnectionTimeout(f"connect to {address[0]}:{address[1]}: Connection timed out after {timeout_s:g} s")
-
-
-def run_client(conn: Any, session: SmtpClientSession, *, timeout_s: float = 300.0,
+def run_client(conn: Stream, session: SmtpClientSession, *, timeout_s: float = 300.0,
                data_timeout_s: float = 600.0) -> Generator[simpy.Event, Any, ClientOutcome]:  # fmt: skip
     """Drive *session* over *conn* until it is done (it sends QUIT itself), then close the connection."""
     out = ClientOutcome(session)
@@ -90,11 +72,7 @@ def run_client(conn: Any, session: SmtpClientSession, *, timeout_s: float = 300.
     except TransportError as exc:
         out.error = str(exc) or type(exc).__name__
         session.abort()
-    except Exception as exc:  # a peer that does not speak SMTP (ProtocolError): end this session, not the run
-        from netlab.mail.errors import ProtocolError
-
-        if not isinstance(exc, ProtocolError):
-            raise
+    except ProtocolError as exc:  # a peer that does not speak SMTP: end this session, not the run
         out.error = f"protocol error: {exc}"
         session.abort()
         conn.abort()
