@@ -37,9 +37,10 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from netlab.mail.config.check import zone_records
+from netlab.mail.config.servers import QuotaAction, ServerRole
 from netlab.mail.content.address import Address
 from netlab.mail.mailbox.store import account
-from netlab.mail.tracker import Tracker
+from netlab.mail.tracker import MailStatus, MessageKind, Tracker
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -143,8 +144,8 @@ class MailSystem:
         # The message store of each mx, keyed by account: the mailboxes of the users of its domains.
         self.stores: dict[str, MessageStore] = {
             s.host: MessageStore(self._mailbox_users(s.domains), quota_bytes=s.quota_bytes,
-                                 quota_permanent=s.quota_action == "bounce", epoch=self.epoch)
-            for s in spec.servers if s.role == "mx"
+                                 quota_permanent=s.quota_action == QuotaAction.BOUNCE, epoch=self.epoch)
+            for s in spec.servers if s.role == ServerRole.MX
         }  # fmt: skip
         fetching = {account(u.address) for u in spec.users if u.fetch is not None}
         dsns = itertools.count(1)
@@ -252,7 +253,7 @@ class MailSystem:
                 deleted |= {(host, user, f"{box.uidvalidity}.{uid}") for uid in box.expunged}
         ends: Counter[str] = Counter()
         for row in self.tracker.rows:
-            if row.status != "delivered":
+            if row.status != MailStatus.DELIVERED:
                 continue
             if row.mailbox in stored:
                 ends["in_mailboxes"] += 1
@@ -286,11 +287,11 @@ class MailSystem:
     def summary(self, run: RunHandle) -> dict[str, Any]:
         """Counts by status (mail and DSNs apart), delivery time percentiles (s), queue and DNS figures."""
         queued = self._queued()
-        by_kind: dict[str, Counter[str]] = {"mail": Counter(), "dsn": Counter()}
+        by_kind: dict[MessageKind, Counter[str]] = {MessageKind.MAIL: Counter(), MessageKind.DSN: Counter()}
         delays = []
         for row in self.tracker.rows:
-            by_kind[row.kind][self.tracker.status_of(row, queued)] += 1
-            if row.kind == "mail" and row.status == "delivered":
+            by_kind[row.kind][self.tracker.status_of(row, queued).value] += 1
+            if row.kind == MessageKind.MAIL and row.status == MailStatus.DELIVERED:
                 delays.append(row.delivered_s - row.submitted_s)
         delays.sort()
 
@@ -300,7 +301,7 @@ class MailSystem:
             return delays[min(len(delays) - 1, int(p / 100 * len(delays)))]
 
         return {
-            "messages": dict(by_kind["mail"]), "dsns": dict(by_kind["dsn"]),
+            "messages": dict(by_kind[MessageKind.MAIL]), "dsns": dict(by_kind[MessageKind.DSN]),
             "submissions": sum(m.submitted for m in self._muas.values()),
             "delivery_p50_s": pct(50), "delivery_p95_s": pct(95), "delivery_p99_s": pct(99),
             "smtp_transactions": len(self.tracker.hops), "duplicates": self.tracker.duplicates,
@@ -308,7 +309,7 @@ class MailSystem:
             "dns_queries": int(self.dns.stats["queries"]), "maillog_lines": len(self.maillog),
             "in_mailboxes": sum(store.count() for store in self.stores.values()),
             "retrieved": sum(1 for r in self.tracker.rows if r.retrieved_s == r.retrieved_s),
-            "fetch_sessions": dict(Counter(f.protocol for f in self.tracker.fetches)),
+            "fetch_sessions": dict(Counter(f.protocol.value for f in self.tracker.fetches)),
             # where the delivered (message, recipient) pairs ended (the conservation check counted them)
             "delivered_ends": {k: getattr(self, "counts", {}).get(k, 0)
                                for k in ("in_mailboxes", "retrieved_and_deleted", "deleted_unread")},

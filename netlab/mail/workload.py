@@ -31,7 +31,12 @@ if TYPE_CHECKING:
 
 __all__ = ["MailWorkload", "compose", "lognormal_size"]
 
-_WORDS = ["the", "network", "lab", "follows", "each", "message", "from", "the", "sender", "through", "submission", "checks", "dns", "relays", "and", "the", "recipient", "exchanger", "packets", "routes", "queue", "retry", "delivery", "report", "meeting", "notes", "budget", "draft", "review", "schedule", "project", "update", "figures", "attached", "please", "find", "below", "thanks", "regards"]  # fmt: skip
+# fmt: off
+_WORDS = ["the", "network", "lab", "follows", "each", "message", "from", "the", "sender", "through", "submission",
+          "checks", "dns", "relays", "and", "the", "recipient", "exchanger", "packets", "routes", "queue", "retry",
+          "delivery", "report", "meeting", "notes", "budget", "draft", "review", "schedule", "project", "update",
+          "figures", "attached", "please", "find", "below", "thanks", "regards"]
+# fmt: on
 _TEXT = " ".join(_WORDS[(i * 7 + i // 3) % len(_WORDS)] for i in range(4000))
 
 

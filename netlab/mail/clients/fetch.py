@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from netlab.mail.config.users import FetchMode, FetchProtocol
 from netlab.mail.errors import ProtocolError
 from netlab.mail.imap import ImapClient
 from netlab.mail.mailbox.inbox import IMAP_PORT, POP3_PORT
@@ -79,8 +80,8 @@ class FetchClient:
         self.server = server
         self.give_up_s = give_up_s
         self.connect_timeout_s = connect_timeout_s
-        self.protocol = self.spec.protocol
-        self.mode = "idle" if self.spec.idle else "poll"
+        self.protocol = FetchProtocol(self.spec.protocol)
+        self.mode = self.spec.mode
         self.fetched: list[tuple[float, FetchedMessage]] = []
         self._known: set[str] = set()  # unique ids retrieved and left on the server (POP3 keep mode)
         self._rng = ctx.stream("fetch", self.user)
@@ -103,14 +104,14 @@ class FetchClient:
             if failing_since is not None and self.env.now - failing_since >= self.give_up_s:
                 # A server out of reach for that long must not keep a run without `until` going for ever.
                 self.ctx.tracker.stop_waiting(self.server, self.user)
-            if self.mode == "idle" and not rec.error:
+            if self.mode is FetchMode.IDLE and not rec.error:
                 continue  # a refresh: log straight back in
             # a poll (or a failed IDLE session): the next one an interval after this one started
-            wait = interval if self.mode == "idle" else max(0.0, start + interval - self.env.now)
+            wait = interval if self.mode is FetchMode.IDLE else max(0.0, start + interval - self.env.now)
             yield self.env.timeout(wait)
 
     def _client(self) -> Pop3Client | ImapClient:
-        if self.protocol == "pop3":
+        if self.protocol is FetchProtocol.POP3:
             return Pop3Client(self.user, self.password, delete=self.spec.delete, seen=frozenset(self._known))
         return ImapClient(self.user, self.password, idle=self.spec.idle, delete=self.spec.delete)
 
@@ -119,7 +120,7 @@ class FetchClient:
         ctx, env = self.ctx, self.env
         rec = FetchRecord(self.host, self.server, self.user, self.protocol, self.mode, env.now)
         ctx.tracker.fetches.append(rec)
-        address = (ctx.ip_of(self.server), POP3_PORT if self.protocol == "pop3" else IMAP_PORT)
+        address = (ctx.ip_of(self.server), POP3_PORT if self.protocol is FetchProtocol.POP3 else IMAP_PORT)
         try:
             conn = yield from ctx.connect(self.host, address, self.connect_timeout_s)
         except TransportError as exc:

@@ -20,7 +20,7 @@ from netlab.mail.content.message import Envelope, normalize_crlf
 from netlab.mail.dns import DnsError, mx_targets
 from netlab.mail.smtp import ClientResult, SmtpClientSession
 from netlab.mail.smtp.drivers import run_client
-from netlab.mail.tracker import HopRecord, MessageRow, message_id_of
+from netlab.mail.tracker import HopRecord, MailStatus, MessageKind, MessageRow, message_id_of
 from netlab.transport import TransportError
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class Mua:
         return {id(r) for rows in self.holding.values() for r in rows if not r.status}
 
     def submit(self, sender: str, rcpts: list[str], raw: bytes, *, auth: tuple[str, str] | None,
-               msa: str | None, kind: str = "mail") -> simpy.Process:  # fmt: skip
+               msa: str | None, kind: MessageKind = MessageKind.MAIL) -> simpy.Process:  # fmt: skip
         """Start submitting *raw* from *sender* to *rcpts*: to *msa* (port 587) with *auth*, or, with *msa*
         None, straight to the recipient domain's MX on port 25 (no AUTH)."""
         self._tokens += 1
@@ -107,7 +107,7 @@ class Mua:
                             qid = m.group(1) if m else ""
                             del pending[rcpt]
                         elif reply.is_permanent:
-                            tracker.finish(row, "rejected", env.now, reply.enhanced or "5.0.0", str(reply))
+                            tracker.finish(row, MailStatus.REJECTED, env.now, reply.enhanced or "5.0.0", str(reply))
                             del pending[rcpt]
                         else:
                             why = str(reply)
@@ -118,7 +118,7 @@ class Mua:
                 break
             if env.now + self.retry_s > give_up:
                 for row in pending.values():
-                    tracker.finish(row, "rejected", env.now, "4.4.1", f"submission gave up: {why}")
+                    tracker.finish(row, MailStatus.REJECTED, env.now, "4.4.1", f"submission gave up: {why}")
                 break
             yield env.timeout(self.retry_s)
         del self.holding[token]

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from netlab.errors import ConfigError, TopologyError
+from netlab.mail.config.servers import ServerRole
 
 if TYPE_CHECKING:
     from netlab.mail.config.section import MailSpec
@@ -54,7 +55,7 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
             for j, d in enumerate(getattr(s, key)):
                 if mail.domain(d) is None:
                     raise ConfigError(f"{where}.{key}[{j}]: unknown domain {d!r} (not in mail.domains)")
-        if s.domains and s.role == "relay":
+        if s.domains and s.role == ServerRole.RELAY:
             raise ConfigError(f"{where}.domains: a relay is final destination for nothing; use role mx")
         for j, t in enumerate(s.trusted):
             _known(t, hosts, f"{where}.trusted[{j}]")
@@ -79,7 +80,7 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
             _known(host, hosts, f"{where}.mx[{j}]")
             if host not in servers:
                 raise ConfigError(f"{where}.mx[{j}]: MX host {host!r} runs no mail server (MTA)")
-            if mail.server(host).role == "msa":
+            if mail.server(host).role == ServerRole.MSA:
                 raise ConfigError(f"{where}.mx[{j}]: MX host {host!r} is an msa (port 587); an MX must listen on 25")
         if d.null_mx and d.mx:
             raise ConfigError(f"{where}: null_mx and mx records exclude each other")
@@ -108,7 +109,7 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
             # A mail program that only fetches (its domain has no MSA) is fine; one that sends needs an MSA.
             if msa is None and u.fetch is None:
                 raise ConfigError(f"{where}: no msa serves {a.domain!r}; give the user an msa")
-            if msa is not None and (msa not in servers or mail.server(msa).role != "msa"):
+            if msa is not None and (msa not in servers or mail.server(msa).role != ServerRole.MSA):
                 raise ConfigError(f"{where}.msa: {msa!r} is not an msa server")
         for j, other in enumerate(u.may_send_as):
             try:

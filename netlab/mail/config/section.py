@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netlab.errors import ConfigError
-from netlab.mail.config.servers import DomainSpec, QueueSpec, RecordSpec, ServerSpec
+from netlab.mail.config.servers import DomainSpec, QueueSpec, RecordSpec, ServerRole, ServerSpec
 from netlab.mail.config.users import MailWorkloadSpec, ScriptedMessage, UserSpec
+from netlab.mail.content.address import Address
 from netlab.topology.spec import option
 
 __all__ = ["MailSpec"]
@@ -53,7 +54,9 @@ class MailSpec:
         try:
             when = datetime.fromisoformat(self.epoch)
         except (TypeError, ValueError):
-            raise ConfigError(f"mail.epoch: expected an ISO 8601 date like {_DEFAULT_EPOCH!r}, got {self.epoch!r}")
+            raise ConfigError(
+                f"mail.epoch: expected an ISO 8601 date like {_DEFAULT_EPOCH!r}, got {self.epoch!r}"
+            ) from None
         if when.tzinfo is None:
             raise ConfigError(f"mail.epoch: give a zone offset (e.g. +00:00), got {self.epoch!r}")
 
@@ -76,7 +79,7 @@ class MailSpec:
         """The mx host that is final destination for *domain*, or None."""
         domain = domain.lower()
         for s in self.servers:
-            if s.role == "mx" and domain in (d.lower() for d in s.domains):
+            if s.role == ServerRole.MX and domain in (d.lower() for d in s.domains):
                 return s.host
         return None
 
@@ -84,11 +87,11 @@ class MailSpec:
         """The MSA host *user* submits to."""
         if user.msa is not None:
             return user.msa
-        domain = user.address.rpartition("@")[2].lower()
+        domain = Address.split(user.address).domain
         for s in self.servers:
-            if s.role == "msa" and domain in (d.lower() for d in s.domains):
+            if s.role == ServerRole.MSA and domain in (d.lower() for d in s.domains):
                 return s.host
-        msas = [s.host for s in self.servers if s.role == "msa"]
+        msas = [s.host for s in self.servers if s.role == ServerRole.MSA]
         return msas[0] if len(msas) == 1 else None
 
     def default_senders(self) -> tuple[str, ...]:
@@ -101,9 +104,8 @@ class MailSpec:
 
     def user(self, address: str) -> UserSpec | None:
         """The user with *address* (case-insensitive domain), or None."""
-        local, _, dom = address.rpartition("@")
+        wanted = Address.split(address)
         for u in self.users:
-            ul, _, ud = u.address.rpartition("@")
-            if ul == local and ud.lower() == dom.lower():
+            if Address.split(u.address) == wanted:
                 return u
         return None

@@ -12,16 +12,56 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 
 from netlab.errors import ConfigError
 from netlab.topology.spec import option
 
-__all__ = ["ROLES", "DomainSpec", "QueueSpec", "RecordSpec", "ServerSpec"]
+__all__ = [
+    "ROLES",
+    "DomainSpec",
+    "QueueSpec",
+    "QuotaAction",
+    "RecordSpec",
+    "RelayRefusal",
+    "ServerRole",
+    "ServerSpec",
+    "SpamAction",
+]  # fmt: skip
 
-#: Mail server roles: ``msa`` takes authenticated submissions on 587; ``mx`` is final destination for its
-#: domains on 25 and the inbox server of their users (message store, MDA, POP3 on 110, IMAP on 143); ``relay``
-#: passes mail on (smarthost, backup MX) on 25.
-ROLES = ("msa", "mx", "relay")
+
+class ServerRole(StrEnum):
+    """What a mail server does (``role:``); compares equal to its name (``spec.role == "mx"``)."""
+
+    MSA = "msa"  # takes authenticated submissions on 587
+    MX = "mx"  # final destination for its domains on 25, and the inbox server of their users (POP3 110, IMAP 143)
+    RELAY = "relay"  # passes mail on (smarthost, backup MX) on 25
+
+
+#: The role names, as ``role:`` takes them.
+ROLES = tuple(r.value for r in ServerRole)
+
+
+class SpamAction(StrEnum):
+    """What a server does with mail its spam filter scores as spam (``spam_action:``)."""
+
+    REJECT = "reject"  # 550 5.7.1 at the end of DATA
+    TAG = "tag"  # accept, with an X-Spam-Status header for the recipient's filters
+    OFF = "off"  # do not score
+
+
+class RelayRefusal(StrEnum):
+    """How a server refuses to relay for an unauthenticated client (``relay_refusal:``)."""
+
+    REJECT = "reject"  # 554 5.7.1: for good
+    DEFER = "defer"  # 454 4.7.1: try later
+
+
+class QuotaAction(StrEnum):
+    """What an mx answers for a mailbox over its quota (``quota_action:``)."""
+
+    DEFER = "defer"  # 452 4.2.2: the sending MTA retries from its queue
+    BOUNCE = "bounce"  # 552 5.2.2: bounce now
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +159,15 @@ class ServerSpec:
     @property
     def port(self) -> int:
         """587 for an MSA, 25 otherwise."""
-        return 587 if self.role == "msa" else 25
+        return 587 if self.role == ServerRole.MSA else 25
 
     @property
-    def spam(self) -> str:
-        """The effective spam action."""
-        return self.spam_action or {"msa": "reject", "mx": "tag"}.get(self.role, "off")
+    def spam(self) -> SpamAction:
+        """The effective spam action: ``spam_action``, else reject on an MSA (outbound), tag on an mx, off."""
+        return SpamAction(self.spam_action or _DEFAULT_SPAM.get(self.role, SpamAction.OFF))
+
+
+_DEFAULT_SPAM: dict[str, SpamAction] = {ServerRole.MSA: SpamAction.REJECT, ServerRole.MX: SpamAction.TAG}
 
 
 @dataclass(frozen=True, slots=True)

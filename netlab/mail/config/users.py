@@ -12,13 +12,31 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 
 from netlab.errors import ConfigError
 from netlab.topology.spec import option
 
-__all__ = ["FETCH_PROTOCOLS", "FetchSpec", "MailWorkloadSpec", "ScriptedMessage", "UserSpec"]
+__all__ = ["FETCH_PROTOCOLS", "FetchMode", "FetchProtocol", "FetchSpec", "MailWorkloadSpec", "ScriptedMessage",
+           "UserSpec"]  # fmt: skip
 
-FETCH_PROTOCOLS = ("pop3", "imap")
+
+class FetchProtocol(StrEnum):
+    """How a mail program fetches (``fetch.protocol:``); compares equal to its name."""
+
+    POP3 = "pop3"  # port 110: download (and with delete: remove) what is new
+    IMAP = "imap"  # port 143: read the mailbox on the server, flags and all; IDLE for push
+
+
+#: The protocol names, as ``fetch.protocol:`` takes them.
+FETCH_PROTOCOLS = tuple(p.value for p in FetchProtocol)
+
+
+class FetchMode(StrEnum):
+    """When a mail program looks for new mail (``fetch.idle:`` false or true)."""
+
+    POLL = "poll"  # a session every interval
+    IDLE = "idle"  # stay logged in and wait for the server's push (IMAP IDLE, RFC 2177)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +57,11 @@ class FetchSpec:
             raise ConfigError(f"fetch.interval: expected a positive time, got {self.interval_s!r}")
         if self.idle and self.protocol != "imap":
             raise ConfigError("fetch.idle: IDLE is an IMAP extension; use protocol imap or poll")
+
+    @property
+    def mode(self) -> FetchMode:
+        """``idle`` with IDLE, else ``poll``."""
+        return FetchMode.IDLE if self.idle else FetchMode.POLL
 
 
 @dataclass(frozen=True, slots=True)

@@ -179,21 +179,21 @@ def build_dsn(
         ]
     )
     blocks: list[Message | str] = [per_message]
-    for r in recipients:
-        blocks.append(
-            _block(
-                [
-                    ("Final-Recipient", f"rfc822; {r.recipient}"),
-                    ("Original-Recipient", f"rfc822; {r.original_recipient}" if r.original_recipient else None),
-                    ("Action", r.action),
-                    ("Status", r.status),
-                    ("Remote-MTA", f"dns; {r.remote_mta}" if r.remote_mta else None),
-                    ("Diagnostic-Code", r.diagnostic),
-                    ("Last-Attempt-Date", _date(r.last_attempt) if r.last_attempt else None),
-                    ("Will-Retry-Until", _date(r.will_retry_until) if r.will_retry_until else None),
-                ]
-            )
+    blocks.extend(
+        _block(
+            [
+                ("Final-Recipient", f"rfc822; {r.recipient}"),
+                ("Original-Recipient", f"rfc822; {r.original_recipient}" if r.original_recipient else None),
+                ("Action", r.action),
+                ("Status", r.status),
+                ("Remote-MTA", f"dns; {r.remote_mta}" if r.remote_mta else None),
+                ("Diagnostic-Code", r.diagnostic),
+                ("Last-Attempt-Date", _date(r.last_attempt) if r.last_attempt else None),
+                ("Will-Retry-Until", _date(r.will_retry_until) if r.will_retry_until else None),
+            ]
         )
+        for r in recipients
+    )
     status.set_payload(blocks)  # the generator writes a list payload as blank-line-separated blocks
     msg.attach(status)
 

@@ -34,8 +34,9 @@ from netlab.mail.dns.zone import RECORD_TYPES, Record, ZoneError, normalize_name
 
 if TYPE_CHECKING:
     import random
-    from collections.abc import Generator, Iterable
+    from collections.abc import Callable, Generator, Iterable
 
+    import dns.rrset
     import simpy
 
     from netlab.transport.stack import TransportStack
@@ -125,10 +126,10 @@ class Resolver:
     Parameters
     ----------
     stack : TransportStack
-    host : node, node name or IPv4 address
-        Where the resolver runs; it binds one ephemeral datagram port there.
-    server : (host, port)
-        The DNS server.
+    host : str
+        The node (name or IPv4 address) the resolver runs on; it binds one ephemeral datagram port there.
+    server : (str, int)
+        The DNS server's node and port.
     timeout_s : float
         Seconds to wait for each answer (default 2).
     retries : int
@@ -140,7 +141,7 @@ class Resolver:
     of a lookup is accepted. Concurrent lookups of the same (name, type) share one query.
     """
 
-    def __init__(self, stack: TransportStack, host: Any, server: tuple[Any, int], *, timeout_s: float = 2.0,
+    def __init__(self, stack: TransportStack, host: str, server: tuple[str, int], *, timeout_s: float = 2.0,
                  retries: int = 2, cache: bool = True) -> None:  # fmt: skip
         if not timeout_s > 0:
             raise ConfigError(f"Resolver: timeout_s must be > 0, got {timeout_s!r}")
@@ -294,7 +295,7 @@ class Resolver:
             waiting[0].succeed(msg)
 
 
-def _records(rrset: Any) -> list[Record]:
+def _records(rrset: dns.rrset.RRset) -> list[Record]:
     """dnspython RRset -> list of Record."""
     name, ttl, kind = rrset.name.to_text(), rrset.ttl, dns.rdatatype.to_text(rrset.rdtype)
     if kind == "A":
@@ -361,7 +362,8 @@ def _mx_targets(resolver: Resolver, domain: str, rng: random.Random,
     raise DnsNoAddress(f"{domain}: {what}", name=domain, rtype="A")
 
 
-def _below_self(domain: str, candidates: list[tuple[int, str]], is_me: Any) -> list[tuple[int, str]]:
+def _below_self(domain: str, candidates: list[tuple[int, str]],
+                is_me: Callable[[str], bool]) -> list[tuple[int, str]]:  # fmt: skip
     """RFC 5321 §5.1: drop this host's preference and every worse one; an empty result is an error."""
     own = [pref for pref, host in candidates if is_me(host)]
     if not own:

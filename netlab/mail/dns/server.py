@@ -107,7 +107,8 @@ class DnsServer:
     Parameters
     ----------
     stack : TransportStack
-    host : node, node name or IPv4 address
+    host : str
+        The node (name or IPv4 address) it runs on.
     zones : ZoneSet
     port : int
         Default 53.
@@ -123,7 +124,7 @@ class DnsServer:
         (``NOERROR``, ``NXDOMAIN``, ``SERVFAIL``, ``FORMERR``, ...).
     """
 
-    def __init__(self, stack: TransportStack, host: Any, zones: ZoneSet, port: int = DNS_PORT, *,
+    def __init__(self, stack: TransportStack, host: str, zones: ZoneSet, port: int = DNS_PORT, *,
                  service_time_s: float = 0.0) -> None:  # fmt: skip
         if service_time_s < 0:
             raise ConfigError(f"DnsServer: service_time_s must be >= 0, got {service_time_s!r}")

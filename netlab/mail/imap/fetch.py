@@ -134,13 +134,12 @@ def fetch_responses(session: ImapServerSession, args: list[Token], *, by_uid: bo
         items.insert(0, FetchItem("UID"))
     assert session.mailbox is not None
     out: list[bytes] = []
-    for number, entry in _targets(session, args[0], by_uid):
+    for number, found in _targets(session, args[0], by_uid):
+        entry = found
         seen_now = not session.readonly and "\\Seen" not in entry.flags and any(i.sets_seen for i in items)
         if seen_now:
             entry = session.mailbox.set_flags(entry.uid, entry.flags | {"\\Seen"})
-        parts: list[bytes] = []
-        for item in items:
-            parts.append(item.name.encode() + b" " + _value(session, entry, item))
+        parts = [item.name.encode() + b" " + _value(session, entry, item) for item in items]
         if seen_now and not any(i.name == "FLAGS" for i in items):
             parts.append(_flags(session, entry).encode())  # the flags changed: tell the client (§6.4.5)
         out.append(b"* %d FETCH (" % number + b" ".join(parts) + b")\r\n")
@@ -177,9 +176,9 @@ def store_flags(session: ImapServerSession, args: list[Token], *, by_uid: bool) 
         raise ImapSyntaxError(f"unsupported flags {sorted(flags - SYSTEM_FLAGS)} (no keywords here)")
     assert session.mailbox is not None
     out: list[bytes] = []
-    for number, entry in _targets(session, args[0], by_uid):
-        new = {"+": entry.flags | flags, "-": entry.flags - flags}.get(action[0], frozenset(flags))
-        entry = session.mailbox.set_flags(entry.uid, new)
+    for number, old in _targets(session, args[0], by_uid):
+        new = {"+": old.flags | flags, "-": old.flags - flags}.get(action[0], frozenset(flags))
+        entry = session.mailbox.set_flags(old.uid, new)
         if not action.endswith(".SILENT"):
             uid = f"UID {entry.uid} " if by_uid else ""
             out.append(f"* {number} FETCH ({uid}{_flags(session, entry)})\r\n".encode())

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from netlab.mail.content.dsn import RecipientStatus, build_dsn
 from netlab.mail.content.message import sim_datetime
+from netlab.mail.tracker import MessageKind
 
 if TYPE_CHECKING:
     from netlab.mail.context import MailContext
@@ -59,7 +60,7 @@ class Bounce:
         raw = build_dsn(reporting_mta=self.fqdn, original=entry.raw, envelope_from=entry.sender,
                         recipients=recipients, arrival=sim_datetime(ctx.epoch, entry.arrival), when=when,
                         message_id=mid, queue_id=entry.qid)  # fmt: skip
-        ctx.tracker.create(None, "", [entry.sender], now, len(raw), kind="dsn", message_id=mid,
+        ctx.tracker.create(None, "", [entry.sender], now, len(raw), kind=MessageKind.DSN, message_id=mid,
                            origin=entry.message_id)  # fmt: skip
         dsn_entry = self.cleanup.enqueue_local("", [entry.sender], raw)
         ctx.log(self.host, "bounce", entry.qid, f"sender non-delivery notification: {dsn_entry.qid}")

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from netlab.mail.content.message import return_path
 from netlab.mail.mailbox.store import account
-from netlab.mail.mta.qmgr import Job, Outcome, delivery_log
+from netlab.mail.mta.qmgr import Job, Outcome, OutcomeKind, delivery_log
+from netlab.mail.mta.rewrite import LOCAL
 
 if TYPE_CHECKING:
     from netlab.mail.context import MailContext
@@ -57,11 +58,11 @@ class LocalDelivery:
             if reply.is_positive:
                 where = (self.host, user, filed.mailbox_uid)
                 ctx.tracker.filed(entry.message_id, r, where, now, fetched=user in self.fetching)
-                o = Outcome(r, "sent", "2.0.0", f"delivered to mailbox as UID {filed.uid}", "local", reply.code)
+                o = Outcome(r, OutcomeKind.SENT, "2.0.0", f"delivered to mailbox as UID {filed.uid}", LOCAL, reply.code)
             else:
                 # over quota for now (452 4.2.2) is retried from the queue; unknown user and 552 5.2.2 bounce
-                kind = "defer" if reply.is_transient else "bounce"
-                o = Outcome(r, kind, reply.enhanced or "5.1.1", str(reply), "local", reply.code)
+                kind = OutcomeKind.DEFER if reply.is_transient else OutcomeKind.BOUNCE
+                o = Outcome(r, kind, reply.enhanced or "5.1.1", str(reply), LOCAL, reply.code)
             delays = (entry.activated_at - entry.arrival, 0.0, 0.0, now - entry.activated_at)
             ctx.log(self.host, "local", entry.qid, delivery_log(entry, o, now, delays))
             outcomes.append(o)

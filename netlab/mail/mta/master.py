@@ -25,14 +25,16 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from netlab.mail.config.servers import ServerRole
 from netlab.mail.mta.bounce import Bounce
 from netlab.mail.mta.cleanup import Cleanup
 from netlab.mail.mta.local import LocalDelivery
-from netlab.mail.mta.qmgr import Job, Outcome, QueueEntry, QueueManager, delivery_log
+from netlab.mail.mta.qmgr import Job, Outcome, OutcomeKind, QueueEntry, QueueManager, delivery_log
 from netlab.mail.mta.rewrite import LOCAL, TrivialRewrite
 from netlab.mail.mta.smtp import SmtpClient
 from netlab.mail.mta.smtpd import Smtpd
 from netlab.mail.smtp.drivers import serve
+from netlab.mail.tracker import MailStatus
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -78,9 +80,9 @@ class Mta:
         self.ip = ctx.ip_of(spec.host)
         self.fqdn: str = spec.fqdn or spec.host
         self.qspec = mail.queue_for(spec.host)
-        msa = spec.role == "msa"
+        msa = spec.role == ServerRole.MSA
         self.rewrite = TrivialRewrite(
-            local_domains=spec.domains if spec.role == "mx" else (), relay_domains=spec.relay_domains,
+            local_domains=spec.domains if spec.role == ServerRole.MX else (), relay_domains=spec.relay_domains,
             smarthost=spec.smarthost,
             # an MSA completes bare user names with its own domain (RFC 6409 §4.2); other roles refuse them (501)
             myorigin=(spec.domains[0] if spec.domains else self.fqdn.partition(".")[2] or None) if msa else None,
@@ -163,14 +165,15 @@ class Mta:
     # ------------------------------------------------------------------ qmgr's outcomes
     def _on_done(self, entry: QueueEntry, outcomes: list[Outcome], now: float) -> None:
         ctx = self.ctx
-        bounced = [o for o in outcomes if o.kind == "bounce"]
+        bounced = [o for o in outcomes if o.kind == OutcomeKind.BOUNCE]
         if any(o.dsn == "4.4.7" for o in bounced):
             ctx.log(self.host, "qmgr", entry.qid, f"from=<{entry.sender}>, status=expired, returned to sender")
         for o in outcomes:
-            if o.kind == "sent" and o.relay == "local":
-                ctx.tracker.final(entry.message_id, o.rcpt, "delivered", now, o.dsn, o.text)
-            elif o.kind == "bounce":
-                status = "discarded" if entry.sender == "" else "bounced"
+            if o.kind == OutcomeKind.SENT and o.relay == LOCAL:
+                ctx.tracker.final(entry.message_id, o.rcpt, MailStatus.DELIVERED, now, o.dsn, o.text)
+            elif o.kind == OutcomeKind.BOUNCE:
+                # a bounce that bounced is dropped, never returned (RFC 5321 §6.1)
+                status = MailStatus.DISCARDED if entry.sender == "" else MailStatus.BOUNCED
                 ctx.tracker.final(entry.message_id, o.rcpt, status, now, o.dsn, o.text)
         if bounced and entry.sender != "":
             self.bounce.send(entry, bounced, now)

@@ -29,6 +29,7 @@ import math
 from collections import defaultdict, deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
 import simpy
@@ -37,8 +38,8 @@ from netlab.mail.config.servers import QueueSpec
 from netlab.mail.maillog import format_delivery
 from netlab.mail.mta.scheduler import DestinationWindow
 
-__all__ = ["SITE_FAILURE_DSNS", "Deliverer", "Job", "Outcome", "QueueEntry", "QueueManager", "backoff_s",
-           "delivery_log", "retry_schedule"]  # fmt: skip
+__all__ = ["SITE_FAILURE_DSNS", "Deliverer", "Job", "Outcome", "OutcomeKind", "QueueEntry", "QueueManager",
+           "QueueState", "backoff_s", "delivery_log", "retry_schedule"]  # fmt: skip
 
 SITE_FAILURE_DSNS = frozenset({"4.4.1", "4.4.2"})
 """Deferrals that are negative concurrency feedback: no answer from the host, bad connection (RFC 3463 X.4.1,
@@ -61,12 +62,40 @@ def retry_schedule(spec: QueueSpec, attempts: int, *, arrival: int = 0) -> list[
     return out
 
 
+class OutcomeKind(StrEnum):
+    """What a delivery attempt did for one recipient; compares equal to its name (``outcome.kind == "sent"``)."""
+
+    SENT = "sent"  # delivered (locally) or handed on (2xx): the recipient leaves the queue
+    DEFER = "defer"  # failed for now (4xx, no answer): retried after the backoff
+    BOUNCE = "bounce"  # failed for good (5xx, expired): the recipient leaves the queue, a DSN goes back
+
+    @property
+    def status(self) -> str:
+        """The word a delivery agent logs (``status=sent``, ``deferred``, ``bounced``)."""
+        return _STATUS[self]
+
+
+_STATUS = {"sent": "sent", "defer": "deferred", "bounce": "bounced"}
+_LEAVE = frozenset({OutcomeKind.SENT, OutcomeKind.BOUNCE})  # the outcomes that take a recipient out of the queue
+
+
+class QueueState(StrEnum):
+    """Where a message is in its MTA's queue (Postfix's queue directories, plus ``removed``)."""
+
+    INCOMING = "incoming"  # queued, waiting for the queue manager (also after a crash)
+    ACTIVE = "active"  # its delivery jobs are running or waiting for a slot
+    DEFERRED = "deferred"  # an attempt left recipients: waiting for its retry time and a scan
+    REMOVED = "removed"  # every recipient sent or bounced (or expired)
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What one delivery attempt did for one recipient: ``sent``, ``defer`` or ``bounce``."""
+    """What one delivery attempt did for one recipient (see :class:`OutcomeKind`), with the enhanced status
+    code, the text the maillog and the DSN give, the relay (``host[ip]:port``, ``local`` or ``none``) and the
+    SMTP reply code (0 without one)."""
 
     rcpt: str
-    kind: str
+    kind: OutcomeKind
     dsn: str
     text: str
     relay: str = "none"
@@ -83,13 +112,13 @@ class QueueEntry:
     raw: bytes
     arrival: float
     message_id: str = ""
-    state: str = "incoming"
+    state: QueueState = QueueState.INCOMING
     next_i: int = 0
     jobs: int = 0
     attempts: int = 0
     activated_at: float = 0.0
     last: dict[str, Outcome] = field(default_factory=dict)
-    info: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, object] = field(default_factory=dict)  # notes for the curious: client, expired
 
     @property
     def arrival_i(self) -> int:
@@ -110,9 +139,6 @@ class Job:
     dest: str
     rcpts: list[str]
     generation: int
-
-
-_STATUS = {"sent": "sent", "defer": "deferred", "bounce": "bounced"}
 
 
 def delivery_log(entry: QueueEntry, outcome: Outcome, now: float,
@@ -181,16 +207,16 @@ class QueueManager:
         self.attempt_log: list[tuple[float, str, str]] = []  # (time, qid, destination) of every job started
 
     def __repr__(self) -> str:
-        return f"<QueueManager {len(self.entries)} messages, {self.count('deferred')} deferred>"
+        return f"<QueueManager {len(self.entries)} messages, {self.count(QueueState.DEFERRED)} deferred>"
 
     # ------------------------------------------------------------------ queues
-    def count(self, state: str) -> int:
+    def count(self, state: QueueState) -> int:
         """Messages in queue *state* (incoming, active, deferred)."""
         return sum(1 for e in self.entries.values() if e.state == state)
 
     def enqueue(self, entry: QueueEntry) -> None:
         """A new message (its bytes are safe on "disk": the server may now answer 250)."""
-        entry.state = "incoming"
+        entry.state = QueueState.INCOMING
         self.entries[entry.qid] = entry
         if self.up:
             self._ready.append(entry)
@@ -208,8 +234,8 @@ class QueueManager:
         self._dead_why.clear()
         for e in self.entries.values():
             e.jobs = 0
-            if e.state == "active":
-                e.state = "incoming"
+            if e.state is QueueState.ACTIVE:
+                e.state = QueueState.INCOMING
 
     def restart(self) -> None:
         """The host is back: incoming messages are tried now, deferred ones at their scan."""
@@ -217,7 +243,7 @@ class QueueManager:
         self.t0 = self.env.now
         self._scan_pending = False
         for e in sorted(self.entries.values(), key=lambda e: (e.arrival, e.qid)):
-            if e.state == "incoming":
+            if e.state is QueueState.INCOMING:
                 self._ready.append(e)
         self._dispatch()
         self._arm_scan()
@@ -227,9 +253,9 @@ class QueueManager:
         ready = self._ready
         while ready:
             entry = ready.popleft()
-            if entry.qid not in self.entries or entry.state == "active":
+            if entry.qid not in self.entries or entry.state is QueueState.ACTIVE:
                 continue
-            entry.state = "active"
+            entry.state = QueueState.ACTIVE
             entry.activated_at = self.env.now
             entry.attempts += 1
             groups: dict[str, list[str]] = {}
@@ -269,7 +295,7 @@ class QueueManager:
         dest = job.dest
         self._running[dest] -= 1
         window = self._window(dest)
-        if outcomes and all(o.kind == "defer" and o.dsn in SITE_FAILURE_DSNS for o in outcomes):
+        if outcomes and all(o.kind == OutcomeKind.DEFER and o.dsn in SITE_FAILURE_DSNS for o in outcomes):
             if window.failure():
                 self._dead_why[dest] = outcomes[0]
                 deaths, gen = window.deaths, self.generation
@@ -299,7 +325,7 @@ class QueueManager:
         """Defer *job* without an attempt: its destination is dead (logged ``delivery temporarily suspended``)."""
         why = self._dead_why[job.dest]
         text = f"delivery temporarily suspended: {why.text}"
-        outcomes = [Outcome(r, "defer", why.dsn, text, "none", why.code) for r in job.rcpts]
+        outcomes = [Outcome(r, OutcomeKind.DEFER, why.dsn, text, "none", why.code) for r in job.rcpts]
         if self.on_suspended is not None:
             self.on_suspended(job.entry, outcomes)
         self._complete(job, outcomes)
@@ -307,7 +333,7 @@ class QueueManager:
     def _complete(self, job: Job, outcomes: list[Outcome]) -> None:
         """Apply the *outcomes* of *job* to its message; the attempt ends with the message's last job."""
         entry = job.entry
-        final = [o for o in outcomes if o.kind in ("sent", "bounce")]
+        final = [o for o in outcomes if o.kind in _LEAVE]
         gone = {o.rcpt for o in final}
         entry.rcpts = [r for r in entry.rcpts if r not in gone]
         for o in outcomes:
@@ -329,7 +355,7 @@ class QueueManager:
             for r in entry.rcpts:
                 last = entry.last.get(r)
                 why = last.text if last is not None else "no delivery attempt"
-                expired.append(Outcome(r, "bounce", "4.4.7", f"delivery time expired (last: {why})",
+                expired.append(Outcome(r, OutcomeKind.BOUNCE, "4.4.7", f"delivery time expired (last: {why})",
                                        last.relay if last is not None else "none", 0))  # fmt: skip
             entry.rcpts = []
             self.on_done(entry, expired, now)
@@ -337,20 +363,20 @@ class QueueManager:
             return
         now_i = int(now)
         entry.next_i = now_i + backoff_s(self.spec, now_i, entry.arrival_i)
-        entry.state = "deferred"
+        entry.state = QueueState.DEFERRED
         if self.on_deferred is not None:
             self.on_deferred(entry, [entry.last[r] for r in entry.rcpts if r in entry.last])
         self._arm_scan()
 
     def _remove(self, entry: QueueEntry, expired: bool = False) -> None:
         del self.entries[entry.qid]
-        entry.state = "removed"
+        entry.state = QueueState.REMOVED
         entry.info["expired"] = expired
         self.on_removed(entry)
 
     def _arm_scan(self) -> None:
         """Run the deferred scan at the next multiple of queue_run_delay (from t0), while anything is deferred."""
-        if self._scan_pending or not self.up or not any(e.state == "deferred" for e in self.entries.values()):
+        if self._scan_pending or not self.up or not any(e.state is QueueState.DEFERRED for e in self.entries.values()):
             return
         qrd = self.spec.queue_run_delay_s
         k = math.floor((self.env.now - self.t0) / qrd) + 1
@@ -369,7 +395,7 @@ class QueueManager:
         self._scan_pending = False
         self.scans += 1
         now = self.env.now
-        due = [e for e in self.entries.values() if e.state == "deferred" and e.next_i <= now + 1e-9]
+        due = [e for e in self.entries.values() if e.state is QueueState.DEFERRED and e.next_i <= now + 1e-9]
         due.sort(key=lambda e: (e.next_i, e.arrival, e.qid))
         self._ready.extend(due)
         self._dispatch()

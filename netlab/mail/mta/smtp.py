@@ -19,8 +19,8 @@ import simpy
 
 from netlab.mail.content.message import Envelope
 from netlab.mail.dns import DnsError, DnsTempFail, MxLoopsBack, NullMx, mx_targets
-from netlab.mail.mta.qmgr import Job, Outcome, delivery_log
-from netlab.mail.smtp.client import SmtpClientSession
+from netlab.mail.mta.qmgr import Job, Outcome, OutcomeKind, delivery_log
+from netlab.mail.smtp.client import SmtpClientSession, Stage
 from netlab.mail.smtp.drivers import run_client
 from netlab.mail.smtp.reply import Replies
 from netlab.mail.tracker import HopRecord
@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SmtpClient"]
 
-_HANDSHAKE = ("greeting", "ehlo", "helo")  # stages before MAIL: a failure there means "try the next host"
+DEFER, BOUNCE = OutcomeKind.DEFER, OutcomeKind.BOUNCE
+_HANDSHAKE = (Stage.GREETING, Stage.EHLO, Stage.HELO)  # stages before MAIL: a failure there means "try the next host"
 
 
 class SmtpClient:
@@ -83,13 +84,13 @@ class SmtpClient:
             try:
                 mxs = yield mx_targets(self.resolver, job.dest, rng=self._mx_rng, my_names=(self.fqdn, self.ip))
             except DnsTempFail as exc:
-                return self._all(job, "defer", "4.4.3", f"Host or domain name lookup failed: {exc}", 0)
+                return self._all(job, DEFER, "4.4.3", f"Host or domain name lookup failed: {exc}", 0)
             except NullMx:
-                return self._all(job, "bounce", "5.1.10", f"Domain {job.dest} does not accept mail (nullMX)", 556)
+                return self._all(job, BOUNCE, "5.1.10", f"Domain {job.dest} does not accept mail (nullMX)", 556)
             except MxLoopsBack:
-                return self._all(job, "bounce", "5.4.6", f"mail for {job.dest} loops back to myself", 554)
+                return self._all(job, BOUNCE, "5.4.6", f"mail for {job.dest} loops back to myself", 554)
             except DnsError as exc:
-                return self._all(job, "bounce", "5.4.4", f"Host or domain name not found: {exc}", 550)
+                return self._all(job, BOUNCE, "5.4.4", f"Host or domain name not found: {exc}", 550)
             for t in mxs[: self.qspec.mx_address_limit]:
                 targets.extend((t.host, ip) for ip in t.ips)
         last: list[Outcome] | None = None
@@ -99,7 +100,7 @@ class SmtpClient:
                 return outcomes
             last = outcomes
         if last is None:
-            return self._all(job, "defer", "4.4.1", "no MX host answered", 0)
+            return self._all(job, DEFER, "4.4.1", "no MX host answered", 0)
         for o in last:
             self.ctx.log(self.host, "smtp", job.entry.qid, delivery_log(job.entry, o, env.now))
         return last
@@ -114,7 +115,7 @@ class SmtpClient:
         try:
             conn = yield from ctx.connect(self.host, (ip, 25), self.qspec.connect_timeout_s)
         except TransportError as exc:
-            failed = self._all(job, "defer", "4.4.1", f"connect to {relay}: {exc}", 0, relay, log=False)
+            failed = self._all(job, DEFER, "4.4.1", f"connect to {relay}: {exc}", 0, relay, log=False)
             ctx.tracker.transaction(HopRecord(self.host, name, 25, t_conn, env.now, 0, "", entry.message_id,
                                               tuple(job.rcpts), 0, entry.size, None, str(exc)))  # fmt: skip
             return failed, False
@@ -136,19 +137,19 @@ class SmtpClient:
         delays = (entry.activated_at - entry.arrival, t_conn - entry.activated_at, t_setup - t_conn, env.now - t_setup)
         stage = res.failed_stage
         if out.error and (stage is None or stage in _HANDSHAKE) and data_reply is None:
-            stage = stage or "greeting"
+            stage = stage or Stage.GREETING
         if stage in _HANDSHAKE:
             # The host did not take the session (4xx/5xx banner, lost connection before MAIL): next MX.
             why = out.error or (str(out.last_reply) if out.last_reply else "session failed")
-            return self._all(job, "defer", "4.4.2", f"{relay}: {why}", 0, relay, log=False), False
+            return self._all(job, DEFER, "4.4.2", f"{relay}: {why}", 0, relay, log=False), False
         outcomes = []
         for r, said in res.recipients:
             reply = said
             if out.error and not (data_reply is not None and data_reply.is_positive) and reply.is_positive:
                 reply = Replies.LOST_CONNECTION
-            kind = "sent" if reply.is_positive else ("defer" if reply.is_transient else "bounce")
+            kind = OutcomeKind.SENT if reply.is_positive else (DEFER if reply.is_transient else BOUNCE)
             dsn = reply.enhanced or f"{reply.code // 100}.0.0"
-            text = f"{reply}" if kind == "sent" else f"host {relay} said: {reply}"
+            text = f"{reply}" if kind == OutcomeKind.SENT else f"host {relay} said: {reply}"
             if out.error and reply.is_transient:
                 text = f"lost connection with {relay} ({out.error})"
             outcomes.append(Outcome(r, kind, dsn, text, relay, reply.code))
@@ -156,7 +157,7 @@ class SmtpClient:
             ctx.log(self.host, "smtp", entry.qid, delivery_log(entry, o, env.now, delays))
         return outcomes, True
 
-    def _all(self, job: Job, kind: str, dsn: str, text: str, code: int, relay: str = "none",
+    def _all(self, job: Job, kind: OutcomeKind, dsn: str, text: str, code: int, relay: str = "none",
              log: bool = True) -> list[Outcome]:  # fmt: skip
         """The same outcome for every recipient of *job* (logged unless *log* is False)."""
         outcomes = [Outcome(r, kind, dsn, text, relay, code) for r in job.rcpts]

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from netlab.mail.config.servers import RelayRefusal, ServerRole, SpamAction
 from netlab.mail.content.message import Envelope, count_received, prepend_header, received_header, sim_datetime
 from netlab.mail.content.spam import SessionInfo, x_spam_status
 from netlab.mail.smtp.reply import Replies, Reply
@@ -69,7 +70,7 @@ class Smtpd:
         self.local_user = local_user
         self.spam = spam
         self.cleanup = cleanup
-        self.submission = spec.role == "msa"
+        self.submission = spec.role == ServerRole.MSA
         self.accepted = 0  # messages taken (250 after DATA)
         self.refused = 0  # messages refused at the end of DATA (hops, spam)
 
@@ -107,7 +108,7 @@ class Smtpd:
             return None
         if self.rewrite.is_relay_domain(rcpt):
             return None
-        if self.spec.relay_refusal == "defer":
+        if self.spec.relay_refusal == RelayRefusal.DEFER:
             return Reply(454, f"<{rcpt}>: Relay access denied", "4.7.1")
         return Replies.relay_denied(rcpt)
 
@@ -123,14 +124,15 @@ class Smtpd:
             data = self.cleanup.complete_headers(data, when)
         score = None
         local_rcpts = any(self.rewrite.is_local(r) for r in envelope.rcpt_to)
-        if spec.spam != "off" and (self.submission or local_rcpts):
+        action = spec.spam
+        if action is not SpamAction.OFF and (self.submission or local_rcpts):
             # inbound unless the client authenticated: an MSA's own users are scored as outbound mail
             verdict = self.spam.score(data, SessionInfo.of(session, inbound=session.authenticated_user is None))
             score = verdict.score
-            if verdict.is_spam and spec.spam == "reject":
+            if verdict.is_spam and action is SpamAction.REJECT:
                 self.refused += 1
                 return Reply(550, f"Message content rejected (spam score {verdict.score:.1f})", "5.7.1")
-            if spec.spam == "tag" and local_rcpts:
+            if action is SpamAction.TAG and local_rcpts:
                 data = prepend_header(data, "X-Spam-Status", x_spam_status(verdict, self.spam.threshold))
         qid = self.cleanup.new_qid()
         rcpts = list(envelope.rcpt_to)

@@ -25,7 +25,7 @@ This package is the import path agents use. The fake policy for tests and notebo
 
 from __future__ import annotations
 
-from netlab.mail.smtp.client import ClientResult, SmtpClientSession
+from netlab.mail.smtp.client import ClientResult, SmtpClientSession, Stage
 from netlab.mail.smtp.converse import Transcript, converse
 from netlab.mail.smtp.reply import Replies, Reply, ReplyReader, parse_reply_lines
 from netlab.mail.smtp.server import DEFAULT_SIZE_LIMIT, ServerPolicy, SessionState, SmtpServerSession
@@ -40,6 +40,7 @@ __all__ = [
     "SessionState",
     "SmtpClientSession",
     "SmtpServerSession",
+    "Stage",
     "Transcript",
     "converse",
     "parse_reply_lines",

@@ -21,12 +21,30 @@ from __future__ import annotations
 import base64
 from collections import deque
 from dataclasses import dataclass
+from enum import StrEnum
 
 from netlab.mail.content.message import Envelope, dot_stuff, normalize_crlf
 from netlab.mail.errors import ProtocolError
 from netlab.mail.smtp.reply import Replies, Reply
 
-__all__ = ["ClientResult", "SmtpClientSession"]
+__all__ = ["ClientResult", "SmtpClientSession", "Stage"]
+
+
+class Stage(StrEnum):
+    """The step of a client session whose reply is awaited; compares equal to its name (``stage == "dot"``)."""
+
+    GREETING = "greeting"  # the server's 220
+    EHLO = "ehlo"
+    HELO = "helo"  # the fallback for a server that does not know EHLO
+    AUTH = "auth"
+    MAIL = "mail"
+    RCPT = "rcpt"
+    DATA = "data"  # the reply to DATA (354)
+    DOT = "dot"  # the reply to the end of the message: the server owns it or refuses it
+    DISCARD = "discard"  # a lone dot ending a data phase no recipient survived (RFC 2920 §3.1)
+    RSET = "rset"
+    QUIT = "quit"
+    DONE = "done"  # nothing more is awaited
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +70,7 @@ class ClientResult:
     recipients: tuple[tuple[str, Reply], ...]
     rcpt_replies: tuple[tuple[str, Reply], ...]
     data_reply: Reply | None
-    failed_stage: str | None
+    failed_stage: Stage | None
     extensions: tuple[str, ...] = ()
 
     @property
@@ -112,24 +130,24 @@ class SmtpClientSession:
         self.extensions: dict[str, str] = {}  # keyword -> parameters, from the EHLO reply
         self._crlf = data if crlf else normalize_crlf(data)
         self._size = len(self._crlf)  # RFC 1870: CRLFs counted, dot-stuffing not
-        self._expect: deque[tuple[str, str | None]] = deque()
+        self._expect: deque[tuple[Stage, str | None]] = deque()
         self._rcpt_replies: list[tuple[str, Reply]] = []
         self._rcpt_queue: deque[str] = deque()
         self._data_reply: Reply | None = None
-        self._failure: tuple[str, Reply] | None = None
+        self._failure: tuple[Stage, Reply] | None = None
         self._auth_step = 0
         self._auth_mech = ""
 
     # -- public API ------------------------------------------------------------------------------------------
 
     @property
-    def stage(self) -> str:
+    def stage(self) -> Stage:
         """The stage whose reply is awaited (``greeting``, ``ehlo``, ``mail``, ...), or ``done``."""
-        return "done" if self.done or not self._expect else self._expect[0][0]
+        return Stage.DONE if self.done or not self._expect else self._expect[0][0]
 
     def start(self) -> None:
         """Begin: the server speaks first, so wait for its greeting."""
-        self._expect.append(("greeting", None))
+        self._expect.append((Stage.GREETING, None))
 
     def on_reply(self, reply: Reply) -> list[bytes]:
         """Consume the server's next reply; return the commands (or data) to send, possibly none.
@@ -144,15 +162,15 @@ class SmtpClientSession:
         if not self._expect:
             raise ProtocolError(f"unexpected SMTP reply {str(reply)!r}")
         stage, rcpt = self._expect.popleft()
-        if stage == "quit":
+        if stage is Stage.QUIT:
             self.done = True
             return []
         handler = getattr(self, f"_on_{stage}")
         out: list[bytes] = handler(reply, rcpt)
         # After a failure, the replies to commands already pipelined are read and then the session ends.
-        if self._failure is not None and not self._expect and stage not in ("rset",):
+        if self._failure is not None and not self._expect and stage is not Stage.RSET:
             out.append(self._cmd("QUIT"))
-            self._expect.append(("quit", None))
+            self._expect.append((Stage.QUIT, None))
         return out
 
     def abort(self, reply: Reply | None = None) -> None:
@@ -188,25 +206,25 @@ class SmtpClientSession:
     def _cmd(text: str) -> bytes:
         return text.encode("utf-8") + b"\r\n"
 
-    def _fail(self, stage: str, reply: Reply) -> list[bytes]:
+    def _fail(self, stage: Stage, reply: Reply) -> list[bytes]:
         if self._failure is None:
             self._failure = (stage, reply)
         return []
 
-    def _send(self, stage: str, text: str, rcpt: str | None = None) -> bytes:
+    def _send(self, stage: Stage, text: str, rcpt: str | None = None) -> bytes:
         self._expect.append((stage, rcpt))
         return self._cmd(text)
 
     def _on_greeting(self, reply: Reply, _: str | None) -> list[bytes]:
         if not reply.is_positive:
-            return self._fail("greeting", reply)
-        return [self._send("ehlo", f"EHLO {self.helo}")]
+            return self._fail(Stage.GREETING, reply)
+        return [self._send(Stage.EHLO, f"EHLO {self.helo}")]
 
     def _on_ehlo(self, reply: Reply, _: str | None) -> list[bytes]:
         if reply.code in (500, 502):  # an RFC 821 server: fall back to HELO (RFC 5321 §3.2)
-            return [self._send("helo", f"HELO {self.helo}")]
+            return [self._send(Stage.HELO, f"HELO {self.helo}")]
         if not reply.is_positive:
-            return self._fail("ehlo", reply)
+            return self._fail(Stage.EHLO, reply)
         for line in reply.lines[1:]:
             keyword, _, params = line.strip().partition(" ")
             if keyword:
@@ -214,7 +232,7 @@ class SmtpClientSession:
         return self._after_hello()
 
     def _on_helo(self, reply: Reply, _: str | None) -> list[bytes]:
-        return self._after_hello() if reply.is_positive else self._fail("helo", reply)
+        return self._after_hello() if reply.is_positive else self._fail(Stage.HELO, reply)
 
     def _after_hello(self) -> list[bytes]:
         mechanisms = self.extensions.get("AUTH", "").upper().split()
@@ -225,10 +243,10 @@ class SmtpClientSession:
         if "PLAIN" in mechanisms:
             self._auth_mech = "PLAIN"
             # Initial response in the command saves a round trip (RFC 4954 §4).
-            return [self._send("auth", "AUTH PLAIN " + _b64(f"\0{user}\0{password}"))]
+            return [self._send(Stage.AUTH, "AUTH PLAIN " + _b64(f"\0{user}\0{password}"))]
         if "LOGIN" in mechanisms:
             self._auth_mech = "LOGIN"
-            return [self._send("auth", "AUTH LOGIN")]
+            return [self._send(Stage.AUTH, "AUTH LOGIN")]
         return self._start_mail()
 
     def _on_auth(self, reply: Reply, _: str | None) -> list[bytes]:
@@ -236,14 +254,14 @@ class SmtpClientSession:
         if reply.is_positive:
             return self._start_mail()
         if reply.code != 334:
-            return self._fail("auth", reply)
+            return self._fail(Stage.AUTH, reply)
         user, password = self.auth
         self._auth_step += 1
         if self._auth_step > 3:  # a server that keeps challenging: cancel, it answers 501
-            return [self._send("auth", "*")]
+            return [self._send(Stage.AUTH, "*")]
         if self._auth_mech == "PLAIN":
-            return [self._send("auth", _b64(f"\0{user}\0{password}"))]
-        return [self._send("auth", _b64(user if self._auth_step == 1 else password))]
+            return [self._send(Stage.AUTH, _b64(f"\0{user}\0{password}"))]
+        return [self._send(Stage.AUTH, _b64(user if self._auth_step == 1 else password))]
 
     def _start_mail(self) -> list[bytes]:
         params = ""
@@ -251,30 +269,30 @@ class SmtpClientSession:
             params += f" SIZE={self._size}"
         if "8BITMIME" in self.extensions and not self.data.isascii():  # in C: this runs per message
             params += " BODY=8BITMIME"
-        mail = self._send("mail", f"MAIL FROM:<{self.envelope.mail_from}>{params}")
+        mail = self._send(Stage.MAIL, f"MAIL FROM:<{self.envelope.mail_from}>{params}")
         self._rcpt_queue = deque(self.envelope.rcpt_to)
         if not (self.pipelining and "PIPELINING" in self.extensions):
             return [mail]
         batch = [mail]
         while self._rcpt_queue:
             rcpt = self._rcpt_queue.popleft()
-            batch.append(self._send("rcpt", f"RCPT TO:<{rcpt}>", rcpt))
-        batch.append(self._send("data", "DATA"))
+            batch.append(self._send(Stage.RCPT, f"RCPT TO:<{rcpt}>", rcpt))
+        batch.append(self._send(Stage.DATA, "DATA"))
         return batch
 
     def _on_mail(self, reply: Reply, _: str | None) -> list[bytes]:
         if not reply.is_positive:
-            return self._fail("mail", reply)
+            return self._fail(Stage.MAIL, reply)
         return [] if self._expect else self._next_rcpt()  # pipelined: the RCPTs are already on their way
 
     def _next_rcpt(self) -> list[bytes]:
         if self._rcpt_queue:
             rcpt = self._rcpt_queue.popleft()
-            return [self._send("rcpt", f"RCPT TO:<{rcpt}>", rcpt)]
+            return [self._send(Stage.RCPT, f"RCPT TO:<{rcpt}>", rcpt)]
         if any(reply.is_positive for _, reply in self._rcpt_replies):
-            return [self._send("data", "DATA")]
-        self._fail("rcpt", self._rcpt_replies[-1][1] if self._rcpt_replies else Replies.NO_VALID_RECIPIENTS)
-        return [self._send("rset", "RSET")]
+            return [self._send(Stage.DATA, "DATA")]
+        self._fail(Stage.RCPT, self._rcpt_replies[-1][1] if self._rcpt_replies else Replies.NO_VALID_RECIPIENTS)
+        return [self._send(Stage.RSET, "RSET")]
 
     def _on_rcpt(self, reply: Reply, rcpt: str | None) -> list[bytes]:
         assert rcpt is not None
@@ -290,27 +308,27 @@ class SmtpClientSession:
         accepted = any(r.is_positive for _, r in self._rcpt_replies)
         if reply.code == 354 and (self._failure is not None or not accepted):
             # RFC 2920 §3.1: a 354 after every RCPT failed still needs the data phase ended: send a lone dot.
-            self._fail("rcpt", self._rcpt_replies[-1][1] if self._rcpt_replies else reply)
-            return [self._send("discard", ".")]
+            self._fail(Stage.RCPT, self._rcpt_replies[-1][1] if self._rcpt_replies else reply)
+            return [self._send(Stage.DISCARD, ".")]
         if self._failure is not None:
             return []
         if reply.code == 354:
-            self._expect.append(("dot", None))
+            self._expect.append((Stage.DOT, None))
             return [dot_stuff(self._crlf, crlf=True)]
         if not accepted:
-            return self._fail("rcpt", self._rcpt_replies[-1][1] if self._rcpt_replies else reply)
+            return self._fail(Stage.RCPT, self._rcpt_replies[-1][1] if self._rcpt_replies else reply)
         self._data_reply = reply
-        return self._fail("data", reply)
+        return self._fail(Stage.DATA, reply)
 
     def _on_dot(self, reply: Reply, _: str | None) -> list[bytes]:
         self._data_reply = reply
         if not reply.is_positive:
-            return self._fail("dot", reply)
-        self._expect.append(("quit", None))
+            return self._fail(Stage.DOT, reply)
+        self._expect.append((Stage.QUIT, None))
         return [self._cmd("QUIT")]
 
     def _on_discard(self, reply: Reply, _: str | None) -> list[bytes]:
         return []
 
     def _on_rset(self, reply: Reply, _: str | None) -> list[bytes]:
-        return [self._send("quit", "QUIT")]
+        return [self._send(Stage.QUIT, "QUIT")]

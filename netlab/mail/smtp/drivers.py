@@ -15,7 +15,7 @@ from typing import Any
 import simpy
 
 from netlab.mail.errors import ProtocolError
-from netlab.mail.smtp.client import SmtpClientSession
+from netlab.mail.smtp.client import SmtpClientSession, Stage
 from netlab.mail.smtp.reply import Reply, ReplyReader
 from netlab.mail.smtp.server import SmtpServerSession
 from netlab.transport import Stream, TransportError
@@ -82,4 +82,4 @@ def run_client(conn: Stream, session: SmtpClientSession, *, timeout_s: float = 3
 
 
 def _after_dot(session: SmtpClientSession) -> bool:
-    return session.stage == "dot"
+    return session.stage is Stage.DOT
