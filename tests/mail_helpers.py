@@ -17,6 +17,7 @@ import yaml
 import netlab
 from netlab.experiment.runner import Simulation
 from netlab.experiment.scenario_reading import scenario_from_data
+from netlab.mail.content.address import Address
 
 BASE = yaml.safe_load("""
 name: mailtest
@@ -112,7 +113,7 @@ def _address(system: Any, host: str, user: str) -> str:
     """*user* as a message-store account on *host*: a bare local part gets the one domain it has there."""
     if "@" in user:
         return user
-    (found,) = [u for u in system.stores[host].users if u.rpartition("@")[0] == user]
+    (found,) = [u for u in system.stores[host].users if Address.split(u).local == user]
     return found
 
 
