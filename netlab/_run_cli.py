@@ -98,7 +98,7 @@ def _mb(group: Any) -> str:
 
 
 def _account(address: str) -> str:
-    from netlab.mail.mta import account
+    from netlab.mail.mailbox.store import account
 
     return account(address)
 

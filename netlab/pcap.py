@@ -68,7 +68,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_EPOCH", "LINKTYPE_RAW", "MODES", "Capture", "ipv4_bytes", "parse_links", "parse_window"]
 
-#: Wall-clock time of simulated time 0 when the scenario has no mail epoch (= netlab.mail.message.DEFAULT_EPOCH).
+#: Wall-clock time of simulated time 0 when the scenario has no mail epoch
+#: (= netlab.mail.content.message.DEFAULT_EPOCH).
 DEFAULT_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 #: pcap linktype of raw IP packets (LINKTYPE_RAW): Wireshark dissects IPv4 directly.
 LINKTYPE_RAW = 101

@@ -764,7 +764,7 @@ message and its deferred queue retries on Postfix's schedule; then a two-hour tr
         + """
 from pathlib import Path
 from email.utils import parsedate_to_datetime
-from netlab.mail.inbox import read_mailbox
+from netlab.mail.mailbox import read_mailbox
 from netlab.plots.mail import plot_message_timeline
 
 seed = netlab.load_scenario('../topologies/seed.yaml')

@@ -17,6 +17,7 @@ import yaml
 import netlab
 from netlab.experiment.runner import Simulation
 from netlab.scenario.document import scenario_from_data
+from netlab.mail.content.address import Address
 
 BASE = yaml.safe_load("""
 name: mailtest
@@ -76,7 +77,7 @@ def run(mail: dict[str, Any] | None = None, **top: Any) -> tuple[netlab.Results,
 
 def mailbox(system: Any, host: str, user: str) -> list[bytes]:
     """Raw messages in *user*'s mailbox on *host*."""
-    return [e.raw for e in system.mtas[host].store.mailbox(_address(system, host, user)).entries]
+    return [e.raw for e in system.stores[host].mailbox(_address(system, host, user)).entries]
 
 
 def raw_session(mail: dict[str, Any], host: str, port: int, lines: list[bytes], at: float = 1.0) -> list[bytes]:
@@ -112,7 +113,7 @@ def _address(system: Any, host: str, user: str) -> str:
     """*user* as a message-store account on *host*: a bare local part gets the one domain it has there."""
     if "@" in user:
         return user
-    (found,) = [u for u in system.mtas[host].store.users if u.rpartition("@")[0] == user]
+    (found,) = [u for u in system.stores[host].users if Address.split(u).local == user]
     return found
 
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from netlab.mail.dsn import RecipientStatus, build_dsn, dsn_envelope
+from netlab.mail.content.dsn import RecipientStatus, build_dsn, dsn_envelope
+from netlab.mail.content.message import Envelope, build_message, parse, to_bytes
 from netlab.mail.errors import DsnError
-from netlab.mail.message import Envelope, build_message, parse, to_bytes
 from netlab.mail.smtp import Replies, Reply
 
 ARRIVAL = datetime(2026, 1, 1, tzinfo=UTC)

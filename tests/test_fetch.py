@@ -76,7 +76,7 @@ def test_pop3_keep_and_delete_and_conservation_ends_in_mailboxes() -> None:
     assert (f.protocol == "pop3").all() and (f.commands >= 4).all() and (f.bytes_received > 0).all()
     assert f.messages.sum() == 6 and (f.end_s >= f.start_s).all() and (f.error == "").all()
     # Mail that vanishes from a mailbox without a POP3/IMAP session deleting it breaks conservation.
-    system.mtas["mx1"].store.mailbox("carol@b.test").entries.pop()
+    system.stores["mx1"].mailbox("carol@b.test").entries.pop()
     with pytest.raises(MailConservationError, match="neither in its mailbox"):
         system.check(None)
 
@@ -85,7 +85,7 @@ def test_imap_polling_client_deletes_with_expunge() -> None:
     res, system = run({"users": users(bob={"protocol": "imap", "interval": "20s", "delete": True}),
                        "send": [send(["bob@b.test"], at=t) for t in (0, 30)]})  # fmt: skip
     assert mailbox(system, "mx1", "bob@b.test") == []
-    assert system.mtas["mx1"].store.mailbox("bob@b.test").expunged == [1, 2]
+    assert system.stores["mx1"].mailbox("bob@b.test").expunged == [1, 2]
     assert res.summary["mail"]["delivered_ends"]["retrieved_and_deleted"] == 2
 
 

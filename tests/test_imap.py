@@ -10,15 +10,15 @@ from collections.abc import Callable
 import pytest
 from loopback import TIMEOUT_S, loopback
 
+from netlab.mail.content.message import build_message, parse, to_bytes
 from netlab.mail.imap import ImapClient, ImapServerSession
-from netlab.mail.imap_parse import (
+from netlab.mail.imap.parse import (
     ImapSyntaxError,
     LineAssembler,
     sequence_set,
     tokenize,
 )
-from netlab.mail.message import build_message, parse, to_bytes
-from netlab.mail.store import MessageStore
+from netlab.mail.mailbox.store import MessageStore
 
 DAY_S = 86400.0
 

@@ -11,8 +11,9 @@ import pytest
 import simpy
 from mail_helpers import imap, mailbox, pop3, run, scripted, send, users
 
-from netlab.mail.inbox import IMAP_PORT, POP3_PORT, read_mailbox
-from netlab.mail.message import parse
+from netlab.mail.content.message import parse
+from netlab.mail.mailbox import read_mailbox
+from netlab.mail.mailbox.inbox import IMAP_PORT, POP3_PORT
 
 TWO = {"users": users(), "send": [send(["bob@b.test"], subject="one"), send(["bob@b.test"], subject="two")]}
 
@@ -76,7 +77,7 @@ def test_pop3_deletes_only_after_quit_over_the_network() -> None:
 
 def _bob(system: Any) -> Any:
     """bob's INBOX on mx1."""
-    return system.mtas["mx1"].store.mailbox("bob@b.test")
+    return system.stores["mx1"].mailbox("bob@b.test")
 
 
 def test_imap_seen_rules_over_the_network() -> None:
@@ -206,4 +207,4 @@ def test_imap_uid_store_expunge_over_the_network() -> None:
     )  # UID STORE names the UID
     assert out[8].startswith(b"* 1 EXPUNGE\r\n")
     assert out[9].startswith(b"* 1 FETCH (UID 2)")  # sequence numbers shift, UIDs do not
-    assert out[10].startswith(b"* BYE") and system.mtas["mx1"].store.mailbox("bob@b.test").expunged == [1]
+    assert out[10].startswith(b"* BYE") and system.stores["mx1"].mailbox("bob@b.test").expunged == [1]

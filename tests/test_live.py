@@ -25,7 +25,7 @@ from mail_helpers import BASE, raw_session, scenario
 from netlab.cli import main
 from netlab.errors import ConfigError
 from netlab.live import LiveBridge
-from netlab.mail.message import parse
+from netlab.mail.content.message import parse
 from netlab.mail.smtp import Replies
 
 # msa -> relay -> mx1: three MTA hops, so the Received chain and the maillog show a relay on the way.

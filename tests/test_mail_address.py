@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from netlab.errors import ConfigError
-from netlab.mail.address import Address, parse_address, qualify
+from netlab.mail.content.address import Address, parse_address, qualify
 from netlab.mail.errors import MailAddressError
 
 

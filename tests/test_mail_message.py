@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from netlab.mail.message import (
+from netlab.mail.content.message import (
     DEFAULT_EPOCH,
     Envelope,
     build_message,
@@ -123,7 +123,7 @@ def test_fast_crlf_and_dot_stuffing_equal_the_line_by_line_definition(seed: int)
     """normalize_crlf and dot_stuff use bytes.replace; they must equal the per-line definition on any input."""
     import random
 
-    from netlab.mail.message import dot_stuff, normalize_crlf
+    from netlab.mail.content.message import dot_stuff, normalize_crlf
 
     rng = random.Random(seed)
     raw = bytes(rng.choice(b"ab.\r\n") for _ in range(rng.randint(0, 60)))

@@ -89,7 +89,7 @@ def test_size_limit() -> None:
 
 
 def test_gtube_rejected_outbound_tagged_inbound_and_ham_passes() -> None:
-    from netlab.mail.spam import GTUBE
+    from netlab.mail.content.spam import GTUBE
 
     res, system = run({"send": [send(["bob@b.test"], body=f"hi\n{GTUBE}\n"), send(["carol@b.test"])]})
     assert status(res) == ["rejected"] and res.messages.iloc[0].dsn == "5.7.1"

@@ -7,9 +7,9 @@ import poplib
 import pytest
 from loopback import TIMEOUT_S, loopback
 
-from netlab.mail.message import build_message, parse, to_bytes
+from netlab.mail.content.message import build_message, parse, to_bytes
+from netlab.mail.mailbox.store import MessageStore
 from netlab.mail.pop3 import Pop3Client, Pop3ServerSession
-from netlab.mail.store import MessageStore
 
 
 def _raw(subject: str, body: str = "Hello\n") -> bytes:

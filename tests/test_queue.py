@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from typing import Any
 
 import pytest
 import simpy
 
-from netlab.mail.config_servers import QueueSpec
-from netlab.mail.queue import Job, Outcome, QueueEntry, QueueManager, retry_schedule
-
-
-class FakeDeliverer:
-    """Answers every job after *took* seconds with *kind* (defer, sent or bounce); records attempt times."""
-
-    def __init__(self, env: simpy.Environment, kind: str = "defer", took: float = 0.2, ok_after: float | None = None):
-        self.env, self.kind, self.took, self.ok_after = env, kind, took, ok_after
-        self.attempts: list[tuple[float, str, tuple[str, ...]]] = []
-        self.running = 0
-        self.peak = 0
-
-    def destination(self, rcpt: str) -> str:
-        return rcpt.rpartition("@")[2]
-
-    def deliver(self, job: Job) -> Generator[simpy.Event, Any, list[Outcome]]:
-        self.attempts.append((self.env.now, job.dest, tuple(job.rcpts)))
-        self.running += 1
-        self.peak = max(self.peak, self.running)
-        yield self.env.timeout(self.took)
-        self.running -= 1
-        kind = self.kind
-        if self.ok_after is not None and self.env.now >= self.ok_after:
-            kind = "sent"
-        code = {"defer": 451, "sent": 250, "bounce": 550}[kind]
-        return [Outcome(r, kind, f"{code // 100}.0.0", f"{code} test", "mx[10.0.0.1]:25", code) for r in job.rcpts]
+from netlab.mail.config.servers import QueueSpec
+from netlab.mail.mta.qmgr import QueueEntry, QueueManager, retry_schedule
+from netlab.testing import FakeDeliverer
 
 
 def make(env: simpy.Environment, spec: QueueSpec, deliverer: FakeDeliverer) -> tuple[QueueManager, list[Any]]:
@@ -112,24 +87,9 @@ def test_crash_keeps_the_queue_and_restart_resumes() -> None:
     assert done == [(105.0, ["sent"]), ("removed", "E1")]
 
 
-class SiteDeliverer(FakeDeliverer):
-    """Connection failures (4.4.1) until *ok_after*, then 250; counts parallel deliveries per start."""
-
-    def __init__(self, env: simpy.Environment, took: float = 1.0, ok_after: float = 0.0) -> None:
-        super().__init__(env, took=took)
-        self.ok_at = ok_after
-        self.parallel: list[int] = []
-
-    def deliver(self, job: Job) -> Generator[simpy.Event, Any, list[Outcome]]:
-        self.attempts.append((self.env.now, job.dest, tuple(job.rcpts)))
-        self.running += 1
-        self.parallel.append(self.running)
-        yield self.env.timeout(self.took)
-        self.running -= 1
-        if self.env.now < self.ok_at:
-            return [Outcome(r, "defer", "4.4.1", "connect to mx[10.0.0.1]:25: Connection refused", "none", 0)
-                    for r in job.rcpts]  # fmt: skip
-        return [Outcome(r, "sent", "2.0.0", "250 ok", "mx[10.0.0.1]:25", 250) for r in job.rcpts]
+def site(env: simpy.Environment, ok_after: float = 0.0) -> FakeDeliverer:
+    """Connection failures (4.4.1, 1 s each) until *ok_after*, then 250."""
+    return FakeDeliverer(env, "defer", took=1.0, ok_after=ok_after, refused=True)
 
 
 def burst(qm: QueueManager, n: int, at: float = 0.0) -> None:
@@ -140,7 +100,7 @@ def burst(qm: QueueManager, n: int, at: float = 0.0) -> None:
 def test_slow_start_begins_at_five_and_grows_to_the_limit() -> None:
     """A burst to a new destination: 5 at once, then +1 per delivery that worked, never above 20."""
     env = simpy.Environment()
-    d = SiteDeliverer(env)
+    d = site(env)
     qm, _ = make(env, QueueSpec(), d)
     burst(qm, 200)
     env.run()
@@ -154,7 +114,7 @@ def test_slow_start_begins_at_five_and_grows_to_the_limit() -> None:
 @pytest.mark.parametrize(("initial", "limit", "first"), [(1, 20, 1), (5, 3, 3), (8, 20, 8)])
 def test_initial_concurrency_is_configurable_and_capped(initial: int, limit: int, first: int) -> None:
     env = simpy.Environment()
-    d = SiteDeliverer(env)
+    d = site(env)
     qm, _ = make(env, QueueSpec(initial_destination_concurrency=initial, destination_concurrency_limit=limit), d)
     burst(qm, 50)
     env.run()
@@ -165,7 +125,7 @@ def test_a_dead_destination_defers_its_mail_without_attempts_and_revives() -> No
     """Connections refused: 4 failures from a window of 5 (1/5+1/4+1/3+1/2 >= 1 cohort) make it dead; the other
     46 messages are deferred at once, without a connection; after minimal_backoff a new attempt is made."""
     env = simpy.Environment()
-    d = SiteDeliverer(env, ok_after=250.0)
+    d = site(env, ok_after=250.0)
     suspended: list[tuple[str, str]] = []
     qm = QueueManager(env, QueueSpec(), d, on_done=lambda e, o, t: None, on_removed=lambda e: None,
                       on_suspended=lambda e, o: suspended.extend((e.qid, x.text) for x in o))  # fmt: skip
@@ -182,7 +142,7 @@ def test_a_dead_destination_defers_its_mail_without_attempts_and_revives() -> No
 
 def test_a_new_message_for_a_dead_destination_is_deferred_at_once() -> None:
     env = simpy.Environment()
-    d = SiteDeliverer(env, ok_after=10_000.0)
+    d = site(env, ok_after=10_000.0)
     qm, _ = make(env, QueueSpec(initial_destination_concurrency=1), d)
     qm.enqueue(QueueEntry("A", "a@x", ["b@y"], b"m", 0.0))
     env.run(until=2.0)  # window 1: one failure is a whole cohort
@@ -207,7 +167,7 @@ def test_a_4xx_from_a_server_that_answered_is_not_a_site_failure() -> None:
 
 def test_failed_cohort_limit_zero_never_declares_dead() -> None:
     env = simpy.Environment()
-    d = SiteDeliverer(env, ok_after=10_000.0)
+    d = site(env, ok_after=10_000.0)
     qm, _ = make(env, QueueSpec(destination_concurrency_failed_cohort_limit=0), d)
     burst(qm, 30)
     env.run(until=100.0)

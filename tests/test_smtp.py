@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import simpy
 
+from netlab.mail.content.message import Envelope, normalize_crlf
 from netlab.mail.errors import ProtocolError
-from netlab.mail.message import Envelope, normalize_crlf
 from netlab.mail.smtp import (
-    RecordingPolicy,
     Replies,
     Reply,
     ReplyReader,
@@ -24,6 +24,9 @@ from netlab.mail.smtp import (
     converse,
     parse_reply_lines,
 )
+from netlab.mail.smtp.drivers import run_client, serve
+from netlab.testing import RecordingPolicy, pipe
+from netlab.transport import ConnectionReset
 
 MSG = b"From: a@a.example\r\nTo: b@b.example\r\nSubject: hi\r\n\r\nhello\r\n"
 
@@ -494,3 +497,62 @@ def test_client_told_data_is_crlf_sends_the_same(crlf: bool) -> None:
     assert b"\r\n..\r\n...two\r\n..hidden\r\nend.\r\n.\r\n" in sent(transcript)
     assert f"SIZE={len(data)}".encode() in sent(transcript)
     assert policy.messages[0][1] == data and c.result.ok
+
+
+# -- the drivers over a stream (netlab.testing.pipe: no network) ----------------------------------------------------
+
+
+def _over_pipe(c: SmtpClientSession, s: SmtpServerSession, **client_kwargs: Any) -> tuple[Any, bytes, bytes]:
+    """Run *c* with ``run_client`` and *s* with ``serve`` over an in-memory pipe; (outcome, client bytes, server
+    bytes)."""
+    env = simpy.Environment()
+    a, b = pipe(env, delay_s=0.001)
+    env.process(serve(b, s, timeout_s=30.0))
+    out = env.run(until=env.process(run_client(a, c, **client_kwargs)))
+    return out, b"".join(a.sent), b"".join(b.sent)
+
+
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_drivers_over_a_stream_say_what_converse_says(pipelining: bool) -> None:
+    rcpts = ("bob@b.example", "eve@c.example", "carol@b.example")
+    expected = converse(client(*rcpts, pipelining=pipelining), server())
+    c = client(*rcpts, pipelining=pipelining)
+    out, client_bytes, server_bytes = _over_pipe(c, server())
+    assert out.error == "" and codes(c) == {"bob@b.example": 250, "eve@c.example": 554, "carol@b.example": 250}
+    assert client_bytes == sent(expected)
+    assert server_bytes == b"".join(chunk for who, chunk in expected if who == "S")
+
+
+def test_run_client_ends_a_session_with_a_peer_that_does_not_speak_smtp() -> None:
+    env = simpy.Environment()
+    a, b = pipe(env)
+    b.send(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    c = client("bob@b.example")
+    out = env.run(until=env.process(run_client(a, c)))
+    assert out.error.startswith("protocol error: malformed SMTP reply line")
+    assert c.done and codes(c) == {"bob@b.example": 451}  # lost connection: try again later
+    env.run()
+    with pytest.raises(ConnectionReset):
+        b.send(b"more")  # the client reset the connection
+
+
+def test_run_client_gives_up_on_a_silent_server_after_the_command_timeout() -> None:
+    env = simpy.Environment()
+    a, _b = pipe(env)
+    c = client("bob@b.example")
+    out = env.run(until=env.process(run_client(a, c, timeout_s=5.0)))
+    assert env.now == 5.0 and out.error == "no data within 5 s" and c.result.failed_stage == "greeting"
+
+
+def test_serve_ends_when_the_client_goes_away_without_quit() -> None:
+    env = simpy.Environment()
+    a, b = pipe(env)
+    policy = RecordingPolicy()
+    done = env.process(serve(b, SmtpServerSession(policy, hostname="mx", peer_ip="10.0.0.1")))
+    a.send(b"EHLO a\r\nMAIL FROM:<a@a.example>\r\n")
+    a.close()
+    env.run(until=done)
+    lines = b"".join(b.sent).split(b"\r\n")
+    assert lines[0].startswith(b"220 ") and lines[-2] == b"250 2.1.0 Ok" and not policy.messages
+    assert env.run(until=a.recv()) == b"".join(b.sent)  # the client reads what it was told, then the FIN
+    assert env.run(until=a.recv()) == b""

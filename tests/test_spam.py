@@ -7,8 +7,8 @@ import re
 import pytest
 
 from netlab.errors import ConfigError
-from netlab.mail.message import build_message, to_bytes
-from netlab.mail.spam import DEFAULT_RULES, GTUBE, SessionInfo, SpamFilter, SpamRule, SpamVerdict, x_spam_status
+from netlab.mail.content.message import build_message, to_bytes
+from netlab.mail.content.spam import DEFAULT_RULES, GTUBE, SessionInfo, SpamFilter, SpamRule, SpamVerdict, x_spam_status
 
 INBOUND = SessionInfo(helo="mta.a.example", peer_ip="10.0.0.1", inbound=True)
 SUBMISSION = SessionInfo(authenticated=True, helo="laptop", peer_ip="10.0.9.9", inbound=False)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from netlab.errors import NetlabError
+from netlab.mail.content.message import build_message, to_bytes
 from netlab.mail.mailbox import DeliveryAgent
-from netlab.mail.message import build_message, to_bytes
+from netlab.mail.mailbox.store import MailboxNotFound, MessageNotFound, MessageStore
 from netlab.mail.smtp import Reply
-from netlab.mail.store import MailboxNotFound, MessageNotFound, MessageStore
 
 
 def _raw(subject: str = "Hi", body: str = "Hello\n") -> bytes:
@@ -115,5 +115,12 @@ def test_listeners_hear_every_delivery() -> None:
 
 
 def test_store_is_the_mx_delivery_agent() -> None:
-    agent: DeliveryAgent = MessageStore(["bob"])  # the seam the MX delivers through (checked by mypy)
-    assert agent.has_user("bob") and isinstance(agent.deliver("bob", b"x\r\n", 0.0), Reply)
+    store = MessageStore(["bob"])
+    agent: DeliveryAgent = store  # the seam the MX's local delivery files through (checked by mypy)
+    first, second = agent.file("bob", b"x\r\n", 0.0), agent.file("bob", b"y\r\n", 1.0)
+    assert agent.has_user("bob") and isinstance(first.reply, Reply) and first.reply.code == 250
+    box = store.mailbox("bob")
+    # Filed names where each copy went, as the mailbox itself does: the books find it there after the run
+    assert [first.mailbox_uid, second.mailbox_uid] == [f"{box.uidvalidity}.{e.uid}" for e in box.entries]
+    refused = agent.file("eve", b"x\r\n", 2.0)
+    assert refused.reply.enhanced == "5.1.1" and (refused.uidvalidity, refused.uid) == (0, 0)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import itertools
 import threading
 import time
@@ -143,9 +144,8 @@ class LiveBridge:
         self.stats: dict[str, int] = {"sessions": 0, "submitted": 0, "accepted": 0, "refused": 0}
         self.directory = MailDirectory.of(self.system)
         self.inbox = InboxPorts(self.directory, self.lock, self._retrieved, self.is_open)
-        for mta in self.system.mtas.values():
-            if mta.spec.role == "mx":
-                mta.store.subscribe(self.inbox.on_delivery)
+        for store in self.system.stores.values():
+            store.subscribe(self.inbox.on_delivery)
         self.results: Results | None = None
         self.error: BaseException | None = None
         self.wall_s = 0.0
@@ -257,12 +257,11 @@ class LiveBridge:
                 if future.set_running_or_notify_cancel():
                     future.set_exception(LiveStopped("live: the simulation stopped first"))
             if self._loop is not None and self._stopping is not None:
-                try:  # ended by itself (run.until): close the ports too
+                # ended by itself (run.until): close the ports too, unless the socket loop already finished
+                with contextlib.suppress(RuntimeError):
                     self._loop.call_soon_threadsafe(self._stopping.set)
-                except RuntimeError:
-                    pass  # the socket loop already finished
 
-    def _tick(self, _event: Any) -> None:
+    def _tick(self, _event: simpy.Event) -> None:
         """Every *tick_s* of wall time: run the queued jobs, echo new maillog lines, schedule the next tick."""
         while True:
             with self._jobs_lock:
@@ -279,7 +278,7 @@ class LiveBridge:
             self._echo()
         self.env.timeout(self._tick_sim).callbacks.append(self._tick)
 
-    def _close(self, _event: Any) -> None:
+    def _close(self, _event: simpy.Event) -> None:
         self._open = False
 
     def _echo(self) -> None:
@@ -287,7 +286,7 @@ class LiveBridge:
         system = self.system
         log = system.maillog
         for line in itertools.islice(log, self._echoed, None):
-            live = line.queue_id and system.qid_mids.get((line.host, line.queue_id)) in self.live_mids
+            live = line.queue_id and system.tracker.message_id_at(line.host, line.queue_id) in self.live_mids
             if self.echo_all or live:
                 self.echo(line.render(system.epoch))
         self._echoed = len(log)
@@ -338,8 +337,6 @@ class LiveBridge:
         if not self._threads:
             return  # never started
         if self._loop is not None and self._stopping is not None and not self._loop.is_closed():
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop already finished
                 self._loop.call_soon_threadsafe(self._stopping.set)
-            except RuntimeError:
-                pass  # the loop already finished
         self._threads[0].join(10.0)

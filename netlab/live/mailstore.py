@@ -1,6 +1,6 @@
 """The live POP3 and IMAP ports: the inbox state machines over every mx's message store, on loopback sockets.
 
-A scenario has one :class:`~netlab.mail.store.MessageStore` per mx (each holds the mailboxes of its domains'
+A scenario has one :class:`~netlab.mail.mailbox.store.MessageStore` per mx (each holds the mailboxes of its domains'
 users), but a live client connects to one port and logs in with its address. :class:`MailDirectory` is the store
 the sessions see: it routes each call to the store that holds the user's mailbox, so the unchanged
 :class:`~netlab.mail.pop3.Pop3ServerSession` and :class:`~netlab.mail.imap.ImapServerSession` serve them all,
@@ -23,9 +23,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
 from netlab.mail.imap import ImapServerSession
-from netlab.mail.mta import account
+from netlab.mail.mailbox.store import Mailbox, MailboxNotFound, MessageStore, StoredEntry, account
 from netlab.mail.pop3 import Pop3ServerSession
-from netlab.mail.store import Mailbox, MailboxNotFound, MessageStore, StoredEntry
 
 if TYPE_CHECKING:
     from netlab.mail.system import MailSystem
@@ -59,7 +58,7 @@ class MailDirectory:
     @classmethod
     def of(cls, system: MailSystem) -> MailDirectory:
         """The directory over the stores of *system*'s mx servers."""
-        return cls(((m.host, m.store) for m in system.mtas.values() if m.spec.role == "mx"), system.epoch)
+        return cls(system.stores.items(), system.epoch)
 
     def __repr__(self) -> str:
         return f"<MailDirectory {len(self._where)} users>"
@@ -105,7 +104,7 @@ class MailDirectory:
 
     def internal_date(self, entry: StoredEntry) -> datetime:
         """The wall-clock arrival date of *entry*."""
-        from netlab.mail.message import sim_datetime
+        from netlab.mail.content.message import sim_datetime
 
         return sim_datetime(self.epoch, entry.internal_s)
 

@@ -2,8 +2,8 @@
 
 aiosmtpd speaks the protocol with the real client (framing, AUTH exchanges, DATA). Every decision is taken by a
 shadow :class:`~netlab.mail.smtp.SmtpServerSession` of the user's MSA with the MSA's policy
-(:class:`~netlab.mail.mta.Smtpd`): aiosmtpd's hooks feed it the same commands, and the reply it gives is the reply
-the real client gets. So the codes and texts are the simulation's: ``530 5.7.0`` at MAIL before AUTH (RFC 6409
+(:class:`~netlab.mail.mta.smtpd.SmtpdPolicy`): aiosmtpd's hooks feed it the same commands, and the reply it gives is
+the reply the real client gets. So the codes and texts are the simulation's: ``530 5.7.0`` at MAIL before AUTH (RFC 6409
 §4.3; enforced there as the simulated session does, not with aiosmtpd's ``auth_required``, which answers other
 commands too), ``535 5.7.8`` for bad credentials, ``552 5.3.4`` over the MSA's size limit (SIZE= at MAIL, or the
 data itself), ``550 5.7.1`` for a sender the user does not own, ``554 5.7.1`` for relaying without AUTH, and at the
@@ -30,17 +30,18 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from netlab.errors import NetlabError
-from netlab.mail.message import dot_stuff
+from netlab.mail.config.servers import ServerRole
+from netlab.mail.content.message import dot_stuff
 from netlab.mail.smtp import Replies, Reply, SessionState, SmtpServerSession
-from netlab.mail.tracker import HopRecord, message_id_of
+from netlab.mail.tracker import HopRecord, MailStatus, message_id_of
 
 if TYPE_CHECKING:
     import threading
 
-    from netlab.mail.mta import Mta
+    from netlab.mail.mta.master import Mta
     from netlab.mail.system import MailSystem
 
 __all__ = ["LiveStopped", "SubmissionHandler", "submission_factory"]
@@ -120,12 +121,12 @@ class SubmissionHandler:
                 self.system.log(mta.host, "smtpd", "", f"{what} from {PEER_NAME}[{PEER_IP}]")
 
     # ------------------------------------------------------------------ aiosmtpd hooks
-    async def handle_HELO(self, server: SMTP, session: Any, envelope: Any, hostname: str) -> str:
+    async def handle_HELO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str) -> str:
         session.host_name = hostname
         self.helo = hostname
         return _wire(self._feed(f"HELO {hostname}"))
 
-    async def handle_EHLO(self, server: SMTP, session: Any, envelope: Any, hostname: str,
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
                           responses: list[str]) -> list[str]:  # fmt: skip
         session.host_name = hostname  # the 5-argument hook must set it (aiosmtpd's contract)
         self.helo = hostname
@@ -134,10 +135,10 @@ class SubmissionHandler:
         # and enforced by the shadow session at MAIL (SIZE=) and at the end of DATA.
         return [responses[0], f"250-SIZE {self.mta.spec.size_limit_bytes}", *responses[1:]]
 
-    async def handle_RSET(self, server: SMTP, session: Any, envelope: Any) -> str:
+    async def handle_RSET(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         return _wire(self._feed("RSET"))
 
-    async def handle_MAIL(self, server: SMTP, session: Any, envelope: Any, address: str,
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           mail_options: list[str]) -> str:  # fmt: skip
         if self.session.state in (SessionState.MAIL, SessionState.RCPT):
             self._feed("RSET")  # aiosmtpd dropped a transaction on its own (a DATA error): follow it
@@ -147,7 +148,7 @@ class SubmissionHandler:
             envelope.mail_options.extend(mail_options)
         return _wire(reply)
 
-    async def handle_RCPT(self, server: SMTP, session: Any, envelope: Any, address: str,
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:  # fmt: skip
         reply = self._feed(" ".join([f"RCPT TO:<{address}>", *rcpt_options]))
         if reply.is_positive:
@@ -155,7 +156,7 @@ class SubmissionHandler:
             envelope.rcpt_options.extend(rcpt_options)
         return _wire(reply)
 
-    async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
         self.stats["submitted"] += 1
         future = self.submit(lambda: self._end_of_data(content))
@@ -166,8 +167,8 @@ class SubmissionHandler:
         self.stats["accepted" if reply.is_positive else "refused"] += 1
         return _wire(reply)
 
-    def authenticate(self, server: SMTP, session: Any, envelope: Any, mechanism: str,
-                     auth_data: Any) -> AuthResult:  # fmt: skip
+    def authenticate(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str,
+                     auth_data: object) -> AuthResult:  # fmt: skip
         """aiosmtpd's authenticator: the user's MSA decides (its session's AUTH PLAIN, same reply texts)."""
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False, message=_wire(Replies.AUTH_FAILED))
@@ -206,7 +207,7 @@ class SubmissionHandler:
             self.on_accepted(mid)
         else:
             for row in rows:
-                system.tracker.finish(row, "rejected", now, reply.enhanced or "5.0.0", str(reply))
+                system.tracker.finish(row, MailStatus.REJECTED, now, reply.enhanced or "5.0.0", str(reply))
         system.tracker.transaction(HopRecord(PEER_NAME, mta.host, mta.spec.port, now, now, reply.code,
                                              reply.enhanced or "", mid, tuple(rcpts),
                                              len(rcpts) if reply.is_positive else 0, len(content)))  # fmt: skip
@@ -217,7 +218,7 @@ class _Session(Session):
     """aiosmtpd's session without the deprecated ``login_data`` property, which logs a warning on every AUTH."""
 
     @property
-    def login_data(self) -> Any:
+    def login_data(self) -> Any:  # aiosmtpd's own attribute, untyped there
         return self._login_data
 
     @login_data.setter
@@ -228,7 +229,7 @@ class _Session(Session):
 def default_msa(system: MailSystem) -> Mta:
     """The scenario's first MSA: the one a session belongs to before AUTH."""
     for mta in system.mtas.values():
-        if mta.spec.role == "msa":
+        if mta.spec.role == ServerRole.MSA:
             return mta
     from netlab.errors import ConfigError
 
@@ -243,7 +244,8 @@ def msa_of(system: MailSystem, address: str) -> Mta | None:
 
 
 def submission_factory(system: MailSystem, lock: threading.RLock, submit: Submit, stats: dict[str, int],
-                       on_accepted: Callable[[str], None], is_open: Callable[[], bool]) -> Callable[[], SMTP]:  # fmt: skip
+                       on_accepted: Callable[[str], None],
+                       is_open: Callable[[], bool]) -> Callable[[], SMTP]:  # fmt: skip
     """The protocol factory for ``loop.create_server``: one aiosmtpd :class:`SMTP` and handler per connection."""
     loop = asyncio.get_running_loop()
     hostname = default_msa(system).fqdn

@@ -1,13 +1,21 @@
 """Mail on netlab: the story of one message from a sender's client to the recipient's screen.
 
-The pure modules (no SimPy, no network) hold the protocol knowledge and are shared by the simulation and the
-live bridge: :mod:`~netlab.mail.address` (envelope addresses), :mod:`~netlab.mail.message` (RFC 5322 content,
-trace headers, dot-stuffing), :mod:`~netlab.mail.smtp` (sans-IO SMTP server and client state machines),
-:mod:`~netlab.mail.spam` (deterministic rule scoring), :mod:`~netlab.mail.dsn` (RFC 3464 bounces),
-:mod:`~netlab.mail.maillog` (Postfix-style log lines), :mod:`~netlab.mail.store` (message store and MDA),
-:mod:`~netlab.mail.pop3` and :mod:`~netlab.mail.imap` (sans-IO sessions). Errors live in :mod:`~netlab.mail.errors`.
-On the network: :mod:`~netlab.mail.mta`, :mod:`~netlab.mail.mua` (submission), :mod:`~netlab.mail.inbox` (POP3 and
-IMAP servers on an mx), :mod:`~netlab.mail.fetch` (the recipients' mail programs), :mod:`~netlab.mail.system`.
+The folders are the programs of that story:
+
+* :mod:`~netlab.mail.content` (address, message, dsn, spam): what a message is made of;
+* :mod:`~netlab.mail.smtp`, :mod:`~netlab.mail.imap`, :mod:`~netlab.mail.pop3`: the protocols as sans-IO sessions,
+  shared by the simulation and the live bridge, with their drivers over a transport stream;
+* :mod:`~netlab.mail.dns` (zone, server, resolver): MX and A lookups over the simulated network;
+* :mod:`~netlab.mail.clients` (mua, fetch): the users' mail programs, submitting and fetching;
+* :mod:`~netlab.mail.mta`: the mail server of a host along Postfix's programs (master, smtpd, cleanup,
+  trivial-rewrite, qmgr and its scheduler, smtp, local, bounce);
+* :mod:`~netlab.mail.mailbox` (agent, store, inbox, table): where mail ends, the MDA and the POP3/IMAP servers;
+* :mod:`~netlab.mail.config`: the scenario's ``mail:`` section.
+
+At the root: :mod:`~netlab.mail.system` (the runner extension that builds and wires the agents),
+:mod:`~netlab.mail.context` (the small view of the run every agent gets), :mod:`~netlab.mail.workload` (scripted
+and random mail), :mod:`~netlab.mail.tracker` (the books and mail conservation), :mod:`~netlab.mail.maillog`
+(Postfix-style log lines) and :mod:`~netlab.mail.errors`.
 
 Nothing is imported here on purpose: ``import netlab.mail.smtp`` must not pull SimPy, DNS or pandas in.
 """

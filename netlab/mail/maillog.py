@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from netlab.mail.message import DEFAULT_EPOCH
+from netlab.mail.content.message import DEFAULT_EPOCH
 
 if TYPE_CHECKING:
     import pandas as pd

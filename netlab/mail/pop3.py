@@ -6,7 +6,7 @@ only marks; the marked messages are removed in the UPDATE state, entered by QUIT
 whose connection drops never reaches UPDATE (:meth:`Pop3ServerSession.connection_lost`), so the mail stays.
 Multi-line responses are byte-stuffed and end with a lone ``.`` (RFC 1939 §3).
 
->>> from netlab.mail.store import MessageStore
+>>> from netlab.mail.mailbox.store import MessageStore
 >>> store = MessageStore({"bob": "pw"})
 >>> _ = store.deliver("bob", b"Subject: hi\\r\\n\\r\\n.dot\\r\\n", 1.0)
 >>> pop = Pop3ServerSession(store)
@@ -27,9 +27,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from netlab.mail.content.message import dot_stuff, dot_unstuff, header_section
 from netlab.mail.errors import ProtocolError
-from netlab.mail.message import dot_stuff, dot_unstuff, header_section
-from netlab.mail.store import MessageStore, StoredEntry
+from netlab.mail.mailbox.store import MessageStore, StoredEntry
 
 __all__ = ["FetchedMessage", "Pop3Client", "Pop3ServerSession"]
 

@@ -2,6 +2,11 @@
 every mx) and the mail programs from the scenario's ``mail:`` section, runs the workload, checks mail conservation
 and reports the mail tables.
 
+It is the one place that knows every agent. It takes from the run only what :class:`RunHandle` says (the clock,
+the network, the topology and faults, hold and release), gives each agent a :class:`~netlab.mail.context.MailContext`
+and its own configuration, and carries what crosses between agents: a host's crash and restart reach its MTA and
+its inbox server from here.
+
 It holds the run while any (message, recipient) is neither delivered, bounced, rejected nor discarded, and while a
 message filed into the mailbox of a user whose mail program fetches has not been retrieved; at ``run.until``
 whatever is queued stays queued and is reported as ``queued``. Conservation ends in the mailboxes: every delivered
@@ -9,9 +14,9 @@ whatever is queued stays queued and is reported as ``queued``. Conservation ends
 
 >>> import netlab
 >>> from netlab.mail.config import *
->>> topo = netlab.Topology(tuple(netlab.NodeSpec(n, "host") for n in ("pc", "msa", "mx", "dns")) +
-...                        (netlab.NodeSpec("r"),),
-...                        tuple(netlab.LinkSpec(n, "r", rate_bps=10e6, delay_s=0.002) for n in ("pc", "msa", "mx", "dns")))
+>>> hosts = ("pc", "msa", "mx", "dns")
+>>> topo = netlab.Topology(tuple(netlab.NodeSpec(n, "host") for n in hosts) + (netlab.NodeSpec("r"),),
+...                        tuple(netlab.LinkSpec(n, "r", rate_bps=10e6, delay_s=0.002) for n in hosts))
 >>> mail = MailSpec(dns_server="dns",
 ...     domains=(DomainSpec("a.test", mx=((10, "mx"),)), DomainSpec("b.test", mx=((10, "mx"),))),
 ...     servers=(ServerSpec("msa", role="msa", domains=("a.test",)),
@@ -25,170 +30,201 @@ whatever is queued stays queued and is reported as ``queued``. Conservation ends
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol
 
-from netlab.mail.config import MailSpec
-from netlab.mail.config_check import zone_records
-from netlab.mail.tracker import Tracker
+from netlab.mail.config.check import zone_records
+from netlab.mail.config.servers import QuotaAction, ServerRole
+from netlab.mail.content.address import Address
+from netlab.mail.mailbox.store import account
+from netlab.mail.tracker import MailStatus, MessageKind, Tracker
 
 if TYPE_CHECKING:
     import pandas as pd
+    import simpy
 
-    from netlab.experiment.runner import Simulation
-    from netlab.mail.dns import Resolver
-    from netlab.mail.fetch import FetchClient
-    from netlab.mail.mta import Mta
-    from netlab.mail.mua import Mua
-    from netlab.mail.queue import Outcome, QueueEntry
-    from netlab.mail.spam import SpamVerdict
+    from netlab.mail.clients.fetch import FetchClient
+    from netlab.mail.clients.mua import Mua
+    from netlab.mail.config.section import MailSpec
+    from netlab.mail.context import MailContext
+    from netlab.mail.dns import DnsServer, Resolver
+    from netlab.mail.mailbox.inbox import InboxServer
+    from netlab.mail.mailbox.store import MessageStore
+    from netlab.mail.maillog import MailLog
+    from netlab.mail.mta.master import Mta
+    from netlab.mail.workload import MailWorkload
+    from netlab.network.faults import FaultSpec
+    from netlab.network.network import Network
+    from netlab.topology.spec import Topology
+    from netlab.transport import TransportStack
 
-__all__ = ["MailSystem"]
+__all__ = ["MailSystem", "RunHandle", "ScenarioView"]
+
+
+class ScenarioView(Protocol):
+    """The parts of the scenario the mail system reads besides its own section."""
+
+    @property
+    def topology(self) -> Topology: ...
+
+    @property
+    def faults(self) -> Sequence[FaultSpec]: ...
+
+
+class RunHandle(Protocol):
+    """What the mail system needs of the run it is part of (the runner's ``Simulation`` is one)."""
+
+    @property
+    def env(self) -> simpy.Environment: ...
+
+    @property
+    def net(self) -> Network: ...
+
+    @property
+    def scenario(self) -> ScenarioView: ...
+
+    def hold(self) -> None:
+        """Keep the run from ending idle until a matching :meth:`release`."""
+        ...
+
+    def release(self) -> None:
+        """Undo one :meth:`hold`."""
+        ...
 
 
 class MailSystem:
-    """Runner extension for the scenario's ``mail:`` section (see the module docstring)."""
+    """Runner extension for the scenario's ``mail:`` section (see the module docstring).
+
+    After :meth:`start`: ``stack`` (the transport), ``tracker``, ``maillog``, ``dns``, ``mtas`` (host -> Mta),
+    ``stores`` (mx host -> its message store), ``inboxes`` (mx host -> InboxServer), ``fetchers`` (account ->
+    the mail program fetching it), and :meth:`resolver` and :meth:`mua` by host.
+    """
 
     name = "mail"
 
     def __init__(self, spec: MailSpec) -> None:
         self.spec = spec
-        self.qid_mids: dict[tuple[str, str], str] = {}
-        self._dsn_counter = 0
 
     def __repr__(self) -> str:
         return f"<MailSystem {len(self.spec.servers)} servers, {len(self.spec.users)} users>"
 
     # ------------------------------------------------------------------ building
-    def start(self, sim: Simulation) -> None:
-        """Build the transport, DNS, MTAs and mail programs; schedule the workload and MTA crashes."""
+    def start(self, run: RunHandle) -> None:
+        """Build the transport, DNS, MTAs and mail programs; schedule the workload and the hosts' crashes."""
         from datetime import datetime
 
+        from netlab.mail.clients.fetch import FetchClient
+        from netlab.mail.content.spam import SpamFilter
+        from netlab.mail.context import MailContext
         from netlab.mail.dns import DnsServer
-        from netlab.mail.fetch import FetchClient
-        from netlab.mail.inbox import InboxServer
+        from netlab.mail.mailbox.inbox import InboxServer
+        from netlab.mail.mailbox.store import MessageStore
         from netlab.mail.maillog import MailLog
-        from netlab.mail.mta import Mta
-        from netlab.mail.spam import SpamFilter
+        from netlab.mail.mta.master import Mta
         from netlab.mail.workload import MailWorkload
         from netlab.transport import TransportStack
 
-        self.sim = sim
-        self.env = sim.env
-        self.net = sim.net
-        self.epoch = datetime.fromisoformat(self.spec.epoch)
-        self.stack = TransportStack(sim.net)
-        self.tracker = Tracker(sim.hold, sim.release)
-        self.maillog = MailLog(epoch=self.epoch)
-        self.spam = SpamFilter(threshold=self.spec.spam_threshold)
-        self.dns = DnsServer(self.stack, self.spec.dns_server, zone_records(self.spec, sim.scenario.topology))
-        self._resolvers: dict[str, Resolver] = {}
+        spec = self.spec
+        self.env = run.env
+        self.epoch = datetime.fromisoformat(spec.epoch)
+        self.stack: TransportStack = TransportStack(run.net)
+        self.tracker = Tracker(run.hold, run.release)
+        self.maillog: MailLog = MailLog(epoch=self.epoch)
+        self.ctx: MailContext = MailContext(run.net, self.stack, self.tracker, self.maillog,
+                                            dns_server=spec.dns_server, epoch=self.epoch,
+                                            resolver_timeout_s=spec.resolver_timeout_s,
+                                            resolver_retries=spec.resolver_retries, hold=run.hold,
+                                            release=run.release)  # fmt: skip
+        spam = SpamFilter(threshold=spec.spam_threshold)
+        self.dns: DnsServer = DnsServer(self.stack, spec.dns_server, zone_records(spec, run.scenario.topology))
         self._muas: dict[str, Mua] = {}
-        self.mtas: dict[str, Mta] = {s.host: Mta(self, s) for s in self.spec.servers}
+        # The message store of each mx, keyed by account: the mailboxes of the users of its domains.
+        self.stores: dict[str, MessageStore] = {
+            s.host: MessageStore(self._mailbox_users(s.domains), quota_bytes=s.quota_bytes,
+                                 quota_permanent=s.quota_action == QuotaAction.BOUNCE, epoch=self.epoch)
+            for s in spec.servers if s.role == ServerRole.MX
+        }  # fmt: skip
+        fetching = {account(u.address) for u in spec.users if u.fetch is not None}
+        dsns = itertools.count(1)
+        self.mtas: dict[str, Mta] = {
+            s.host: Mta(self.ctx, s, mail=spec, spam=spam, mailboxes=self.stores.get(s.host), fetching=fetching,
+                        dsn_serial=dsns)
+            for s in spec.servers
+        }  # fmt: skip
+        self.inboxes: dict[str, InboxServer] = {}
         for mta in self.mtas.values():
             mta.start()
-            if mta.spec.role == "mx":
-                mta.inbox = InboxServer(self, mta)
-                mta.inbox.start()
+            store = self.stores.get(mta.host)
+            if store is not None:
+                inbox = self.inboxes[mta.host] = InboxServer(self.ctx, host=mta.host, fqdn=mta.fqdn, store=store)
+                inbox.start()
         self.fetchers: dict[str, FetchClient] = {}
-        for u in self.spec.users:
+        for u in spec.users:
             if u.fetch is not None:
-                client = FetchClient(self, u)
+                server = spec.mailbox_host(Address.split(u.address).domain)
+                assert server is not None  # validate_mail: every user has a mailbox
+                client = FetchClient(self.ctx, u, server=server, give_up_s=spec.submit_give_up_s,
+                                     connect_timeout_s=spec.queue.connect_timeout_s)  # fmt: skip
                 self.fetchers[client.user] = client
                 client.start()
-        for fault in sim.scenario.faults:
-            if fault.node in self.mtas:
-                mta = self.mtas[fault.node]
-                action = mta.crash if fault.action == "down" else mta.restart
-                self.env.timeout(fault.at_s).callbacks.append(lambda _e, a=action: a())
-        self.workload = MailWorkload(self)
+        for fault in run.scenario.faults:
+            if fault.node is not None and fault.node in self.mtas:
+                action = self.crash if fault.action == "down" else self.restart
+                self.env.timeout(fault.at_s).callbacks.append(partial(_at_event, action, fault.node))
+        self.workload: MailWorkload = MailWorkload(self.ctx, spec, self.mua)
         self.workload.start()
 
+    def _mailbox_users(self, domains: Sequence[str]) -> dict[str, str]:
+        """Account -> password of the users whose domain is one of *domains* (the mailboxes of an mx)."""
+        wanted = {d.lower() for d in domains}
+        return {account(u.address): u.password for u in self.spec.users if Address.split(u.address).domain in wanted}
+
+    # ------------------------------------------------------------------ the agents
     def resolver(self, host: str) -> Resolver:
         """The stub resolver of *host* (one per host, made on first use)."""
-        r = self._resolvers.get(host)
-        if r is None:
-            from netlab.mail.dns import Resolver
-
-            r = self._resolvers[host] = Resolver(self.stack, host, (self.spec.dns_server, 53),
-                                                 timeout_s=self.spec.resolver_timeout_s,
-                                                 retries=self.spec.resolver_retries)  # fmt: skip
-        return r
+        return self.ctx.resolver(host)
 
     def mua(self, host: str) -> Mua:
         """The mail programs of client *host*."""
         m = self._muas.get(host)
         if m is None:
-            from netlab.mail.mua import Mua
+            from netlab.mail.clients.mua import Mua
 
-            m = self._muas[host] = Mua(self, host)
+            spec = self.spec
+            m = self._muas[host] = Mua(self.ctx, host, retry_s=spec.submit_retry_s, give_up_s=spec.submit_give_up_s,
+                                       connect_timeout_s=spec.queue.connect_timeout_s,
+                                       command_timeout_s=spec.queue.command_timeout_s)  # fmt: skip
         return m
 
     def mta(self, host: str) -> Mta:
         """The MTA on *host*."""
         return self.mtas[host]
 
-    def local_accounts(self, domains: set[str]) -> dict[str, str]:
-        """Address -> password of the users whose domain is one of *domains* (the mailboxes of an mx)."""
-        return {u.address: u.password for u in self.spec.users if u.address.rpartition("@")[2].lower() in domains}
-
-    def filed(self, mid: str, rcpt: str, where: tuple[str, str, str], now: float) -> None:
-        """The MDA on an mx filed *mid* to *rcpt* at *where* = (host, user, ``UIDVALIDITY.UID``)."""
-        self.tracker.filed(mid, rcpt, where, now, fetched=where[1] in self.fetchers)
-
     def accepted_mid(self, host: str, qid: str) -> str:
         """The Message-ID of what *host* queued as *qid*."""
-        return self.qid_mids.get((host, qid), "")
-
-    # ------------------------------------------------------------------ services for the agents
-    def spam_score(self, raw: bytes, session: Any, peer: str) -> SpamVerdict:
-        """Score *raw* received in *session* (inbound unless the client authenticated)."""
-        from netlab.mail.spam import SessionInfo
-
-        return self.spam.score(raw, SessionInfo.of(session, inbound=session.authenticated_user is None))
-
-    def spam_status(self, verdict: SpamVerdict) -> str:
-        """The ``X-Spam-Status`` value for *verdict*."""
-        from netlab.mail.spam import x_spam_status
-
-        return x_spam_status(verdict, self.spec.spam_threshold)
+        return self.tracker.message_id_at(host, qid)
 
     def log(self, host: str, program: str, qid: str, text: str) -> None:
         """One maillog line now."""
-        self.maillog.add(self.env.now, host, program, qid or None, text)
+        self.ctx.log(host, program, qid, text)
 
-    def log_delivery(self, host: str, program: str, qid: str, to: str, relay: str, delay: float,
-                     delays: tuple[float, ...], dsn: str, status: str, reply: str) -> None:  # fmt: skip
-        """A delivery agent's ``to=<..>, relay=.., delay=.., delays=a/b/c/d, dsn=.., status=..`` line."""
-        from netlab.mail.maillog import format_delivery
+    # ------------------------------------------------------------------ what crosses between agents
+    def crash(self, host: str) -> None:
+        """*host* went down: its MTA's sessions die (the queue stays on disk), then its inbox server's."""
+        self.mtas[host].crash()
+        inbox = self.inboxes.get(host)
+        if inbox is not None:
+            inbox.crash()
 
-        self.log(host, program, qid, format_delivery(to=to, relay=relay, delay=delay, delays=delays, dsn=dsn,
-                                                     status=status, reply=reply))  # fmt: skip
-
-    def send_dsn(self, mta: Mta, entry: QueueEntry, bounced: list[Outcome], now: float) -> None:
-        """Bounce: queue a DSN from ``<>`` to the envelope sender on *mta* (never for a null sender)."""
-        from netlab.mail.dsn import RecipientStatus, build_dsn
-        from netlab.mail.message import sim_datetime
-
-        when = sim_datetime(self.epoch, now)
-        recipients = []
-        for o in bounced:
-            host = o.relay.split("[")[0] if o.relay not in ("none", "local") else None
-            diag = f"smtp; {o.text}" if o.code else f"x-netlab; {o.text}"
-            status = o.dsn if o.dsn[:1] in "45" else "5.0.0"
-            if status.startswith("4"):
-                status = "5" + status[1:] if o.dsn != "4.4.7" else status
-            recipients.append(RecipientStatus(o.rcpt, "failed", status, diagnostic=diag, remote_mta=host,
-                                              last_attempt=when))  # fmt: skip
-        self._dsn_counter += 1
-        mid = f"<{int(now * 1e6)}.{self._dsn_counter}.dsn@{mta.fqdn}>"
-        raw = build_dsn(reporting_mta=mta.fqdn, original=entry.raw, envelope_from=entry.sender,
-                        recipients=recipients, arrival=sim_datetime(self.epoch, entry.arrival), when=when,
-                        message_id=mid, queue_id=entry.qid)  # fmt: skip
-        self.tracker.create(None, "", [entry.sender], now, len(raw), kind="dsn", message_id=mid,
-                            origin=entry.message_id)  # fmt: skip
-        dsn_entry = mta.enqueue_local("", [entry.sender], raw)
-        self.log(mta.host, "bounce", entry.qid, f"sender non-delivery notification: {dsn_entry.qid}")
+    def restart(self, host: str) -> None:
+        """*host* is back: its inbox server accepts sessions again and its queue manager resumes."""
+        inbox = self.inboxes.get(host)
+        if inbox is not None:
+            inbox.restart()
+        self.mtas[host].restart()
 
     # ------------------------------------------------------------------ after the run
     def _queued(self) -> set[tuple[str, str]]:
@@ -203,21 +239,21 @@ class MailSystem:
             out |= m.in_transit()
         return out
 
-    def check(self, sim: Simulation) -> None:
+    def check(self, run: RunHandle) -> None:
         """Mail conservation per (message, recipient), down to the mailboxes; raises MailConservationError."""
         from netlab.mail.tracker import MailConservationError
 
         self.counts = self.tracker.check(self._queued(), self._in_transit())
         stored: set[tuple[str, str, str]] = set()
         deleted: set[tuple[str, str, str]] = set()
-        for m in self.mtas.values():
-            for user in m.store.users:
-                box = m.store.mailbox(user)
-                stored |= {(m.host, user, f"{box.uidvalidity}.{e.uid}") for e in box.entries}
-                deleted |= {(m.host, user, f"{box.uidvalidity}.{uid}") for uid in box.expunged}
+        for host, store in self.stores.items():
+            for user in store.users:
+                box = store.mailbox(user)
+                stored |= {(host, user, f"{box.uidvalidity}.{e.uid}") for e in box.entries}
+                deleted |= {(host, user, f"{box.uidvalidity}.{uid}") for uid in box.expunged}
         ends: Counter[str] = Counter()
         for row in self.tracker.rows:
-            if row.status != "delivered":
+            if row.status != MailStatus.DELIVERED:
                 continue
             if row.mailbox in stored:
                 ends["in_mailboxes"] += 1
@@ -231,10 +267,10 @@ class MailSystem:
                     "from there by a POP3 or IMAP session")  # fmt: skip
         self.counts.update(dict.fromkeys(("in_mailboxes", "retrieved_and_deleted", "deleted_unread"), 0), **ends)
 
-    def tables(self, sim: Simulation) -> dict[str, pd.DataFrame]:
+    def tables(self, run: RunHandle) -> dict[str, pd.DataFrame]:
         """``messages``, ``mail_hops``, ``maillog`` (with the full syslog ``line``), ``connections``,
         ``fetch_sessions`` (one row per POP3/IMAP session of a mail program) and ``mailboxes`` (the stores)."""
-        from netlab.mail.inbox import mailboxes_frame
+        from netlab.mail.mailbox.table import mailboxes_frame
         from netlab.transport import connections_table
 
         log = self.maillog.frame()
@@ -245,17 +281,17 @@ class MailSystem:
             "maillog": log,
             "connections": connections_table(self.stack),
             "fetch_sessions": self.tracker.fetches_frame(),
-            "mailboxes": mailboxes_frame(self.mtas.values()),
+            "mailboxes": mailboxes_frame(self.stores.items()),
         }
 
-    def summary(self, sim: Simulation) -> dict[str, Any]:
+    def summary(self, run: RunHandle) -> dict[str, Any]:
         """Counts by status (mail and DSNs apart), delivery time percentiles (s), queue and DNS figures."""
         queued = self._queued()
-        by_kind: dict[str, Counter[str]] = {"mail": Counter(), "dsn": Counter()}
+        by_kind: dict[MessageKind, Counter[str]] = {MessageKind.MAIL: Counter(), MessageKind.DSN: Counter()}
         delays = []
         for row in self.tracker.rows:
-            by_kind[row.kind][self.tracker.status_of(row, queued)] += 1
-            if row.kind == "mail" and row.status == "delivered":
+            by_kind[row.kind][self.tracker.status_of(row, queued).value] += 1
+            if row.kind == MessageKind.MAIL and row.status == MailStatus.DELIVERED:
                 delays.append(row.delivered_s - row.submitted_s)
         delays.sort()
 
@@ -265,16 +301,21 @@ class MailSystem:
             return delays[min(len(delays) - 1, int(p / 100 * len(delays)))]
 
         return {
-            "messages": dict(by_kind["mail"]), "dsns": dict(by_kind["dsn"]),
+            "messages": dict(by_kind[MessageKind.MAIL]), "dsns": dict(by_kind[MessageKind.DSN]),
             "submissions": sum(m.submitted for m in self._muas.values()),
             "delivery_p50_s": pct(50), "delivery_p95_s": pct(95), "delivery_p99_s": pct(99),
             "smtp_transactions": len(self.tracker.hops), "duplicates": self.tracker.duplicates,
             "queued_messages": sum(len(m.queue.entries) for m in self.mtas.values()),
             "dns_queries": int(self.dns.stats["queries"]), "maillog_lines": len(self.maillog),
-            "in_mailboxes": sum(m.store.count() for m in self.mtas.values()),
+            "in_mailboxes": sum(store.count() for store in self.stores.values()),
             "retrieved": sum(1 for r in self.tracker.rows if r.retrieved_s == r.retrieved_s),
-            "fetch_sessions": dict(Counter(f.protocol for f in self.tracker.fetches)),
+            "fetch_sessions": dict(Counter(f.protocol.value for f in self.tracker.fetches)),
             # where the delivered (message, recipient) pairs ended (the conservation check counted them)
             "delivered_ends": {k: getattr(self, "counts", {}).get(k, 0)
                                for k in ("in_mailboxes", "retrieved_and_deleted", "deleted_unread")},
         }  # fmt: skip
+
+
+def _at_event(action: Callable[[str], None], host: str, _event: simpy.Event) -> None:
+    """A timer's callback: *action* (a crash or a restart) of *host*."""
+    action(host)

@@ -20,16 +20,45 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
 
 from netlab.errors import SimulationError
+from netlab.mail.config.users import FetchMode, FetchProtocol
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FINAL", "FetchRecord", "HopRecord", "MailConservationError", "MessageRow", "Tracker", "message_id_of"]
+__all__ = ["FINAL", "ConnectionCounts", "FetchRecord", "HopRecord", "MailConservationError", "MailStatus",
+           "MessageKind", "MessageRow", "RowKey", "SubmissionToken", "Tracker", "message_id_of"]  # fmt: skip
 
-FINAL = ("delivered", "bounced", "rejected", "discarded")
+
+class MailStatus(StrEnum):
+    """Where one (message, recipient) ended, or stands when the run ends (``Results.messages.status``)."""
+
+    DELIVERED = "delivered"  # filed in the recipient's mailbox
+    BOUNCED = "bounced"  # failed for good; a DSN went to the sender
+    REJECTED = "rejected"  # refused at submission (5xx), or the mail program gave up
+    DISCARDED = "discarded"  # a bounce that bounced: dropped, never returned (RFC 5321 §6.1)
+    QUEUED = "queued"  # still in an MTA's queue at the end of the run
+    IN_TRANSIT = "in_transit"  # still in a mail program's hands (the MSA has not answered)
+
+
+FINAL = (MailStatus.DELIVERED, MailStatus.BOUNCED, MailStatus.REJECTED, MailStatus.DISCARDED)
+"""The statuses a row ends in (the others describe a run that stopped first)."""
+
+
+class MessageKind(StrEnum):
+    """What a row's message is: mail a user wrote, or a delivery status notification an MTA wrote."""
+
+    MAIL = "mail"
+    DSN = "dsn"
+
+
+RowKey = tuple[str, str]
+"""(Message-ID, envelope recipient): a row's key once its Message-ID is known."""
+SubmissionToken = tuple[str, int]
+"""(mail program, serial): a submission before the MSA has named its Message-ID."""
 _MID = re.compile(rb"^message-id:[ \t]*(.*?)\r?$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -48,27 +77,40 @@ def message_id_of(raw: bytes) -> str:
 class MessageRow:
     """What happened to one message for one recipient (times in seconds)."""
 
-    key: Any
+    key: RowKey | None
     sender: str
     rcpt: str
-    kind: str
+    kind: MessageKind
     submitted_s: float
     size_bytes: int
     message_id: str = ""
     hops: list[tuple[str, str, float]] = field(default_factory=list)  # (host, queue id, received at)
     accepted_by_final_mx_s: float = float("nan")
     delivered_s: float = float("nan")
-    status: str = ""
+    status: MailStatus | None = None  # None until final
     dsn: str = ""
     reason: str = ""
     final_s: float = float("nan")
     spam_score: float = float("nan")
-    transactions: list[Any] = field(default_factory=list)
+    transactions: list[HopRecord] = field(default_factory=list)
     origin: str = ""  # the Message-ID a DSN reports on
     mailbox_s: float = float("nan")  # the MDA filed it
     retrieved_s: float = float("nan")  # the recipient's mail program had it all (first retrieval)
     mailbox: tuple[str, str, str] | None = None  # (inbox host, user address, "UIDVALIDITY.UID")
     awaiting_fetch: bool = False  # holds the run until retrieved
+
+
+class ConnectionCounts(Protocol):
+    """What the books read of a transaction's connection once the run is over (a transport Connection has them)."""
+
+    @property
+    def segments_sent(self) -> int: ...
+
+    @property
+    def segments_received(self) -> int: ...
+
+    @property
+    def retransmissions(self) -> int: ...
 
 
 @dataclass(slots=True, eq=False)
@@ -86,7 +128,7 @@ class HopRecord:
     recipients: tuple[str, ...]
     accepted: int
     size_bytes: int
-    conn: Any = None
+    conn: ConnectionCounts | None = None  # read for the tables after the run (segments, retransmissions)
     error: str = ""
 
 
@@ -97,8 +139,8 @@ class FetchRecord:
     client: str
     server: str
     user: str
-    protocol: str
-    mode: str  # "poll" or "idle"
+    protocol: FetchProtocol
+    mode: FetchMode
     start_s: float
     end_s: float = float("nan")  # nan: still open when the run ended
     commands: int = 0
@@ -121,19 +163,22 @@ class Tracker:
         self._hold = hold
         self._release = release
         self.rows: list[MessageRow] = []
-        self.by_key: dict[Any, MessageRow] = {}
+        self.by_key: dict[RowKey, MessageRow] = {}
         self.hops: list[HopRecord] = []
         self.fetches: list[FetchRecord] = []
         self.by_mailbox: dict[tuple[str, str, str], MessageRow] = {}
         self._early_retrieved: dict[tuple[str, str, str], float] = {}
-        self._early: dict[Any, list[Callable[[MessageRow], None]]] = {}
-        self._token_rows: dict[Any, list[MessageRow]] = {}
+        self._early: dict[RowKey, list[Callable[[MessageRow], None]]] = {}
+        self._token_rows: dict[SubmissionToken | None, list[MessageRow]] = {}
+        self._queue_files: dict[tuple[str, str], str] = {}
         self.duplicates = 0
 
     # ------------------------------------------------------------------ rows
-    def create(self, key_or_token: Any, sender: str, rcpts: Iterable[str], t: float, size: int, *,
-               kind: str = "mail", message_id: str = "", origin: str = "") -> list[MessageRow]:  # fmt: skip
-        """New rows for a message about to be submitted (or a DSN just made): one per recipient."""
+    def create(self, token: SubmissionToken | None, sender: str, rcpts: Iterable[str], t: float, size: int, *,
+               kind: MessageKind = MessageKind.MAIL, message_id: str = "",
+               origin: str = "") -> list[MessageRow]:  # fmt: skip
+        """New rows for a message about to be submitted (or a DSN just made): one per recipient. Without
+        *message_id* they wait under *token* until :meth:`bind` names it."""
         rows = []
         for r in rcpts:
             row = MessageRow(None, sender, r, kind, t, size, message_id=message_id, origin=origin)
@@ -143,25 +188,25 @@ class Tracker:
             if message_id:
                 self._bind(row, message_id)
         if not message_id:
-            self._token_rows[key_or_token] = rows
+            self._token_rows[token] = rows
         return rows
 
     def _bind(self, row: MessageRow, mid: str) -> None:
         row.message_id = mid
-        row.key = (mid, row.rcpt)
-        if row.key in self.by_key:
+        row.key = key = (mid, row.rcpt)
+        if key in self.by_key:
             self.duplicates += 1  # the same Message-ID submitted twice to one recipient: keep the first row
             return
-        self.by_key[row.key] = row
-        for fn in self._early.pop(row.key, ()):
+        self.by_key[key] = row
+        for fn in self._early.pop(key, ()):
             fn(row)
 
-    def bind(self, token: Any, mid: str) -> None:
+    def bind(self, token: SubmissionToken, mid: str) -> None:
         """The MSA accepted the submission *token* as Message-ID *mid*."""
         for row in self._token_rows.pop(token, ()):
             self._bind(row, mid)
 
-    def token_rows(self, token: Any) -> list[MessageRow]:
+    def token_rows(self, token: SubmissionToken) -> list[MessageRow]:
         """Rows of a submission not yet bound to a Message-ID."""
         return self._token_rows.get(token, [])
 
@@ -172,17 +217,25 @@ class Tracker:
         else:
             fn(row)
 
-    def finish(self, row: MessageRow, status: str, t: float, dsn: str = "", reason: str = "") -> None:
+    def finish(self, row: MessageRow, status: MailStatus, t: float, dsn: str = "", reason: str = "") -> None:
         """Row *row* reached its final *status* at *t* (the first final event wins; later ones are duplicates)."""
-        if row.status:
+        if row.status is not None:
             self.duplicates += 1
             return
         row.status, row.final_s, row.dsn, row.reason = status, t, dsn, reason
-        if status == "delivered":
+        if status == MailStatus.DELIVERED:
             row.delivered_s = t
         self._release()
 
     # ------------------------------------------------------------------ events reported by agents
+    def queue_file(self, host: str, qid: str, mid: str) -> None:
+        """The MTA on *host* queued the message *mid* as *qid* (its ``250 ... queued as`` names *qid*)."""
+        self._queue_files[(host, qid)] = mid
+
+    def message_id_at(self, host: str, qid: str) -> str:
+        """The Message-ID of what *host* queued as *qid* (``""`` if unknown)."""
+        return self._queue_files.get((host, qid), "")
+
     def received(self, mid: str, rcpt: str, host: str, qid: str, t: float, *, final: bool,
                  spam_score: float | None = None) -> None:  # fmt: skip
         """An MTA on *host* took responsibility (250 after DATA) for *mid* to *rcpt* as queue id *qid*."""
@@ -196,7 +249,7 @@ class Tracker:
 
         self._on(mid, rcpt, apply)
 
-    def final(self, mid: str, rcpt: str, status: str, t: float, dsn: str = "", reason: str = "") -> None:
+    def final(self, mid: str, rcpt: str, status: MailStatus, t: float, dsn: str = "", reason: str = "") -> None:
         """*mid* to *rcpt* is delivered, bounced or discarded."""
         self._on(mid, rcpt, lambda row: self.finish(row, status, t, dsn, reason))
 
@@ -243,17 +296,17 @@ class Tracker:
                 self._on(rec.message_id, r, lambda row: row.transactions.append(rec))
 
     # ------------------------------------------------------------------ conservation
-    def check(self, queued: set[tuple[str, str]], in_transit: set[int]) -> dict[str, int]:
+    def check(self, queued: set[RowKey], in_transit: set[int]) -> dict[str, int]:
         """Raise :class:`MailConservationError` unless every row is final, queued or in transit; return counts.
 
         *queued* holds (Message-ID, recipient) pairs found by walking the queues; *in_transit* the ``id()`` of
         rows still in a mail program's hands (submission not yet answered).
         """
-        counts = dict.fromkeys((*FINAL, "queued", "in_transit"), 0)
+        counts = dict.fromkeys([s.value for s in MailStatus], 0)
         in_mua = in_transit
         lost = []
         for row in self.rows:
-            if row.status:
+            if row.status is not None:
                 counts[row.status] += 1
             elif row.key is not None and row.key in queued:
                 counts["queued"] += 1
@@ -271,14 +324,14 @@ class Tracker:
         counts["submitted"] = len(self.rows)
         return counts
 
-    def status_of(self, row: MessageRow, queued: set[tuple[str, str]]) -> str:
+    def status_of(self, row: MessageRow, queued: set[RowKey]) -> MailStatus:
         """The row's status for the results: final status, else queued or in_transit."""
-        if row.status:
+        if row.status is not None:
             return row.status
-        return "queued" if row.key is not None and row.key in queued else "in_transit"
+        return MailStatus.QUEUED if row.key is not None and row.key in queued else MailStatus.IN_TRANSIT
 
     # ------------------------------------------------------------------ tables
-    def messages_frame(self, queued: set[tuple[str, str]]) -> pd.DataFrame:
+    def messages_frame(self, queued: set[RowKey]) -> pd.DataFrame:
         """``Results.messages``: one row per (message, recipient)."""
         import pandas as pd
 
@@ -288,7 +341,7 @@ class Tracker:
             packets = sum(_segments(h.conn) for h in tx)
             retrans = sum(h.conn.retransmissions for h in tx if h.conn is not None)
             out.append({
-                "message_id": row.message_id, "kind": row.kind, "mail_from": row.sender, "rcpt_to": row.rcpt,
+                "message_id": row.message_id, "kind": row.kind.value, "mail_from": row.sender, "rcpt_to": row.rcpt,
                 "size_bytes": row.size_bytes, "submitted_s": row.submitted_s,
                 "queue_ids": " ".join(f"{h}:{q}" for h, q, _ in row.hops),
                 "hop_hosts": " ".join(h for h, _, _ in row.hops),
@@ -296,7 +349,7 @@ class Tracker:
                 "first_mta_s": row.hops[0][2] if row.hops else float("nan"),
                 "accepted_by_final_mx_s": row.accepted_by_final_mx_s, "delivered_s": row.delivered_s,
                 "delay_s": row.delivered_s - row.submitted_s,
-                "status": self.status_of(row, queued), "dsn": row.dsn, "reason": row.reason,
+                "status": self.status_of(row, queued).value, "dsn": row.dsn, "reason": row.reason,
                 "final_s": row.final_s, "mail_hops": len(row.hops), "smtp_transactions": len(tx),
                 "packets": packets, "retransmissions": retrans, "spam_score": row.spam_score,
                 "origin_message_id": row.origin, "mailbox_s": row.mailbox_s, "retrieved_s": row.retrieved_s,
@@ -322,14 +375,15 @@ class Tracker:
         import pandas as pd
 
         out = [{
-            "client": f.client, "server": f.server, "user": f.user, "protocol": f.protocol, "fetch_mode": f.mode,
+            "client": f.client, "server": f.server, "user": f.user, "protocol": f.protocol.value,
+            "fetch_mode": f.mode.value,
             "start_s": f.start_s, "end_s": f.end_s, "duration_s": f.end_s - f.start_s, "commands": f.commands,
             "bytes_sent": f.bytes_sent, "bytes_received": f.bytes_received, "messages": f.messages, "error": f.error,
         } for f in self.fetches]  # fmt: skip
         return pd.DataFrame(out, columns=FETCH_COLUMNS)
 
 
-def _segments(conn: Any) -> int:
+def _segments(conn: ConnectionCounts | None) -> int:
     return 0 if conn is None else int(conn.segments_sent + conn.segments_received)
 
 

@@ -12,21 +12,31 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from netlab.mail.message import build_message, make_message_id, sim_datetime, to_bytes
-from netlab.mail.spam import GTUBE
+from netlab.mail.content.message import build_message, make_message_id, sim_datetime, to_bytes
+from netlab.mail.content.spam import GTUBE
 
 if TYPE_CHECKING:
-    from netlab.mail.config_users import MailWorkloadSpec, ScriptedMessage
-    from netlab.mail.system import MailSystem
+    from datetime import datetime
+
+    from netlab.mail.clients.mua import Mua
+    from netlab.mail.config.section import MailSpec
+    from netlab.mail.config.users import MailWorkloadSpec, ScriptedMessage
+    from netlab.mail.context import MailContext
 
 __all__ = ["MailWorkload", "compose", "lognormal_size"]
 
-_WORDS = ["the", "network", "lab", "follows", "each", "message", "from", "the", "sender", "through", "submission", "checks", "dns", "relays", "and", "the", "recipient", "exchanger", "packets", "routes", "queue", "retry", "delivery", "report", "meeting", "notes", "budget", "draft", "review", "schedule", "project", "update", "figures", "attached", "please", "find", "below", "thanks", "regards"]  # fmt: skip
+# fmt: off
+_WORDS = ["the", "network", "lab", "follows", "each", "message", "from", "the", "sender", "through", "submission",
+          "checks", "dns", "relays", "and", "the", "recipient", "exchanger", "packets", "routes", "queue", "retry",
+          "delivery", "report", "meeting", "notes", "budget", "draft", "review", "schedule", "project", "update",
+          "figures", "attached", "please", "find", "below", "thanks", "regards"]
+# fmt: on
 _TEXT = " ".join(_WORDS[(i * 7 + i // 3) % len(_WORDS)] for i in range(4000))
 
 
@@ -43,8 +53,8 @@ def _body(rng: random.Random, size: int) -> str:
     return "\n".join(text[i : i + 72] for i in range(0, len(text), 72)) + "\n"
 
 
-def compose(*, sender: str, to: list[str], subject: str, body: str, attachment: bytes = b"", when: Any = None,
-            message_id: str | None = None) -> bytes:  # fmt: skip
+def compose(*, sender: str, to: list[str], subject: str, body: str, attachment: bytes = b"",
+            when: datetime | None = None, message_id: str | None = None) -> bytes:  # fmt: skip
     """A message as a mail program writes it (RFC 5322 via :mod:`email`), CRLF bytes."""
     atts = [("attachment.bin", attachment, "application", "octet-stream")] if attachment else []
     msg = build_message(sender=sender, to=to, subject=subject, body=body, attachments=atts, date=when,
@@ -53,45 +63,51 @@ def compose(*, sender: str, to: list[str], subject: str, body: str, attachment: 
 
 
 class MailWorkload:
-    """Submits the scenario's scripted messages and random traffic through the mail programs of *system*."""
+    """Submits the scenario's scripted messages (``mail.send``) and random traffic (``mail.workload``) of *spec*
+    through the users' mail programs, ``mua(client host)``; it holds the run until it has submitted everything."""
 
-    def __init__(self, system: MailSystem) -> None:
-        self.system = system
-        self.env = system.env
+    def __init__(self, ctx: MailContext, spec: MailSpec, mua: Callable[[str], Mua]) -> None:
+        self.ctx = ctx
+        self.env = ctx.env
+        self.spec = spec
+        self.mua = mua
         self.count = 0
 
+    def __repr__(self) -> str:
+        return f"<MailWorkload {self.count} submitted>"
+
     def start(self) -> None:
-        spec = self.system.spec
+        """Schedule the scripted messages and start the random traffic."""
+        spec = self.spec
         for i, m in enumerate(spec.send):
-            self.system.sim.hold()
-            self.env.timeout(m.at_s).callbacks.append(lambda _e, m=m, i=i: self._scripted(m, i))
+            self.ctx.hold()
+            self.env.timeout(m.at_s).callbacks.append(partial(self._scripted, m, i))
         if spec.workload is not None and (spec.workload.count is None or spec.workload.count > 0):
-            self.system.sim.hold()  # released when the workload has nothing more to submit
+            self.ctx.hold()  # released when the workload has nothing more to submit
             self.env.process(self._random(spec.workload))
 
-    def _scripted(self, m: ScriptedMessage, i: int) -> None:
-        system = self.system
-        user = system.spec.user(m.sender)
+    def _scripted(self, m: ScriptedMessage, i: int, _event: simpy.Event) -> None:
+        ctx, spec = self.ctx, self.spec
+        user = spec.user(m.sender)
         assert user is not None and user.client is not None
-        when = sim_datetime(system.epoch, self.env.now)
+        when = sim_datetime(ctx.epoch, self.env.now)
         mid = make_message_id(int(self.env.now * 1e6), 9000 + i, f"{user.client}.client") if m.headers else None
-        att = system.net.stream("mail", "send", i).randbytes(m.attachment_bytes) if m.attachment_bytes else b""
-        body = m.body if m.body_bytes is None else _body(system.net.stream("mail", "send", i, "body"), m.body_bytes)
+        att = ctx.stream("send", i).randbytes(m.attachment_bytes) if m.attachment_bytes else b""
+        body = m.body if m.body_bytes is None else _body(ctx.stream("send", i, "body"), m.body_bytes)
         raw = compose(sender=m.sender, to=list(m.to), subject=m.subject, body=body, attachment=att,
                       when=when if m.headers else None, message_id=mid)  # fmt: skip
         password = user.password if m.password is None else m.password
         auth = None if password == "none" else (m.sender, password)
-        system.mua(user.client).submit(m.sender, list(m.to), raw, auth=auth, msa=system.spec.msa_for(user))
+        self.mua(user.client).submit(m.sender, list(m.to), raw, auth=auth, msa=spec.msa_for(user))
         self.count += 1
-        system.sim.release()
+        ctx.release()
 
     def _random(self, w: MailWorkloadSpec) -> Generator[simpy.Event, Any, None]:
-        system = self.system
-        spec = system.spec
+        ctx, spec = self.ctx, self.spec
         senders = list(w.senders or spec.default_senders())
         rcpts = list(w.recipients) or [u.address for u in spec.users]
-        arrivals = system.net.stream("mail", "workload", "arrivals")
-        draw = system.net.stream("mail", "workload", "messages")
+        arrivals = ctx.stream("workload", "arrivals")
+        draw = ctx.stream("workload", "messages")
         rate = len(senders) / w.mean_interval_s
         t = w.start_s
         n = 0
@@ -103,12 +119,12 @@ class MailWorkload:
                 yield self.env.timeout(t - self.env.now)
             n += 1
             self._one(w, draw, senders, rcpts, n)
-        system.sim.release()
+        ctx.release()
 
     def _one(self, w: MailWorkloadSpec, rng: random.Random, senders: list[str], rcpts: list[str], n: int) -> None:
-        system = self.system
+        spec = self.spec
         sender = senders[rng.randrange(len(senders))]
-        user = system.spec.user(sender)
+        user = spec.user(sender)
         assert user is not None and user.client is not None
         k = 1
         p = 1.0 / (1.0 + w.extra_recipients_mean)  # geometric number of extras with that mean
@@ -126,9 +142,9 @@ class MailWorkload:
             attachment = rng.randbytes(size)
         full = rng.random() >= w.missing_headers_fraction
         now = self.env.now
-        when = sim_datetime(system.epoch, now) if full else None
+        when = sim_datetime(self.ctx.epoch, now) if full else None
         mid = make_message_id(int(now * 1e6), n, f"{user.client}.client") if full else None
         raw = compose(sender=sender, to=to, subject=f"Message {n}", body=body, attachment=attachment, when=when,
                       message_id=mid)  # fmt: skip
-        system.mua(user.client).submit(sender, to, raw, auth=(sender, user.password), msa=system.spec.msa_for(user))
+        self.mua(user.client).submit(sender, to, raw, auth=(sender, user.password), msa=spec.msa_for(user))
         self.count += 1

@@ -1,10 +1,12 @@
-"""Fakes for testing what you build on netlab: routing strategies, links, and applications over the transport.
+"""Fakes for testing what you build on netlab: routing strategies, links, mail policies and applications.
 
 Everything here is also what netlab's own tests use. Network side (:mod:`netlab.testing.network`): tiny
 topologies, a network without a scenario, packets by hand, a dry walk of a packet's path, a recording packet
 owner, a tap on every link, scripted (deterministic) loss and a leaking link for the conservation check.
 Transport side (:mod:`netlab.testing.stream`): a connected pair of in-memory byte streams, each a
-:class:`~netlab.transport.Stream`, to drive a protocol session without a network.
+:class:`~netlab.transport.Stream`, to drive a protocol session without a network. Mail side
+(:mod:`netlab.testing.mail`): :class:`RecordingPolicy` (an SMTP server policy that records what it took) and
+:class:`FakeDeliverer` (a queue manager's delivery agent that answers as told).
 
 >>> import netlab.testing as t
 >>> net = t.make_network(t.line3())
@@ -14,6 +16,7 @@ Transport side (:mod:`netlab.testing.stream`): a connected pair of in-memory byt
 
 from __future__ import annotations
 
+from netlab.testing.mail import FakeDeliverer, MemoryStream, RecordingPolicy, pipe
 from netlab.testing.network import (
     LeakyLink,
     LinkTuple,
@@ -35,9 +38,12 @@ from netlab.testing.network import (
 from netlab.testing.stream import FakeStream, stream_pair
 
 __all__ = [
+    "FakeDeliverer",
     "FakeStream",
     "LeakyLink",
     "LinkTuple",
+    "MemoryStream",
+    "RecordingPolicy",
     "RecordingSink",
     "ScriptedLoss",
     "Tap",
@@ -49,6 +55,7 @@ __all__ = [
     "packet",
     "parallel_paths",
     "path_of",
+    "pipe",
     "stream_pair",
     "tiny_topology",
     "triangle",

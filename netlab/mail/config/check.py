@@ -1,0 +1,178 @@
+"""A scenario's ``mail:`` section checked against its topology, and the DNS zone the section makes.
+
+:func:`validate_mail` runs when the scenario is built, so a bad file fails at load time with the key that is wrong;
+:func:`zone_records` builds the zone the DNS server serves (and finds its faults, such as CNAME loops).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from netlab.errors import ConfigError, TopologyError
+from netlab.mail.config.servers import ServerRole
+
+if TYPE_CHECKING:
+    from netlab.mail.config.section import MailSpec
+    from netlab.mail.dns.zone import ZoneSet
+    from netlab.topology.spec import Topology
+
+__all__ = ["validate_mail", "zone_records"]
+
+
+def _hosts(topology: Topology) -> dict[str, str]:
+    return {n.name: n.role for n in topology.nodes}
+
+
+def _known(name: str | None, hosts: Iterable[str], where: str) -> None:
+    if name is not None and name not in hosts:
+        from netlab._text import did_you_mean
+
+        raise TopologyError(f"{where}: unknown host {name!r}" + did_you_mean(name, hosts))
+
+
+def validate_mail(mail: MailSpec, topology: Topology) -> None:
+    """Check *mail* against *topology*: hosts exist, addresses parse, domains are known, every user has a
+    mailbox, MX records point at hosts that run an MTA, the DNS zone is consistent (no CNAME loops).
+
+    Raises
+    ------
+    ConfigError
+        (or TopologyError) naming the key at fault, e.g. ``mail.users[2].address``.
+    """
+    from netlab.mail.content.address import parse_address
+
+    hosts = _hosts(topology)
+    _known(mail.dns_server, hosts, "mail.dns_server")
+    seen: set[str] = set()
+    for i, s in enumerate(mail.servers):
+        where = f"mail.servers[{i}]"
+        _known(s.host, hosts, f"{where}.host")
+        if s.host in seen:
+            raise ConfigError(f"{where}.host: a second server on {s.host!r} (one per host)")
+        seen.add(s.host)
+        for key in ("domains", "relay_domains"):
+            for j, d in enumerate(getattr(s, key)):
+                if mail.domain(d) is None:
+                    raise ConfigError(f"{where}.{key}[{j}]: unknown domain {d!r} (not in mail.domains)")
+        if s.domains and s.role == ServerRole.RELAY:
+            raise ConfigError(f"{where}.domains: a relay is final destination for nothing; use role mx")
+        for j, t in enumerate(s.trusted):
+            _known(t, hosts, f"{where}.trusted[{j}]")
+        if s.smarthost is not None:
+            _known(s.smarthost, hosts, f"{where}.smarthost")
+            if s.smarthost not in {x.host for x in mail.servers}:
+                raise ConfigError(f"{where}.smarthost: {s.smarthost!r} runs no mail server")
+            if s.smarthost == s.host:
+                raise ConfigError(f"{where}.smarthost: a server cannot relay through itself")
+    servers = {s.host for s in mail.servers}
+    names = set()
+    for i, d in enumerate(mail.domains):
+        where = f"mail.domains[{i}]"
+        try:
+            parse_address(f"postmaster@{d.name}")
+        except ConfigError as exc:
+            raise ConfigError(f"{where}.name: malformed domain {d.name!r} ({exc})") from None
+        if d.name.lower() in names:
+            raise ConfigError(f"{where}.name: duplicate domain {d.name!r}")
+        names.add(d.name.lower())
+        for j, (_pref, host) in enumerate(d.mx):
+            _known(host, hosts, f"{where}.mx[{j}]")
+            if host not in servers:
+                raise ConfigError(f"{where}.mx[{j}]: MX host {host!r} runs no mail server (MTA)")
+            if mail.server(host).role == ServerRole.MSA:
+                raise ConfigError(f"{where}.mx[{j}]: MX host {host!r} is an msa (port 587); an MX must listen on 25")
+        if d.null_mx and d.mx:
+            raise ConfigError(f"{where}: null_mx and mx records exclude each other")
+    addrs: set[str] = set()
+    for i, u in enumerate(mail.users):
+        where = f"mail.users[{i}]"
+        try:
+            a = parse_address(u.address)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}.address: malformed address {u.address!r} ({exc})") from None
+        if not a.domain:
+            raise ConfigError(f"{where}.address: expected user@domain, got {u.address!r}")
+        if mail.domain(a.domain) is None:
+            raise ConfigError(f"{where}.address: unknown domain {a.domain!r} (not in mail.domains)")
+        if mail.mailbox_host(a.domain) is None:
+            raise ConfigError(f"{where}.address: user {u.address!r} has no mailbox: no mx server lists "
+                              f"{a.domain!r} in its domains")  # fmt: skip
+        if str(a).lower() in addrs:
+            raise ConfigError(f"{where}.address: duplicate user {u.address!r}")
+        addrs.add(str(a).lower())
+        _known(u.client, hosts, f"{where}.client")
+        if u.fetch is not None and u.client is None:
+            raise ConfigError(f"{where}.fetch: the mail program needs a client host (set client)")
+        if u.client is not None:
+            msa = mail.msa_for(u)
+            # A mail program that only fetches (its domain has no MSA) is fine; one that sends needs an MSA.
+            if msa is None and u.fetch is None:
+                raise ConfigError(f"{where}: no msa serves {a.domain!r}; give the user an msa")
+            if msa is not None and (msa not in servers or mail.server(msa).role != ServerRole.MSA):
+                raise ConfigError(f"{where}.msa: {msa!r} is not an msa server")
+        for j, other in enumerate(u.may_send_as):
+            try:
+                parse_address(other)
+            except ConfigError as exc:
+                raise ConfigError(f"{where}.may_send_as[{j}]: malformed address {other!r} ({exc})") from None
+    for i, m in enumerate(mail.send):
+        where = f"mail.send[{i}]"
+        for key, value in [("from", m.sender), *((f"to[{j}]", t) for j, t in enumerate(m.to))]:
+            try:
+                parse_address(value, default_domain="localhost")
+            except ConfigError as exc:
+                raise ConfigError(f"{where}.{key}: malformed address {value!r} ({exc})") from None
+        if not m.to:
+            raise ConfigError(f"{where}.to: at least one recipient")
+        user = mail.user(m.sender) if "@" in m.sender else None
+        if user is None or user.client is None:
+            raise ConfigError(f"{where}.from: {m.sender!r} is not a user with a client host")
+        if mail.msa_for(user) is None:
+            raise ConfigError(f"{where}.from: no msa serves {m.sender!r}; give the user an msa")
+    if mail.workload is not None:
+        w = mail.workload
+        for key in ("senders", "recipients"):
+            for j, addr in enumerate(getattr(w, key)):
+                if mail.user(addr) is None:
+                    raise ConfigError(f"mail.workload.{key}[{j}]: unknown user {addr!r}")
+        senders = w.senders or mail.default_senders()
+        for sender in senders:
+            who = mail.user(sender)
+            if who is None or who.client is None or mail.msa_for(who) is None:
+                raise ConfigError(f"mail.workload.senders: {sender!r} cannot send: every sender needs a client host "
+                                  "and an msa")  # fmt: skip
+        if not senders or not (w.recipients or mail.users):
+            raise ConfigError("mail.workload: needs at least one sender with a client and one recipient")
+    zone_records(mail, topology)  # builds and validates the zone (CNAME loops, MX targets without A)
+
+
+def zone_records(mail: MailSpec, topology: Topology) -> ZoneSet:
+    """The DNS zone of *mail*: an A record per server (its fqdn), the domains' MX records, the extra records;
+    validated by :func:`netlab.mail.dns.build_zones`."""
+    from netlab.mail.dns import Record, build_zones
+    from netlab.network.network import assign_ips
+
+    ips = assign_ips(topology)
+    ttl = mail.dns_ttl_s
+    recs = [Record(s.fqdn, "A", ips[s.host], ttl) for s in mail.servers]  # type: ignore[arg-type]
+    for d in mail.domains:
+        if d.null_mx:
+            recs.append(Record(d.name, "MX", ".", ttl, 0))
+        for pref, host in d.mx:
+            recs.append(Record(d.name, "MX", mail.server(host).fqdn, ttl, pref))  # type: ignore[arg-type]
+    recs.extend(
+        Record(r.name, r.type.upper(), r.value, r.ttl_s if r.ttl_s is not None else ttl, r.preference)
+        for r in mail.records
+    )
+    by_fqdn = {s.fqdn: s.host for s in mail.servers}
+    by_ip = {ips[s.host] for s in mail.servers}
+    for i, r in enumerate(mail.records):
+        if r.type.upper() == "MX" and r.value not in (".", "") and r.value.lower().rstrip(".") not in by_fqdn:
+            targets = [x for x in mail.records if x.type.upper() == "A" and x.name.lower() == r.value.lower()]
+            if targets and not any(t.value in by_ip for t in targets):
+                raise ConfigError(f"mail.records[{i}]: MX target {r.value!r} is a host that runs no mail server")
+    try:
+        return build_zones(recs)
+    except ConfigError as exc:
+        raise ConfigError(f"mail DNS zone: {exc}") from None

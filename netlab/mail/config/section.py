@@ -1,0 +1,111 @@
+"""The ``mail:`` section itself: :class:`MailSpec`, its parts (servers, users, ...) and the lookups across them
+(a server by host, a user by address, the mailbox host of a domain).
+
+Field metadata (``option(key=, unit=, doc=)``) drives the YAML format and the reference page, as for the rest of
+the scenario; :mod:`netlab.mail.config` is the import path for the section and its parts.
+
+>>> spec = MailSpec(dns_server="dns", domains=(DomainSpec("b.test", mx=((10, "mx1"),)),),
+...                 servers=(ServerSpec("mx1", role="mx", domains=("b.test",)),),
+...                 users=(UserSpec("bob@b.test"),))
+>>> spec.server("mx1").fqdn, spec.queue.maximal_backoff_s
+('mx1.b.test', 4000.0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netlab.errors import ConfigError
+from netlab.mail.config.servers import DomainSpec, QueueSpec, RecordSpec, ServerRole, ServerSpec
+from netlab.mail.config.users import MailWorkloadSpec, ScriptedMessage, UserSpec
+from netlab.mail.content.address import Address
+from netlab.topology.spec import option
+
+__all__ = ["MailSpec"]
+
+_DEFAULT_EPOCH = "2026-01-01T00:00:00+00:00"
+
+
+@dataclass(frozen=True, slots=True)
+class MailSpec:
+    """Everything mail in a scenario (``mail:``); see docs/scenario-reference.md."""
+
+    dns_server: str = option(doc="host running the DNS server (port 53)")
+    domains: tuple[DomainSpec, ...] = option((), doc="mail domains and their MX records")
+    servers: tuple[ServerSpec, ...] = option((), doc="mail servers (msa, mx, relay)")
+    users: tuple[UserSpec, ...] = option((), doc="mail users (mailboxes at their domain's mx)")
+    records: tuple[RecordSpec, ...] = option((), doc="extra DNS records")
+    queue: QueueSpec = option(key="queue", doc="queue defaults for every server", default_factory=QueueSpec)
+    dns_ttl_s: float = option(3600.0, key="dns_ttl", unit="time", doc="TTL of the generated records")
+    resolver_timeout_s: float = option(2.0, key="resolver_timeout", unit="time", doc="wait per DNS query")
+    resolver_retries: int = option(2, doc="DNS query retransmissions")
+    spam_threshold: float = option(5.0, doc="spam score at or above which a message is spam")
+    epoch: str = option(_DEFAULT_EPOCH, doc="wall-clock date of simulated time 0 (ISO 8601)")
+    submit_retry_s: float = option(60.0, key="submit_retry", unit="time", doc="a mail program retries after this")
+    submit_give_up_s: float = option(3600.0, key="submit_give_up", unit="time", doc="and gives up after this")
+    send: tuple[ScriptedMessage, ...] = option((), doc="scripted submissions")
+    workload: MailWorkloadSpec | None = option(None, doc="random mail traffic")
+
+    def __post_init__(self) -> None:
+        for name in ("domains", "servers", "users", "records", "send"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        from datetime import datetime
+
+        try:
+            when = datetime.fromisoformat(self.epoch)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"mail.epoch: expected an ISO 8601 date like {_DEFAULT_EPOCH!r}, got {self.epoch!r}"
+            ) from None
+        if when.tzinfo is None:
+            raise ConfigError(f"mail.epoch: give a zone offset (e.g. +00:00), got {self.epoch!r}")
+
+    def server(self, host: str) -> ServerSpec:
+        """The server running on *host* (KeyError if none)."""
+        for s in self.servers:
+            if s.host == host:
+                return s
+        raise KeyError(host)
+
+    def domain(self, name: str) -> DomainSpec | None:
+        """The domain called *name* (case-insensitive), or None."""
+        name = name.lower()
+        for d in self.domains:
+            if d.name.lower() == name:
+                return d
+        return None
+
+    def mailbox_host(self, domain: str) -> str | None:
+        """The mx host that is final destination for *domain*, or None."""
+        domain = domain.lower()
+        for s in self.servers:
+            if s.role == ServerRole.MX and domain in (d.lower() for d in s.domains):
+                return s.host
+        return None
+
+    def msa_for(self, user: UserSpec) -> str | None:
+        """The MSA host *user* submits to."""
+        if user.msa is not None:
+            return user.msa
+        domain = Address.split(user.address).domain
+        for s in self.servers:
+            if s.role == ServerRole.MSA and domain in (d.lower() for d in s.domains):
+                return s.host
+        msas = [s.host for s in self.servers if s.role == ServerRole.MSA]
+        return msas[0] if len(msas) == 1 else None
+
+    def default_senders(self) -> tuple[str, ...]:
+        """The workload's senders when it names none: every user with a client host and an MSA."""
+        return tuple(u.address for u in self.users if u.client is not None and self.msa_for(u) is not None)
+
+    def queue_for(self, host: str) -> QueueSpec:
+        """The queue parameters of the server on *host*."""
+        return self.server(host).queue or self.queue
+
+    def user(self, address: str) -> UserSpec | None:
+        """The user with *address* (case-insensitive domain), or None."""
+        wanted = Address.split(address)
+        for u in self.users:
+            if Address.split(u.address) == wanted:
+                return u
+        return None

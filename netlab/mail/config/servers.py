@@ -1,0 +1,181 @@
+"""The mail infrastructure in a scenario's ``mail:`` section: servers (role, domains, relaying rules, checks), their
+queue parameters, the mail domains with their MX records, and extra DNS records.
+
+Frozen values whose field metadata drives the YAML format and the reference page; each checks its own fields when
+made (a ConfigError naming the key). :mod:`~netlab.mail.config` re-exports them with the rest of the section.
+
+>>> ServerSpec("mx1", domains=("b.test",)).fqdn, ServerSpec("msa", role="msa").port
+('mx1.b.test', 587)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+from netlab.errors import ConfigError
+from netlab.topology.spec import option
+
+__all__ = [
+    "ROLES",
+    "DomainSpec",
+    "QueueSpec",
+    "QuotaAction",
+    "RecordSpec",
+    "RelayRefusal",
+    "ServerRole",
+    "ServerSpec",
+    "SpamAction",
+]  # fmt: skip
+
+
+class ServerRole(StrEnum):
+    """What a mail server does (``role:``); compares equal to its name (``spec.role == "mx"``)."""
+
+    MSA = "msa"  # takes authenticated submissions on 587
+    MX = "mx"  # final destination for its domains on 25, and the inbox server of their users (POP3 110, IMAP 143)
+    RELAY = "relay"  # passes mail on (smarthost, backup MX) on 25
+
+
+#: The role names, as ``role:`` takes them.
+ROLES = tuple(r.value for r in ServerRole)
+
+
+class SpamAction(StrEnum):
+    """What a server does with mail its spam filter scores as spam (``spam_action:``)."""
+
+    REJECT = "reject"  # 550 5.7.1 at the end of DATA
+    TAG = "tag"  # accept, with an X-Spam-Status header for the recipient's filters
+    OFF = "off"  # do not score
+
+
+class RelayRefusal(StrEnum):
+    """How a server refuses to relay for an unauthenticated client (``relay_refusal:``)."""
+
+    REJECT = "reject"  # 554 5.7.1: for good
+    DEFER = "defer"  # 454 4.7.1: try later
+
+
+class QuotaAction(StrEnum):
+    """What an mx answers for a mailbox over its quota (``quota_action:``)."""
+
+    DEFER = "defer"  # 452 4.2.2: the sending MTA retries from its queue
+    BOUNCE = "bounce"  # 552 5.2.2: bounce now
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSpec:
+    """Queue manager and SMTP client parameters, Postfix's defaults (``postconf`` names in the docs)."""
+
+    queue_run_delay_s: float = option(300.0, key="queue_run_delay", unit="time", doc="deferred queue scan interval")
+    minimal_backoff_s: float = option(300.0, key="minimal_backoff", unit="time", doc="least wait after a failure")
+    maximal_backoff_s: float = option(4000.0, key="maximal_backoff", unit="time", doc="most wait after a failure")
+    maximal_queue_lifetime_s: float = option(432000.0, key="maximal_queue_lifetime", unit="time",
+                                             doc="a message still undelivered after this bounces")  # fmt: skip
+    bounce_queue_lifetime_s: float = option(432000.0, key="bounce_queue_lifetime", unit="time",
+                                            doc="the same for bounces (sender <>)")  # fmt: skip
+    destination_concurrency_limit: int = option(20, doc="parallel deliveries per destination")
+    initial_destination_concurrency: int = option(5, doc="parallel deliveries a destination starts with; +1 per "
+                                                  "delivery that got past the greeting (slow start)")  # fmt: skip
+    destination_concurrency_failed_cohort_limit: float = option(
+        1.0, doc="connection or handshake failures, in pseudo-cohorts of window size, that make a destination "
+        "dead: its mail is deferred without attempts for minimal_backoff (0: never)")  # fmt: skip
+    connect_timeout_s: float = option(30.0, key="connect_timeout", unit="time", doc="smtp_connect_timeout")
+    command_timeout_s: float = option(300.0, key="command_timeout", unit="time",
+                                      doc="wait for any reply (600 s after the final dot)")  # fmt: skip
+    mx_address_limit: int = option(5, doc="MX hosts tried per delivery attempt")
+
+    def __post_init__(self) -> None:
+        for name in ("queue_run_delay_s", "minimal_backoff_s", "maximal_backoff_s", "maximal_queue_lifetime_s",
+                     "bounce_queue_lifetime_s", "connect_timeout_s", "command_timeout_s"):  # fmt: skip
+            v = getattr(self, name)
+            if not (v > 0 and math.isfinite(v)):
+                raise ConfigError(f"queue.{name.removesuffix('_s')}: expected a positive time, got {v!r}")
+        if self.minimal_backoff_s > self.maximal_backoff_s:
+            raise ConfigError("queue: minimal_backoff must not exceed maximal_backoff")
+        cohorts = self.destination_concurrency_failed_cohort_limit
+        if isinstance(cohorts, bool) or not isinstance(cohorts, int | float) or not (0 <= cohorts < math.inf):
+            raise ConfigError("queue.destination_concurrency_failed_cohort_limit: expected a number >= 0, "
+                              f"got {cohorts!r}")  # fmt: skip
+        for name in ("destination_concurrency_limit", "initial_destination_concurrency", "mx_address_limit"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigError(f"queue.{name}: expected a whole number >= 1, got {v!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class DomainSpec:
+    """A mail domain and its MX records (preference, server host)."""
+
+    name: str = option(doc="domain name, e.g. example.org")
+    mx: tuple[tuple[int, str], ...] = option((), doc="MX records as [preference, server host] pairs")
+    null_mx: bool = option(False, doc="publish `MX 0 .` (RFC 7505: the domain accepts no mail)")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSpec:
+    """A mail server on a host: its role, the domains it serves, relaying rules, checks and queue."""
+
+    host: str = option(doc="the node running it")
+    role: str = option("mx", doc="msa (587, AUTH), mx (25, final destination) or relay (25)")
+    domains: tuple[str, ...] = option((), doc="mx: domains delivered to the local mailbox; msa: domains whose "
+                                      "users submit here")  # fmt: skip
+    relay_domains: tuple[str, ...] = option((), doc="domains accepted from anyone and passed on (backup MX)")
+    trusted: tuple[str, ...] = option((), doc="client hosts allowed to relay anywhere (mynetworks)")
+    smarthost: str | None = option(None, doc="send all non-local mail through this server host")
+    fqdn: str | None = option(None, doc="host name in DNS and HELO; default <host>.<first domain>")
+    size_limit_bytes: int = option(10240000, key="size_limit", unit="size", doc="message_size_limit")
+    hop_limit: int = option(50, doc="Received: headers beyond which mail is refused (554 5.4.0)")
+    spam_action: str | None = option(None, doc="reject, tag or off; default reject on msa (outbound), tag on mx")
+    relay_refusal: str = option("reject", doc="foreign domain from an unauthenticated client: reject "
+                                "(554 5.7.1) or defer (454 4.7.1)")  # fmt: skip
+    queue: QueueSpec | None = option(None, doc="overrides mail.queue for this server")
+    quota_bytes: int | None = option(None, key="quota", unit="size", doc="mx: octets each user's mailbox may hold "
+                                     "(none: no limit)")  # fmt: skip
+    quota_action: str = option("defer", doc="mx, mailbox over quota: defer (452 4.2.2, retried) or bounce "
+                               "(552 5.2.2)")  # fmt: skip
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "domains", tuple(self.domains))
+        object.__setattr__(self, "relay_domains", tuple(self.relay_domains))
+        object.__setattr__(self, "trusted", tuple(self.trusted))
+        if self.role not in ROLES:
+            raise ConfigError(f"server {self.host}: role must be one of {', '.join(ROLES)}, got {self.role!r}")
+        if self.spam_action is not None and self.spam_action not in ("reject", "tag", "off"):
+            raise ConfigError(f"server {self.host}: spam_action must be reject, tag or off, got {self.spam_action!r}")
+        if self.relay_refusal not in ("reject", "defer"):
+            raise ConfigError(f"server {self.host}: relay_refusal must be reject or defer, got {self.relay_refusal!r}")
+        if self.fqdn is None:
+            zone = (self.domains or self.relay_domains or ("net.test",))[0]
+            object.__setattr__(self, "fqdn", f"{self.host}.{zone}".lower())
+        if self.hop_limit < 1 or self.size_limit_bytes < 0:
+            raise ConfigError(f"server {self.host}: hop_limit must be >= 1 and size_limit >= 0")
+        if self.quota_action not in ("defer", "bounce"):
+            raise ConfigError(f"server {self.host}: quota_action must be defer or bounce, got {self.quota_action!r}")
+        if self.quota_bytes is not None and self.quota_bytes < 0:
+            raise ConfigError(f"server {self.host}: quota must be >= 0")
+
+    @property
+    def port(self) -> int:
+        """587 for an MSA, 25 otherwise."""
+        return 587 if self.role == ServerRole.MSA else 25
+
+    @property
+    def spam(self) -> SpamAction:
+        """The effective spam action: ``spam_action``, else reject on an MSA (outbound), tag on an mx, off."""
+        return SpamAction(self.spam_action or _DEFAULT_SPAM.get(self.role, SpamAction.OFF))
+
+
+_DEFAULT_SPAM: dict[str, SpamAction] = {ServerRole.MSA: SpamAction.REJECT, ServerRole.MX: SpamAction.TAG}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSpec:
+    """An extra DNS record (A, MX, TXT or CNAME); servers' A and domains' MX records are made automatically."""
+
+    name: str = option(doc="owner name")
+    type: str = option("A", doc="A, MX, TXT or CNAME")
+    value: str = option("", doc="address, target name or text ('.' for a null MX)")
+    ttl_s: float | None = option(None, key="ttl", unit="time", doc="default mail.dns_ttl")
+    preference: int | None = option(None, doc="MX preference")

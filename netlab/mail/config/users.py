@@ -1,0 +1,135 @@
+"""The people in a scenario's ``mail:`` section and the mail they make: users, how their mail programs fetch, the
+messages they submit on a script, and random mail traffic.
+
+Frozen values whose field metadata drives the YAML format and the reference page; each checks its own fields when
+made (a ConfigError naming the key). :mod:`~netlab.mail.config` re-exports them with the rest of the section.
+
+>>> UserSpec("bob@b.test", client="pc", fetch=FetchSpec("pop3")).fetch.interval_s, MailWorkloadSpec(count=3).finite
+(60.0, True)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+from netlab.errors import ConfigError
+from netlab.topology.spec import option
+
+__all__ = ["FETCH_PROTOCOLS", "FetchMode", "FetchProtocol", "FetchSpec", "MailWorkloadSpec", "ScriptedMessage",
+           "UserSpec"]  # fmt: skip
+
+
+class FetchProtocol(StrEnum):
+    """How a mail program fetches (``fetch.protocol:``); compares equal to its name."""
+
+    POP3 = "pop3"  # port 110: download (and with delete: remove) what is new
+    IMAP = "imap"  # port 143: read the mailbox on the server, flags and all; IDLE for push
+
+
+#: The protocol names, as ``fetch.protocol:`` takes them.
+FETCH_PROTOCOLS = tuple(p.value for p in FetchProtocol)
+
+
+class FetchMode(StrEnum):
+    """When a mail program looks for new mail (``fetch.idle:`` false or true)."""
+
+    POLL = "poll"  # a session every interval
+    IDLE = "idle"  # stay logged in and wait for the server's push (IMAP IDLE, RFC 2177)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSpec:
+    """How a user's mail program fetches mail from the inbox server (its domain's mx) over the network."""
+
+    protocol: str = option("imap", doc="pop3 (port 110) or imap (port 143)")
+    interval_s: float = option(60.0, key="interval", unit="time", doc="between the starts of two polls; with "
+                               "idle, the wait before reconnecting after a failure")  # fmt: skip
+    idle: bool = option(False, doc="imap: stay logged in and wait in IDLE for the server's push (RFC 2177)")
+    delete: bool = option(False, doc="delete fetched mail on the server (POP3 DELE, IMAP \\Deleted + EXPUNGE); "
+                          "default: leave it there")  # fmt: skip
+
+    def __post_init__(self) -> None:
+        if self.protocol not in FETCH_PROTOCOLS:
+            raise ConfigError(f"fetch.protocol: expected pop3 or imap, got {self.protocol!r}")
+        if not (self.interval_s > 0 and math.isfinite(self.interval_s)):
+            raise ConfigError(f"fetch.interval: expected a positive time, got {self.interval_s!r}")
+        if self.idle and self.protocol != "imap":
+            raise ConfigError("fetch.idle: IDLE is an IMAP extension; use protocol imap or poll")
+
+    @property
+    def mode(self) -> FetchMode:
+        """``idle`` with IDLE, else ``poll``."""
+        return FetchMode.IDLE if self.idle else FetchMode.POLL
+
+
+@dataclass(frozen=True, slots=True)
+class UserSpec:
+    """A mail user: address (its domain's MX holds the mailbox), password, the client host its mail program runs
+    on (to send, and to fetch with ``fetch``)."""
+
+    address: str = option(doc="user@domain")
+    password: str = option("secret", doc="AUTH password at the MSA")
+    client: str | None = option(None, doc="host the user's mail program runs on (none: receives only)")
+    msa: str | None = option(None, doc="MSA host it submits to; default the msa serving its domain")
+    may_send_as: tuple[str, ...] = option((), doc="other sender addresses the MSA lets this user use")
+    fetch: FetchSpec | None = option(None, doc="how the mail program on `client` fetches the user's mail (POP3 or "
+                                     "IMAP); none: the mail stays in the mailbox")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptedMessage:
+    """One message a user's mail program submits at a given time (lessons and tests)."""
+
+    at_s: float = option(0.0, key="at", unit="time", doc="submission time")
+    sender: str = option(key="from", doc="envelope and From: address (a user, or a bare local part)", kw_only=True)
+    to: tuple[str, ...] = option((), doc="envelope recipients")
+    subject: str = option("Hello", doc="Subject:")
+    body: str = option("Hello,\nthis is a test.\n", doc="text body")
+    body_bytes: int | None = option(None, key="body_size", unit="size", doc="instead of body: generated text of "
+                                    "this many bytes (a trace gives sizes, not texts)")  # fmt: skip
+    attachment_bytes: int = option(0, key="attachment", unit="size", doc="size of a binary attachment (0: none)")
+    password: str | None = option(None, doc="AUTH password (default the user's; 'none' skips AUTH)")
+    headers: bool = option(True, doc="false: leave Date and Message-ID for the MSA to add")
+
+
+@dataclass(frozen=True, slots=True)
+class MailWorkloadSpec:
+    """Random mail traffic: Poisson submissions per user, lognormal sizes, attachments, spam."""
+
+    mean_interval_s: float = option(600.0, key="mean_interval", unit="time", doc="mean time between a user's mails")
+    count: int | None = option(None, doc="stop after this many messages in all (none: until stop)")
+    start_s: float = option(0.0, key="start", unit="time", doc="first possible submission")
+    stop_s: float | None = option(None, key="stop", unit="time", doc="no submissions after this")
+    senders: tuple[str, ...] = option((), doc="sending users (default every user with a client and an msa)")
+    recipients: tuple[str, ...] = option((), doc="possible recipients (default every user)")
+    extra_recipients_mean: float = option(0.5, doc="mean of the extra recipients beyond the first (geometric)")
+    max_recipients: int = option(5, doc="most recipients per message")
+    body_median_bytes: float = option(2000.0, key="body_median", unit="size", doc="lognormal body size median")
+    body_sigma: float = option(1.0, doc="lognormal sigma of the body size")
+    attachment_probability: float = option(0.15, doc="chance that a message has an attachment")
+    attachment_median_bytes: float = option(50000.0, key="attachment_median", unit="size", doc="lognormal median")
+    attachment_sigma: float = option(1.2, doc="lognormal sigma of the attachment size")
+    max_size_bytes: int = option(20_000_000, key="max_size", unit="size", doc="sizes are capped here")
+    spam_fraction: float = option(0.05, doc="share of messages with spam content (GTUBE)")
+    missing_headers_fraction: float = option(0.1, doc="share submitted without Date and Message-ID")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "senders", tuple(self.senders))
+        object.__setattr__(self, "recipients", tuple(self.recipients))
+        for name in ("spam_fraction", "attachment_probability", "missing_headers_fraction"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ConfigError(f"mail.workload.{name}: expected a probability in [0, 1], got {v!r}")
+        if not (self.mean_interval_s > 0 and math.isfinite(self.mean_interval_s)):
+            raise ConfigError(f"mail.workload.mean_interval: expected a positive time, got {self.mean_interval_s!r}")
+        if self.count is not None and self.count < 0:
+            raise ConfigError("mail.workload.count must be >= 0")
+        if self.max_recipients < 1 or self.extra_recipients_mean < 0:
+            raise ConfigError("mail.workload: max_recipients must be >= 1, extra_recipients_mean >= 0")
+
+    @property
+    def finite(self) -> bool:
+        """True when the workload ends by itself (a count or a stop time)."""
+        return self.count is not None or self.stop_s is not None

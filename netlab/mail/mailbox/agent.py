@@ -1,0 +1,50 @@
+"""Where the recipient's MX hands accepted mail: the delivery interface between the MTA and the MDA.
+
+An mx's local delivery agent (:class:`~netlab.mail.mta.local.LocalDelivery`) files each local recipient's copy
+through a :class:`DeliveryAgent` and learns where it went (:class:`Filed`), so the books can follow the message into
+its mailbox. The inbox server's :class:`~netlab.mail.mailbox.store.MessageStore` implements it (``Delivered-To``,
+quota, per-user mailboxes with UIDs that POP3 and IMAP read); the MTA adds ``Return-Path`` before the call.
+
+>>> from netlab.mail.mailbox.store import MessageStore
+>>> agent: DeliveryAgent = MessageStore({"bob@b.test": "pw"})
+>>> agent.has_user("bob@b.test"), agent.file("eve@b.test", b"x\\r\\n", 2.0).reply.enhanced
+(True, '5.1.1')
+>>> agent.file("bob@b.test", b"x\\r\\n", 2.0)
+Filed(reply=Reply(code=250, text='Ok: delivered to mailbox as UID 1', enhanced='2.0.0'), uidvalidity=1, uid=1)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from netlab.mail.smtp.reply import Reply
+
+__all__ = ["DeliveryAgent", "Filed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """What the MDA did with one copy: its *reply* and, when it was stored (2xx), the mailbox's UIDVALIDITY and the
+    message's UID there (0 otherwise)."""
+
+    reply: Reply
+    uidvalidity: int = 0
+    uid: int = 0
+
+    @property
+    def mailbox_uid(self) -> str:
+        """``UIDVALIDITY.UID``: the copy's name for as long as the mailbox stands (RFC 3501 §2.3.1.1)."""
+        return f"{self.uidvalidity}.{self.uid}"
+
+
+class DeliveryAgent(Protocol):
+    """Final delivery of one message copy to one local user (the MDA's side of the MX)."""
+
+    def has_user(self, user: str) -> bool:
+        """True if *user* has a mailbox here (else RCPT gets 550 5.1.1)."""
+        ...
+
+    def file(self, user: str, raw: bytes, when: float) -> Filed:
+        """Store *raw* (bytes, Return-Path already added) in *user*'s INBOX at simulated time *when* (s)."""
+        ...

@@ -1,0 +1,76 @@
+"""cleanup of one MTA: every message enters the queue here, whether smtpd received it or bounce wrote it.
+
+Postfix's cleanup daemon writes the queue file: it names it (the queue id: 10 upper-case hex digits drawn from
+the host's seeded stream ``mail/<host>/qid``), completes the headers a submission left out (``Date:`` and
+``Message-ID:``, RFC 6409 §8, on an MSA), logs ``cleanup: message-id=<..>``, and hands the file to the queue
+manager, which logs ``qmgr: from=<..>, size=.., nrcpt=.. (queue active)``. Here it also tells the books: the
+tracker learns which Message-ID the queue id holds and that this host took responsibility for each recipient
+(final when the recipient is local).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from netlab.mail.content.message import ensure_date_and_message_id
+from netlab.mail.mta.qmgr import QueueEntry
+from netlab.mail.tracker import message_id_of
+
+if TYPE_CHECKING:
+    from netlab.mail.context import MailContext
+    from netlab.mail.mta.qmgr import QueueManager
+    from netlab.mail.mta.rewrite import TrivialRewrite
+
+__all__ = ["Cleanup"]
+
+
+class Cleanup:
+    """The cleanup daemon of the MTA on *host* (see the module docstring)."""
+
+    __slots__ = ("_counter", "_qids", "ctx", "fqdn", "host", "qmgr", "rewrite")
+
+    def __init__(self, ctx: MailContext, *, host: str, fqdn: str, rewrite: TrivialRewrite, qmgr: QueueManager) -> None:
+        self.ctx = ctx
+        self.host = host
+        self.fqdn = fqdn
+        self.rewrite = rewrite
+        self.qmgr = qmgr
+        self._qids = ctx.stream(host, "qid")
+        self._counter = 0  # Message-IDs this host made up
+
+    def __repr__(self) -> str:
+        return f"<Cleanup {self.host}: {self._counter} Message-IDs added>"
+
+    def new_qid(self) -> str:
+        """A Postfix-style queue id: 10 upper-case hex digits from this host's seeded stream."""
+        return f"{self._qids.getrandbits(40):010X}"
+
+    def complete_headers(self, data: bytes, when: datetime) -> bytes:
+        """*data* with the ``Date:`` and ``Message-ID:`` its mail program left out (an MSA's duty)."""
+        self._counter += 1
+        return ensure_date_and_message_id(data, when=when, host_fqdn=self.fqdn, counter=self._counter)
+
+    def enqueue(self, qid: str, sender: str, rcpts: list[str], data: bytes, *, client: str | None = None,
+                spam_score: float | None = None) -> QueueEntry:  # fmt: skip
+        """Write queue file *qid* (*data* as it will be sent on) and hand it to the queue manager.
+
+        *client* is the peer smtpd received it from (None for mail made here, a DSN); *spam_score* the score smtpd
+        found, if it looked.
+        """
+        ctx, now = self.ctx, self.ctx.env.now
+        mid = message_id_of(data)
+        ctx.tracker.queue_file(self.host, qid, mid)
+        entry = QueueEntry(qid, sender, rcpts, data, now, message_id=mid)
+        if client is not None:
+            entry.info["client"] = client
+        ctx.log(self.host, "cleanup", qid, f"message-id={mid}")
+        ctx.log(self.host, "qmgr", qid, f"from=<{sender}>, size={len(data)}, nrcpt={len(rcpts)} (queue active)")
+        for r in rcpts:
+            ctx.tracker.received(mid, r, self.host, qid, now, final=self.rewrite.is_local(r), spam_score=spam_score)
+        self.qmgr.enqueue(entry)
+        return entry
+
+    def enqueue_local(self, sender: str, rcpts: list[str], raw: bytes) -> QueueEntry:
+        """Queue a message made on this host (a DSN from bounce), under a fresh queue id."""
+        return self.enqueue(self.new_qid(), sender, rcpts, raw)
