@@ -75,7 +75,7 @@ class FastGraph:
         korder = np.argsort(key)
         self.keys = key[korder]
         self.key_link = self.e_link[korder]
-        self.by_src = np.argsort(self.e_u, kind="stable")  # the entries grouped by the node they lead from
+        self.by_src = np.lexsort((self.e_link, self.e_u))  # entries node by node, in topology order within a node
 
     # ---------------------------------------------------------------- trees
     def trees(self, dsts: Sequence[int]) -> list[Tree | None]:
@@ -93,6 +93,13 @@ class FastGraph:
                 nxt = self._bfs(j)[0] if self.uniform else self._dijkstra(j, dist)
                 out.append(None if nxt is None else (nxt, dist.copy()))
         return out
+
+    def distances(self, j: int) -> np.ndarray:
+        """Every node's distance to *j* alone (no tree)."""
+        if self.hop_count:
+            return self._bfs(j)[1]
+        dist: np.ndarray = dijkstra(self.R, directed=True, indices=j)
+        return dist
 
     def arrays(self, nxt: list[int], dist: list[float]) -> Tree:
         """A tree from the plain-Python search, stored as this engine stores its own."""
@@ -188,6 +195,56 @@ class FastGraph:
             waiting[succ] -= times
             ready = succ[waiting[succ] == 0]
         return nxt
+
+    def equal_cost(self, dist: np.ndarray, j: int, rel_tol: float) -> tuple[np.ndarray, np.ndarray]:
+        """The equal-cost next links toward *j* of every node: (offsets by node, link numbers in topology order)."""
+        D = dist.astype(np.float64)
+        e = self.by_src  # entries node by node, topology order within a node
+        u, v = self.e_u[e], self.e_v[e]
+        du, dv = D[u], D[v]
+        a = dv + self.e_w[e]
+        # math.isclose(a, du, rel_tol, abs_tol=1e-15), written out with the same floating-point operations
+        with np.errstate(invalid="ignore"):  # inf - inf where neither end reaches j: dropped below
+            diff = np.abs(du - a)
+            close = (diff <= np.abs(rel_tol * du)) | (diff <= np.abs(rel_tol * a)) | (diff <= 1e-15)
+        keep = close & (dv < du) & (u != j) & np.isfinite(du) & np.isfinite(dv)
+        ids = self.e_link[e][keep]
+        ptr = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(u[keep], minlength=self.n), out=ptr[1:])
+        return ptr, ids
+
+    def first_least(self, dist: Any, j: int) -> np.ndarray:
+        """Per node, the first link (topology order) with the least ``dist[end] + cost``, where a later link wins
+        only when more than 1e-15 cheaper than the one chosen so far (-1: none). Nodes whose candidates differ by
+        less than a few ulps from the least are decided by that sequential rule itself, in Python."""
+        D = np.asarray(dist, dtype=np.float64)
+        e = self.by_src
+        u = self.e_u[e]
+        val = D[self.e_v[e]] + self.e_w[e]
+        out = np.full(self.n, -1, dtype=np.int32)
+        if not len(e):
+            return out
+        starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
+        lens = np.diff(np.r_[starts, len(u)])
+        low = np.repeat(np.minimum.reduceat(val, starts), lens)
+        with np.errstate(invalid="ignore"):
+            near = (val > low) & (val <= low + 2e-15 + 4 * np.spacing(np.abs(low)))
+        owner = u[starts]
+        fine = np.isfinite(low) & (u != j) & ~np.repeat(np.add.reduceat(near, starts) > 0, lens)
+        pick = np.flatnonzero(fine & (val == low))
+        pu = u[pick]
+        first = pick[np.r_[True, pu[1:] != pu[:-1]]] if len(pick) else pick  # the first at the least, node by node
+        out[u[first]] = self.e_link[e[first]]
+        for i in np.flatnonzero(np.add.reduceat(near, starts) > 0):
+            node = int(owner[i])
+            if node == j or not np.isfinite(low[starts[i]]):
+                continue
+            best, best_d = -1, np.inf
+            for k in range(starts[i], starts[i] + lens[i]):
+                if val[k] < best_d - 1e-15:
+                    best, best_d = int(self.e_link[e[k]]), val[k]
+            out[node] = best
+        return out
 
     # ---------------------------------------------------------------- changes
     def touched(self, trees: dict[int, Tree], down: list[int], came: list[int]) -> list[int]:

@@ -116,20 +116,30 @@ class ShortestPathTrees:
     fast : bool, optional
         Force the scipy engine on (True) or off (False); by default it serves graphs of :data:`FAST_MIN_NODES`
         nodes and more.
+    is_up : callable, optional
+        Which links count as up (default: ``link.up`` when the trees are built or refreshed). A strategy that
+        learns of changes late passes its own view.
 
     A tree costs one 4-byte link number and one distance per node (about 130 KB at 11,000 nodes).
     """
 
-    def __init__(self, net: Network, weight: Weight, *, fast: bool | None = None) -> None:
+    def __init__(
+        self, net: Network, weight: Weight, *, fast: bool | None = None, is_up: Callable[[Link], bool] | None = None
+    ) -> None:
         self.net = net
         self.weight = weight
+        self.is_up = is_up
         self.nodes: list[Node] = list(net.nodes.values())
         self.index: dict[Node, int] = {node: i for i, node in enumerate(self.nodes)}
         self.links: list[Link] = list(net.links)
+        self._number: dict[Link, int] = {link: k for k, link in enumerate(self.links)}
         self.src = [self.index[link.src] for link in self.links]
         self.dst = [self.index[link.dst] for link in self.links]
         self.fast = len(self.nodes) >= FAST_MIN_NODES if fast is None else fast
         self._trees: dict[int, tuple[Any, Any]] = {}  # destination -> (next link numbers, distances)
+        self._sets: dict[int, tuple[Any, Any]] = {}  # destination -> equal-cost links (offsets by node, link numbers)
+        self._dists: dict[int, Any] = {}  # destination -> distances, for those with no tree
+        self._first: dict[int, Any] = {}  # destination -> first least-cost link number per node
         self.built = 0  # trees built so far (for tests and benchmarks)
         self._snapshot()
 
@@ -140,7 +150,8 @@ class ShortestPathTrees:
     # ---------------------------------------------------------------- the graph
     def _snapshot(self) -> None:
         """Read the links' up states and costs; build the engine's view of the links that are up."""
-        self.up = [link.up for link in self.links]
+        is_up = self.is_up
+        self.up = [link.up for link in self.links] if is_up is None else [is_up(link) for link in self.links]
         raw = [self.weight(link) for link in self.links]
         self.hop_count = all(w is None for w in raw)
         self.costs = [1.0 if w is None else float(w) for w in raw]
@@ -204,6 +215,80 @@ class ShortestPathTrees:
         """The length of *node*'s shortest path to *dst* (hops or summed cost; inf if there is none)."""
         return float(self._tree(dst)[1][self.index[node]])
 
+    def distances(self, dst: Node) -> Sequence[float]:
+        """Each node's distance to *dst*, by node number (inf: no path); cheaper than a tree when none is built."""
+        j = self.index[dst]
+        tree = self._trees.get(j)
+        if tree is not None:
+            dist: Sequence[float] = tree[1]
+            return dist
+        dist = self._dists.get(j)  # type: ignore[assignment]
+        if dist is None:
+            dist = self.engine.distances(j) if self.engine is not None else self._python(j)[1]
+            self._dists[j] = dist
+        return dist
+
+    def first_least(self, node: Node, dst: Node) -> Link | None:
+        """*node*'s first up link (topology order) on a least-cost path to *dst*; a later link wins only if it is
+        more than 1e-15 cheaper (the rule :class:`netlab.LeastLoaded` has always used). None: no path."""
+        j = self.index[dst]
+        first = self._first.get(j)
+        if first is None:
+            dist = self.distances(dst)
+            first = self.engine.first_least(dist, j) if self.engine is not None else self._first_least(dist, j)
+            self._first[j] = first
+        k = int(first[self.index[node]])
+        return self.links[k] if k >= 0 else None
+
+    def _first_least(self, dist: Sequence[float], j: int) -> list[int]:
+        out = [-1] * len(self.nodes)
+        for i, node in enumerate(self.nodes):
+            if i == j or math.isinf(dist[i]):
+                continue
+            best, best_d = -1, math.inf
+            for link in node.out_links:
+                k = self._number[link]
+                if not self.up[k]:
+                    continue
+                dv = dist[self.dst[k]]
+                if not math.isinf(dv) and dv + self.costs[k] < best_d - 1e-15:
+                    best, best_d = k, dv + self.costs[k]
+            out[i] = best
+        return out
+
+    def equal_cost(self, node: Node, dst: Node, rel_tol: float = 1e-9) -> list[Link]:
+        """Every up link of *node* that starts a shortest path to *dst* (ECMP), in topology order.
+
+        A link ``node -> v`` counts when ``dist(v) + cost`` equals ``dist(node)`` (within *rel_tol*, or 1e-15 s)
+        and *v* is strictly closer, so forwarding over any of them is loop-free.
+        """
+        j = self.index[dst]
+        sets = self._sets.get(j)
+        if sets is None:
+            dist = self._tree(dst)[1]
+            if self.engine is not None:
+                sets = self.engine.equal_cost(dist, j, rel_tol)
+            else:
+                sets = self._equal_cost(dist, j, rel_tol)
+            self._sets[j] = sets
+        ptr, ids = sets
+        i = self.index[node]
+        return [self.links[k] for k in ids[ptr[i] : ptr[i + 1]]]
+
+    def _equal_cost(self, dist: list[float], j: int, rel_tol: float) -> tuple[list[int], list[int]]:
+        by_node: list[list[int]] = [[] for _ in self.nodes]
+        for k, up in enumerate(self.up):
+            u, v = self.src[k], self.dst[k]
+            du, dv = dist[u], dist[v]
+            if not up or u == j or math.isinf(du) or math.isinf(dv):
+                continue
+            if math.isclose(dv + self.costs[k], du, rel_tol=rel_tol, abs_tol=1e-15) and dv < du:
+                by_node[u].append(k)
+        ptr = [0]
+        for ks in by_node:
+            ptr.append(ptr[-1] + len(ks))
+        return ptr, [k for ks in by_node for k in ks]
+
     def table(self, node: Node) -> dict[Node, Link]:
         """Every destination *node* can reach, with its next link (builds every tree: for tests and small nets)."""
         self.prepare(self.nodes)
@@ -234,6 +319,9 @@ class ShortestPathTrees:
             touched = [j for j, (nxt, dist) in self._trees.items() if self._touches(nxt, dist, down, came)]
         for j in touched:
             del self._trees[j]
+        self._sets.clear()
+        self._dists.clear()
+        self._first.clear()
         return [self.nodes[j] for j in touched]
 
     def _touches(self, nxt: list[int], dist: list[float], down: list[int], came: list[int]) -> bool:
@@ -243,4 +331,7 @@ class ShortestPathTrees:
     def clear(self) -> None:
         """Drop every tree and read the links again (after costs changed)."""
         self._trees.clear()
+        self._sets.clear()
+        self._dists.clear()
+        self._first.clear()
         self._snapshot()
