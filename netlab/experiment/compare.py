@@ -65,7 +65,7 @@ def run_replication(
     from netlab.routing.tracking import PathTracker
 
     run = dataclasses.replace(scenario.run, record_packets=True)
-    routing = PathTracker(strategy, bin_s=run.bin_s) if track_paths else strategy
+    routing = PathTracker(strategy, bin_s=run.bin_s or 1.0) if track_paths else strategy  # paths: 1 s by default
     sim = Simulation(dataclasses.replace(scenario, routing=routing, seed=seed, run=run))
     res = sim.execute()
     res.scenario = dataclasses.replace(res.scenario, routing=strategy) if res.scenario is not None else None  # type: ignore[arg-type]
