@@ -147,7 +147,7 @@ class ShortestWidest(_Widths):
         if key in self.paths:
             return self.paths[key]
         width = self.width
-        # Widest bottleneck from src to every node (a max-min Dijkstra).
+        # Widest bottleneck from src to every node until dst is settled (a max-min Dijkstra).
         best: dict[Node, float] = {src: math.inf}
         heap: list[tuple[float, int, Node]] = [(-math.inf, 0, src)]
         count, done = 1, set()
@@ -156,6 +156,8 @@ class ShortestWidest(_Widths):
             if u in done:
                 continue
             done.add(u)
+            if u is dst:
+                break  # its bottleneck is final once it leaves the heap, and it is all the next step needs
             for link in self.adj[u]:
                 w = min(-negw, width[link])
                 if w > best.get(link.dst, -1.0):
