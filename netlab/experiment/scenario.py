@@ -43,8 +43,9 @@ class RunSpec:
     bin_s: float | None = option(None, key="bin", unit="time",
                                  doc="width of the time bins of link statistics (default: 1 s, doubled while "
                                      "links x bins would exceed run.max_link_bins)")  # fmt: skip
-    max_link_bins: int = option(500_000, doc="rows the link_bins table may hold (about 400 bytes each at the peak): "
-                                             "the default bin widens to fit; a run.bin that overflows it warns")  # fmt: skip
+    max_link_bins: int = option(500_000,
+                                doc="rows the link_bins table may hold (about 400 bytes each at the peak): "
+                                    "the default bin widens to fit; a run.bin that overflows it warns")  # fmt: skip
     max_memory_bytes: int | None = option(None, key="max_memory", unit="size",
                                           doc="refuse to start a run estimated to need more memory (default: the "
                                               "machine's physical memory)")  # fmt: skip
