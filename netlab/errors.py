@@ -5,10 +5,13 @@
     NetlabError
     ├── ConfigError            a scenario, option or value is wrong (names the file, the key, what was expected)
     │   ├── UnitError          a quantity with a missing, unknown or ambiguous unit ("10M")
-    │   └── TopologyError      the topology is inconsistent (unknown node, duplicate node, a path that is no path)
+    │   ├── TopologyError      the topology is inconsistent (unknown node, duplicate node, a path that is no path)
+    │   └── MemoryLimitError   the run would need more memory than run.max_memory allows (with the estimate)
     ├── NoRouteError           a route was asked for where none exists
     └── SimulationError        the run itself went wrong
         └── ConservationError  packets were created or lost without being counted
+
+    NetlabWarning (UserWarning)  a run will work but costs more than it should (a table too big for its limit)
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "ConservationError",
+    "MemoryLimitError",
     "NetlabError",
+    "NetlabWarning",
     "NoRouteError",
     "SimulationError",
     "TopologyError",
@@ -41,6 +46,15 @@ class UnitError(ConfigError):
 
 class TopologyError(ConfigError):
     """The topology is inconsistent: an unknown or duplicate node, a path that is not a path of the graph."""
+
+
+class MemoryLimitError(ConfigError):
+    """The run would need more memory than ``run.max_memory`` allows; the message gives the estimate, part by part,
+    and the settings that shrink it. Raised before anything big is built."""
+
+
+class NetlabWarning(UserWarning):
+    """A run that will work but costs more than its settings intend (say, link statistics past their row limit)."""
 
 
 class NoRouteError(NetlabError):

@@ -6,7 +6,8 @@ Tables (columns carry their unit: ``_s`` seconds, ``_bps`` bit/s, ``_bytes`` byt
                drops by reason, delay sum and mean, jitter sum and mean, first/last tx and rx times.
 ``links``      one row per directed link over [warm-up, end]: packets and bytes accepted, utilisation,
                time-average number in system, drops by reason.
-``link_bins``  the same per time bin of ``run.bin`` seconds.
+``link_bins``  the same per time bin: ``run.bin`` seconds, or by default 1 s doubled as often as needed to keep
+               links x bins within ``run.max_link_bins`` (the width used is ``meta["bin_s"]``).
 ``drops``      one row per dropped packet: time, reason, where, flow, seq, size.
 ``packets``    one row per delivered or dropped counted packet, only with ``run.record_packets``.
 
@@ -144,44 +145,71 @@ def _flows_table(sim: Simulation) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def _link_rows(
-    sim: Simulation, t0: float, s0: list[tuple[Any, ...]], t1: float, s1: list[tuple[Any, ...]]
-) -> list[dict[str, Any]]:
-    span = t1 - t0
-    rows = []
-    for link, a, b in zip(sim.net.links, s0, s1, strict=True):
-        row = {
-            "link": link.name, "src": link.src.name, "dst": link.dst.name,
-            "packets": b[0] - a[0], "bytes": b[1] - a[1],
-            "utilisation": (b[2] - a[2]) / span if span > 0 else float("nan"),
-            "queue_mean_packets": (b[3] - a[3]) / span if span > 0 else float("nan"),
-            "drops": b[4] - a[4],
-        }  # fmt: skip
-        for i, reason in enumerate(DROP_REASONS):
-            row[f"drops_{reason}"] = b[5 + i] - a[5 + i]
-        rows.append(row)
-    return rows
+#: Values a link contributes to a statistics snapshot: packets, bytes, busy s, packet-seconds, drops, by reason.
+SNAPSHOT_FIELDS = 5 + len(DROP_REASONS)
+
+
+def _link_columns(
+    sim: Simulation, starts: Any, ends: Any, before: Any, after: Any, names: tuple[list[str], ...]
+) -> dict[str, Any]:
+    """Per link and interval ``[starts[k], ends[k])``: the columns of ``links`` / ``link_bins``.
+
+    *before* and *after* are the cumulative counters at each interval's ends, shaped (intervals, links, fields).
+    """
+    import numpy as np
+
+    span = np.repeat(ends - starts, len(sim.net.links))
+    d = (after - before).reshape(-1, SNAPSHOT_FIELDS)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        util = np.where(span > 0, d[:, 2] / np.where(span > 0, span, 1.0), np.nan)
+        queue = np.where(span > 0, d[:, 3] / np.where(span > 0, span, 1.0), np.nan)
+    whole = d.astype(np.int64)  # the counts (exact in a double up to 2**53)
+    cols: dict[str, Any] = {"link": names[0], "src": names[1], "dst": names[2], "packets": whole[:, 0],
+                            "bytes": whole[:, 1], "utilisation": util, "queue_mean_packets": queue,
+                            "drops": whole[:, 4]}  # fmt: skip
+    for i, reason in enumerate(DROP_REASONS):
+        cols[f"drops_{reason}"] = whole[:, 5 + i]
+    return cols
+
+
+def _counters(snapshot: Any, links: int) -> Any:
+    import numpy as np
+
+    return np.frombuffer(snapshot, dtype=np.float64).reshape(links, SNAPSHOT_FIELDS)
 
 
 def build_results(sim: Simulation, books: dict[str, int], timing: dict[str, float]) -> Results:
     """Turn a finished :class:`~netlab.experiment.runner.Simulation` into :class:`Results`."""
+    import numpy as np
     import pandas as pd  # here, not at module level: ``import netlab`` stays fast
 
     net = sim.net
+    n = len(net.links)
     end_t, end_s = sim.snapshots[-1]
     warm = sim.scenario.run.warmup_s
     if sim.warmup_snapshot is not None and warm <= end_t:
         t0, s0 = warm, sim.warmup_snapshot
     else:
         t0, s0 = sim.snapshots[0]
-    links = pd.DataFrame(_link_rows(sim, t0, s0, end_t, end_s))
+    link_names = [link.name for link in net.links]
+    src_names = [link.src.name for link in net.links]
+    dst_names = [link.dst.name for link in net.links]
+    totals = _link_columns(sim, np.array([t0]), np.array([end_t]), _counters(s0, n)[None], _counters(end_s, n)[None],
+                           (link_names, src_names, dst_names))  # fmt: skip
+    links = pd.DataFrame(totals)
     links.insert(3, "rate_bps", [link.rate_bps for link in net.links])
     links.insert(4, "delay_s", [link.delay_s for link in net.links])
-    bins = []
-    for (ta, sa), (tb, sb) in zip(sim.snapshots, sim.snapshots[1:], strict=False):
-        for row in _link_rows(sim, ta, sa, tb, sb):
-            bins.append({"bin_start_s": ta, "bin_end_s": tb, **row})
-    link_bins = pd.DataFrame(bins)
+    bins_n = len(sim.snapshots) - 1
+    if bins_n > 0:
+        times = np.array([t for t, _ in sim.snapshots])
+        counters = np.stack([_counters(snap, n) for _, snap in sim.snapshots])
+        cols = _link_columns(sim, times[:-1], times[1:], counters[:-1], counters[1:],
+                             (link_names * bins_n, src_names * bins_n, dst_names * bins_n))  # fmt: skip
+        del counters
+        link_bins = pd.DataFrame({"bin_start_s": np.repeat(times[:-1], n), "bin_end_s": np.repeat(times[1:], n),
+                                  **cols})  # fmt: skip
+    else:
+        link_bins = pd.DataFrame([])
     drops = pd.DataFrame(net.drop_records or [], columns=["time_s", "reason", "where", "flow", "seq", "size_bytes"])
     packets = None
     if sim.packet_records is not None:

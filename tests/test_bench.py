@@ -14,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pandas as pd
+import pytest
 
 import netlab
 
@@ -130,3 +131,15 @@ def test_mail_bench_runs_and_reports_its_breakdown() -> None:
     mail = _load(ROOT / "bench" / "mail.py")
     (value, parts) = mail.sampled(lambda: sum(i * i for i in range(2_000_000)), interval_s=0.001)
     assert value > 0 and sum(parts.values()) > 0
+
+
+def test_scale_bench_runs_and_fits_its_exponent() -> None:
+    """bench/scale.py end to end at small sizes (each in its own process): its table, the same packet-hops as a
+    plain run of its scenario, and the fitted exponent (nothing timed is asserted)."""
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "scale.py"), "--sizes", "1000,1500", "--json"],
+                         capture_output=True, text=True, check=True, timeout=600).stdout  # fmt: skip
+    rows = json.loads(out.strip().splitlines()[-1])
+    assert [r["routers"] for r in rows] == [1000, 1500] and "setup time grows like routers^" in out
+    scale = _load(ROOT / "bench" / "scale.py")
+    assert rows[0]["packet_hops"] == netlab.run(scale.packet_scenario(1000)).summary["packet_hops"] == 58426
+    assert scale.growth_exponent([{"routers": 10, "t": 2.0}, {"routers": 100, "t": 200.0}], "t") == pytest.approx(2.0)

@@ -72,7 +72,7 @@ def path_of(sim: Simulation, src: str, dst: str) -> list[str]:
     nodes = sim.net.nodes
     here, goal, path = nodes[src], nodes[dst], [src]
     while here is not goal:
-        here = here.fib[goal].dst
+        here = sim.strategy.route(here, goal).dst
         path.append(here.name)
         assert len(path) <= len(nodes)
     return path

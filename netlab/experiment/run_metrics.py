@@ -80,7 +80,7 @@ def metrics_of(res: Results, paths: pd.DataFrame | None = None) -> dict[str, flo
         out["link_util_max"] = float(util.max())
         out["link_util_mean"] = float(util.mean())
     if paths is not None:
-        bin_s = res.scenario.run.bin_s if res.scenario is not None else 1.0
+        bin_s = (res.scenario.run.bin_s if res.scenario is not None else None) or 1.0  # the path tracker's bins
         counted = paths[paths["bin_start_s"] + bin_s > warm]  # the time bins after the warm-up
         out["path_diversity"] = path_diversity(counted)
     return out

@@ -16,13 +16,16 @@ import dataclasses
 import math
 import resource
 import time
+import warnings
+from array import array
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 
 from netlab import simkit
-from netlab.errors import ConfigError
+from netlab.errors import ConfigError, NetlabWarning
+from netlab.experiment.memory import BIN_ROW_BYTES, check_memory
 from netlab.network.link import Link
 from netlab.network.network import DROP_REASONS, Network
 from netlab.results import Results, build_results
@@ -77,6 +80,7 @@ class Simulation:
         self.scenario = scenario
         spec = scenario.run
         _check_bounded(scenario)
+        check_memory(scenario)  # before anything big is built: a run that cannot fit fails now, not by the OOM killer
         self.capture = capture
         if capture is not None:
             # The capture taps the links it concerns through a Link subclass: runs without one pay nothing.
@@ -100,8 +104,13 @@ class Simulation:
         ]
         self.holds = len(self.sources)  # one per running flow, plus what extensions hold
         self.extensions: list[Extension] = [*_scenario_extensions(scenario), *extensions]
-        self.snapshots: list[tuple[float, list[tuple[Any, ...]]]] = []
-        self.warmup_snapshot: list[tuple[Any, ...]] | None = None
+        # Link statistics: cumulative counters of every link at the start of each bin (one flat array a snapshot).
+        self.snapshots: list[tuple[float, array[float]]] = []
+        self.warmup_snapshot: array[float] | None = None
+        self.bin_s = spec.bin_s if spec.bin_s is not None else 1.0
+        self.auto_bins = spec.bin_s is None  # the default: the width doubles to keep links x bins bounded
+        self._bins_warned = False
+        _warn_bins(self, scenario)
         if spec.until_s is not None:
             # Urgent, like SimPy's own run(until=t): the run covers [0, until), nothing at exactly `until` happens.
             at_until = self.env.event()
@@ -156,9 +165,15 @@ class Simulation:
             simkit.trigger(self.env, self.stop)
 
     # ------------------------------------------------------------------ statistics sampling
-    def _snapshot(self) -> list[tuple[Any, ...]]:
+    def _snapshot(self) -> array[float]:
+        """Every link's cumulative ``packets, bytes, busy s, packet-seconds, drops`` and drops by reason, flat."""
         now = self.env.now
-        return [(*link.snapshot(now), *(link.drops.get(r, 0) for r in DROP_REASONS)) for link in self.net.links]
+        out = array("d")
+        for link in self.net.links:
+            out.extend(link.snapshot(now))
+            drops = link.drops
+            out.extend([drops.get(r, 0) for r in DROP_REASONS])
+        return out
 
     def _sample(self, ev: Any) -> None:
         if ev is not None and self.env.peek() == math.inf:
@@ -166,8 +181,22 @@ class Simulation:
             # never reaches zero (a leak) would sample forever instead of failing the conservation check.
             self._finish("idle")
             return
-        self.snapshots.append((self.env.now, self._snapshot()))
-        self.env.timeout(self.scenario.run.bin_s).callbacks.append(self._sample)
+        now = self.env.now
+        self.snapshots.append((now, self._snapshot()))
+        rows = len(self.snapshots) * len(self.net.links)
+        limit = self.scenario.run.max_link_bins
+        if rows > limit and len(self.snapshots) > 1:
+            if self.auto_bins:
+                # Twice as wide: every other boundary goes (the counters are cumulative, so nothing is lost).
+                self.snapshots = self.snapshots[::2]
+                self.bin_s *= 2.0
+            elif not self._bins_warned:
+                self._bins_warned = True
+                warnings.warn(_bins_message(len(self.net.links), self.bin_s, rows, limit, "holds"),
+                              NetlabWarning, stacklevel=2)  # fmt: skip
+        last = self.snapshots[-1][0]
+        delay = self.bin_s if last == now else last + self.bin_s - now  # after widening: back on the new grid
+        self.env.timeout(delay).callbacks.append(self._sample)
 
     def _take_warmup_snapshot(self, _ev: Any) -> None:
         self.warmup_snapshot = self._snapshot()
@@ -192,6 +221,7 @@ class Simulation:
             "setup_s": self.setup_s,
             "run_s": self.run_s,
             "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            "bin_s": self.bin_s,
         }
         return build_results(self, books, timing)
 
@@ -204,6 +234,25 @@ def _scenario_extensions(scenario: Scenario) -> list[Extension]:
     from netlab.mail.system import MailSystem
 
     return [MailSystem(scenario.mail)]
+
+
+def _bins_message(links: int, bin_s: float, rows: int, limit: int, verb: str) -> str:
+    return (f"link_bins {verb} {rows:,} rows ({links:,} links x {rows // max(links, 1):,} bins of {bin_s:g} s, "
+            f"about {rows * BIN_ROW_BYTES / 1e6:,.0f} MB), more than run.max_link_bins = {limit:,}: set run.bin wider "
+            "(or leave it out: the default widens to fit), or raise run.max_link_bins")  # fmt: skip
+
+
+def _warn_bins(sim: Simulation, s: Scenario) -> None:
+    """A run.bin the user set that will overflow run.max_link_bins (when the run's length is known): say so now."""
+    spec = s.run
+    if sim.auto_bins or spec.until_s is None:
+        return
+    links = sum(1 for _ in s.topology.directed_links())
+    rows = links * (math.ceil(spec.until_s / sim.bin_s) + 1)
+    if rows > spec.max_link_bins:
+        sim._bins_warned = True
+        warnings.warn(_bins_message(links, sim.bin_s, rows, spec.max_link_bins, "would hold"), NetlabWarning,
+                      stacklevel=3)  # fmt: skip
 
 
 def _check_bounded(s: Scenario) -> None:

@@ -1,5 +1,6 @@
-"""Graph helpers shared by the load-aware and multipath strategies: distances to a destination over the links that
-are up, equal-cost next hops, a small Dijkstra on Link objects, and the periodic link monitor.
+"""Graph helpers shared by the load-aware and multipath strategies: a small Dijkstra on Link objects (bounded when
+the caller knows bounds), source routes, a stable hash and the periodic link monitor. Distances and next hops
+toward a destination come from :mod:`netlab.routing._trees`.
 
 Everything here works on the engine's :class:`~netlab.network.link.Link` objects directly (no name look-ups), and
 ties always break by the topology's link order, so the same scenario routes the same way every time.
@@ -9,8 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
@@ -20,23 +20,10 @@ if TYPE_CHECKING:
     from netlab.network.node import Node
     from netlab.network.packet import Packet
 
-__all__ = [
-    "LinkMonitor",
-    "distances_to",
-    "next_hop_sets",
-    "shortest_path",
-    "source_route",
-    "stable_hash",
-    "up_links",
-]
+__all__ = ["LinkMonitor", "shortest_path", "source_route", "stable_hash", "tx_time"]
 
 #: Reference packet for idle costs (a 1000-byte packet's serialisation time), as in OSPF-like metrics.
 REFERENCE_BITS = 8000.0
-
-
-def up_links(net: Network) -> list[Link]:
-    """The links that are up, in topology order."""
-    return [link for link in net.links if link.up]
 
 
 def tx_time(link: Link, bits: float = REFERENCE_BITS) -> float:
@@ -44,64 +31,22 @@ def tx_time(link: Link, bits: float = REFERENCE_BITS) -> float:
     return bits / link.rate_bps if math.isfinite(link.rate_bps) else 0.0
 
 
-def distances_to(dst: Node, links: Iterable[Link], weight: Callable[[Link], float] | None = None) -> dict[Node, float]:
-    """Distance of every node that can reach *dst* over *links*: hop count (``weight`` None) or summed weights."""
-    into: dict[Node, list[Link]] = {}
-    for link in links:
-        into.setdefault(link.dst, []).append(link)
-    dist: dict[Node, float] = {dst: 0.0}
-    if weight is None:
-        todo = deque([dst])
-        while todo:
-            v = todo.popleft()
-            for link in into.get(v, ()):
-                if link.src not in dist:
-                    dist[link.src] = dist[v] + 1.0
-                    todo.append(link.src)
-        return dist
-    heap: list[tuple[float, int, Node]] = [(0.0, 0, dst)]
-    count = 1
-    done: set[Node] = set()
-    while heap:
-        d, _, v = heappop(heap)
-        if v in done:
-            continue
-        done.add(v)
-        for link in into.get(v, ()):
-            nd = d + weight(link)
-            u = link.src
-            if u not in done and nd < dist.get(u, math.inf):
-                dist[u] = nd
-                heappush(heap, (nd, count, u))
-                count += 1
-    return dist
-
-
-def next_hop_sets(
-    net: Network, weight: Callable[[Link], float] | None = None, *, rel_tol: float = 1e-9
-) -> dict[Node, dict[Node, list[Link]]]:
-    """``{node: {destination: [links]}}``: every up link that starts an equal-cost shortest path (ECMP sets).
-
-    The links of one set lead to nodes strictly closer to the destination, so any choice among them is loop-free.
-    """
-    links = up_links(net)
-    out: dict[Node, dict[Node, list[Link]]] = {n: {} for n in net.nodes.values()}
-    w = weight or (lambda _link: 1.0)
-    for dst in net.nodes.values():
-        dist = distances_to(dst, links, weight)
-        for link in links:
-            du, dv = dist.get(link.src), dist.get(link.dst)
-            if du is None or dv is None or link.src is dst:
-                continue
-            if math.isclose(dv + w(link), du, rel_tol=rel_tol, abs_tol=1e-15) and dv < du:
-                out[link.src].setdefault(dst, []).append(link)
-    return out
-
-
 def shortest_path(
-    src: Node, dst: Node, adjacency: dict[Node, list[Link]], cost: Callable[[Link], float]
+    src: Node,
+    dst: Node,
+    adjacency: dict[Node, list[Link]],
+    cost: Callable[[Link], float],
+    *,
+    lower: Callable[[Node], float] | None = None,
+    bound: float = math.inf,
 ) -> list[Link] | None:
-    """The least-cost path (list of links) from *src* to *dst* over *adjacency*, or None (Dijkstra, ties by order)."""
+    """The least-cost path (list of links) from *src* to *dst* over *adjacency*, or None (Dijkstra, ties by order).
+
+    With *lower* (a lower bound on the cost from a node to *dst*) and *bound* (the cost of some path from *src*
+    to *dst*), nodes that cannot lie on a least-cost path (reached at a cost that with its lower bound exceeds
+    *bound*) are never queued. The search then settles the other nodes in the same order as without them, so it
+    returns the very same path, ties included: the heap's tie counter only ever counts fewer entries.
+    """
     if src is dst:
         return []
     best: dict[Node, float] = {src: 0.0}
@@ -109,6 +54,7 @@ def shortest_path(
     heap: list[tuple[float, int, Node]] = [(0.0, 0, src)]
     count = 1
     done: set[Node] = set()
+    limit = bound + 1e-9 * abs(bound) + 1e-12  # floating-point slack: prune only what is clearly too long
     while heap:
         d, _, u = heappop(heap)
         if u in done:
@@ -120,6 +66,8 @@ def shortest_path(
             v = link.dst
             nd = d + cost(link)
             if v not in done and nd < best.get(v, math.inf):
+                if lower is not None and nd + lower(v) > limit:
+                    continue
                 best[v] = nd
                 via[v] = link
                 heappush(heap, (nd, count, v))

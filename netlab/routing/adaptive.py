@@ -14,8 +14,10 @@ Link cost (``metric``):
 an upper bound no real protocol reaches). ``mode='link_state'`` measures every link each ``update_interval_s``,
 smooths the cost with an EWMA (``ewma`` = weight of the new measurement; 1 means none), limits the change per
 update to ``clamp`` idle costs and the cost to ``cap`` idle costs (both optional, like the 1987 HN-SPF metric),
-publishes the costs to every node at once and recomputes the tables only when a cost changed. Stale costs make
-all traffic chase the path that looked best at the last update: that is the oscillation to look at.
+publishes the costs to every node at once and recomputes the tables only when a cost changed (a destination's table
+when the first packet for it arrives after the update, so an update costs nothing toward destinations nobody sends
+to). Stale costs make all traffic chase the path that looked best at the last update: that is the oscillation to
+look at.
 
 Loop freedom: oracle decisions are source routes (a simple path chosen at the source); link-state tables are one
 shortest-path tree per destination on one consistent set of published costs, so forwarding is loop-free between
@@ -30,15 +32,17 @@ from __future__ import annotations
 
 import itertools
 import math
+from array import array
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from netlab.errors import ConfigError
-from netlab.routing._graph import REFERENCE_BITS, LinkMonitor, distances_to, shortest_path, source_route, tx_time
+from netlab.routing._graph import REFERENCE_BITS, LinkMonitor, shortest_path, source_route, tx_time
+from netlab.routing._trees import ShortestPathTrees
 from netlab.topology.spec import option
 
 if TYPE_CHECKING:
@@ -112,6 +116,14 @@ class _LoadAware:
             return 1.0 + link.queue_length()
         return link.delay_s + link.backlog_s() + tx_time(link, bits)
 
+    def live_costs(self, bits: float) -> Callable[[Link], float]:
+        """:meth:`live_cost` for a packet of *bits*, as one quick function (the same numbers, operation by
+        operation: ``bits / inf`` is the 0 that ``tx_time`` gives a pure-delay link)."""
+        if self.metric == "queue":
+            return lambda link: 1.0 + link.queue_length()
+        env = self.net.env
+        return lambda link: link.delay_s + max(0.0, link.free_at - env._now) + bits / link.rate_bps
+
     def _measured_cost(self, link: Link, mon: LinkMonitor) -> float:
         if self.metric == "queue":
             return 1.0 + mon.number[link]
@@ -130,6 +142,7 @@ class _LoadAware:
 
     def _adjacency(self, net: Network) -> None:
         self.adj: dict[Node, list[Link]] = {n: [link for link in n.out_links if link.up] for n in net.nodes.values()}
+        self.known_up = {link for links in self.adj.values() for link in links}  # as of the last topology change
 
     def _update(self, _now: float) -> None:
         """A link-state update: smooth, clamp and cap each cost; tell the strategy when any changed."""
@@ -165,42 +178,80 @@ class LeastLoaded(_LoadAware):
 
     def attach(self, net: Network) -> None:
         self._setup_costs(net)
-        self.tables: dict[Node, dict[Node, Link]] = {}
         if self.mode == "link_state":
-            self._recompute()
+            # Least-cost trees on the published costs over the links known to be up: one consistent set of
+            # costs for every destination, so forwarding is loop-free between updates.
+            self.trees = ShortestPathTrees(net, self.cost.__getitem__, is_up=self.known_up.__contains__)
+        else:
+            self._bounds_for(net)
 
     def topology_changed(self, net: Network) -> None:
         self._adjacency(net)
         if self.mode == "link_state":
             self._recompute()
+        else:
+            self._bounds_for(net)
 
     def costs_changed(self) -> None:
         self._recompute()
 
     def _recompute(self) -> None:
-        """One shortest-path tree per destination on the published costs (consistent, so loop-free)."""
-        links = [link for ls in self.adj.values() for link in ls]
-        tables: dict[Node, dict[Node, Link]] = {n: {} for n in self.net.nodes.values()}
-        cost = self.cost.__getitem__
-        for dst in self.net.nodes.values():
-            dist = distances_to(dst, links, cost)
-            for node in dist:
-                if node is dst:
-                    continue
-                best, best_d = None, math.inf
-                for link in self.adj[node]:  # the first (topology order) link on a least-cost path
-                    dv = dist.get(link.dst)
-                    if dv is not None and dv + cost(link) < best_d - 1e-15:
-                        best, best_d = link, dv + cost(link)
-                if best is not None:
-                    tables[node][dst] = best
-        self.tables = tables
+        """Forget every table: each is rebuilt on the current costs when a packet next needs it."""
+        self.trees.is_up = self.known_up.__contains__
+        self.trees.clear()
+
+    # ------------------------------------------------------------------ oracle: a bounded search
+    def _bounds_for(self, net: Network) -> None:
+        """Idle-network bounds for the oracle's search, per destination, over the links known to be up.
+
+        A packet of *b* bits cannot cross a link for less than ``delay + b / rate`` (nor for less than 1 with the
+        ``queue`` metric), so the sum of the least delays to the destination plus *b* times the least summed
+        ``1 / rate`` bounds its cost from below; the fewest-hops path, priced at the live costs, bounds it from
+        above. :func:`~netlab.routing._graph.shortest_path` skips the nodes the two bounds rule out.
+        """
+        up = self.known_up.__contains__
+        self.hops = ShortestPathTrees(net, lambda _link: None, is_up=up)
+        self.least_delay = ShortestPathTrees(net, lambda link: link.delay_s, is_up=up)
+        self.least_tx = ShortestPathTrees(net, lambda link: tx_time(link, 1.0), is_up=up)
+        self.lower: dict[Node, tuple[array[float], array[float]]] = {}  # 8 bytes a node and destination
+
+    def _lower(self, dst: Node, bits: float) -> Callable[[Node], float]:
+        found = self.lower.get(dst)
+        if found is None:
+            if self.metric == "queue":
+                found = (array("d", self.hops.distances(dst)), array("d", bytes(8 * len(self.hops.nodes))))
+            else:
+                found = (array("d", self.least_delay.distances(dst)), array("d", self.least_tx.distances(dst)))
+            self.lower[dst] = found
+        base, per_bit = found
+        index = self.hops.index
+
+        def lower(node: Node) -> float:
+            i = index[node]
+            return base[i] + bits * per_bit[i]
+
+        return lower
+
+    def _upper(self, src: Node, dst: Node, cost: Callable[[Link], float]) -> float:
+        """The live cost of the fewest-hops path from *src* to *dst* (inf if there is none)."""
+        total, node, hops = 0.0, src, 0
+        while node is not dst:
+            link = self.hops.next_link(node, dst)
+            if link is None or hops > len(self.hops.nodes):
+                return math.inf
+            total += cost(link)
+            node, hops = link.dst, hops + 1
+        return total
 
     def next_link(self, node: Node, packet: Packet) -> Link | None:
         if self.mode == "link_state":
-            return self.tables[node].get(packet.dst)
+            return self.trees.first_least(node, packet.dst)
         bits = packet.size * 8.0
-        path = shortest_path(node, packet.dst, self.adj, lambda link: self.live_cost(link, bits))
+        dst = packet.dst
+        cost = self.live_costs(bits)
+        path = shortest_path(
+            node, dst, self.adj, cost, lower=self._lower(dst, bits), bound=self._upper(node, dst, cost)
+        )
         return source_route(packet, path) if path else None
 
 

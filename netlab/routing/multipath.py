@@ -10,6 +10,10 @@ destination, so hop-by-hop forwarding is loop-free whatever each node picks.
 * :class:`Spray` picks a next hop for each packet, at random or round-robin per node and destination.
 * :class:`WeightedSplit` splits traffic at the listed nodes over the listed next hops with fixed weights.
 
+The equal-cost sets of a destination are worked out when the first packet heads for it (from its shortest-path
+tree, :mod:`netlab.routing._trees`), and each node's set is kept once asked for, so a decision costs a dictionary
+look-up and a topology of thousands of nodes pays only for the destinations its traffic reaches.
+
 >>> split = WeightedSplit(splits={"r1": {"r2": 3, "r4": 1}})
 >>> Ecmp(), Spray(mode="round_robin"), split  # doctest: +NORMALIZE_WHITESPACE
 (Ecmp(detection_delay_s=0.0, weight='hops', salt=True),
@@ -21,13 +25,14 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from netlab.errors import ConfigError, TopologyError
-from netlab.routing._graph import distances_to, next_hop_sets, stable_hash, up_links
-from netlab.routing.static import compute_tables
+from netlab.routing._graph import stable_hash
+from netlab.routing._trees import ShortestPathTrees
 from netlab.topology.spec import option
 
 if TYPE_CHECKING:
@@ -55,7 +60,25 @@ class _EqualCost:
     detection_delay_s: float = option(0.0, **_DETECT)
 
     def _sets(self, net: Network, weight: str) -> None:
-        self.sets = next_hop_sets(net, None if weight == "hops" else (lambda link: link.delay_s))
+        """Forget the equal-cost sets: the topology changed (or the run starts)."""
+        trees = getattr(self, "trees", None)
+        if trees is None:
+            self.trees = ShortestPathTrees(net, (lambda _link: None) if weight == "hops" else _delay)
+        else:
+            trees.refresh()
+        self.sets: dict[tuple[Node, Node], list[Link]] = {}
+
+    def links(self, node: Node, dst: Node) -> list[Link]:
+        """The equal-cost next links of *node* toward *dst* (empty: none)."""
+        key = (node, dst)
+        found = self.sets.get(key)
+        if found is None:
+            found = self.sets[key] = self.trees.equal_cost(node, dst)
+        return found
+
+
+def _delay(link: Link) -> float:
+    return link.delay_s
 
 
 @dataclass
@@ -82,7 +105,7 @@ class Ecmp(_EqualCost):
         chosen = self.chosen[node]
         link = chosen.get(key)
         if link is None:
-            links = self.sets[node].get(dst)
+            links = self.links(node, dst)
             if not links:
                 return None
             if len(links) == 1:
@@ -116,7 +139,7 @@ class Spray(_EqualCost):
         self.turn: dict[tuple[Node, Node], int] = {}
 
     def next_link(self, node: Node, packet: Packet) -> Link | None:
-        links = self.sets[node].get(packet.dst)
+        links = self.links(node, packet.dst)
         if not links:
             return None
         n = len(links)
@@ -165,37 +188,48 @@ class WeightedSplit:
         self.topology_changed(net)
 
     def topology_changed(self, net: Network) -> None:
-        self.table = compute_tables(net, lambda _link: None)
-        links = up_links(net)
+        trees = getattr(self, "trees", None)
+        if trees is None:
+            self.trees = ShortestPathTrees(net, lambda _link: None)
+        else:
+            trees.refresh()
         self.choices: dict[Node, dict[Node, tuple[list[float], list[Link]]]] = {n: {} for n in net.nodes.values()}
-        split_links = {
+        self.split_links = {
             net.nodes[u]: [(link, w) for v, w in hops.items() if w > 0 and (link := net.link_between(u, v)) and link.up]
             for u, hops in self.splits.items()
         }
-        for dst in net.nodes.values():
-            dist = distances_to(dst, links)
-            sideways: dict[Node, set[Node]] = {}  # equal-distance split edges kept so far (acyclic)
-            for u, options in split_links.items():
-                if u is dst or u not in dist:
+        self.ready: set[Node] = set()  # destinations whose splits are worked out
+
+    def _splits_toward(self, dst: Node) -> None:
+        """Each split node's usable next hops toward *dst*, with their cumulative weights."""
+        self.ready.add(dst)
+        dist = self.trees.distance
+        sideways: dict[Node, set[Node]] = {}  # equal-distance split edges kept so far (acyclic)
+        for u, options in self.split_links.items():
+            du = dist(u, dst)
+            if u is dst or math.isinf(du):
+                continue
+            keep = []
+            for link, w in options:
+                dv = dist(link.dst, dst)
+                if math.isinf(dv) or dv > du:
                     continue
-                keep = []
-                for link, w in options:
-                    dv = dist.get(link.dst)
-                    if dv is None or dv > dist[u]:
+                if dv == du:
+                    if _reaches(sideways, link.dst, u):
                         continue
-                    if dv == dist[u]:
-                        if _reaches(sideways, link.dst, u):
-                            continue
-                        sideways.setdefault(u, set()).add(link.dst)
-                    keep.append((link, w))
-                if keep:
-                    cum = list(itertools.accumulate(w for _, w in keep))
-                    self.choices[u][dst] = (cum, [link for link, _ in keep])
+                    sideways.setdefault(u, set()).add(link.dst)
+                keep.append((link, w))
+            if keep:
+                cum = list(itertools.accumulate(w for _, w in keep))
+                self.choices[u][dst] = (cum, [link for link, _ in keep])
 
     def next_link(self, node: Node, packet: Packet) -> Link | None:
-        choice = self.choices[node].get(packet.dst)
+        dst = packet.dst
+        if dst not in self.ready:
+            self._splits_toward(dst)
+        choice = self.choices[node].get(dst)
         if choice is None:
-            return self.table[node].get(packet.dst)
+            return self.trees.next_link(node, dst)
         cum, links = choice
         return links[bisect.bisect_right(cum, self.random() * cum[-1])] if len(links) > 1 else links[0]
 

@@ -1,9 +1,11 @@
 """Static strategies: shortest paths by hop count, propagation delay or OSPF cost, and explicit per-flow paths.
 
-Each node's next hop toward a destination comes from one shortest-path tree per destination (Dijkstra or BFS
-on the reversed graph of links that are up), so hop-by-hop forwarding is loop-free even with equal costs, and
-ties break deterministically (by the topology's link order). Tables are recomputed only when the topology
-changes, after ``detection_delay_s``.
+Each node's next hop toward a destination comes from one shortest-path tree per destination (a breadth-first or
+Dijkstra search on the reversed graph of links that are up, see :mod:`netlab.routing._trees`), so hop-by-hop
+forwarding is loop-free even with equal costs, and ties break deterministically (by the topology's link order).
+Trees are built at the start for the hosts and the flows' destinations, and for any other destination when the
+first packet heads for it; a node's forwarding table (``node.fib``) fills as packets pass. When the topology
+changes (after ``detection_delay_s``) only the trees the change can alter are built again.
 
 >>> ShortestHops(), OspfCost(reference_bps=1e9)
 (ShortestHops(detection_delay_s=0.0), OspfCost(detection_delay_s=0.0, reference_bps=1000000000.0))
@@ -11,14 +13,14 @@ changes, after ``detection_delay_s``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import networkx as nx
-
 from netlab.errors import TopologyError
+from netlab.routing._trees import ShortestPathTrees
 from netlab.topology.spec import option
 
 if TYPE_CHECKING:
@@ -27,12 +29,16 @@ if TYPE_CHECKING:
     from netlab.network.node import Node
     from netlab.network.packet import Packet
 
-__all__ = ["ExplicitPaths", "OspfCost", "ShortestDelay", "ShortestHops", "TableRouting"]
+__all__ = ["ExplicitPaths", "OspfCost", "ShortestDelay", "ShortestHops", "TableRouting", "traffic_destinations"]
 
 
 @dataclass
 class TableRouting:
-    """Base of table-driven strategies: subclasses say how much a link costs (or None for hop count)."""
+    """Base of table-driven strategies: subclasses say how much a link costs (or None for hop count).
+
+    :meth:`route` answers "which link does *node* use toward *dst*" from the trees; :meth:`next_link` (the engine
+    asks it when ``node.fib`` has no entry) answers the same and files the answer in ``node.fib``.
+    """
 
     detection_delay_s: float = option(0.0, key="detection_delay", unit="time",
                                       doc="delay before routing reacts to a link or node going down or up")  # fmt: skip
@@ -42,39 +48,43 @@ class TableRouting:
         return None
 
     def attach(self, net: Network) -> None:
-        self.topology_changed(net)
+        self.trees = ShortestPathTrees(net, self.weight)
+        self.trees.prepare(traffic_destinations(net))
+        for node in net.nodes.values():
+            node.fib = {}
 
     def topology_changed(self, net: Network) -> None:
-        for node, table in compute_tables(net, self.weight).items():
-            node.fib = table
+        self.trees.refresh()
+        self.trees.prepare(traffic_destinations(net))
+        for node in net.nodes.values():
+            node.fib = {}  # refilled from the trees as packets pass: an entry may name a link that is down now
+
+    def route(self, node: Node, dst: Node) -> Link | None:
+        """The link *node* forwards on toward *dst* (None: it is *dst*, or cannot reach it)."""
+        return self.trees.next_link(node, dst)
 
     def next_link(self, node: Node, packet: Packet) -> Link | None:
-        return node.fib.get(packet.dst)
+        dst = packet.dst
+        link = self.trees.next_link(node, dst)
+        if link is not None:
+            node.fib[dst] = link
+        return link
+
+
+def traffic_destinations(net: Network) -> list[Node]:
+    """The nodes traffic is known to end at: every host and every flow's destination, in node order."""
+    ends = {f.dst for f in net.flows}
+    return [node for node in net.nodes.values() if node.role == "host" or node.name in ends]
 
 
 def compute_tables(net: Network, weight: Callable[[Link], float | None]) -> dict[Node, dict[Node, Link]]:
-    """Forwarding tables ``{node: {destination: link}}`` over the links that are up.
+    """Forwarding tables ``{node: {destination: link}}`` toward every node, over the links that are up.
 
-    One shortest-path tree per destination on the reversed graph: a node's next hop is its parent in the tree.
+    Every tree is built: meant for tests and small topologies (a strategy uses :class:`ShortestPathTrees`, which
+    builds only the trees traffic needs).
     """
-    R = nx.DiGraph()
-    R.add_nodes_from(net.nodes.values())
-    hop_count = True
-    for link in net.links:
-        if link.up:
-            w = weight(link)
-            hop_count = hop_count and w is None
-            R.add_edge(link.dst, link.src, link=link, w=1.0 if w is None else w)
-    tables: dict[Node, dict[Node, Link]] = {n: {} for n in net.nodes.values()}
-    for dst in net.nodes.values():
-        if hop_count:
-            paths = nx.single_source_shortest_path(R, dst)
-        else:
-            paths = nx.single_source_dijkstra_path(R, dst, weight="w")
-        for node, path in paths.items():
-            if len(path) > 1:
-                tables[node][dst] = R.edges[path[-2], node]["link"]
-    return tables
+    trees = ShortestPathTrees(net, weight)
+    return {node: trees.table(node) for node in net.nodes.values()}
 
 
 @dataclass
@@ -131,10 +141,11 @@ class ExplicitPaths(ShortestHops):
             f = flows.get(flow)
             if f is not None and (path[0], path[-1]) != (f.src, f.dst):
                 raise TopologyError(
-                    f"explicit path for flow {flow!r} runs {path[0]} -> {path[-1]}, but the flow runs {f.src} -> {f.dst}"
+                    f"explicit path for flow {flow!r} runs {path[0]} -> {path[-1]}, "
+                    f"but the flow runs {f.src} -> {f.dst}"
                 )
             links = []
-            for u, v in zip(path, path[1:], strict=False):
+            for u, v in itertools.pairwise(path):
                 link = net.link_between(u, v)
                 if link is None:
                     raise TopologyError(

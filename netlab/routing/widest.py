@@ -11,6 +11,9 @@ new measurement). With ``update_interval: null`` the width is the plain link rat
   by hop, so the source computes the path and stamps it on the packet (source routing: no loops). Paths are
   cached per source and destination and recomputed after each update.
 
+Both work out a destination's tables or paths when a packet first needs them after an update, so an update costs
+nothing toward destinations no traffic goes to.
+
 >>> WidestShortest(), ShortestWidest(update_interval_s=None)  # doctest: +NORMALIZE_WHITESPACE
 (WidestShortest(detection_delay_s=0.0, update_interval_s=1.0, ewma=0.5),
  ShortestWidest(detection_delay_s=0.0, update_interval_s=None, ewma=0.5))
@@ -25,7 +28,8 @@ from heapq import heappop, heappush
 from typing import TYPE_CHECKING
 
 from netlab.errors import ConfigError
-from netlab.routing._graph import LinkMonitor, distances_to, source_route
+from netlab.routing._graph import LinkMonitor, source_route
+from netlab.routing._trees import ShortestPathTrees
 from netlab.topology.spec import option
 
 if TYPE_CHECKING:
@@ -91,29 +95,42 @@ class WidestShortest(_Widths):
     """Fewest hops; among those, the widest (largest bottleneck residual bandwidth). Hop-by-hop tables."""
 
     def recompute(self) -> None:
-        links = [link for ls in self.adj.values() for link in ls]
-        nodes = list(self.net.nodes.values())
-        self.tables: dict[Node, dict[Node, Link]] = {n: {} for n in nodes}
+        """Forget the tables: each destination's is rebuilt on the current widths when a packet next needs it."""
+        if getattr(self, "hops_for", None) is not self.adj:  # hop counts change with the topology only
+            up = {link for links in self.adj.values() for link in links}
+            self.hops = ShortestPathTrees(self.net, lambda _link: None, is_up=up.__contains__)
+            self.hops_for = self.adj
+        self.tables: dict[Node, dict[Node, Link]] = {}
+
+    def table(self, dst: Node) -> dict[Node, Link]:
+        """Each node's next link toward *dst*: one hop closer, with the widest bottleneck (first on ties)."""
+        table = self.tables.get(dst)
+        if table is not None:
+            return table
+        table = self.tables[dst] = {}
+        dist = self.hops.distances(dst)
+        index = self.hops.index
+        level = [float(dist[index[n]]) for n in self.hops.nodes]
         width = self.width
-        for dst in nodes:
-            dist = distances_to(dst, links)
-            best: dict[Node, float] = {dst: math.inf}
-            for u in sorted(dist, key=dist.__getitem__):  # nearest first: successors are settled before u
-                if u is dst:
-                    continue
-                choice, w = None, -1.0
-                for link in self.adj[u]:
-                    v = link.dst
-                    if dist.get(v) == dist[u] - 1:
-                        bw = min(width[link], best[v])
-                        if bw > w:
-                            choice, w = link, bw
-                if choice is not None:
-                    self.tables[u][dst] = choice
-                    best[u] = w
+        best: dict[Node, float] = {dst: math.inf}
+        order = sorted((i for i, d in enumerate(level) if not math.isinf(d)), key=level.__getitem__)
+        for i in order:  # nearest first: successors are settled before u
+            u = self.hops.nodes[i]
+            if u is dst:
+                continue
+            choice, w = None, -1.0
+            for link in self.adj[u]:
+                if level[index[link.dst]] == level[i] - 1:
+                    bw = min(width[link], best[link.dst])
+                    if bw > w:
+                        choice, w = link, bw
+            if choice is not None:
+                table[u] = choice
+                best[u] = w
+        return table
 
     def next_link(self, node: Node, packet: Packet) -> Link | None:
-        return self.tables[node].get(packet.dst)
+        return self.table(packet.dst).get(node)
 
 
 @dataclass
@@ -129,7 +146,7 @@ class ShortestWidest(_Widths):
         if key in self.paths:
             return self.paths[key]
         width = self.width
-        # Widest bottleneck from src to every node (a max-min Dijkstra).
+        # Widest bottleneck from src to every node until dst is settled (a max-min Dijkstra).
         best: dict[Node, float] = {src: math.inf}
         heap: list[tuple[float, int, Node]] = [(-math.inf, 0, src)]
         count, done = 1, set()
@@ -138,6 +155,8 @@ class ShortestWidest(_Widths):
             if u in done:
                 continue
             done.add(u)
+            if u is dst:
+                break  # its bottleneck is final once it leaves the heap, and it is all the next step needs
             for link in self.adj[u]:
                 w = min(-negw, width[link])
                 if w > best.get(link.dst, -1.0):

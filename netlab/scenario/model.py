@@ -41,7 +41,15 @@ class RunSpec:
     until_s: float | None = option(None, key="until", unit="time", doc="stop at this simulated time")
     warmup_s: float = option(0.0, key="warmup", unit="time", doc="statistics ignore packets created before this")
     stop_after_delivered: int | None = option(None, doc="stop at the N-th delivered (counted) packet")
-    bin_s: float = option(1.0, key="bin", unit="time", doc="width of the time bins of link statistics")
+    bin_s: float | None = option(None, key="bin", unit="time",
+                                 doc="width of the time bins of link statistics (default: 1 s, doubled while "
+                                     "links x bins would exceed run.max_link_bins)")  # fmt: skip
+    max_link_bins: int = option(500_000,
+                                doc="rows the link_bins table may hold (about 400 bytes each at the peak): "
+                                    "the default bin widens to fit; a run.bin that overflows it warns")  # fmt: skip
+    max_memory_bytes: int | None = option(None, key="max_memory", unit="size",
+                                          doc="refuse to start a run estimated to need more memory (default: the "
+                                              "machine's physical memory)")  # fmt: skip
     record_packets: bool = option(False, doc="keep one record per delivered or dropped packet (costs memory)")
 
     def __post_init__(self) -> None:
@@ -53,8 +61,12 @@ class RunSpec:
             raise ConfigError(
                 f"run.stop_after_delivered must be a whole number >= 1, got {self.stop_after_delivered!r}"
             )
-        if not (self.bin_s > 0 and math.isfinite(self.bin_s)):
+        if self.bin_s is not None and not (self.bin_s > 0 and math.isfinite(self.bin_s)):
             raise ConfigError(f"run.bin must be a positive time, got {self.bin_s!r}")
+        if isinstance(self.max_link_bins, bool) or not isinstance(self.max_link_bins, int) or self.max_link_bins < 1:
+            raise ConfigError(f"run.max_link_bins must be a whole number >= 1, got {self.max_link_bins!r}")
+        if self.max_memory_bytes is not None and not self.max_memory_bytes > 0:
+            raise ConfigError(f"run.max_memory must be a positive size (like '2GB'), got {self.max_memory_bytes!r}")
         if self.until_s is not None and self.warmup_s >= self.until_s:
             raise ConfigError(f"run.warmup ({self.warmup_s} s) must be shorter than run.until ({self.until_s} s)")
 
