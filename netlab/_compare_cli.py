@@ -52,8 +52,10 @@ def _workers(text: str) -> int:
 def compare_command(args: argparse.Namespace) -> int:
     from netlab.experiment.compare import compare
     from netlab.experiment.strategy_specs import split_strategy_list
+    from netlab._run_cli import check_output_dir
     from netlab.experiment.yaml_io import load_scenario
 
+    check_output_dir(args.out, "-o/--out")
     scenario = load_scenario(args.scenario)
     if args.set:
         scenario = scenario.override(*args.set)
@@ -118,6 +120,9 @@ def plot_command(args: argparse.Namespace) -> int:
         raise ConfigError(f"{d}: not a saved netlab result, comparison or sweep (no meta.json)")
     kind = json.loads(meta_path.read_text()).get("kind")
     out = Path(args.out) if args.out else d
+    from netlab._run_cli import check_output_dir
+
+    check_output_dir(str(out), "-o/--out")
     if kind == "comparison":
         from netlab.experiment.comparison import load_comparison
 

@@ -7,11 +7,13 @@
     │   ├── UnitError          a quantity with a missing, unknown or ambiguous unit ("10M")
     │   └── TopologyError      the topology is inconsistent (unknown node, duplicate node, a path that is no path)
     ├── NoRouteError           a route was asked for where none exists
-    └── SimulationError        the run itself went wrong
+    └── SimulationError        the run itself went wrong (``.results`` holds what the run produced, if it ran)
         └── ConservationError  packets were created or lost without being counted
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "ConfigError",
@@ -48,7 +50,15 @@ class NoRouteError(NetlabError):
 
 
 class SimulationError(NetlabError):
-    """The run itself went wrong (as opposed to its input)."""
+    """The run itself went wrong (as opposed to its input).
+
+    A run that reached its end but failed a check is not thrown away: :attr:`results` holds its
+    :class:`~netlab.Results` (with ``summary["check_failed"]`` naming what failed), so a notebook can still look at
+    the tables and ``netlab run -o DIR`` still writes them.
+    """
+
+    #: The run's results when the error was raised by a check after the event loop, else None.
+    results: Any = None
 
 
 class ConservationError(SimulationError):

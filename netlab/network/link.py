@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 from netlab.topology.spec import LinkSpec
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from netlab.network.network import Network
     from netlab.network.node import Node
     from netlab.network.packet import Packet
@@ -182,6 +184,10 @@ class Link:
     def in_flight(self) -> int:
         """Packets accepted and not yet arrived (queued, in service or on the wire), counted one by one."""
         return len(self.wire)
+
+    def packets_in_flight(self) -> Iterable[Packet]:
+        """The packets :meth:`in_flight` counts, in arrival order."""
+        return iter(self.wire)
 
     # ---------------------------------------------------------------- faults
     def set_up(self, up: bool) -> None:

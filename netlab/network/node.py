@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from netlab.topology.spec import NodeSpec
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from netlab.network.link import Link
     from netlab.network.network import Network
     from netlab.network.packet import Packet
@@ -126,3 +128,7 @@ class Node:
     def in_flight(self) -> int:
         """Packets waiting in this node's forwarding delay."""
         return len(self._processing)
+
+    def packets_in_flight(self) -> Iterable[Packet]:
+        """The packets :meth:`in_flight` counts."""
+        return iter(self._processing)
