@@ -50,9 +50,9 @@ def _workers(text: str) -> int:
 
 
 def compare_command(args: argparse.Namespace) -> int:
+    from netlab._run_cli import check_output_dir
     from netlab.experiment.compare import compare
     from netlab.experiment.strategy_specs import split_strategy_list
-    from netlab._run_cli import check_output_dir
     from netlab.experiment.yaml_io import load_scenario
 
     check_output_dir(args.out, "-o/--out")

@@ -93,7 +93,7 @@ def test_an_output_path_that_is_a_file_is_refused_before_the_run(
     command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ran: list[object] = []
-    monkeypatch.setattr(runner.Simulation, "execute", lambda self: ran.append(self))
+    monkeypatch.setattr(runner.Simulation, "execute", ran.append)
     taken = tmp_path / "taken"
     taken.write_text("not a directory")
     assert main([*command, "-o", str(taken)]) == 2
