@@ -51,10 +51,12 @@ def _workers(text: str) -> int:
 
 
 def compare_command(args: argparse.Namespace) -> int:
+    from netlab._run_cli import check_output_dir
     from netlab.experiment.compare import compare
     from netlab.scenario.files import load_scenario
     from netlab.scenario.strategies import split_strategy_list
 
+    check_output_dir(args.out, "-o/--out")
     scenario = load_scenario(args.scenario)
     if args.set:
         scenario = scenario.override(*args.set)
@@ -119,6 +121,9 @@ def plot_command(args: argparse.Namespace) -> int:
         raise ConfigError(f"{d}: not a saved netlab result, comparison or sweep (no meta.json)")
     kind = json.loads(meta_path.read_text()).get("kind")
     out = Path(args.out) if args.out else d
+    from netlab._run_cli import check_output_dir
+
+    check_output_dir(str(out), "-o/--out")
     if kind == "comparison":
         from netlab.experiment.comparison import load_comparison
 

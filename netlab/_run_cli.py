@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
-from netlab.errors import ConfigError
+from netlab.errors import ConfigError, SimulationError
 from netlab.experiment.runner import run
 from netlab.results import Results
 from netlab.scenario.files import load_scenario
@@ -114,15 +116,44 @@ def _programs(res: Results) -> dict[str, str]:
     return out
 
 
+def check_output_dir(path: str | None, option: str) -> None:
+    """Refuse, before any work, an output directory that cannot be one: an existing file, or a place where it
+    cannot be created or written (a run of an hour must not end with its results lost)."""
+    if not path:
+        return
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{option} {path}: is a file; expected a directory (created if missing)")
+    parent = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
+    if not parent.is_dir():
+        raise ConfigError(f"{option} {path}: {parent} is a file; expected a directory (created if missing)")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"{option} {path}: {parent} is not writable; expected a directory netlab may write into")
+
+
 def run_command(args: argparse.Namespace) -> int:
+    check_output_dir(args.out, "-o/--out")
+    check_output_dir(args.pcap, "--pcap")
     scenario = load_scenario(args.scenario)
     sets = list(args.set)
     if args.seed is not None:
         sets.append(f"seed={args.seed}")
     if sets:
         scenario = scenario.override(*sets)
-    res = run(scenario, capture=_capture(args))
-    print(format_summary(res))
+    failed: SimulationError | None = None
+    try:
+        res = run(scenario, capture=_capture(args))
+    except SimulationError as exc:
+        if exc.results is None:
+            raise
+        # a failed check keeps the run: print and save what it produced, then say it failed (exit status 1)
+        failed, res = exc, exc.results
+    try:
+        print(format_summary(res))
+    except Exception as exc:  # a run that failed its checks may lack what the summary reads; the error says why
+        if failed is None:
+            raise
+        print(f"(no summary: {type(exc).__name__}: {exc})")
     if args.pcap:
         print(f"\npcap files written to {args.pcap}/ (read them with tshark -r FILE or Wireshark)")
     if args.out:
@@ -130,10 +161,17 @@ def run_command(args: argparse.Namespace) -> int:
         if "maillog" in res.tables:
             # The Postfix-style text log beside maillog.csv (the table's ``line`` column holds the same lines).
             (out / "maillog.txt").write_text("".join(line + "\n" for line in res.maillog["line"]))
+        if failed is not None:
+            (out / "error.txt").write_text(f"{failed}\n")
         print(f"\nresults saved to {out}/")
-        if args.plot:
+        if args.plot and failed is None:
             for path in save_plots(res, Path(out)):
                 print(f"plot written to {path}")
+    if failed is not None:
+        print(f"netlab: run failed its checks: {failed}", file=sys.stderr)
+        if not args.out:
+            print("netlab: (give -o DIR to keep the results of a failed run)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -10,6 +10,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from netlab.errors import ConfigError
 from netlab.topology.spec import LinkSpec, Topology
 from netlab.units import format_rate, format_size, format_time
 
@@ -76,8 +77,14 @@ def draw(args: argparse.Namespace) -> int:
 
     from netlab.plots.topology import draw_topology
 
-    topology, _ = _load(args.file)
     out = Path(args.out) if getattr(args, "out", None) else Path(args.file).with_suffix(".png")
+    if out.is_dir():
+        raise ConfigError(f"-o/--out {out}: is a directory; expected an image file name such as topology.png")
+    if not out.parent.is_dir():
+        raise ConfigError(
+            f"-o/--out {out}: folder {out.parent} does not exist; expected an image file in an existing folder"
+        )
+    topology, _ = _load(args.file)
     # A bare Figure on the Agg canvas: no pyplot, so no GUI backend and no global figure state.
     fig = Figure(figsize=(10, 7), layout="tight")
     FigureCanvasAgg(fig)

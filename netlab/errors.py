@@ -8,13 +8,15 @@
     │   ├── TopologyError      the topology is inconsistent (unknown node, duplicate node, a path that is no path)
     │   └── MemoryLimitError   the run would need more memory than run.max_memory allows (with the estimate)
     ├── NoRouteError           a route was asked for where none exists
-    └── SimulationError        the run itself went wrong
+    └── SimulationError        the run itself went wrong (``.results`` holds what the run produced, if it ran)
         └── ConservationError  packets were created or lost without being counted
 
     NetlabWarning (UserWarning)  a run will work but costs more than it should (a table too big for its limit)
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "ConfigError",
@@ -62,7 +64,15 @@ class NoRouteError(NetlabError):
 
 
 class SimulationError(NetlabError):
-    """The run itself went wrong (as opposed to its input)."""
+    """The run itself went wrong (as opposed to its input).
+
+    A run that reached its end but failed a check is not thrown away: :attr:`results` holds its
+    :class:`~netlab.Results` (with ``summary["check_failed"]`` naming what failed), so a notebook can still look at
+    the tables and ``netlab run -o DIR`` still writes them.
+    """
+
+    #: The run's results when the error was raised by a check after the event loop, else None.
+    results: Any = None
 
 
 class ConservationError(SimulationError):

@@ -32,22 +32,48 @@ _SIZE_RE = re.compile(rf"^{_NUM}\s*(|k|K|M|G|T|Ki|Mi|Gi|Ti)(B|b|bytes|bits)$")
 _TIME_RE = re.compile(rf"^{_NUM}\s*(ns|us|µs|ms|s|min|h|d)$")
 
 
-def _number(value: object, what: str, example: str) -> float | None:
-    """A bare int/float (not bool) is taken in the base unit; anything else but str is an error."""
+def _number(value: object, what: str, example: str, infinite: bool = False) -> float | None:
+    """A bare int/float (not bool) is taken in the base unit; anything else but str is an error.
+
+    NaN is refused everywhere; +inf only where *infinite* (the quantity also takes the string ``"inf"``).
+    """
     if isinstance(value, bool):
         raise UnitError(f"expected {what} like {example!r}, got {value!r}")
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            num = float(value)
+        except OverflowError:  # an int beyond float range (10**400)
+            raise UnitError(f"expected {what} like {example!r}, got a number too large: {_short(value)}") from None
+        if not math.isfinite(num) and not (infinite and num == math.inf):
+            # NaN compares false with everything: a NaN time would pass every check and schedule nothing
+            raise UnitError(f"expected {what} like {example!r}, got {value!r} (not a finite number)")
+        return num
     if not isinstance(value, str):
-        raise UnitError(f"expected {what} like {example!r}, got {value!r}")
+        raise UnitError(f"expected {what} like {example!r}, got {_short(value)}")
     return None
 
 
-def _explain(text: str, what: str, example: str) -> UnitError:
+def _short(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to *limit* characters: an error must not print a 100 MB value."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text)} characters)"
+
+
+def _magnitude(text: str, what: str, example: str) -> float:
+    """The number in a quantity string, refused when it overflows to infinity (``"1e999s"``)."""
+    num = float(text)
+    if not math.isfinite(num):
+        raise UnitError(f"expected {what} like {example!r}, got a number too large: {_short(text)}")
+    return num
+
+
+def _explain(text: str, what: str, example: str, pattern: re.Pattern[str] | None = None) -> UnitError:
     hint = ""
     if re.fullmatch(rf"{_NUM}\s*(k|K|M|G|T|Ki|Mi|Gi|Ti)?", text.strip()):
         hint = " (a number with a prefix but no unit is ambiguous: say bps, B or s)"
-    return UnitError(f"expected {what} like {example!r}, got {text!r}{hint}")
+    elif pattern is not None and text.startswith("-") and pattern.match(text[1:].strip()):
+        hint = " (negative: it must be zero or more)" if what != "a rate" else " (negative: it must be more than zero)"
+    return UnitError(f"expected {what} like {example!r}, got {_short(text)}{hint}")
 
 
 def parse_rate(value: object) -> float:
@@ -55,15 +81,15 @@ def parse_rate(value: object) -> float:
 
     A bare number is bit/s. Rates must be positive.
     """
-    num = _number(value, "a rate", "10Mbps")
+    num = _number(value, "a rate", "10Mbps", infinite=True)
     if num is None:
         text = str(value).strip()
         if text in ("inf", "infinite", "infinity"):
             return math.inf
         m = _RATE_RE.match(text)
         if not m:
-            raise _explain(text, "a rate", "10Mbps")
-        num = float(m.group(1)) * _PREFIX[m.group(2)] * (8.0 if m.group(3)[0] == "B" else 1.0)
+            raise _explain(text, "a rate", "10Mbps", _RATE_RE)
+        num = _magnitude(m.group(1), "a rate", "10Mbps") * _PREFIX[m.group(2)] * (8.0 if m.group(3)[0] == "B" else 1.0)
     if not num > 0:
         raise UnitError(f"expected a positive rate, got {value!r}")
     return num
@@ -79,8 +105,8 @@ def parse_size(value: object) -> int:
         text = str(value).strip()
         m = _SIZE_RE.match(text)
         if not m:
-            raise _explain(text, "a size", "1500B")
-        num = float(m.group(1)) * _PREFIX[m.group(2)]
+            raise _explain(text, "a size", "1500B", _SIZE_RE)
+        num = _magnitude(m.group(1), "a size", "1500B") * _PREFIX[m.group(2)]
         if m.group(3) in ("b", "bits"):
             num /= 8.0
     if num < 0 or not math.isfinite(num) or abs(num - round(num)) > 1e-9:
@@ -90,15 +116,15 @@ def parse_size(value: object) -> int:
 
 def parse_time(value: object) -> float:
     """Parse a duration into seconds: ``"2ms"`` -> 0.002, ``"1.5s"`` -> 1.5, ``"5min"`` -> 300. Bare = seconds."""
-    num = _number(value, "a time", "2ms")
+    num = _number(value, "a time", "2ms", infinite=True)
     if num is None:
         text = str(value).strip()
         if text in ("inf", "infinity"):
             return math.inf
         m = _TIME_RE.match(text)
         if not m:
-            raise _explain(text, "a time", "2ms")
-        num = float(m.group(1)) * _TIME[m.group(2)]
+            raise _explain(text, "a time", "2ms", _TIME_RE)
+        num = _magnitude(m.group(1), "a time", "2ms") * _TIME[m.group(2)]
     if num < 0:
         raise UnitError(f"expected a non-negative time, got {value!r}")
     return num

@@ -10,6 +10,10 @@ from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 TEST_SCALE = 0.25
+# A cell's limit only catches a hang, never a slow machine: the slowest cell (09's ten-replication comparison)
+# took 168 s at test scale with four other jobs sharing this project's 2 cores (the old 90 s limit failed under
+# load, issue 12); 30 minutes is over ten times that.
+CELL_TIMEOUT_S = 1800
 
 
 def test_there_are_notebooks() -> None:
@@ -26,4 +30,6 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
     work = tmp_path / "notebooks"
     work.mkdir()
     (tmp_path / "topologies").symlink_to(path.parents[1] / "topologies")
-    NotebookClient(nb, timeout=90, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
+    NotebookClient(
+        nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+    ).execute()

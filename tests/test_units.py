@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import math
+import re
+from typing import Any
 
 import pytest
 
@@ -54,3 +56,35 @@ def test_time_round_trip(s: float) -> None:
 
 def test_size_round_trip() -> None:
     assert parse_size(format_size(65_536)) == 65_536
+
+
+@pytest.mark.parametrize("parse", [parse_rate, parse_size, parse_time])
+@pytest.mark.parametrize("value", [float("nan"), -math.inf, 10**400, "1e999" + "x"])
+def test_non_finite_and_out_of_range_numbers_are_refused_in_every_quantity(parse: Any, value: object) -> None:
+    # NaN compares false with everything, so a NaN start or fault time used to pass every check (issue 12)
+    suffix = {parse_rate: "bps", parse_size: "B", parse_time: "s"}[parse]
+    value = value.replace("x", suffix) if isinstance(value, str) else value
+    with pytest.raises(UnitError, match=r"not a finite number|too large"):
+        parse(value)
+
+
+@pytest.mark.parametrize(("parse", "text", "says"), [
+    (parse_time, "-5ms", "negative: it must be zero or more"),
+    (parse_size, "-3KB", "negative: it must be zero or more"),
+    (parse_rate, "-1Mbps", "negative: it must be more than zero"),
+])  # fmt: skip
+def test_a_negative_quantity_is_called_negative(parse: Any, text: str, says: str) -> None:
+    with pytest.raises(UnitError, match=re.escape(says)):
+        parse(text)
+
+
+def test_a_huge_value_is_shown_cut_short_in_the_error() -> None:
+    with pytest.raises(UnitError) as info:
+        parse_time("9" * 100_000)
+    assert len(str(info.value)) < 200 and "(100000 characters)" not in str(info.value)  # cut, with its length
+    assert "characters)" in str(info.value)
+
+
+@pytest.mark.parametrize(("parse", "value"), [(parse_rate, math.inf), (parse_time, math.inf)])
+def test_infinity_stays_allowed_where_the_string_inf_is(parse: Any, value: float) -> None:
+    assert parse(value) == math.inf

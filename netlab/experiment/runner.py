@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import simpy
 
 from netlab import simkit
-from netlab.errors import ConfigError, NetlabWarning
+from netlab.errors import ConfigError, ConservationError, NetlabWarning, SimulationError
 from netlab.experiment.memory import BIN_ROW_BYTES, check_memory
 from netlab.network.link import Link
 from netlab.network.network import DROP_REASONS, Network
@@ -211,9 +211,19 @@ class Simulation:
             if self.capture is not None:
                 self.capture.close()  # also when the run fails: the packets up to the failure are the evidence
         self.run_s = time.perf_counter() - t0
-        books = self.net.check_conservation()
+        # A failed check does not throw the run away: every check runs, the results are built, and the first
+        # failure is raised carrying them (SimulationError.results), so the tables can still be read and saved.
+        failures: list[SimulationError] = []
+        try:
+            books = self.net.check_conservation()
+        except ConservationError as exc:
+            failures.append(exc)
+            books = getattr(exc, "books", {})
         for ext in self.extensions:
-            ext.check(self)
+            try:
+                ext.check(self)
+            except SimulationError as exc:
+                failures.append(exc)
         end = (self.env.now, self._snapshot())
         if not self.snapshots or self.snapshots[-1][0] < end[0]:
             self.snapshots.append(end)
@@ -223,7 +233,16 @@ class Simulation:
             "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
             "bin_s": self.bin_s,
         }
-        return build_results(self, books, timing)
+        if not failures:
+            return build_results(self, books, timing)
+        try:
+            results = build_results(self, books, timing)
+        except Exception as exc:  # the state that failed the check may not build every table; say so, keep the error
+            failures[0].add_note(f"(the results could not be built: {type(exc).__name__}: {exc})")
+            raise failures[0] from None
+        results.summary["check_failed"] = [str(f) for f in failures]
+        failures[0].results = results
+        raise failures[0]
 
 
 def _scenario_extensions(scenario: Scenario) -> list[Extension]:

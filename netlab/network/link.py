@@ -28,6 +28,7 @@ from netlab.topology.spec import LinkSpec
 
 if TYPE_CHECKING:
     import random as _random
+    from collections.abc import Iterable
 
     from netlab.network.network import Network
     from netlab.network.node import Node
@@ -190,6 +191,10 @@ class Link:
     def in_flight(self) -> int:
         """Packets accepted and not yet arrived (queued, in service or on the wire), counted one by one."""
         return len(self.wire)
+
+    def packets_in_flight(self) -> Iterable[Packet]:
+        """The packets :meth:`in_flight` counts, in arrival order."""
+        return iter(self.wire)
 
     # ---------------------------------------------------------------- faults
     def set_up(self, up: bool) -> None:

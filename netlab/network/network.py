@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, cast
 
@@ -207,9 +208,29 @@ class Network:
         dropped = sum(self.dropped.values())
         books = {"injected": self.injected, "delivered": self.delivered, "dropped": dropped, "in_flight": counted}
         if self.injected != self.delivered + dropped + counted:
-            raise ConservationError(
+            exc = ConservationError(
                 f"packet conservation violated at t={self.env.now:.9g} s: injected {self.injected} != delivered "
                 f"{self.delivered} + dropped {dropped} + in flight {counted} "
-                f"(difference {self.injected - self.delivered - dropped - counted})"
+                f"(difference {self.injected - self.delivered - dropped - counted}); {self.where_in_flight()}"
             )
+            exc.books = books  # type: ignore[attr-defined]
+            raise exc
         return books
+
+    def where_in_flight(self) -> str:
+        """Where the counted in-flight packets are, per link or node and per flow (a conservation diagnosis)."""
+        places: Counter[str] = Counter()
+        flows: Counter[str] = Counter()
+        for link in self.links:
+            for pkt in link.packets_in_flight():
+                places[link.name] += 1
+                flows[str(pkt.flow)] += 1
+        for node in self.nodes.values():
+            for pkt in node.packets_in_flight():
+                places[f"node {node.name}"] += 1
+                flows[str(pkt.flow)] += 1
+        if not places:
+            return "no packet is counted in flight"
+        top = ", ".join(f"{name} {n}" for name, n in places.most_common(5))
+        by_flow = ", ".join(f"{name} {n}" for name, n in flows.most_common(5))
+        return f"counted in flight at {top}{' ...' if len(places) > 5 else ''}; by flow: {by_flow}"

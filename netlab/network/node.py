@@ -17,6 +17,8 @@ from netlab.simkit import NORMAL, event_heap
 from netlab.topology.spec import NodeSpec
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from netlab.network.link import Link
     from netlab.network.network import Network
     from netlab.network.packet import Packet
@@ -134,6 +136,10 @@ class Node:
     def in_flight(self) -> int:
         """Packets waiting in this node's forwarding delay."""
         return len(self._processing)
+
+    def packets_in_flight(self) -> Iterable[Packet]:
+        """The packets :meth:`in_flight` counts."""
+        return iter(self._processing)
 
 
 def _unattached(node: Node, packet: Packet) -> Link | None:
