@@ -144,6 +144,8 @@ def random_net(seed: int, n: int, density: float, *, fault: bool = True) -> Netw
                 links.append(netlab.LinkSpec(a, b, rate_bps=rng.choice([1e6, 1e7, math.inf]),
                                              delay_s=rng.choice([0.001, 0.002, 0.003, 0.0015]),
                                              cost=rng.choice([1, 2, 3]), directed=rng.random() < 0.2))  # fmt: skip
+    if not links:  # a topology needs a link (TopologyError otherwise): keep one so every draw is a network
+        links.append(netlab.LinkSpec(names[0], names[1], rate_bps=1e6, delay_s=0.001))
     rng.shuffle(links)
     nodes = tuple(netlab.NodeSpec(x, "host" if rng.random() < 0.3 else "router") for x in names)
     net = Network(simpy.Environment(), netlab.Topology(nodes, tuple(links)))
