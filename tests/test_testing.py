@@ -19,8 +19,8 @@ from netlab.transport import ConnectionReset, ReceiveTimeout, Stream, TcpConfig,
 from netlab.transport.segment import Segment
 
 EXPECTED = sorted(
-    ["FakeStream", "LeakyLink", "LinkTuple", "RecordingSink", "ScriptedLoss", "Tap", "TapRecord", "diamond", "line3",
-     "load", "make_network", "packet", "parallel_paths", "path_of", "stream_pair", "tiny_topology", "triangle",
+    ["FakeDeliverer", "FakeStream", "LeakyLink", "LinkTuple", "MemoryStream", "RecordingPolicy", "RecordingSink", "ScriptedLoss", "Tap", "TapRecord", "diamond", "line3",
+     "load", "make_network", "packet", "parallel_paths", "path_of", "pipe", "stream_pair", "tiny_topology", "triangle",
      "two_hosts"]
 )  # fmt: skip
 

@@ -31,7 +31,7 @@ class FaultSpec:
     """
 
     at_s: float = option(key="at", unit="time", doc="when")
-    action: FaultAction = option(FaultAction.DOWN, doc="down or up")
+    action: FaultAction | str = option(FaultAction.DOWN, doc="down or up")  # a str is read as its FaultAction
     link: tuple[str, str] | None = option(None, doc="[a, b]: the link between a and b")
     node: str | None = option(None, doc="a node name")
 

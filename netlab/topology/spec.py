@@ -41,7 +41,7 @@ class NodeSpec:
     """A node: a host (traffic source/sink) or a router (forwards only)."""
 
     name: str = option(doc="unique node name")
-    role: Role = option(Role.ROUTER, doc="one of: " + ", ".join(ROLES))
+    role: Role | str = option(Role.ROUTER, doc="one of: " + ", ".join(ROLES))  # a str is read as its Role
     ip: str | None = option(None, doc="IPv4 address; auto-assigned from 10.0.0.0/8 in node order when omitted")
     forwarding_delay_s: float = option(0.0, key="forwarding_delay", unit="time", doc="time to forward a packet")
     x: float | None = option(None, doc="longitude or x coordinate (drawing; GraphML import)")
