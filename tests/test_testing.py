@@ -19,9 +19,9 @@ from netlab.transport import ConnectionReset, ReceiveTimeout, Stream, TcpConfig,
 from netlab.transport.segment import Segment
 
 EXPECTED = sorted(
-    ["FakeDeliverer", "FakeStream", "LeakyLink", "LinkTuple", "MemoryStream", "RecordingPolicy", "RecordingSink", "ScriptedLoss", "Tap", "TapRecord", "diamond", "line3",
-     "load", "make_network", "packet", "parallel_paths", "path_of", "pipe", "stream_pair", "tiny_topology", "triangle",
-     "two_hosts"]
+    ["FakeDeliverer", "FakeStream", "LeakyLink", "LinkTuple", "MemoryStream", "RecordingPolicy", "RecordingSink",
+     "ScriptedLoss", "Tap", "TapRecord", "diamond", "line3", "load", "make_network", "packet", "parallel_paths",
+     "path_of", "pipe", "stream_pair", "tiny_topology", "triangle", "two_hosts"]
 )  # fmt: skip
 
 
