@@ -110,7 +110,9 @@ class Network:
         self._by_pair: dict[tuple[str, str], Link] = {}
         for u, v, spec in topology.directed_links():
             # A loss-free link never draws: its stream is made on first use (3 KB and ~30 us a link saved).
-            rng = self.stream("link", f"{u}->{v}", "loss") if spec.loss else _LazyStream(seed, f"{u}->{v}")
+            # (_LazyStream draws as a Random does: the cast tells the type checker so)
+            rng = (self.stream("link", f"{u}->{v}", "loss") if spec.loss
+                   else cast(random.Random, _LazyStream(seed, f"{u}->{v}")))  # fmt: skip
             link = link_class(self, self.nodes[u], self.nodes[v], spec, rng)
             self.links.append(link)
             self._by_pair[(u, v)] = link

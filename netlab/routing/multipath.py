@@ -28,7 +28,7 @@ import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from netlab.errors import ConfigError, TopologyError
 from netlab.routing._graph import stable_hash
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Ecmp", "Spray", "WeightedSplit"]
 
-_DETECT = {
+_DETECT: dict[str, Any] = {
     "key": "detection_delay",
     "unit": "time",
     "doc": "delay before routing reacts to a link or node going down or up",

@@ -93,7 +93,7 @@ def _link_fields(data: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[s
     return fields
 
 
-def topology_from_graph(G: nx.Graph, *, defaults: Mapping[str, object] | None = None, source: str | None = None,
+def topology_from_graph(G: nx.Graph[Any], *, defaults: Mapping[str, object] | None = None, source: str | None = None,
                         name: Callable[[Hashable], str] = str) -> Topology:  # fmt: skip
     """The :class:`Topology` of the networkx graph *G*, in *G*'s node and edge order.
 

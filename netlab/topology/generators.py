@@ -41,7 +41,7 @@ import inspect
 import itertools
 import math
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import networkx as nx
 
@@ -66,7 +66,9 @@ def _whole(name: str, value: object, minimum: int) -> int:
     return value
 
 
-def _set_edges(G: nx.Graph, edges: Iterable[tuple[str, str]], rate_bps: float | None, delay_s: float | None) -> None:
+def _set_edges(
+    G: nx.Graph[str], edges: Iterable[tuple[str, str]], rate_bps: float | None, delay_s: float | None
+) -> None:
     attrs: dict[str, float] = {}
     if rate_bps is not None:
         attrs["rate_bps"] = float(rate_bps)
@@ -79,8 +81,8 @@ def _host_name(router: str) -> str:
     return "h" + router[1:] if router.startswith("r") else "h_" + router
 
 
-def _attach_hosts(G: nx.Graph, hosts: Hosts, rate_bps: float | None, delay_s: float | None, *,
-                  ends: tuple[str, ...] = ()) -> nx.Graph:  # fmt: skip
+def _attach_hosts(G: nx.Graph[str], hosts: Hosts, rate_bps: float | None, delay_s: float | None, *,
+                  ends: tuple[str, ...] = ()) -> nx.Graph[str]:  # fmt: skip
     """Attach one host leaf to each router chosen by *hosts* (see the module docstring)."""
     routers = list(G.nodes)
     if isinstance(hosts, str):
@@ -104,13 +106,15 @@ def _attach_hosts(G: nx.Graph, hosts: Hosts, rate_bps: float | None, delay_s: fl
     return G
 
 
-def _routers(names: Iterable[str]) -> nx.Graph:
-    G = nx.Graph()
+def _routers(names: Iterable[str]) -> nx.Graph[str]:
+    G: nx.Graph[str] = nx.Graph()
     G.add_nodes_from(names, role="router")
     return G
 
 
-def line(n: int, *, hosts: Hosts = "none", rate_bps: float | None = None, delay_s: float | None = None) -> nx.Graph:
+def line(
+    n: int, *, hosts: Hosts = "none", rate_bps: float | None = None, delay_s: float | None = None
+) -> nx.Graph[str]:
     """A chain of *n* routers ``r0 - r1 - ... - r{n-1}``.
 
     Parameters
@@ -134,7 +138,9 @@ def line(n: int, *, hosts: Hosts = "none", rate_bps: float | None = None, delay_
     return _attach_hosts(G, hosts, rate_bps, delay_s, ends=tuple(dict.fromkeys(("r0", f"r{n - 1}"))))
 
 
-def ring(n: int, *, hosts: Hosts = "none", rate_bps: float | None = None, delay_s: float | None = None) -> nx.Graph:
+def ring(
+    n: int, *, hosts: Hosts = "none", rate_bps: float | None = None, delay_s: float | None = None
+) -> nx.Graph[str]:
     """A cycle of *n* routers ``r0 - r1 - ... - r{n-1} - r0``.
 
     Parameters
@@ -159,7 +165,7 @@ def ring(n: int, *, hosts: Hosts = "none", rate_bps: float | None = None, delay_
 
 
 def grid(rows: int, cols: int, *, hosts: Hosts = "none", rate_bps: float | None = None,
-         delay_s: float | None = None) -> nx.Graph:  # fmt: skip
+         delay_s: float | None = None) -> nx.Graph[str]:  # fmt: skip
     """A *rows* x *cols* mesh of routers ``r{row}_{col}``, each linked to its right and lower neighbour.
 
     Node ``r{i}_{j}`` is node ``(i, j)`` of :func:`networkx.grid_2d_graph`; routers are added row by row.
@@ -189,7 +195,7 @@ def grid(rows: int, cols: int, *, hosts: Hosts = "none", rate_bps: float | None 
 
 def dumbbell(left: int, right: int, *, bottleneck_rate_bps: float | None = None,
              bottleneck_delay_s: float | None = None, access_rate_bps: float | None = None,
-             access_delay_s: float | None = None) -> nx.Graph:  # fmt: skip
+             access_delay_s: float | None = None) -> nx.Graph[str]:  # fmt: skip
     """Two routers ``rl - rr`` joined by one bottleneck link, *left* hosts on ``rl`` and *right* on ``rr``.
 
     Parameters
@@ -217,7 +223,7 @@ def dumbbell(left: int, right: int, *, bottleneck_rate_bps: float | None = None,
     return G
 
 
-def fat_tree(k: int, *, rate_bps: float | None = None, delay_s: float | None = None) -> nx.Graph:
+def fat_tree(k: int, *, rate_bps: float | None = None, delay_s: float | None = None) -> nx.Graph[str]:
     """A k-ary fat tree (Al-Fares et al., 2008): ``(k/2)**2`` core switches and *k* pods.
 
     Each pod has k/2 aggregation switches ``agg{pod}_{i}`` and k/2 edge switches ``edge{pod}_{i}``, fully
@@ -262,7 +268,7 @@ def fat_tree(k: int, *, rate_bps: float | None = None, delay_s: float | None = N
     return G
 
 
-def _join_components(G: nx.Graph) -> None:
+def _join_components(G: nx.Graph[int]) -> None:
     """Make the geometric graph *G* (nodes with ``pos``) connected by adding the shortest missing links.
 
     Kruskal over all node pairs with the existing links already merged: each added link is the shortest one
@@ -280,7 +286,7 @@ def _join_components(G: nx.Graph) -> None:
             i = parent[i]
         return i
 
-    pos = G.nodes(data="pos")
+    pos = cast(dict[int, tuple[float, float]], dict(G.nodes(data="pos")))
     pairs = sorted((math.dist(pos[u], pos[v]), u, v) for u, v in itertools.combinations(sorted(G.nodes), 2)
                    if comp[u] != comp[v])  # fmt: skip
     for _, u, v in pairs:
@@ -290,18 +296,19 @@ def _join_components(G: nx.Graph) -> None:
             G.add_edge(u, v)
 
 
-def _relabel(G: nx.Graph, rate_bps: float | None, delay_s: float | None) -> nx.Graph:
+def _relabel(G: nx.Graph[int], rate_bps: float | None, delay_s: float | None) -> nx.Graph[str]:
     """Integer nodes 0..n-1 -> routers ``r0``..; a ``pos`` attribute -> ``x``/``y``; edges in sorted order."""
     H = _routers(f"r{i}" for i in sorted(G.nodes))
     for i, pos in G.nodes(data="pos"):
         if pos is not None:
-            H.nodes[f"r{i}"].update(x=float(pos[0]), y=float(pos[1]))
+            xy = cast(tuple[float, float], pos)
+            H.nodes[f"r{i}"].update(x=float(xy[0]), y=float(xy[1]))
     _set_edges(H, ((f"r{u}", f"r{v}") for u, v in sorted(tuple(sorted(e)) for e in G.edges)), rate_bps, delay_s)
     return H
 
 
 def waxman(n: int, *, alpha: float = 0.4, beta: float = 0.1, seed: int = 1, hosts: Hosts = "none",
-           rate_bps: float | None = None, delay_s: float | None = None) -> nx.Graph:  # fmt: skip
+           rate_bps: float | None = None, delay_s: float | None = None) -> nx.Graph[str]:  # fmt: skip
     """A Waxman random graph: *n* routers at uniform points of the unit square, linked with probability
     ``beta * exp(-d / (alpha * L))``, d their distance and L the largest distance between two routers.
 
@@ -345,7 +352,7 @@ def waxman(n: int, *, alpha: float = 0.4, beta: float = 0.1, seed: int = 1, host
 
 
 def barabasi_albert(n: int, m: int, *, seed: int = 1, hosts: Hosts = "none", rate_bps: float | None = None,
-                    delay_s: float | None = None) -> nx.Graph:  # fmt: skip
+                    delay_s: float | None = None) -> nx.Graph[str]:  # fmt: skip
     """A Barabási–Albert preferential-attachment graph: each new router links to *m* existing ones.
 
     Connected by construction: :func:`networkx.barabasi_albert_graph` starts from a star on m + 1 routers.
@@ -377,7 +384,7 @@ def barabasi_albert(n: int, m: int, *, seed: int = 1, hosts: Hosts = "none", rat
 
 
 #: The generators :func:`generate` knows, by name.
-GENERATORS: dict[str, Callable[..., nx.Graph]] = {
+GENERATORS: dict[str, Callable[..., nx.Graph[str]]] = {
     "line": line,
     "ring": ring,
     "grid": grid,
@@ -388,7 +395,7 @@ GENERATORS: dict[str, Callable[..., nx.Graph]] = {
 }
 
 
-def generate(kind: str, **params: Any) -> nx.Graph:
+def generate(kind: str, **params: Any) -> nx.Graph[str]:
     """The graph of generator *kind* called with *params*: the scenario file's ``topology:`` entry point.
 
     Parameters named ``*_bps`` or ``*_s`` also accept unit strings (``"10Mbps"``, ``"2ms"``) and may be
@@ -414,8 +421,8 @@ def generate(kind: str, **params: Any) -> nx.Graph:
     func = GENERATORS[kind]
     sig = inspect.signature(func)
     kwargs: dict[str, Any] = {}
-    for key, value in params.items():
-        name = key
+    for key, given in params.items():
+        name, value = key, given
         if name not in sig.parameters:
             name = next((p for p in (f"{key}_bps", f"{key}_s") if p in sig.parameters), key)
         if name not in sig.parameters:

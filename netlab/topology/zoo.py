@@ -60,7 +60,7 @@ def great_circle_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
-def _read(path: Path) -> nx.Graph:
+def _read(path: Path) -> nx.Graph[Any]:
     suffix = path.suffix.lower()
     if suffix not in (".graphml", ".gml"):
         raise ConfigError(f"{path}: unsupported topology file type {path.suffix!r}; expected .graphml or .gml "
@@ -77,18 +77,19 @@ def _read(path: Path) -> nx.Graph:
         raise ConfigError(f"{path}: cannot read {suffix[1:].upper()} ({exc})") from None
 
 
-def _names(G: nx.Graph) -> dict[Hashable, str]:
+def _names(G: nx.Graph[Any]) -> dict[Hashable, str]:
     """Node -> its label (else id), duplicates numbered ``_2``, ``_3`` in file order."""
     wanted = {v: str(data.get("label") or v).strip() or str(v) for v, data in G.nodes(data=True)}
     taken = set(wanted.values())
     names: dict[Hashable, str] = {}
     used: set[str] = set()
-    for v, name in wanted.items():
+    for v, label in wanted.items():
+        name = label
         if name in used:
             i = 2
-            while f"{name}_{i}" in taken or f"{name}_{i}" in used:
+            while f"{label}_{i}" in taken or f"{label}_{i}" in used:
                 i += 1
-            name = f"{name}_{i}"
+            name = f"{label}_{i}"
         used.add(name)
         names[v] = name
     return names
@@ -145,7 +146,7 @@ def read_topology_file(path: str | os.PathLike[str], *, defaults: Mapping[str, o
     names = _names(G)
     # Checked and parsed once, before any edge, so a bad key or unit is reported as such.
     parsed = check_link_defaults(defaults, source=str(path))
-    H: nx.Graph = nx.DiGraph() if G.is_directed() else nx.Graph()
+    H: nx.Graph[Any] = nx.DiGraph() if G.is_directed() else nx.Graph()
     coords: dict[Hashable, tuple[float, float] | None] = {}
     for v, data in G.nodes(data=True):
         try:
@@ -153,8 +154,9 @@ def read_topology_file(path: str | os.PathLike[str], *, defaults: Mapping[str, o
         except (TypeError, ValueError) as exc:
             raise TopologyError(f"{path}: node {names[v]}: bad coordinates ({exc})") from None
         attrs = {k: data[k] for k in _NODE_ATTRS if data.get(k) not in (None, "")}
-        if coords[v] is not None:
-            attrs["x"], attrs["y"] = coords[v]
+        xy = coords[v]
+        if xy is not None:
+            attrs["x"], attrs["y"] = xy
         H.add_node(names[v], **attrs)
     for u, v, data in G.edges(data=True):
         if u == v:
