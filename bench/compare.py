@@ -48,7 +48,7 @@ PEER_PKG = "ns-py==0.4.3"
 
 def run_json(cmd: list[str]) -> dict[str, Any]:
     """Run *cmd*, return the JSON object on the last line of its stdout."""
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -58,7 +58,10 @@ def peer_python(venv: Path) -> Path:
     """The venv's python, with ns.py 0.4.3 installed into it on first use."""
     py = venv / "bin" / "python"
     probe = "from importlib.metadata import version; print(version('ns.py'))"
-    ok = py.exists() and subprocess.run([py, "-c", probe], capture_output=True, text=True).stdout.strip() == "0.4.3"
+    ok = (
+        py.exists()
+        and subprocess.run([py, "-c", probe], capture_output=True, text=True, check=False).stdout.strip() == "0.4.3"
+    )
     if not ok:
         print(f"# creating the peer venv {venv} and installing {PEER_PKG} (first use only)", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)

@@ -21,6 +21,7 @@ import resource
 import time
 from collections import Counter
 from importlib.metadata import version
+from itertools import pairwise
 
 import networkx as nx
 
@@ -42,7 +43,7 @@ def build_scenario(packets: int = 200_000, seed: int = 1) -> tuple[netlab.Scenar
     for _ in range(N_FLOWS):
         src, dst = rng.sample(nodes, 2)
         paths.append(nx.shortest_path(G, src, dst))
-    load = Counter((a, b) for p in paths for a, b in zip(p, p[1:]))
+    load = Counter((a, b) for p in paths for a, b in pairwise(p))
     k_max = max(load.values())
     lam = TARGET_UTIL / (k_max * PKT_BYTES * 8.0 / RATE_BPS)
     # Enough arrivals per flow to reach the N-th delivery: the run stops there, so extra times cost only memory.

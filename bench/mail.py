@@ -37,9 +37,19 @@ def run_mail(n: int) -> dict[str, float]:
     wall = time.perf_counter() - t0
     hops = int(res.links.packets.sum())
     m = res.summary["mail"]
-    return {"messages": n, "pairs": len(res.messages), "delivered": m["messages"].get("delivered", 0),
-            "wall_s": wall, "run_s": res.meta["run_s"], "sim_s": res.summary["sim_time_s"], "packet_hops": hops,
-            "injected": res.summary["injected"], "msgs_per_s": n / wall, "hops_per_s": hops / wall, "transactions": m["smtp_transactions"]}  # fmt: skip
+    return {
+        "messages": n,
+        "pairs": len(res.messages),
+        "delivered": m["messages"].get("delivered", 0),
+        "wall_s": wall,
+        "run_s": res.meta["run_s"],
+        "sim_s": res.summary["sim_time_s"],
+        "packet_hops": hops,
+        "injected": res.summary["injected"],
+        "msgs_per_s": n / wall,
+        "hops_per_s": hops / wall,
+        "transactions": m["smtp_transactions"],
+    }
 
 
 # Innermost first: a frame in the email package called from mail code is the email package's time.

@@ -129,9 +129,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--grid6-packets", type=int, default=200_000, help="packets of the grid6.py comparison run")
     args = ap.parse_args(argv)
     out = run_transfers(args.connections, args.size, args.spread, args.seed)
-    print(f"transfers: {out['connections']} x {out['size_bytes']} B over grid6, starts in [0, {out['spread_s']:g}) s: "
-          f"{out['segments']} segments ({out['data_segments']} with data, {out['retransmissions']} retransmitted), "
-          f"{out['packet_hops']} packet-hops, {out['sim_time_s']:.3f} s simulated, {out['run_s']:.3f} s wall")  # fmt: skip
+    print(
+        f"transfers: {out['connections']} x {out['size_bytes']} B over grid6, starts in [0, {out['spread_s']:g}) s: "
+        f"{out['segments']} segments ({out['data_segments']} with data, {out['retransmissions']} retransmitted), "
+        f"{out['packet_hops']} packet-hops, {out['sim_time_s']:.3f} s simulated, {out['run_s']:.3f} s wall"
+    )
     print(f"transfers: {out['segments_per_s']:,} segments/s, {out['hops_per_s']:,} packet-hops/s")
     proc = subprocess.run([sys.executable, str(HERE / "grid6.py"), "--packets", str(args.grid6_packets)],
                           capture_output=True, text=True, check=True)  # fmt: skip

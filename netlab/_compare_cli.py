@@ -1,4 +1,7 @@
-"""``netlab compare SCENARIO --strategies a,b --reps N [--workers N | --scheduler ADDR] -o DIR`` and ``netlab plot DIR``."""
+"""The comparison commands of the CLI.
+
+``netlab compare SCENARIO --strategies a,b --reps N [--workers N | --scheduler ADDR] -o DIR`` and ``netlab plot DIR``.
+"""
 
 from __future__ import annotations
 

@@ -23,16 +23,18 @@ def format_summary(res: Results) -> str:
     lines = [
         f"scenario {res.meta['scenario_name']!r}  seed {res.meta['seed']}  routing {res.meta['routing']}",
         f"simulated {s['sim_time_s']:.6g} s (stop: {s['stop_reason']}) in {res.meta['run_s']:.3f} s of wall time",
-        f"packets: injected {s['injected']}, delivered {s['delivered']}, dropped {s['dropped']} ({drops}), "
-        f"in flight {s['in_flight']}  [conservation checked]",
+        (
+            f"packets: injected {s['injected']}, delivered {s['delivered']}, dropped {s['dropped']} ({drops}), "
+            f"in flight {s['in_flight']}  [conservation checked]"
+        ),
         "",
         f"{'flow':<10} {'src->dst':<16} {'tx':>8} {'rx':>8} {'lost':>7} {'delay ms':>9} {'jitter ms':>9} {'hops':>5}",
     ]
-    for r in res.flows.itertuples():
-        lines.append(
-            f"{r.flow:<10} {r.src + '->' + r.dst:<16} {r.tx_packets:>8} {r.rx_packets:>8} {r.lost_packets:>7} "
-            f"{r.delay_mean_s * 1e3:>9.3f} {r.jitter_mean_s * 1e3:>9.3f} {r.hops_mean:>5.2f}"
-        )
+    lines.extend(
+        f"{r.flow:<10} {r.src + '->' + r.dst:<16} {r.tx_packets:>8} {r.rx_packets:>8} {r.lost_packets:>7} "
+        f"{r.delay_mean_s * 1e3:>9.3f} {r.jitter_mean_s * 1e3:>9.3f} {r.hops_mean:>5.2f}"
+        for r in res.flows.itertuples()
+    )
     lines += ["", f"{'busiest links':<22} {'util':>6} {'queue':>7} {'packets':>9} {'drops':>6}"]
     for r in res.links.sort_values("utilisation", ascending=False).head(5).itertuples():
         lines.append(f"{r.link:<22} {r.utilisation:>6.1%} {r.queue_mean_packets:>7.3f} {r.packets:>9} {r.drops:>6}")

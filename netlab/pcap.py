@@ -356,15 +356,19 @@ class Capture:
         """Nothing to check (the run closed the files when its event loop ended)."""
 
     def tables(self, sim: Simulation) -> dict[str, pd.DataFrame]:
-        """``pcap_files``: one row per file (``capture``: host or link, ``path``, ``packets``, ``bytes`` on the wire)."""
+        """``pcap_files``: one row per file: ``capture`` (host or link), ``path``, ``packets``, ``bytes`` (wire)."""
         import pandas as pd
 
         rows = [(f.name, str(f.path), f.packets, f.bytes) for f in self.files.values()]
         return {"pcap_files": pd.DataFrame(rows, columns=["capture", "path", "packets", "bytes"])}
 
     def summary(self, sim: Simulation) -> dict[str, Any]:
-        return {"directory": str(self.directory), "mode": self.mode, "files": len(self.files),
-                "packets": sum(f.packets for f in self.files.values())}  # fmt: skip
+        return {
+            "directory": str(self.directory),
+            "mode": self.mode,
+            "files": len(self.files),
+            "packets": sum(f.packets for f in self.files.values()),
+        }
 
 
 def _tapping_link_class(cap: Capture, base: type[Link]) -> type[Link]:

@@ -111,7 +111,7 @@ def parse_size(value: object) -> int:
             num /= 8.0
     if num < 0 or not math.isfinite(num) or abs(num - round(num)) > 1e-9:
         raise UnitError(f"expected a whole, non-negative number of bytes, got {value!r}")
-    return int(round(num))
+    return round(num)
 
 
 def parse_time(value: object) -> float:

@@ -16,8 +16,8 @@ import yaml
 
 import netlab
 from netlab.experiment.runner import Simulation
-from netlab.scenario.document import scenario_from_data
 from netlab.mail.content.address import Address
+from netlab.scenario.document import scenario_from_data
 
 BASE = yaml.safe_load("""
 name: mailtest

@@ -72,8 +72,14 @@ def test_mean_ci_edge_cases() -> None:
 
 
 def test_strategy_strings_dicts_and_objects() -> None:
-    got = resolve_strategies(["shortest_hops", "least_loaded(mode=link_state, update_interval=2s, clamp=0.5)",
-                              {"strategy": "k_shortest_least_loaded", "k": 2}, LeastLoaded(metric="queue")])  # fmt: skip
+    got = resolve_strategies(
+        [
+            "shortest_hops",
+            "least_loaded(mode=link_state, update_interval=2s, clamp=0.5)",
+            {"strategy": "k_shortest_least_loaded", "k": 2},
+            LeastLoaded(metric="queue"),
+        ]
+    )
     labels = list(got)
     assert labels[0] == "shortest_hops" and labels[3] == "least_loaded(metric=queue)"
     ll = got[labels[1]]

@@ -112,7 +112,8 @@ class Lab:
 @pytest.mark.parametrize(("records", "fragment"), [
     ([Record("a.org", "CNAME", "b.org", 60), Record("b.org", "CNAME", "a.org", 60)],
      "records[0] (a.org 60 CNAME b.org): CNAME loop a.org -> b.org -> a.org"),
-    ([Record("a.org", "CNAME", "b.org", 60), Record("b.org", "CNAME", "c.org", 60), Record("c.org", "CNAME", "b.org", 60)],
+    ([Record("a.org", "CNAME", "b.org", 60), Record("b.org", "CNAME", "c.org", 60),
+      Record("c.org", "CNAME", "b.org", 60)],
      "CNAME loop a.org -> b.org -> c.org -> b.org"),
     ([Record("a.org", "CNAME", "a.org", 60)], "CNAME loop a.org -> a.org"),
     ([Record("a.org", "CNAME", "b.org", 60), Record("a.org", "TXT", "hi", 60)],
@@ -166,17 +167,25 @@ def test_records_are_normalised() -> None:
     assert str(rec) == "mail.example.org 60 MX 5 mx1.example.org"
 
 
-@pytest.mark.parametrize(("name", "rtype", "rcode", "answer"), [
-    ("example.org", "TXT", "NOERROR", ["example.org 300 TXT v=spf1 mx -all"]),
-    ("www.example.org", "A", "NOERROR", ["www.example.org 60 CNAME mx1.example.org", "mx1.example.org 300 A 192.0.2.1"]),
-    ("www.example.org", "CNAME", "NOERROR", ["www.example.org 60 CNAME mx1.example.org"]),
-    ("dangling.example.org", "A", "NXDOMAIN", ["dangling.example.org 60 CNAME gone.example.org"]),
-    ("example.org", "A", "NOERROR", []),
-    ("mx1.example.org", "AAAA", "NOERROR", []),
-    ("only.test", "MX", "NOERROR", []),
-    ("test", "A", "NOERROR", []),                   # empty non-terminal: exists, no data
-    ("missing.example.org", "A", "NXDOMAIN", []),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "rtype", "rcode", "answer"),
+    [
+        ("example.org", "TXT", "NOERROR", ["example.org 300 TXT v=spf1 mx -all"]),
+        (
+            "www.example.org",
+            "A",
+            "NOERROR",
+            ["www.example.org 60 CNAME mx1.example.org", "mx1.example.org 300 A 192.0.2.1"],
+        ),
+        ("www.example.org", "CNAME", "NOERROR", ["www.example.org 60 CNAME mx1.example.org"]),
+        ("dangling.example.org", "A", "NXDOMAIN", ["dangling.example.org 60 CNAME gone.example.org"]),
+        ("example.org", "A", "NOERROR", []),
+        ("mx1.example.org", "AAAA", "NOERROR", []),
+        ("only.test", "MX", "NOERROR", []),
+        ("test", "A", "NOERROR", []),  # empty non-terminal: exists, no data
+        ("missing.example.org", "A", "NXDOMAIN", []),
+    ],
+)
 def test_zone_lookup(name: str, rtype: str, rcode: str, answer: list[str]) -> None:
     result = build_zones(RECORDS).lookup(name, rtype)
     assert (result.rcode, [str(r) for r in result.answer]) == (rcode, answer)

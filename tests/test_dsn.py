@@ -21,10 +21,10 @@ def statuses() -> list[RecipientStatus]:
     return [
         RecipientStatus.from_reply(
             "ghost@b.example", Replies.unknown_user("ghost@b.example"), remote_mta="mx.b.example", when=WHEN
-        ),  # fmt: skip
+        ),
         RecipientStatus(
             "slow@c.example", "failed", "4.4.7", diagnostic="X-Netlab; delivery time expired", last_attempt=WHEN
-        ),  # fmt: skip
+        ),
     ]
 
 

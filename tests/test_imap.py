@@ -318,7 +318,7 @@ def test_imaplib_session(store: MessageStore) -> None:
         typ, data = imap.expunge()
         assert typ == "OK" and data == [b"2"]
         typ, data = imap.fetch("1:*", "(UID)")
-        assert [d for d in data] == [b"1 (UID 1)", b"2 (UID 3)"]  # renumbered, UIDs kept
+        assert list(data) == [b"1 (UID 1)", b"2 (UID 3)"]  # renumbered, UIDs kept
         assert imap.noop()[0] == "OK"
         assert imap.logout()[0] == "BYE"
         ended.get(timeout=TIMEOUT_S)

@@ -187,10 +187,19 @@ def test_imap_uid_store_expunge_over_the_network() -> None:
         conn = yield from _connect(env, system, IMAP_PORT)
         yield conn.recv_line()
         out = []
-        for tag, cmd in [("a1", b"CAPABILITY"), ("a2", b"LOGIN bob@b.test wrong"),
-                         ("a3", b'LOGIN "bob@b.test" "bob-pw"'), ("a4", b"SELECT INBOX"), ("a5", b"UID SEARCH ALL"), ("a6", b"UID FETCH 2 (UID RFC822.SIZE)"),
-                         ("a7", b"UID STORE 1 +FLAGS (\\Deleted)"), ("a8", b"NOOP"), ("a9", b"EXPUNGE"),
-                         ("b1", b"FETCH 1 (UID)"), ("b2", b"LOGOUT")]:  # fmt: skip
+        for tag, cmd in [
+            ("a1", b"CAPABILITY"),
+            ("a2", b"LOGIN bob@b.test wrong"),
+            ("a3", b'LOGIN "bob@b.test" "bob-pw"'),
+            ("a4", b"SELECT INBOX"),
+            ("a5", b"UID SEARCH ALL"),
+            ("a6", b"UID FETCH 2 (UID RFC822.SIZE)"),
+            ("a7", b"UID STORE 1 +FLAGS (\\Deleted)"),
+            ("a8", b"NOOP"),
+            ("a9", b"EXPUNGE"),
+            ("b1", b"FETCH 1 (UID)"),
+            ("b2", b"LOGOUT"),
+        ]:
             out.append((yield from imap(conn, tag, cmd)))
         return out
 

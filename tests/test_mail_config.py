@@ -32,7 +32,8 @@ def test_round_trip_and_overrides() -> None:
 
 
 @pytest.mark.parametrize(("mutate", "message"), [
-    (lambda m: m["servers"].append({"host": "nohost", "role": "relay"}), r"mail.servers\[3\].host: unknown host 'nohost'"),
+    (lambda m: m["servers"].append({"host": "nohost", "role": "relay"}),
+     r"mail.servers\[3\].host: unknown host 'nohost'"),
     (lambda m: m["servers"][0].update(domains=["zz.test"]), r"unknown domain 'zz.test'"),
     (lambda m: m["users"].append({"address": "x@zz.test"}), r"mail.users\[3\].address: unknown domain 'zz.test'"),
     (lambda m: m["domains"].append({"name": "c.test"}) or m["users"].append({"address": "y@c.test"}),

@@ -55,7 +55,6 @@ def test_auth_required_and_bad_credentials(password: str, code: str) -> None:
 def test_sender_not_owned_is_refused() -> None:
     res, _ = run(
         {
-            "send": [send(["bob@b.test"])],
             "users": [
                 {"address": "alice@a.test", "password": "pw", "client": "pc"},
                 {"address": "bob@b.test"},
@@ -211,7 +210,7 @@ def test_loop_bounces_at_the_hop_limit() -> None:
         "domains": [{"name": "a.test", "mx": [[10, "mx1"]]}, {"name": "b.test", "mx": [[10, "mx1"]]}],
         "send": [send(["bob@b.test"])],
     }
-    res, system = run(mail)
+    res, _ = run(mail)
     row = res.messages[res.messages.kind == "mail"].iloc[0]
     assert row.status == "bounced" and row.dsn == "5.4.0" and row.mail_hops == 50
     assert "too many hops" in row.reason

@@ -92,5 +92,5 @@ def test_frame_and_pids_are_stable() -> None:
     assert frame["status"][0] == "sent" and frame["relay"][0] == "local" and frame["status"].isna()[1]
     assert list(frame.columns[:5]) == ["time_s", "host", "program", "queue_id", "text"]
     assert MailLog(_lines=list(log.lines)).text() == log.text()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="delays needs 4 parts"):
         format_delivery(to="b@x", relay="none", delay=1, delays=(1, 0), dsn="2.0.0", status="sent", reply="x")

@@ -30,10 +30,19 @@ EPOCH_S = 1767225600  # 2026-01-01T00:00:00Z, the mail epoch
 BODY = "Hi Bob,\n.a line that starts with a dot\n..and one with two\n.\nbye\n"
 USERS = [
     {"address": "alice@a.test", "password": "pw", "client": "pc"},
-    {"address": "bob@b.test", "password": "bpw", "client": "relay2",
-     "fetch": {"protocol": "pop3", "interval": "10s", "delete": True}},
-    {"address": "carol@b.test", "password": "cpw", "client": "relay2", "fetch": {"protocol": "imap", "interval": "10s"}},
-]  # fmt: skip
+    {
+        "address": "bob@b.test",
+        "password": "bpw",
+        "client": "relay2",
+        "fetch": {"protocol": "pop3", "interval": "10s", "delete": True},
+    },
+    {
+        "address": "carol@b.test",
+        "password": "cpw",
+        "client": "relay2",
+        "fetch": {"protocol": "imap", "interval": "10s"},
+    },
+]
 # Packet checks that are not errors: window updates, and (lossy runs only) what real loss causes.
 LOSS_FLAGS = "tcp.analysis.duplicate_ack || tcp.analysis.lost_segment || tcp.analysis.out_of_order"
 RETRANSMISSION = ("tcp.analysis.retransmission || tcp.analysis.fast_retransmission || "

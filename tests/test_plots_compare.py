@@ -41,7 +41,7 @@ def test_latency_cdf(comp: Comparison) -> None:
 
 @pytest.mark.parametrize("kind", ["box", "violin"])
 def test_latency_box(comp: Comparison, kind: str) -> None:
-    fig, ax = plt.subplots()
+    _, ax = plt.subplots()
     assert pc.plot_latency_box(comp, ax=ax, kind=kind) is ax
     assert len(ax.get_xticklabels()) == 2 and (ax.lines or ax.collections)
     assert _png_bytes(ax) > 5000

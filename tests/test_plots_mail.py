@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -17,10 +19,10 @@ def test_stages_cover_the_message_in_order() -> None:
     res, _ = run({"send": [send(["bob@b.test"])]})
     stages = message_stages(res)
     labels = [s[0] for s in stages]
-    assert any(label.startswith("SMTP pc -> msa") or label.startswith("SMTP") for label in labels)
+    assert any(label.startswith("SMTP") for label in labels)
     assert labels[-1] in ("file into mailbox", "wait for the client")
     ends = [s[2] for s in stages]
-    assert all(a[2] <= b[1] + 1e-9 for a, b in zip(stages, stages[1:], strict=False))  # no overlap, in order
+    assert all(a[2] <= b[1] + 1e-9 for a, b in pairwise(stages))  # no overlap, in order
     row = res.messages.iloc[0]
     assert stages[0][1] >= row.submitted_s and ends[-1] >= row.delivered_s - 1e-9
 

@@ -59,7 +59,7 @@ def test_per_packet_records_only_when_asked(two_hosts: netlab.Topology) -> None:
 
 
 def test_load_results_of_a_wrong_directory(tmp_path: Path) -> None:
-    with pytest.raises(netlab.ConfigError, match="no meta.json"):
+    with pytest.raises(netlab.ConfigError, match=r"no meta\.json"):
         netlab.load_results(tmp_path)
 
 

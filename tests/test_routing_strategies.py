@@ -26,7 +26,9 @@ NEW = [
 ]
 VARIANTS = {
     "least_loaded": "{strategy: least_loaded}",
-    "least_loaded_ls": "{strategy: least_loaded, mode: link_state, update_interval: 200ms, ewma: 1, metric: utilisation}",
+    "least_loaded_ls": (
+        "{strategy: least_loaded, mode: link_state, update_interval: 200ms, ewma: 1, metric: utilisation}"
+    ),
     "least_loaded_clamped": "{strategy: least_loaded, mode: link_state, update_interval: 100ms, clamp: 0.5, cap: 3}",
     "k_shortest": "{strategy: k_shortest_least_loaded, k: 3, per: packet}",
     "k_shortest_flow": "{strategy: k_shortest_least_loaded, per: flow, mode: link_state, update_interval: 300ms}",
@@ -76,7 +78,7 @@ def test_yaml_round_trip(name: str) -> None:
 def test_override_switches_to_the_strategy(name: str) -> None:
     s = _scenario("shortest_hops")
     strategy = loads_scenario(_scenario(VARIANTS[name]).to_yaml()).routing
-    t = s.override(f"routing.strategy={[k for k, c in ROUTING.items() if c is type(strategy)][0]}")
+    t = s.override(f"routing.strategy={next(k for k, c in ROUTING.items() if c is type(strategy))}")
     assert type(t.routing) is type(strategy)
 
 

@@ -396,8 +396,12 @@ def test_smtplib_submission_login_and_refusals(loopback: Any) -> None:
         smtp.rset()
         assert smtp.login("alice", "s3cret")[0] == 235
         failed = smtp.sendmail("alice@a.example", ["bob@b.example", "ghost@b.example"], body)
-        assert failed == {"ghost@b.example": (550, b"5.1.1 <ghost@b.example>: Recipient address rejected: "
-                                                  b"User unknown in local recipient table")}  # fmt: skip
+        assert failed == {
+            "ghost@b.example": (
+                550,
+                b"5.1.1 <ghost@b.example>: Recipient address rejected: User unknown in local recipient table",
+            )
+        }
     envelope, data = policy.messages[0]
     assert envelope == Envelope("alice@a.example", ("bob@b.example",)) and data == body.encode()
     with _smtp(port) as smtp, pytest.raises(smtplib.SMTPAuthenticationError) as bad:

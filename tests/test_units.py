@@ -34,11 +34,20 @@ def test_parse_time(text: object, s: float) -> None:
 
 @pytest.mark.parametrize(
     ("fn", "bad", "match"),
-    [(parse_rate, "10M", "ambiguous"), (parse_rate, "10 furlongs", "expected a rate"), (parse_rate, "0bps", "positive"),
-     (parse_rate, "-1Mbps", "expected a rate"), (parse_size, "64K", "ambiguous"), (parse_size, "1.5B", "whole"),
-     (parse_size, "10mB", "expected a size"), (parse_time, "2", "expected a time"), (parse_time, "2 parsecs", "expected a time"),
-     (parse_time, -1, "non-negative"), (parse_rate, True, "expected a rate")],
-)  # fmt: skip
+    [
+        (parse_rate, "10M", "ambiguous"),
+        (parse_rate, "10 furlongs", "expected a rate"),
+        (parse_rate, "0bps", "positive"),
+        (parse_rate, "-1Mbps", "expected a rate"),
+        (parse_size, "64K", "ambiguous"),
+        (parse_size, "1.5B", "whole"),
+        (parse_size, "10mB", "expected a size"),
+        (parse_time, "2", "expected a time"),
+        (parse_time, "2 parsecs", "expected a time"),
+        (parse_time, -1, "non-negative"),
+        (parse_rate, True, "expected a rate"),
+    ],
+)
 def test_bad_quantities_are_refused_with_the_expectation(fn, bad, match) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(UnitError, match=match):
         fn(bad)

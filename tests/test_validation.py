@@ -16,6 +16,7 @@ import pickle
 import random
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,7 @@ def chain(n_links: int, *, rate_bps: float, delay_s: float, queue_packets: int |
     names = [f"n{i}" for i in range(n_links + 1)]
     links = tuple(
         netlab.LinkSpec(u, v, rate_bps=rate_bps, delay_s=delay_s, queue_packets=queue_packets)
-        for u, v in zip(names, names[1:], strict=False)
+        for u, v in pairwise(names)
     )
     return netlab.Topology(hosts(*names), links)
 

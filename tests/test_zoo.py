@@ -135,7 +135,7 @@ def test_unknown_default_key_did_you_mean() -> None:
                 LinkSpec("a", "b", rate_bps=1e7, delay_s=0.01, queue_packets=10, loss=0.1),
                 LinkSpec("b", "c", rate_bps=math.inf, queue_bytes=64000, cost=3.0, directed=True),
             ),
-        ),  # fmt: skip
+        ),
         topology_from_graph(dumbbell(2, 2, bottleneck_rate_bps=1e6)),
     ],
 )
@@ -160,5 +160,5 @@ def test_convert_errors() -> None:
     M = nx.MultiGraph([("a", "b"), ("a", "b")])
     with pytest.raises(TopologyError, match="parallel edges between a and b"):
         topology_from_graph(M)
-    with pytest.raises(TopologyError, match="g.gml: link a-b: rate must be positive"):
+    with pytest.raises(TopologyError, match=r"g\.gml: link a-b: rate must be positive"):
         topology_from_graph(nx.Graph([("a", "b", {"rate_bps": 0})]), source="g.gml")

@@ -82,7 +82,9 @@ def run_replication(
     run = dataclasses.replace(scenario.run, record_packets=True)
     # PathTracker is a strategy (its detection_delay_s is its inner one's, read-only, which the Protocol's plain
     # attribute does not say), hence the cast.
-    routing = typing.cast(RoutingStrategy, PathTracker(strategy, bin_s=run.bin_s or 1.0))  # paths: 1 s bins by default if track_paths else strategy
+    routing = typing.cast(
+        RoutingStrategy, PathTracker(strategy, bin_s=run.bin_s or 1.0)
+    )  # paths: 1 s bins by default if track_paths else strategy
     sim = Simulation(dataclasses.replace(scenario, routing=routing, seed=seed, run=run))
     res = sim.execute()
     res.scenario = dataclasses.replace(res.scenario, routing=strategy) if res.scenario is not None else None

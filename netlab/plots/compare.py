@@ -100,8 +100,8 @@ def plot_load_latency(sweep: pd.DataFrame, ax: Axes | None = None, *, metric: st
     key = str(df["key"].iloc[0]) if len(df) else "value"
     x = x or ("offered_bps" if key == "load" and "offered_bps" in df else "value")
     _, scale, unit = METRICS.get(metric, ("", 1.0, ""))
-    for label, g in df.groupby("strategy", sort=False):
-        g = g.sort_values(x)
+    for label, group in df.groupby("strategy", sort=False):
+        g = group.sort_values(x)
         xs = g[x].to_numpy(dtype=float) * (1e-6 if x == "offered_bps" else 1.0)
         line = ax.plot(xs, g["mean"] * scale, marker="o", label=str(label))[0]
         ax.fill_between(xs, g["ci_low"] * scale, g["ci_high"] * scale, color=line.get_color(), alpha=0.2)
@@ -181,8 +181,15 @@ def plot_topology_load(source: Results | Comparison, ax: Axes | None = None, *, 
     for role, colour in ROLE_COLOURS.items():
         nodes = [n.name for n in topo.nodes if n.role == role]
         if nodes:
-            nx.draw_networkx_nodes(G, pos, nodelist=nodes, node_color=colour, node_size=300 if role == "router" else 150,
-                                   ax=ax, label=f"{role}s ({len(nodes)})")  # fmt: skip
+            nx.draw_networkx_nodes(
+                G,
+                pos,
+                nodelist=nodes,
+                node_color=colour,
+                node_size=300 if role == "router" else 150,
+                ax=ax,
+                label=f"{role}s ({len(nodes)})",
+            )
     nx.draw_networkx_labels(G, pos, ax=ax, font_size=8)
     if len(edges) < 40:
         labels = {e: f"{v:.0%}" for e, v in zip(edges, values, strict=True)}
