@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -109,11 +110,9 @@ def save_comparison_plots(comp: Any, out: Path) -> list[Path]:
         figures.append(("path_share.png", lambda ax: pc.plot_path_share(comp, ax=ax), (9, 4)))
     for i, label in enumerate(comp.strategies):
         if len(comp.link_bins) and (comp.link_bins["strategy"] == label).any():
-            figures.append((f"link_heatmap_{i}.png",
-                            lambda ax, s=label: pc.plot_link_heatmap(comp, ax=ax, strategy=s), (9, 4.5)))  # fmt: skip
+            figures.append((f"link_heatmap_{i}.png", partial(pc.plot_link_heatmap, comp, strategy=label), (9, 4.5)))
         if comp.scenario is not None:
-            figures.append((f"topology_load_{i}.png",
-                            lambda ax, s=label: pc.plot_topology_load(comp, ax=ax, strategy=s), (7, 5)))  # fmt: skip
+            figures.append((f"topology_load_{i}.png", partial(pc.plot_topology_load, comp, strategy=label), (7, 5)))
     return save_figures(out, figures)
 
 
@@ -138,8 +137,9 @@ def plot_command(args: argparse.Namespace) -> int:
 
         df = pd.read_csv(d / "sweep.csv")
         metrics = [m for m in ("latency_mean_s", "latency_p95_s", "throughput_bps") if (df["metric"] == m).any()]
-        paths = save_figures(out, [(f"load_{m}.png", lambda ax, m=m: plot_load_latency(df, ax=ax, metric=m), (7, 4.5))
-                                   for m in metrics])  # fmt: skip
+        paths = save_figures(
+            out, [(f"load_{m}.png", partial(plot_load_latency, df, metric=m), (7, 4.5)) for m in metrics]
+        )
     else:
         from netlab._run_cli import save_plots
         from netlab.plots.compare import plot_topology_load

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from netlab._rows import rows
 from netlab.errors import ConfigError, SimulationError
 from netlab.experiment.runner import run
 from netlab.results import Results
@@ -33,10 +34,10 @@ def format_summary(res: Results) -> str:
     lines.extend(
         f"{r.flow:<10} {r.src + '->' + r.dst:<16} {r.tx_packets:>8} {r.rx_packets:>8} {r.lost_packets:>7} "
         f"{r.delay_mean_s * 1e3:>9.3f} {r.jitter_mean_s * 1e3:>9.3f} {r.hops_mean:>5.2f}"
-        for r in res.flows.itertuples()
+        for r in rows(res.flows)
     )
     lines += ["", f"{'busiest links':<22} {'util':>6} {'queue':>7} {'packets':>9} {'drops':>6}"]
-    for r in res.links.sort_values("utilisation", ascending=False).head(5).itertuples():
+    for r in rows(res.links.sort_values("utilisation", ascending=False).head(5)):
         lines.append(f"{r.link:<22} {r.utilisation:>6.1%} {r.queue_mean_packets:>7.3f} {r.packets:>9} {r.drops:>6}")
     if "mail" in s:
         lines += ["", *format_mail_summary(res)]
@@ -59,7 +60,7 @@ def format_mail_summary(res: Results) -> list[str]:
     ]  # fmt: skip
     fetches = res.tables.get("fetch_sessions")
     if fetches is not None and len(fetches):
-        per = [f"{p.upper()} {len(g)} ({int(g.commands.sum())} commands, {_mb(g)} MB)"
+        per = [f"{str(p).upper()} {len(g)} ({int(g.commands.sum())} commands, {_mb(g)} MB)"
                for p, g in fetches.groupby("protocol")]  # fmt: skip
         ends = m.get("delivered_ends", {})
         lines.append(

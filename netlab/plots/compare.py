@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import networkx as nx
 
@@ -130,10 +130,10 @@ def plot_link_heatmap(comp: Comparison, ax: Axes | None = None, *, strategy: str
 def _positions(topology: Any) -> dict[str, tuple[float, float]]:
     if all(n.x is not None and n.y is not None for n in topology.nodes):
         return {n.name: (float(n.x), float(n.y)) for n in topology.nodes}
-    G = nx.Graph()
+    G: nx.Graph[str] = nx.Graph()
     G.add_nodes_from(n.name for n in topology.nodes)
     G.add_edges_from((link.a, link.b) for link in topology.links)
-    return nx.spring_layout(G, seed=1)
+    return {name: (float(x), float(y)) for name, (x, y) in nx.spring_layout(G, seed=1).items()}
 
 
 def plot_topology_load(source: Results | Comparison, ax: Axes | None = None, *, strategy: str | None = None,
@@ -153,7 +153,7 @@ def plot_topology_load(source: Results | Comparison, ax: Axes | None = None, *, 
         ax.set_title("no topology saved with these results")
         return ax
     if hasattr(source, "strategies"):
-        strategy = strategy or source.baseline  # type: ignore[union-attr]
+        strategy = strategy or source.baseline
         links = source.links[source.links["strategy"] == strategy]
         util = links.groupby(["src", "dst"])["utilisation"].mean().to_dict()
         title = f"link load: {strategy}"
@@ -162,7 +162,7 @@ def plot_topology_load(source: Results | Comparison, ax: Axes | None = None, *, 
         title = "link load"
     topo = scenario.topology
     pos = _positions(topo)
-    G = nx.Graph()
+    G: nx.Graph[str] = nx.Graph()
     for n in topo.nodes:
         G.add_node(n.name, role=n.role)
     edges, values = [], []
@@ -208,7 +208,7 @@ def plot_path_share(source: Comparison | pd.DataFrame, ax: Axes | None = None, *
     *flow* defaults to the flow with the most distinct paths; *strategy* to the first one with several paths.
     """
     ax = _axes(ax, (8, 3.5))
-    paths = getattr(source, "paths", source)
+    paths = cast("pd.DataFrame", getattr(source, "paths", source))
     title_strategy = ""
     if "strategy" in paths:
         paths = paths[paths["replication"] == replication]

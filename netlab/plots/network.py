@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from netlab._rows import rows
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -36,7 +38,7 @@ def plot_link_utilisation(results: Results, ax: Axes | None = None, *, top: int 
     table = table.reindex(busiest)
     starts = list(table.columns)
     ends = bins.drop_duplicates("bin_start_s").set_index("bin_start_s")["bin_end_s"]
-    edges = [*starts, float(ends[starts[-1]])]
+    edges: list[float] = [*map(float, starts), float(ends[starts[-1]])]
     mesh = ax.pcolormesh(edges, range(len(busiest) + 1), table.to_numpy(), vmin=0.0, vmax=1.0,
                          cmap=kwargs.pop("cmap", "viridis"), **kwargs)  # fmt: skip
     ax.set_yticks([i + 0.5 for i in range(len(busiest))], busiest, fontsize=7)
@@ -51,10 +53,10 @@ def plot_flow_delays(results: Results, ax: Axes | None = None, **kwargs: Any) ->
     """Mean one-way delay (ms) of each flow, with its loss ratio in the label."""
     ax = _axes(ax, (7, 3.5))
     f = results.flows
-    labels = [f"{r.flow}\n{r.src}->{r.dst}" for r in f.itertuples()]
+    labels = [f"{r.flow}\n{r.src}->{r.dst}" for r in rows(f)]
     ax.bar(range(len(f)), f["delay_mean_s"] * 1e3, **kwargs)
     ax.set_xticks(range(len(f)), labels, fontsize=7)
-    for i, r in enumerate(f.itertuples()):
+    for i, r in enumerate(rows(f)):
         sent = r.tx_packets or 1
         ax.annotate(f"loss {r.lost_packets / sent:.1%}", (i, r.delay_mean_s * 1e3 if r.rx_packets else 0),
                     ha="center", va="bottom", fontsize=7)  # fmt: skip

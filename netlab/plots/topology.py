@@ -45,9 +45,9 @@ def draw_topology(topology: Topology, ax: Axes | None = None, *, labels: bool = 
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots(figsize=(8, 6))
-    G = nx.Graph()
+    G: nx.Graph[str] = nx.Graph()
     G.add_nodes_from(n.name for n in topology.nodes)
-    D = nx.DiGraph()
+    D: nx.DiGraph[str] = nx.DiGraph()
     D.add_nodes_from(G)
     rates: dict[tuple[str, str], str] = {}
     for link in topology.links:
@@ -56,9 +56,9 @@ def draw_topology(topology: Topology, ax: Axes | None = None, *, labels: bool = 
     if all(n.x is not None and n.y is not None for n in topology.nodes):
         pos = {n.name: (float(n.x), float(n.y)) for n in topology.nodes}  # type: ignore[arg-type]
     else:
-        layout = nx.Graph(G)
+        layout: nx.Graph[str] = nx.Graph(G)
         layout.add_edges_from(D.edges)
-        pos = nx.spring_layout(layout, seed=1)
+        pos = {name: (float(x), float(y)) for name, (x, y) in nx.spring_layout(layout, seed=1).items()}
     for role, colour in ROLE_COLOURS.items():
         nodes = [n.name for n in topology.nodes if n.role == role]
         if nodes:

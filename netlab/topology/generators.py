@@ -286,7 +286,7 @@ def _join_components(G: nx.Graph[int]) -> None:
             i = parent[i]
         return i
 
-    pos = cast(dict[int, tuple[float, float]], dict(G.nodes(data="pos")))
+    pos = dict(cast(Iterable[tuple[int, tuple[float, float]]], G.nodes(data="pos")))
     pairs = sorted((math.dist(pos[u], pos[v]), u, v) for u, v in itertools.combinations(sorted(G.nodes), 2)
                    if comp[u] != comp[v])  # fmt: skip
     for _, u, v in pairs:
