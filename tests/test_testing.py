@@ -15,13 +15,21 @@ from netlab.network.drops import DropReason
 from netlab.network.link import Link
 from netlab.network.network import Network
 from netlab.network.packet import Packet
-from netlab.transport import ConnectionReset, ReceiveTimeout, Stream, TcpConfig, TransportStack, connections_table
+from netlab.transport import (
+    ConnectionReset,
+    IncompleteRead,
+    ReceiveTimeout,
+    Stream,
+    TcpConfig,
+    TransportStack,
+    connections_table,
+)
 from netlab.transport.segment import Segment
 
 EXPECTED = sorted(
-    ["FakeDeliverer", "FakeStream", "LeakyLink", "LinkTuple", "MemoryStream", "RecordingPolicy", "RecordingSink",
+    ["FakeDeliverer", "FakeStream", "LeakyLink", "LinkTuple", "RecordingPolicy", "RecordingSink",
      "ScriptedLoss", "Tap", "TapRecord", "diamond", "line3", "load", "make_network", "packet", "parallel_paths",
-     "path_of", "pipe", "stream_pair", "tiny_topology", "triangle", "two_hosts"]
+     "path_of", "stream_pair", "tiny_topology", "triangle", "two_hosts"]
 )  # fmt: skip
 
 
@@ -189,6 +197,36 @@ def test_fake_stream_order_delay_fin_and_timeout() -> None:
     env.process(reader())
     env.run()
     assert out == [("timeout", 0.2), (b"one\n", 0.5), (b"two", 0.5), (b"", 0.5), (b"", 0.5)]
+
+
+@pytest.mark.parametrize(
+    ("sent", "want", "expected"),
+    [
+        ([b"{5}", b"hel", b"lo rest"], 5, b"hello"),  # waits across arrivals, leaves the rest
+        ([b"abc"], 3, b"abc"),
+        ([b"ab"], 3, IncompleteRead),  # the peer's FIN comes first: the partial bytes ride on the error
+    ],
+)
+def test_fake_stream_recv_exactly(sent: list[bytes], want: int, expected: object) -> None:
+    """What an IMAP literal needs (MailStream.recv_exactly): exactly n bytes, or IncompleteRead at the peer's FIN."""
+    env = simpy.Environment()
+    a, b = t.stream_pair(env, delay_s=0.1)
+    got: list[object] = []
+
+    def reader() -> Generator[simpy.Event, bytes, None]:
+        if sent[0].startswith(b"{"):
+            yield b.recv_exactly(3)
+        try:
+            got.append((yield b.recv_exactly(want)))
+        except IncompleteRead as e:
+            got.append((IncompleteRead, e.partial))
+
+    for chunk in sent:
+        a.send(chunk)
+    a.close()
+    env.process(reader())
+    env.run()
+    assert got == [(IncompleteRead, b"ab")] if expected is IncompleteRead else got == [expected]
 
 
 def test_fake_stream_abort_resets_the_peer() -> None:

@@ -122,7 +122,7 @@ def test_bad_files(tmp_path: Path, name: str, content: str | None, message: str)
 
 
 def test_unknown_default_key_did_you_mean() -> None:
-    with pytest.raises(ConfigError, match=r"unknown key 'rate' \(did you mean 'rate_bps'\?\)"):
+    with pytest.raises(ConfigError, match=r"unknown key 'rate'; did you mean 'rate_bps'\?"):
         read_topology_file(TINY, defaults={"rate": 1e9})
 
 

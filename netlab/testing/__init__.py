@@ -16,7 +16,7 @@ Transport side (:mod:`netlab.testing.stream`): a connected pair of in-memory byt
 
 from __future__ import annotations
 
-from netlab.testing.mail import FakeDeliverer, MemoryStream, RecordingPolicy, pipe
+from netlab.testing.mail import FakeDeliverer, RecordingPolicy
 from netlab.testing.network import (
     LeakyLink,
     LinkTuple,
@@ -42,7 +42,6 @@ __all__ = [
     "FakeStream",
     "LeakyLink",
     "LinkTuple",
-    "MemoryStream",
     "RecordingPolicy",
     "RecordingSink",
     "ScriptedLoss",
@@ -55,7 +54,6 @@ __all__ = [
     "packet",
     "parallel_paths",
     "path_of",
-    "pipe",
     "stream_pair",
     "tiny_topology",
     "triangle",

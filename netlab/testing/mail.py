@@ -6,8 +6,8 @@ and a pair of in-memory streams.
   to test a client, a driver or a policy of your own against real SMTP.
 * :class:`FakeDeliverer` is a :class:`~netlab.mail.mta.qmgr.Deliverer`: the queue manager's delivery agent,
   answering every job after a fixed time with a fixed outcome, recording each attempt.
-* :func:`pipe` makes two connected :class:`MemoryStream` ends (each a :class:`~netlab.transport.Stream`): run
-  the SMTP drivers, or any session of your own, over them without a network.
+* Streams to run the SMTP drivers, or any session of your own, over without a network are
+  :func:`netlab.testing.stream_pair`'s :class:`~netlab.testing.FakeStream` ends.
 
 >>> from netlab.mail.content.message import Envelope
 >>> from netlab.mail.smtp import SmtpClientSession, SmtpServerSession, converse
@@ -16,11 +16,22 @@ and a pair of in-memory streams.
 >>> _ = converse(client, SmtpServerSession(policy, hostname="mx.b.example", peer_ip="10.0.0.1"))
 >>> policy
 RecordingPolicy(users=[], local_domains={'b.example'}, messages=1)
+
+The same session over a pair of in-memory streams, 10 ms each way, with the drivers the MTAs use:
+
+>>> import simpy
+>>> from netlab.mail.smtp.drivers import run_client, serve
+>>> from netlab.testing.stream import stream_pair
+>>> env = simpy.Environment(); a, b = stream_pair(env, delay_s=0.01)
+>>> client = SmtpClientSession(helo="a.example", data=b"hi\\r\\n", envelope=Envelope("a@a.example", ("b@b.example",)))
+>>> _ = env.process(serve(b, SmtpServerSession(policy, hostname="mx", peer_ip=b.remote_address[0])))
+>>> out = env.run(until=env.process(run_client(a, client)))  # its 300 s read timers would still be pending
+>>> out.error, client.result.ok, policy.messages[1][1], round(env.now, 3)  # 6 round trips of 20 ms + greeting
+('', True, b'hi\\r\\n', 0.13)
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Collection, Generator, Mapping
 from typing import Any
 
@@ -31,9 +42,8 @@ from netlab.mail.content.message import Envelope
 from netlab.mail.mta.qmgr import Job, Outcome, OutcomeKind
 from netlab.mail.smtp.reply import Replies, Reply
 from netlab.mail.smtp.server import SmtpServerSession
-from netlab.transport.errors import ConnectionClosed, ConnectionReset, IncompleteRead, ReceiveTimeout, TransportError
 
-__all__ = ["FakeDeliverer", "MemoryStream", "RecordingPolicy", "pipe"]
+__all__ = ["FakeDeliverer", "RecordingPolicy"]
 
 
 class RecordingPolicy:
@@ -164,144 +174,3 @@ class FakeDeliverer:
             return [Outcome(r, kind, "4.4.1", text, "none", 0) for r in job.rcpts]
         code = _CODES[kind]
         return [Outcome(r, kind, f"{code // 100}.0.0", f"{code} test", "mx[10.0.0.1]:25", code) for r in job.rcpts]
-
-
-_RECV, _LINE, _EXACT = 0, 1, 2  # the kinds of read a stream waits on
-
-
-class MemoryStream:
-    """One end of an in-memory byte stream (a :class:`~netlab.transport.Stream`); make two with :func:`pipe`.
-
-    What one end sends reaches the other *delay_s* later, in order; :meth:`close` is a FIN (the peer reads
-    ``b""`` once it has read everything), :meth:`abort` a RST (the peer's reads fail with ConnectionReset). Reads
-    wait in order and may time out (:class:`~netlab.transport.ReceiveTimeout`). ``sent`` keeps every chunk sent.
-    """
-
-    __slots__ = ("_buf", "_closed", "_eof", "_error", "_reads", "delay_s", "env", "peer", "remote_address", "sent")
-
-    def __init__(self, env: simpy.Environment, remote_address: tuple[str, int], delay_s: float = 0.0) -> None:
-        self.env = env
-        self.remote_address = remote_address
-        self.delay_s = delay_s
-        self.peer: MemoryStream | None = None
-        self.sent: list[bytes] = []
-        self._buf = bytearray()
-        self._eof = False  # the peer's FIN has arrived
-        self._closed = False  # we sent our FIN (or reset)
-        self._error: TransportError | None = None
-        self._reads: deque[tuple[int, int, simpy.Event]] = deque()
-
-    def __repr__(self) -> str:
-        return f"<MemoryStream to {self.remote_address[0]}:{self.remote_address[1]}, {len(self._buf)} bytes unread>"
-
-    # ------------------------------------------------------------------ sending
-    def send(self, data: bytes) -> None:
-        """Send *data*; it arrives *delay_s* later. Raises ConnectionClosed after :meth:`close`."""
-        if self._error is not None:
-            raise ConnectionReset(str(self._error))
-        if self._closed:
-            raise ConnectionClosed("send after close")
-        self.sent.append(bytes(data))
-        self._later(lambda peer: peer._arrive(bytes(data)))
-
-    def close(self) -> None:
-        """Send a FIN after the data already sent (a second close does nothing)."""
-        if not self._closed and self._error is None:
-            self._closed = True
-            self._later(lambda peer: peer._arrive(b"", fin=True))
-
-    def abort(self) -> None:
-        """Reset both ends: pending and later reads fail with ConnectionReset."""
-        if self._error is None:
-            self._closed = True
-            self._fail(ConnectionReset("connection aborted"))
-            self._later(lambda peer: peer._fail(ConnectionReset("connection reset by peer")))
-
-    def _later(self, what: Any) -> None:
-        peer = self.peer
-        assert peer is not None, "a MemoryStream needs its peer: make them with pipe()"
-        self.env.timeout(self.delay_s).callbacks.append(lambda _e: what(peer))
-
-    # ------------------------------------------------------------------ receiving
-    def recv(self, max_bytes: int = 65536, *, timeout: float | None = None) -> simpy.Event:
-        """Event: the next 1 to *max_bytes* bytes, or ``b""`` at the peer's FIN."""
-        return self._read(_RECV, max_bytes, timeout)
-
-    def recv_line(self, *, timeout: float | None = None) -> simpy.Event:
-        """Event: the next line, its ``\\n`` included (what is left, possibly ``b""``, at the peer's FIN)."""
-        return self._read(_LINE, 0, timeout)
-
-    def recv_exactly(self, n: int, *, timeout: float | None = None) -> simpy.Event:
-        """Event: exactly *n* bytes; fails with IncompleteRead if the peer's FIN comes first."""
-        return self._read(_EXACT, n, timeout)
-
-    def _read(self, kind: int, arg: int, timeout: float | None) -> simpy.Event:
-        ev = self.env.event()
-        self._reads.append((kind, arg, ev))
-        self._serve()
-        if timeout is not None and not ev.triggered:
-            self.env.timeout(timeout).callbacks.append(lambda _e: self._expire(ev, timeout))
-        return ev
-
-    def _expire(self, ev: simpy.Event, timeout: float) -> None:
-        if not ev.triggered:
-            self._reads = deque(r for r in self._reads if r[2] is not ev)
-            ev.fail(ReceiveTimeout(f"no data within {timeout:g} s"))
-
-    def _arrive(self, data: bytes, *, fin: bool = False) -> None:
-        if self._error is not None:
-            return
-        self._buf += data
-        self._eof = self._eof or fin
-        self._serve()
-
-    def _fail(self, error: TransportError) -> None:
-        if self._error is None:
-            self._error = error
-        self._serve()
-
-    def _serve(self) -> None:
-        """Satisfy the waiting reads, in order, from what has arrived."""
-        while self._reads:
-            kind, arg, ev = self._reads[0]
-            if self._error is not None:
-                self._reads.popleft()
-                ev.fail(ConnectionReset(str(self._error)))
-                continue
-            buf = self._buf
-            if kind == _RECV:
-                n = min(arg, len(buf)) if buf else 0
-            elif kind == _LINE:
-                n = buf.find(b"\n") + 1 or (len(buf) if self._eof else 0)
-            else:
-                n = arg if len(buf) >= arg else 0
-                if not n and self._eof:
-                    self._reads.popleft()
-                    ev.fail(IncompleteRead(f"wanted {arg} bytes, the peer closed after {len(buf)}", bytes(buf)))
-                    continue
-            if not n and not self._eof:
-                return  # wait for more
-            self._reads.popleft()
-            ev.succeed(bytes(buf[:n]))
-            del buf[:n]
-
-
-def pipe(env: simpy.Environment, *, delay_s: float = 0.0, client: tuple[str, int] = ("10.0.0.1", 49152),
-         server: tuple[str, int] = ("10.0.0.2", 25)) -> tuple[MemoryStream, MemoryStream]:  # fmt: skip
-    """Two connected :class:`MemoryStream` ends, ``(client_end, server_end)``, each naming the other's address.
-
-    >>> from netlab.mail.content.message import Envelope
-    >>> from netlab.mail.smtp import SmtpClientSession
-    >>> from netlab.mail.smtp.drivers import run_client, serve
-    >>> env = simpy.Environment(); a, b = pipe(env, delay_s=0.01)
-    >>> policy = RecordingPolicy()
-    >>> envelope = Envelope("a@a.example", ("b@b.example",))
-    >>> client = SmtpClientSession(helo="a.example", data=b"hi\\r\\n", envelope=envelope)
-    >>> _ = env.process(serve(b, SmtpServerSession(policy, hostname="mx", peer_ip=b.remote_address[0])))
-    >>> out = env.run(until=env.process(run_client(a, client)))  # its 300 s read timers would still be pending
-    >>> out.error, client.result.ok, policy.messages[0][1], round(env.now, 3)  # 6 round trips of 20 ms + greeting
-    ('', True, b'hi\\r\\n', 0.13)
-    """
-    a, b = MemoryStream(env, server, delay_s), MemoryStream(env, client, delay_s)
-    a.peer, b.peer = b, a
-    return a, b

@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 import simpy
 
-from netlab.transport.errors import ConnectionClosed, ConnectionReset, ReceiveTimeout, TransportError
+from netlab.transport.errors import ConnectionClosed, ConnectionReset, IncompleteRead, ReceiveTimeout, TransportError
 
 __all__ = ["FakeStream", "stream_pair"]
 
@@ -53,7 +53,8 @@ class FakeStream:
         self._buf = bytearray()
         self._eof = False
         self._error: TransportError | None = None
-        self._reads: deque[tuple[bytes | None, int, simpy.Event]] = deque()  # (delimiter or None, max bytes, event)
+        # (delimiter or None, byte count, exactly that many?, event)
+        self._reads: deque[tuple[bytes | None, int, bool, simpy.Event]] = deque()
 
     def __repr__(self) -> str:
         return f"<FakeStream {self.local_address[0]}:{self.local_address[1]}>{self._remote[0]}:{self._remote[1]}>"
@@ -77,6 +78,10 @@ class FakeStream:
     def recv(self, max_bytes: int = 65536, *, timeout: float | None = None) -> simpy.Event:
         """Event: the next 1 to *max_bytes* bytes, or ``b""`` once the peer has closed."""
         return self._read(None, max_bytes, timeout)
+
+    def recv_exactly(self, n: int, *, timeout: float | None = None) -> simpy.Event:
+        """Event: exactly *n* bytes (an IMAP literal); fails with IncompleteRead if the peer closes first."""
+        return self._read(None, n, timeout, exact=True)
 
     def recv_line(self, *, timeout: float | None = None) -> simpy.Event:
         """Event: the next line, its ``b"\\n"`` included; what is left (maybe ``b""``) at the end of the stream."""
@@ -111,14 +116,14 @@ class FakeStream:
         self._error = ConnectionReset(f"{self!r}: connection reset by peer")
         self.closed = True
         reads, self._reads = self._reads, deque()
-        for _delim, _n, ev in reads:
+        for *_request, ev in reads:
             ev.fail(ConnectionReset(*self._error.args))
 
-    def _read(self, delimiter: bytes | None, n: int, timeout: float | None) -> simpy.Event:
+    def _read(self, delimiter: bytes | None, n: int, timeout: float | None, *, exact: bool = False) -> simpy.Event:
         ev = self.env.event()
         if self._error is not None:
             return ev.fail(type(self._error)(*self._error.args))
-        self._reads.append((delimiter, n, ev))
+        self._reads.append((delimiter, n, exact, ev))
         self._feed()
         if timeout is not None and not ev.triggered:
             self.env.timeout(timeout).callbacks.append(lambda _e: self._expire(ev, timeout))
@@ -126,7 +131,7 @@ class FakeStream:
 
     def _expire(self, ev: simpy.Event, timeout: float) -> None:
         for req in self._reads:
-            if req[2] is ev:
+            if req[3] is ev:
                 self._reads.remove(req)
                 ev.fail(ReceiveTimeout(f"{self!r}: nothing to read within {timeout:g} s"))
                 return
@@ -134,8 +139,16 @@ class FakeStream:
     def _feed(self) -> None:
         buf = self._buf
         while self._reads:
-            delimiter, n, ev = self._reads[0]
-            if delimiter is None:
+            delimiter, n, exact, ev = self._reads[0]
+            if exact:
+                if len(buf) < n:
+                    if not self._eof:
+                        return
+                    self._reads.popleft()
+                    ev.fail(IncompleteRead(f"{self!r}: wanted {n} bytes, the peer closed after {len(buf)}", bytes(buf)))
+                    continue
+                size = n
+            elif delimiter is None:
                 if not buf and not self._eof:
                     return
                 size = min(n, len(buf))

@@ -14,12 +14,12 @@ cost=None, directed=False),)
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 import networkx as nx
 
+from netlab._text import did_you_mean
 from netlab.errors import ConfigError, TopologyError, UnitError
 from netlab.topology.spec import LinkSpec, NodeSpec, Topology
 from netlab.units import parse_rate, parse_size, parse_time
@@ -54,10 +54,7 @@ def check_link_defaults(defaults: Mapping[str, object] | None, *, source: str | 
     out: dict[str, Any] = {}
     for key, value in (defaults or {}).items():
         if key not in LINK_ATTRIBUTES:
-            hint = difflib.get_close_matches(key, LINK_ATTRIBUTES, n=1)
-            more = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise ConfigError(f"{where}link defaults: unknown key {key!r}{more}; expected one of "
-                              f"{', '.join(LINK_ATTRIBUTES)}")  # fmt: skip
+            raise ConfigError(f"{where}link defaults: unknown key {key!r}{did_you_mean(key, LINK_ATTRIBUTES)}")
         if value is not None:
             out[key] = _guard(where, "link defaults", _value, key, value)
     return out

@@ -36,7 +36,6 @@ one draw in a hundred with n <= 100 routers is connected.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import itertools
 import math
@@ -45,6 +44,7 @@ from typing import Any, cast
 
 import networkx as nx
 
+from netlab._text import did_you_mean
 from netlab.errors import ConfigError
 from netlab.units import parse_rate, parse_time
 
@@ -52,11 +52,6 @@ __all__ = ["GENERATORS", "barabasi_albert", "dumbbell", "fat_tree", "generate", 
 
 #: Which nodes get a host: "none", "all", "ends" (line only) or router names.
 Hosts = str | Iterable[str]
-
-
-def _did_you_mean(word: str, options: Iterable[str]) -> str:
-    hint = difflib.get_close_matches(word, list(options), n=1)
-    return f" (did you mean {hint[0]!r}?)" if hint else ""
 
 
 def _whole(name: str, value: object, minimum: int) -> int:
@@ -99,7 +94,7 @@ def _attach_hosts(G: nx.Graph[str], hosts: Hosts, rate_bps: float | None, delay_
         chosen = list(hosts)
         unknown = [r for r in chosen if r not in G]
         if unknown:
-            raise ConfigError(f"hosts: unknown router {unknown[0]!r}{_did_you_mean(str(unknown[0]), routers)}")
+            raise ConfigError(f"hosts: unknown router {unknown[0]!r}{did_you_mean(unknown[0], routers)}")
     for r in dict.fromkeys(chosen):  # dedupe, keep order
         G.add_node(_host_name(r), role="host")
         _set_edges(G, [(_host_name(r), r)], rate_bps, delay_s)
@@ -413,11 +408,10 @@ def generate(kind: str, **params: Any) -> nx.Graph[str]:
     >>> generate("fat_tre", k=4)
     Traceback (most recent call last):
     ...
-    netlab.errors.ConfigError: unknown topology generator 'fat_tre' (did you mean 'fat_tree'?); known: ...
+    netlab.errors.ConfigError: unknown topology generator 'fat_tre'; did you mean 'fat_tree'?
     """
     if kind not in GENERATORS:
-        raise ConfigError(f"unknown topology generator {kind!r}{_did_you_mean(str(kind), GENERATORS)}; "
-                          f"known: {', '.join(GENERATORS)}")  # fmt: skip
+        raise ConfigError(f"unknown topology generator {kind!r}{did_you_mean(kind, GENERATORS)}")
     func = GENERATORS[kind]
     sig = inspect.signature(func)
     kwargs: dict[str, Any] = {}
@@ -426,8 +420,7 @@ def generate(kind: str, **params: Any) -> nx.Graph[str]:
         if name not in sig.parameters:
             name = next((p for p in (f"{key}_bps", f"{key}_s") if p in sig.parameters), key)
         if name not in sig.parameters:
-            raise ConfigError(f"{kind}: unknown parameter {key!r}{_did_you_mean(key, sig.parameters)}; "
-                              f"expected: {', '.join(sig.parameters)}")  # fmt: skip
+            raise ConfigError(f"{kind}: unknown parameter {key!r}{did_you_mean(key, sig.parameters)}")
         if name in kwargs:
             raise ConfigError(f"{kind}: parameter {name!r} given twice")
         if isinstance(value, str) and name.endswith("_bps"):
