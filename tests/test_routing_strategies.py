@@ -4,12 +4,17 @@ path tracker leaves the run unchanged."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
 import netlab
+from netlab.routing.adaptive import Decide, KShortestLeastLoaded, LoadMetric, LoadMode
+from netlab.routing.base import PathWeight
+from netlab.routing.multipath import Ecmp, Spray, SprayMode
 from netlab.routing.tracking import PathTracker
 from netlab.scenario.files import loads_scenario
 from netlab.scenario.registry import ROUTING
@@ -103,3 +108,38 @@ def test_reprs_are_readable() -> None:
     for name, cls in ROUTING.items():
         text = repr(cls())
         assert text.startswith(cls.__name__ + "(") and "object at" not in text, name
+
+
+@pytest.mark.parametrize(
+    ("make", "field", "member"),
+    [
+        (lambda: netlab.LeastLoaded(mode="link_state"), "mode", LoadMode.LINK_STATE),
+        (lambda: netlab.LeastLoaded(mode="link_state", metric="utilisation"), "metric", LoadMetric.UTILISATION),
+        (lambda: KShortestLeastLoaded(per="flow"), "per", Decide.FLOW),
+        (lambda: KShortestLeastLoaded(path_weight="delay"), "path_weight", PathWeight.DELAY),
+        (lambda: Spray(mode="round_robin"), "mode", SprayMode.ROUND_ROBIN),
+        (lambda: Ecmp(weight="delay"), "weight", PathWeight.DELAY),
+    ],
+)
+def test_option_strings_are_read_as_their_enums(make: Any, field: str, member: Any) -> None:
+    """A strategy's modes are enums however they were written; the repr still reads as the string."""
+    strategy = make()
+    assert getattr(strategy, field) is member
+    assert f"{field}={member.value!r}" in repr(strategy)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: netlab.LeastLoaded(mode="linkstate"),
+            "LeastLoaded: mode must be one of oracle, link_state, got 'linkstate'; did you mean 'link_state'?",
+        ),
+        (lambda: Spray(mode="roundrobin"), "spray: mode must be one of random, round_robin, got 'roundrobin'"),
+        (lambda: Ecmp(weight="cost"), "ecmp: weight must be one of hops, delay, got 'cost'"),
+        (lambda: KShortestLeastLoaded(per="packets"), "per must be one of flow, message, packet, got 'packets'"),
+    ],
+)
+def test_a_misspelt_option_names_the_choices(make: Any, message: str) -> None:
+    with pytest.raises(netlab.ConfigError, match=re.escape(message)):
+        make()

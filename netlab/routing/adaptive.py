@@ -41,8 +41,10 @@ from typing import TYPE_CHECKING
 import networkx as nx
 
 from netlab.errors import ConfigError
+from netlab.options import Choice
 from netlab.routing._graph import REFERENCE_BITS, LinkMonitor, shortest_path, source_route, tx_time
 from netlab.routing._trees import ShortestPathTrees
+from netlab.routing.base import PathWeight
 from netlab.topology.spec import option
 
 if TYPE_CHECKING:
@@ -51,11 +53,35 @@ if TYPE_CHECKING:
     from netlab.network.node import Node
     from netlab.network.packet import Packet
 
-__all__ = ["KShortestLeastLoaded", "LeastLoaded", "message_of"]
+__all__ = ["Decide", "KShortestLeastLoaded", "LeastLoaded", "LoadMetric", "LoadMode", "message_of"]
 
-MODES = ("oracle", "link_state")
-METRICS = ("delay", "queue", "utilisation")
-PER = ("flow", "message", "packet")
+
+class LoadMode(Choice):
+    """Where a least-loaded strategy's link costs come from (``mode:``)."""
+
+    ORACLE = "oracle"  # the links' state at the instant of the decision: global, instantaneous knowledge
+    LINK_STATE = "link_state"  # measured every update_interval and flooded, as a link-state protocol would
+
+
+class LoadMetric(Choice):
+    """What a loaded link costs (``metric:``)."""
+
+    DELAY = "delay"  # propagation plus queueing plus transmission time
+    QUEUE = "queue"  # packets waiting, plus one
+    UTILISATION = "utilisation"  # busy fraction over the last interval (link_state only)
+
+
+class Decide(Choice):
+    """How often a source-routed choice is made (``per:``)."""
+
+    FLOW = "flow"
+    MESSAGE = "message"
+    PACKET = "packet"
+
+
+MODES = tuple(m.value for m in LoadMode)
+METRICS = tuple(m.value for m in LoadMetric)
+PER = tuple(m.value for m in Decide)
 #: Per-message decisions are remembered for this many messages (oldest forgotten first).
 MESSAGE_CACHE = 4096
 
@@ -78,8 +104,11 @@ class _LoadAware:
 
     detection_delay_s: float = option(0.0, key="detection_delay", unit="time",
                                       doc="delay before routing reacts to a link or node going down or up")  # fmt: skip
-    mode: str = option("oracle", doc="oracle (instantaneous global knowledge) or link_state (periodic updates)")
-    metric: str = option("delay", doc="link cost: delay, queue or utilisation (link_state only)")
+    # a str is read as its member in __post_init__, so LeastLoaded(mode="link_state") stays the way to write it
+    mode: LoadMode | str = option(
+        LoadMode.ORACLE, doc="oracle (instantaneous global knowledge) or link_state (periodic updates)"
+    )
+    metric: LoadMetric | str = option(LoadMetric.DELAY, doc="link cost: delay, queue or utilisation (link_state only)")
     update_interval_s: float = option(1.0, key="update_interval", unit="time",
                                       doc="link_state: time between cost updates")  # fmt: skip
     ewma: float = option(0.5, doc="link_state: weight of the new measurement in the smoothed cost (1 = none)")
@@ -88,11 +117,9 @@ class _LoadAware:
 
     def __post_init__(self) -> None:
         name = type(self).__name__
-        if self.mode not in MODES:
-            raise ConfigError(f"{name}: mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        if self.metric not in METRICS:
-            raise ConfigError(f"{name}: metric must be one of {', '.join(METRICS)}, got {self.metric!r}")
-        if self.mode == "oracle" and self.metric == "utilisation":
+        self.mode = LoadMode.parse(self.mode, f"{name}: mode")
+        self.metric = LoadMetric.parse(self.metric, f"{name}: metric")
+        if self.mode is LoadMode.ORACLE and self.metric is LoadMetric.UTILISATION:
             raise ConfigError(f"{name}: metric 'utilisation' is measured over an interval: use mode 'link_state'")
         if not (self.update_interval_s > 0 and math.isfinite(self.update_interval_s)):
             raise ConfigError(f"{name}: update_interval must be a positive time, got {self.update_interval_s!r}")
@@ -106,29 +133,29 @@ class _LoadAware:
     # ------------------------------------------------------------------ costs
     def idle_cost(self, link: Link) -> float:
         """The cost of *link* when it carries nothing."""
-        if self.metric == "queue":
+        if self.metric == LoadMetric.QUEUE:
             return 1.0
         return max(link.delay_s + tx_time(link), 1e-12)  # never zero: a zero-cost cycle could loop
 
     def live_cost(self, link: Link, bits: float = REFERENCE_BITS) -> float:
         """The oracle's cost of *link* now, for a packet of *bits*."""
-        if self.metric == "queue":
+        if self.metric == LoadMetric.QUEUE:
             return 1.0 + link.queue_length()
         return link.delay_s + link.backlog_s() + tx_time(link, bits)
 
     def live_costs(self, bits: float) -> Callable[[Link], float]:
         """:meth:`live_cost` for a packet of *bits*, as one quick function (the same numbers, operation by
         operation: ``bits / inf`` is the 0 that ``tx_time`` gives a pure-delay link)."""
-        if self.metric == "queue":
+        if self.metric == LoadMetric.QUEUE:
             return lambda link: 1.0 + link.queue_length()
         env = self.net.env
         return lambda link: link.delay_s + max(0.0, link.free_at - env._now) + bits / link.rate_bps
 
     def _measured_cost(self, link: Link, mon: LinkMonitor) -> float:
-        if self.metric == "queue":
+        if self.metric == LoadMetric.QUEUE:
             return 1.0 + mon.number[link]
         tx = tx_time(link, mon.size_bits[link])
-        if self.metric == "delay":
+        if self.metric == LoadMetric.DELAY:
             return link.delay_s + tx * (1.0 + mon.number[link])
         return link.delay_s + tx / (1.0 - min(mon.rho[link], 0.99))
 
@@ -137,7 +164,7 @@ class _LoadAware:
         self.cost: dict[Link, float] = {link: self.idle_cost(link) for link in net.links}
         self.cost_updates = 0
         self._adjacency(net)
-        if self.mode == "link_state":
+        if self.mode == LoadMode.LINK_STATE:
             self.monitor = LinkMonitor(net, self.update_interval_s, self._update)
 
     def _adjacency(self, net: Network) -> None:
@@ -169,7 +196,7 @@ class _LoadAware:
 
     def link_cost(self, link: Link, bits: float) -> float:
         """The cost a decision uses now: live for the oracle, the last published one for link state."""
-        return self.live_cost(link, bits) if self.mode == "oracle" else self.cost[link]
+        return self.live_cost(link, bits) if self.mode == LoadMode.ORACLE else self.cost[link]
 
 
 @dataclass
@@ -178,7 +205,7 @@ class LeastLoaded(_LoadAware):
 
     def attach(self, net: Network) -> None:
         self._setup_costs(net)
-        if self.mode == "link_state":
+        if self.mode == LoadMode.LINK_STATE:
             # Least-cost trees on the published costs over the links known to be up: one consistent set of
             # costs for every destination, so forwarding is loop-free between updates.
             self.trees = ShortestPathTrees(net, self.cost.__getitem__, is_up=self.known_up.__contains__)
@@ -187,7 +214,7 @@ class LeastLoaded(_LoadAware):
 
     def topology_changed(self, net: Network) -> None:
         self._adjacency(net)
-        if self.mode == "link_state":
+        if self.mode == LoadMode.LINK_STATE:
             self._recompute()
         else:
             self._bounds_for(net)
@@ -218,7 +245,7 @@ class LeastLoaded(_LoadAware):
     def _lower(self, dst: Node, bits: float) -> Callable[[Node], float]:
         found = self.lower.get(dst)
         if found is None:
-            if self.metric == "queue":
+            if self.metric == LoadMetric.QUEUE:
                 found = (array("d", self.hops.distances(dst)), array("d", bytes(8 * len(self.hops.nodes))))
             else:
                 found = (array("d", self.least_delay.distances(dst)), array("d", self.least_tx.distances(dst)))
@@ -244,7 +271,7 @@ class LeastLoaded(_LoadAware):
         return total
 
     def next_link(self, node: Node, packet: Packet) -> Link | None:
-        if self.mode == "link_state":
+        if self.mode == LoadMode.LINK_STATE:
             return self.trees.first_least(node, packet.dst)
         bits = packet.size * 8.0
         dst = packet.dst
@@ -267,17 +294,15 @@ class KShortestLeastLoaded(_LoadAware):
     """
 
     k: int = option(3, doc="number of candidate paths (shortest first)")
-    per: str = option("packet", doc="decide per flow, per message or per packet")
-    path_weight: str = option("hops", doc="what makes a candidate path short: hops or delay")
+    per: Decide | str = option(Decide.PACKET, doc="decide per flow, per message or per packet")
+    path_weight: PathWeight | str = option(PathWeight.HOPS, doc="what makes a candidate path short: hops or delay")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
             raise ConfigError(f"KShortestLeastLoaded: k must be a whole number >= 1, got {self.k!r}")
-        if self.per not in PER:
-            raise ConfigError(f"KShortestLeastLoaded: per must be one of {', '.join(PER)}, got {self.per!r}")
-        if self.path_weight not in ("hops", "delay"):
-            raise ConfigError(f"KShortestLeastLoaded: path_weight must be hops or delay, got {self.path_weight!r}")
+        self.per = Decide.parse(self.per, "KShortestLeastLoaded: per")
+        self.path_weight = PathWeight.parse(self.path_weight, "KShortestLeastLoaded: path_weight")
 
     def attach(self, net: Network) -> None:
         self._setup_costs(net)
@@ -290,9 +315,10 @@ class KShortestLeastLoaded(_LoadAware):
         self.messages: OrderedDict[_DecisionKey, tuple[Link, ...]] = OrderedDict()
         G: nx.DiGraph[Node] = nx.DiGraph()
         G.add_nodes_from(net.nodes.values())
+        by_hops = self.path_weight == PathWeight.HOPS
         for links in self.adj.values():
             for link in links:
-                G.add_edge(link.src, link.dst, link=link, w=1.0 if self.path_weight == "hops" else link.delay_s)
+                G.add_edge(link.src, link.dst, link=link, w=1.0 if by_hops else link.delay_s)
         self.graph = G
 
     def paths(self, src: Node, dst: Node) -> list[tuple[Link, ...]]:
@@ -322,17 +348,17 @@ class KShortestLeastLoaded(_LoadAware):
     def next_link(self, node: Node, packet: Packet) -> Link | None:
         dst = packet.dst
         per = self.per
-        message = message_of(packet) if per == "message" else None
-        if per == "flow" or message is not None:
+        message = message_of(packet) if per == Decide.MESSAGE else None
+        if per == Decide.FLOW or message is not None:
             key = (node, dst, packet.flow, message)
-            cache = self.pinned if per == "flow" else self.messages
+            cache = self.pinned if per == Decide.FLOW else self.messages
             path = cache.get(key)
             if path is None:
                 path = self.choose(node, dst, packet.size * 8.0)
                 if path is None:
                     return None
                 cache[key] = path
-                if per == "message" and len(self.messages) > MESSAGE_CACHE:
+                if per == Decide.MESSAGE and len(self.messages) > MESSAGE_CACHE:
                     self.messages.popitem(last=False)
         else:
             path = self.choose(node, dst, packet.size * 8.0)

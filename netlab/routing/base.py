@@ -26,13 +26,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from netlab.options import Choice
+
 if TYPE_CHECKING:
     from netlab.network.link import Link
     from netlab.network.network import Network
     from netlab.network.node import Node
     from netlab.network.packet import Packet
 
-__all__ = ["RoutingStrategy"]
+__all__ = ["PathWeight", "RoutingStrategy"]
 
 
 @runtime_checkable
@@ -50,3 +52,10 @@ class RoutingStrategy(Protocol):
 
     def topology_changed(self, net: Network) -> None:
         """Called ``detection_delay_s`` after a link or node went down or came up."""
+
+
+class PathWeight(Choice):
+    """What makes a path short (``weight:``, ``path_weight:``): its hop count or its propagation delay."""
+
+    HOPS = "hops"
+    DELAY = "delay"

@@ -31,8 +31,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from netlab.errors import ConfigError, TopologyError
+from netlab.options import Choice
 from netlab.routing._graph import stable_hash
 from netlab.routing._trees import ShortestPathTrees
+from netlab.routing.base import PathWeight
 from netlab.topology.spec import option
 
 if TYPE_CHECKING:
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
     from netlab.network.node import Node
     from netlab.network.packet import Packet
 
-__all__ = ["Ecmp", "Spray", "WeightedSplit"]
+__all__ = ["Ecmp", "Spray", "SprayMode", "WeightedSplit"]
 
 _DETECT: dict[str, Any] = {
     "key": "detection_delay",
@@ -50,20 +52,22 @@ _DETECT: dict[str, Any] = {
 }
 
 
-def _check_weight(owner: str, weight: str) -> None:
-    if weight not in ("hops", "delay"):
-        raise ConfigError(f"{owner}: weight must be hops or delay, got {weight!r}")
+class SprayMode(Choice):
+    """How :class:`Spray` picks among the equal-cost next hops (``mode:``)."""
+
+    RANDOM = "random"
+    ROUND_ROBIN = "round_robin"  # per node and destination
 
 
 @dataclass
 class _EqualCost:
     detection_delay_s: float = option(0.0, **_DETECT)
 
-    def _sets(self, net: Network, weight: str) -> None:
+    def _sets(self, net: Network, weight: PathWeight | str) -> None:
         """Forget the equal-cost sets: the topology changed (or the run starts)."""
         trees = getattr(self, "trees", None)
         if trees is None:
-            self.trees = ShortestPathTrees(net, (lambda _link: None) if weight == "hops" else _delay)
+            self.trees = ShortestPathTrees(net, (lambda _link: None) if weight == PathWeight.HOPS else _delay)
         else:
             trees.refresh()
         self.sets: dict[tuple[Node, Node], list[Link]] = {}
@@ -85,11 +89,11 @@ def _delay(link: Link) -> float:
 class Ecmp(_EqualCost):
     """Equal-cost multipath: one next hop per flow, by a salted hash (RFC 2991/2992), so no reordering."""
 
-    weight: str = option("hops", doc="equal cost by hops or by delay (propagation)")
+    weight: PathWeight | str = option(PathWeight.HOPS, doc="equal cost by hops or by delay (propagation)")
     salt: bool = option(True, doc="salt the hash per node (false: every node hashes alike and traffic polarises)")
 
     def __post_init__(self) -> None:
-        _check_weight("ecmp", self.weight)
+        self.weight = PathWeight.parse(self.weight, "ecmp: weight")
 
     def attach(self, net: Network) -> None:
         self.seed = net.seed
@@ -122,13 +126,12 @@ class Ecmp(_EqualCost):
 class Spray(_EqualCost):
     """Per-packet spraying over the equal-cost next hops: at random or round-robin (per node and destination)."""
 
-    mode: str = option("random", doc="random or round_robin")
-    weight: str = option("hops", doc="equal cost by hops or by delay (propagation)")
+    mode: SprayMode | str = option(SprayMode.RANDOM, doc="random or round_robin")
+    weight: PathWeight | str = option(PathWeight.HOPS, doc="equal cost by hops or by delay (propagation)")
 
     def __post_init__(self) -> None:
-        if self.mode not in ("random", "round_robin"):
-            raise ConfigError(f"spray: mode must be random or round_robin, got {self.mode!r}")
-        _check_weight("spray", self.weight)
+        self.mode = SprayMode.parse(self.mode, "spray: mode")
+        self.weight = PathWeight.parse(self.weight, "spray: weight")
 
     def attach(self, net: Network) -> None:
         self.random = net.stream("routing", "spray").random
@@ -145,7 +148,7 @@ class Spray(_EqualCost):
         n = len(links)
         if n == 1:
             return links[0]
-        if self.mode == "random":
+        if self.mode == SprayMode.RANDOM:
             return links[int(self.random() * n)]
         key = (node, packet.dst)
         i = self.turn.get(key, 0)
