@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from netlab.network.packet import Packet
 from netlab.simkit import NORMAL, Entry, event_heap
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from netlab.network.network import Network
 
-__all__ = ["FlowRecord", "FlowSource", "arrival_times", "size_sampler"]
+__all__ = ["FlowRecord", "FlowRun", "FlowSource", "arrival_times", "size_sampler"]
 
 
 def arrival_times(spec: FlowSpec, rng: random.Random) -> Iterator[tuple[float, int | None]]:
@@ -34,6 +34,19 @@ def size_sampler(size: SizeLaw, rng: random.Random) -> Callable[[], int]:
     return size.sampler(rng)
 
 
+class FlowRun(Protocol):
+    """What a flow's record and source need of the run they are part of (the runner's ``Simulation`` is one)."""
+
+    #: Packet records (``run.record_packets``), or None when they are not kept.
+    packet_records: list[tuple[Any, ...]] | None
+
+    def counted_delivery(self) -> None:
+        """A packet of a counted flow arrived (``run.stop_after_delivered``)."""
+
+    def source_finished(self) -> None:
+        """A flow sent its last packet: it no longer holds the run."""
+
+
 class FlowRecord:
     """FlowMonitor-like counters of one flow; the owner of its counted packets."""
 
@@ -42,7 +55,7 @@ class FlowRecord:
         "last_tx", "packets", "run", "rx_bytes", "rx_packets", "spec", "tx_bytes", "tx_packets",
     )  # fmt: skip
 
-    def __init__(self, spec: FlowSpec, run: Any) -> None:
+    def __init__(self, spec: FlowSpec, run: FlowRun) -> None:
         self.spec = spec
         self.run = run  # the runner: counts deliveries for stop_after_delivered, keeps packet records
         self.tx_packets = self.tx_bytes = self.rx_packets = self.rx_bytes = self.hops_sum = 0
@@ -83,7 +96,7 @@ class FlowSource(Entry):
     __slots__ = ("_eid", "_heap", "_on_fire", "_pending_size", "count", "done", "dst", "env", "node", "record", "run",
                  "size", "spec", "times", "warmup")  # fmt: skip
 
-    def __init__(self, spec: FlowSpec, net: Network, record: FlowRecord, run: Any, warmup_s: float) -> None:
+    def __init__(self, spec: FlowSpec, net: Network, record: FlowRecord, run: FlowRun, warmup_s: float) -> None:
         self.spec = spec
         self.env = net.env
         self._heap, self._eid = event_heap(net.env)
