@@ -135,6 +135,8 @@ class ServerSpec:
                                      "(none: no limit)")  # fmt: skip
     quota_action: str = option("defer", doc="mx, mailbox over quota: defer (452 4.2.2, retried) or bounce "
                                "(552 5.2.2)")  # fmt: skip
+    spf: str = option("off", doc="SPF check (RFC 7208) of HELO and MAIL FROM at RCPT time, as policyd-spf: off, "
+                      "tag (Received-SPF header) or reject (550 5.7.23 on fail)")  # fmt: skip
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "domains", tuple(self.domains))
@@ -153,6 +155,8 @@ class ServerSpec:
             raise ConfigError(f"server {self.host}: hop_limit must be >= 1 and size_limit >= 0")
         if self.quota_action not in ("defer", "bounce"):
             raise ConfigError(f"server {self.host}: quota_action must be defer or bounce, got {self.quota_action!r}")
+        if self.spf not in ("off", "tag", "reject"):
+            raise ConfigError(f"server {self.host}: spf must be off, tag or reject, got {self.spf!r}")
         if self.quota_bytes is not None and self.quota_bytes < 0:
             raise ConfigError(f"server {self.host}: quota must be >= 0")
 

@@ -15,16 +15,21 @@ The protocol itself is :class:`~netlab.mail.smtp.SmtpServerSession`'s; the decis
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Generator
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from netlab.mail.config.servers import RelayRefusal, ServerRole, SpamAction
 from netlab.mail.content.message import Envelope, count_received, prepend_header, received_header, sim_datetime
 from netlab.mail.content.spam import SessionInfo, x_spam_status
+from netlab.mail.dns.lookups import Answers, resolve_with
+from netlab.mail.mta.policyd_spf import SpfAction, SpfVerdict, check_spf, received_spf, spf_reject
 from netlab.mail.smtp.reply import Replies, Reply
-from netlab.mail.smtp.server import SmtpServerSession
+from netlab.mail.smtp.server import SmtpServerSession, Suspend
 
 if TYPE_CHECKING:
+    import simpy
+
     from netlab.mail.config.section import MailSpec
     from netlab.mail.config.servers import ServerSpec
     from netlab.mail.content.spam import SpamFilter
@@ -71,6 +76,8 @@ class Smtpd:
         self.spam = spam
         self.cleanup = cleanup
         self.submission = spec.role == ServerRole.MSA
+        self.spf_action = SpfAction(spec.spf)
+        self.spf_rejected = 0  # recipients refused for an SPF fail
         self.accepted = 0  # messages taken (250 after DATA)
         self.refused = 0  # messages refused at the end of DATA (hops, spam)
 
@@ -100,7 +107,52 @@ class Smtpd:
                 return Reply(550, f"<{sender}>: Sender address rejected: not owned by user {user}", "5.7.1")
         return None
 
-    def check_recipient(self, session: SmtpServerSession, rcpt: str, peer: str) -> Reply | None:
+    def check_recipient(self, session: SmtpServerSession, rcpt: str, policy: SmtpdPolicy) -> Reply | None:
+        """The recipient checks in Postfix's order: relay control and local users, then SPF (policyd-spf)."""
+        reply = self._relay_check(session, rcpt, policy.peer)
+        if reply is not None or self.spf_action is SpfAction.OFF:
+            return reply
+        if session.authenticated_user is not None or policy.peer in self.spec.trusted:
+            return None  # permit_sasl_authenticated, permit_mynetworks come before the policy service
+        verdicts = policy.spf_verdicts(session)
+        if verdicts is None:
+            raise Suspend(self.ctx.env.process(self._spf_lookups(session, policy)))
+        if self.spf_action is SpfAction.REJECT:
+            for v in verdicts:
+                refusal = spf_reject(v)
+                if refusal is not None:
+                    self.spf_rejected += 1
+                    reply = Reply(refusal.code, f"<{rcpt}>: Recipient address rejected: {refusal.text}",
+                                  refusal.enhanced)  # fmt: skip
+                    self.ctx.log(self.host, "policyd-spf", "", str(refusal))
+                    self.ctx.log(self.host, "smtpd", "", f"NOQUEUE: reject: RCPT from {policy.peer}"
+                                 f"[{session.peer_ip}]: {reply}; from=<{session.mail_from}> to=<{rcpt}> "
+                                 f"proto={session.protocol} helo=<{session.helo}>")  # fmt: skip
+                    return reply
+        return None
+
+    def _spf_lookups(self, session: SmtpServerSession, policy: SmtpdPolicy) -> Generator[simpy.Event, Any, None]:
+        """Evaluate SPF for the transaction's HELO and MAIL FROM identities through this host's resolver."""
+        ctx = self.ctx
+        sender, helo, ip = session.mail_from or "", session.helo or "", session.peer_ip
+        when = ctx.epoch.timestamp() + ctx.env.now
+        answers = Answers()
+        resolver = ctx.resolver(self.host)
+        if "." in helo and not helo.startswith("["):
+            helo_v = yield from resolve_with(resolver, lambda a: check_spf(
+                a, client_ip=ip, sender=sender, helo=helo, identity="helo", now_epoch_s=when), answers)  # fmt: skip
+        else:  # no domain to check (RFC 7208 §2.3: an address literal or a bare name)
+            helo_v = SpfVerdict("helo", "none", f"postmaster@{helo}", ip, helo, "no domain in HELO", 0)
+        if sender:
+            mail_v = yield from resolve_with(resolver, lambda a: check_spf(
+                a, client_ip=ip, sender=sender, helo=helo, identity="mailfrom", now_epoch_s=when), answers)  # fmt: skip
+        else:  # the null sender: the MAIL FROM identity is postmaster@<helo> (RFC 7208 §2.4)
+            mail_v = replace(helo_v, identity="mailfrom")
+        policy.spf = ((sender, helo), (helo_v, mail_v))
+        header = received_spf(mail_v, self.fqdn)
+        ctx.log(self.host, "policyd-spf", "", f"prepend Received-SPF: {header}")
+
+    def _relay_check(self, session: SmtpServerSession, rcpt: str, peer: str) -> Reply | None:
         """Local users must exist; anything else is relayed only for those allowed to (see the module docstring)."""
         if self.rewrite.is_local(rcpt):
             return None if self.local_user is not None and self.local_user(rcpt) else Replies.unknown_user(rcpt)
@@ -113,9 +165,9 @@ class Smtpd:
         return Replies.relay_denied(rcpt)
 
     # ------------------------------------------------------------------ the end of DATA
-    def end_of_data(self, session: SmtpServerSession, envelope: Envelope, data: bytes, peer: str) -> Reply:
+    def end_of_data(self, session: SmtpServerSession, envelope: Envelope, data: bytes, policy: SmtpdPolicy) -> Reply:
         """The last checks, then the ``Received:`` line and the queue; ``250 ... queued as QID`` or a refusal."""
-        ctx, spec, now = self.ctx, self.spec, self.ctx.env.now
+        ctx, spec, now, peer = self.ctx, self.spec, self.ctx.env.now, policy.peer
         if count_received(data) >= spec.hop_limit:
             self.refused += 1
             return Replies.TOO_MANY_HOPS
@@ -134,6 +186,9 @@ class Smtpd:
                 return Reply(550, f"Message content rejected (spam score {verdict.score:.1f})", "5.7.1")
             if action is SpamAction.TAG and local_rcpts:
                 data = prepend_header(data, "X-Spam-Status", x_spam_status(verdict, self.spam.threshold))
+        spf = policy.spf_verdicts(session)
+        if spf is not None:
+            data = prepend_header(data, "Received-SPF", received_spf(spf[1], self.fqdn))
         qid = self.cleanup.new_qid()
         rcpts = list(envelope.rcpt_to)
         data = received_header(by_host=self.fqdn, by_ip=self.ip, helo=session.helo or "unknown",
@@ -150,11 +205,13 @@ class Smtpd:
 class SmtpdPolicy:
     """The decisions of one server session of *smtpd* with the client node *peer* (a ServerPolicy)."""
 
-    __slots__ = ("peer", "smtpd")
+    __slots__ = ("peer", "smtpd", "spf")
 
     def __init__(self, smtpd: Smtpd, peer: str) -> None:
         self.smtpd = smtpd
         self.peer = peer
+        #: ((sender, helo), (HELO verdict, MAIL FROM verdict)) of the last transaction SPF was evaluated for
+        self.spf: tuple[tuple[str, str], tuple[SpfVerdict, SpfVerdict]] | None = None
 
     def __repr__(self) -> str:
         return f"<SmtpdPolicy {self.smtpd.host} <- {self.peer}>"
@@ -166,7 +223,13 @@ class SmtpdPolicy:
         return self.smtpd.check_sender(session, sender)
 
     def check_rcpt(self, session: SmtpServerSession, rcpt: str) -> Reply | None:
-        return self.smtpd.check_recipient(session, rcpt, self.peer)
+        return self.smtpd.check_recipient(session, rcpt, self)
+
+    def spf_verdicts(self, session: SmtpServerSession) -> tuple[SpfVerdict, SpfVerdict] | None:
+        """The (HELO, MAIL FROM) SPF verdicts of the session's current transaction, if already evaluated."""
+        if self.spf is not None and self.spf[0] == (session.mail_from or "", session.helo or ""):
+            return self.spf[1]
+        return None
 
     def end_of_data(self, session: SmtpServerSession, envelope: Envelope, data: bytes) -> Reply:
-        return self.smtpd.end_of_data(session, envelope, data, self.peer)
+        return self.smtpd.end_of_data(session, envelope, data, self)
