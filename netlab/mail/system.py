@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from netlab.mail.mailbox.inbox import InboxServer
     from netlab.mail.mailbox.store import MessageStore
     from netlab.mail.maillog import MailLog
+    from netlab.mail.mta.dkimkey import RsaKey
     from netlab.mail.mta.master import Mta
     from netlab.mail.workload import MailWorkload
     from netlab.network.faults import FaultSpec
@@ -119,7 +120,7 @@ class MailSystem:
         from netlab.mail.clients.fetch import FetchClient
         from netlab.mail.content.spam import SpamFilter
         from netlab.mail.context import MailContext
-        from netlab.mail.dns import DnsServer
+        from netlab.mail.dns import DnsServer, Record
         from netlab.mail.mailbox.inbox import InboxServer
         from netlab.mail.mailbox.store import MessageStore
         from netlab.mail.maillog import MailLog
@@ -139,7 +140,11 @@ class MailSystem:
                                             resolver_retries=spec.resolver_retries, hold=run.hold,
                                             release=run.release)  # fmt: skip
         spam = SpamFilter(threshold=spec.spam_threshold)
-        self.dns: DnsServer = DnsServer(self.stack, spec.dns_server, zone_records(spec, run.scenario.topology))
+        self.dkim_keys = self._dkim_keys(run.net.seed)
+        key_records = [Record(f"{spec.dkim_selector}._domainkey.{d}", "TXT", key.dns_txt(), spec.dns_ttl_s)
+                       for d, key in self.dkim_keys.items()]  # fmt: skip
+        self.dns: DnsServer = DnsServer(self.stack, spec.dns_server,
+                                        zone_records(spec, run.scenario.topology, key_records))  # fmt: skip
         self._muas: dict[str, Mua] = {}
         # The message store of each mx, keyed by account: the mailboxes of the users of its domains.
         self.stores: dict[str, MessageStore] = {
@@ -151,7 +156,7 @@ class MailSystem:
         dsns = itertools.count(1)
         self.mtas: dict[str, Mta] = {
             s.host: Mta(self.ctx, s, mail=spec, spam=spam, mailboxes=self.stores.get(s.host), fetching=fetching,
-                        dsn_serial=dsns)
+                        dsn_serial=dsns, dkim_keys=self.dkim_keys)
             for s in spec.servers
         }  # fmt: skip
         self.inboxes: dict[str, InboxServer] = {}
@@ -176,6 +181,15 @@ class MailSystem:
                 self.env.timeout(fault.at_s).callbacks.append(partial(_at_event, action, fault.node))
         self.workload: MailWorkload = MailWorkload(self.ctx, spec, self.mua)
         self.workload.start()
+
+    def _dkim_keys(self, seed: int) -> dict[str, RsaKey]:
+        """The DKIM key of each domain some server signs for, made from the run's seed (none: nothing imported)."""
+        domains = sorted({d for s in self.spec.servers for d in s.dkim_sign})
+        if not domains:
+            return {}
+        from netlab.mail.mta.dkimkey import domain_key
+
+        return {d: domain_key(seed, d, self.spec.dkim_key_bits) for d in domains}
 
     def _mailbox_users(self, domains: Sequence[str]) -> dict[str, str]:
         """Account -> password of the users whose domain is one of *domains* (the mailboxes of an mx)."""

@@ -14,7 +14,7 @@ from netlab.mail.config.servers import ServerRole
 
 if TYPE_CHECKING:
     from netlab.mail.config.section import MailSpec
-    from netlab.mail.dns.zone import ZoneSet
+    from netlab.mail.dns.zone import Record, ZoneSet
     from netlab.topology.spec import Topology
 
 __all__ = ["validate_mail", "zone_records"]
@@ -147,9 +147,9 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
     zone_records(mail, topology)  # builds and validates the zone (CNAME loops, MX targets without A)
 
 
-def zone_records(mail: MailSpec, topology: Topology) -> ZoneSet:
-    """The DNS zone of *mail*: an A record per server (its fqdn), the domains' MX records, the extra records;
-    validated by :func:`netlab.mail.dns.build_zones`."""
+def zone_records(mail: MailSpec, topology: Topology, extra: Iterable[Record] = ()) -> ZoneSet:
+    """The DNS zone of *mail*: an A record per server (its fqdn), the domains' MX records, the extra records and
+    *extra* (the DKIM keys the run made); validated by :func:`netlab.mail.dns.build_zones`."""
     from netlab.mail.dns import Record, build_zones
     from netlab.network.network import assign_ips
 
@@ -165,6 +165,7 @@ def zone_records(mail: MailSpec, topology: Topology) -> ZoneSet:
         Record(r.name, r.type.upper(), r.value, r.ttl_s if r.ttl_s is not None else ttl, r.preference)
         for r in mail.records
     )
+    recs.extend(extra)
     by_fqdn = {s.fqdn: s.host for s in mail.servers}
     by_ip = {ips[s.host] for s in mail.servers}
     for i, r in enumerate(mail.records):

@@ -40,6 +40,8 @@ class MailSpec:
     resolver_timeout_s: float = option(2.0, key="resolver_timeout", unit="time", doc="wait per DNS query")
     resolver_retries: int = option(2, doc="DNS query retransmissions")
     spam_threshold: float = option(5.0, doc="spam score at or above which a message is spam")
+    dkim_selector: str = option("netlab", doc="DKIM selector of every signing domain (<selector>._domainkey.<domain>)")
+    dkim_key_bits: int = option(1024, doc="RSA key size of the DKIM keys (1024 to 4096; made from the run's seed)")
     epoch: str = option(_DEFAULT_EPOCH, doc="wall-clock date of simulated time 0 (ISO 8601)")
     submit_retry_s: float = option(60.0, key="submit_retry", unit="time", doc="a mail program retries after this")
     submit_give_up_s: float = option(3600.0, key="submit_give_up", unit="time", doc="and gives up after this")
@@ -49,6 +51,9 @@ class MailSpec:
     def __post_init__(self) -> None:
         for name in ("domains", "servers", "users", "records", "send"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        if isinstance(self.dkim_key_bits, bool) or self.dkim_key_bits not in range(1024, 4097, 2):
+            raise ConfigError(f"mail.dkim_key_bits: expected an even number of bits from 1024 to 4096 (RFC 8301), "
+                              f"got {self.dkim_key_bits!r}")  # fmt: skip
         from datetime import datetime
 
         try:

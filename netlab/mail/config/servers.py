@@ -135,6 +135,11 @@ class ServerSpec:
                                      "(none: no limit)")  # fmt: skip
     quota_action: str = option("defer", doc="mx, mailbox over quota: defer (452 4.2.2, retried) or bounce "
                                "(552 5.2.2)")  # fmt: skip
+    dkim_sign: tuple[str, ...] = option((), doc="DKIM-sign (RFC 6376) mail whose From: domain is one of these, "
+                                        "as OpenDKIM; the keys are published in DNS")  # fmt: skip
+    dkim_verify: bool = option(False, doc="verify DKIM signatures of arriving mail (Authentication-Results header)")
+    footer: str | None = option(None, doc="text appended to the body of every message passing through (a list "
+                                "server's footer; it breaks DKIM signatures made before)")  # fmt: skip
     spf: str = option("off", doc="SPF check (RFC 7208) of HELO and MAIL FROM at RCPT time, as policyd-spf: off, "
                       "tag (Received-SPF header) or reject (550 5.7.23 on fail)")  # fmt: skip
 
@@ -142,6 +147,7 @@ class ServerSpec:
         object.__setattr__(self, "domains", tuple(self.domains))
         object.__setattr__(self, "relay_domains", tuple(self.relay_domains))
         object.__setattr__(self, "trusted", tuple(self.trusted))
+        object.__setattr__(self, "dkim_sign", tuple(d.lower() for d in self.dkim_sign))
         if self.role not in ROLES:
             raise ConfigError(f"server {self.host}: role must be one of {', '.join(ROLES)}, got {self.role!r}")
         if self.spam_action is not None and self.spam_action not in ("reject", "tag", "off"):

@@ -37,13 +37,14 @@ from netlab.mail.smtp.drivers import serve
 from netlab.mail.tracker import MailStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Collection, Mapping
 
     from netlab.mail.config.section import MailSpec
     from netlab.mail.config.servers import ServerSpec
     from netlab.mail.content.spam import SpamFilter
     from netlab.mail.context import MailContext, MailStream
     from netlab.mail.mailbox.agent import DeliveryAgent
+    from netlab.mail.mta.dkimkey import RsaKey
     from netlab.mail.smtp.server import SmtpServerSession
     from netlab.transport import Listener
 
@@ -69,11 +70,13 @@ class Mta:
         Accounts whose mail program fetches (their filed mail holds the run until retrieved).
     dsn_serial
         The run's DSN counter (shared by every host).
+    dkim_keys
+        The run's DKIM keys by domain (smtpd signs with those of its ``dkim_sign`` domains).
     """
 
     def __init__(self, ctx: MailContext, spec: ServerSpec, *, mail: MailSpec, spam: SpamFilter,
                  mailboxes: DeliveryAgent | None, fetching: Collection[str],
-                 dsn_serial: Iterator[int]) -> None:  # fmt: skip
+                 dsn_serial: Iterator[int], dkim_keys: Mapping[str, RsaKey] | None = None) -> None:  # fmt: skip
         self.ctx = ctx
         self.spec = spec
         self.host = spec.host
@@ -98,7 +101,7 @@ class Mta:
         self.cleanup = Cleanup(ctx, host=self.host, fqdn=self.fqdn, rewrite=self.rewrite, qmgr=self.queue)
         self.smtpd = Smtpd(ctx, spec, fqdn=self.fqdn, ip=self.ip, users=mail, rewrite=self.rewrite,
                            local_user=None if self.local is None else self.local.has_user, spam=spam,
-                           cleanup=self.cleanup)  # fmt: skip
+                           cleanup=self.cleanup, dkim_keys=dkim_keys or {})  # fmt: skip
         self.bounce = Bounce(ctx, host=self.host, fqdn=self.fqdn, cleanup=self.cleanup, serial=dsn_serial)
         self.sessions: dict[MailStream, None] = {}  # smtpd's open connections, in the order accepted
         self.up = True

@@ -15,7 +15,7 @@ The protocol itself is :class:`~netlab.mail.smtp.SmtpServerSession`'s; the decis
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from netlab.mail.config.servers import RelayRefusal, ServerRole, SpamAction
 from netlab.mail.content.message import Envelope, count_received, prepend_header, received_header, sim_datetime
 from netlab.mail.content.spam import SessionInfo, x_spam_status
 from netlab.mail.dns.lookups import Answers, resolve_with
+from netlab.mail.mta.opendkim import DkimResult, dkim_sign, dkim_verify, from_domain
 from netlab.mail.mta.policyd_spf import SpfAction, SpfVerdict, check_spf, received_spf, spf_reject
 from netlab.mail.smtp.reply import Replies, Reply
 from netlab.mail.smtp.server import SmtpServerSession, Suspend
@@ -35,9 +36,14 @@ if TYPE_CHECKING:
     from netlab.mail.content.spam import SpamFilter
     from netlab.mail.context import MailContext
     from netlab.mail.mta.cleanup import Cleanup
+    from netlab.mail.mta.dkimkey import RsaKey
     from netlab.mail.mta.rewrite import TrivialRewrite
 
 __all__ = ["Smtpd", "SmtpdPolicy"]
+
+# OpenDKIM's log wording for a verdict
+_OPENDKIM_SAYS = {"pass": "DKIM verification successful", "fail": "bad signature data",
+                  "permerror": "signature error", "temperror": "key retrieval failed"}  # fmt: skip
 
 
 class Smtpd:
@@ -64,7 +70,7 @@ class Smtpd:
 
     def __init__(self, ctx: MailContext, spec: ServerSpec, *, fqdn: str, ip: str, users: MailSpec,
                  rewrite: TrivialRewrite, local_user: Callable[[str], bool] | None, spam: SpamFilter,
-                 cleanup: Cleanup) -> None:  # fmt: skip
+                 cleanup: Cleanup, dkim_keys: Mapping[str, RsaKey] | None = None) -> None:  # fmt: skip
         self.ctx = ctx
         self.spec = spec
         self.host = spec.host
@@ -75,6 +81,7 @@ class Smtpd:
         self.local_user = local_user
         self.spam = spam
         self.cleanup = cleanup
+        self.dkim_keys: Mapping[str, RsaKey] = {d: k for d, k in (dkim_keys or {}).items() if d in spec.dkim_sign}
         self.submission = spec.role == ServerRole.MSA
         self.spf_action = SpfAction(spec.spf)
         self.spf_rejected = 0  # recipients refused for an SPF fail
@@ -152,6 +159,13 @@ class Smtpd:
         header = received_spf(mail_v, self.fqdn)
         ctx.log(self.host, "policyd-spf", "", f"prepend Received-SPF: {header}")
 
+    def _auth_lookups(self, data: bytes, policy: SmtpdPolicy) -> Generator[simpy.Event, Any, None]:
+        """Verify the message's DKIM signatures, their keys looked up through this host's resolver."""
+        when = self.ctx.epoch.timestamp() + self.ctx.env.now
+        results = yield from resolve_with(self.ctx.resolver(self.host),
+                                          lambda a: dkim_verify(a, data, now_epoch_s=when))  # fmt: skip
+        policy.eod = (data, results)
+
     def _relay_check(self, session: SmtpServerSession, rcpt: str, peer: str) -> Reply | None:
         """Local users must exist; anything else is relayed only for those allowed to (see the module docstring)."""
         if self.rewrite.is_local(rcpt):
@@ -168,6 +182,12 @@ class Smtpd:
     def end_of_data(self, session: SmtpServerSession, envelope: Envelope, data: bytes, policy: SmtpdPolicy) -> Reply:
         """The last checks, then the ``Received:`` line and the queue; ``250 ... queued as QID`` or a refusal."""
         ctx, spec, now, peer = self.ctx, self.spec, self.ctx.env.now, policy.peer
+        dkim_results: tuple[DkimResult, ...] = ()
+        if self.spec.dkim_verify and session.authenticated_user is None and peer not in self.spec.trusted:
+            found = policy.message_auth(data)
+            if found is None:  # the key lookups go through this host's resolver first
+                raise Suspend(ctx.env.process(self._auth_lookups(data, policy)))
+            dkim_results = found
         if count_received(data) >= spec.hop_limit:
             self.refused += 1
             return Replies.TOO_MANY_HOPS
@@ -186,9 +206,20 @@ class Smtpd:
                 return Reply(550, f"Message content rejected (spam score {verdict.score:.1f})", "5.7.1")
             if action is SpamAction.TAG and local_rcpts:
                 data = prepend_header(data, "X-Spam-Status", x_spam_status(verdict, self.spam.threshold))
+        if spec.footer is not None:
+            data = data + spec.footer.replace("\n", "\r\n").encode() + (b"" if spec.footer.endswith("\n") else b"\r\n")
+        signer = from_domain(data) if self.dkim_keys else None
+        signed = signer if signer in self.dkim_keys else None
+        if signed is not None:
+            data = dkim_sign(data, domain=signed, selector=self.users.dkim_selector, key=self.dkim_keys[signed],
+                             now_epoch_s=ctx.epoch.timestamp() + now) + data  # fmt: skip
         spf = policy.spf_verdicts(session)
         if spf is not None:
             data = prepend_header(data, "Received-SPF", received_spf(spf[1], self.fqdn))
+        if dkim_results:
+            clauses = [f"spf={spf[1].result} smtp.mailfrom={spf[1].sender}"] if spf is not None else []
+            clauses += [r.properties() for r in dkim_results]
+            data = prepend_header(data, "Authentication-Results", f"{self.fqdn}; " + "; ".join(clauses))
         qid = self.cleanup.new_qid()
         rcpts = list(envelope.rcpt_to)
         data = received_header(by_host=self.fqdn, by_ip=self.ip, helo=session.helo or "unknown",
@@ -198,6 +229,14 @@ class Smtpd:
         user = session.authenticated_user
         sasl = f", sasl_method=PLAIN, sasl_username={user}" if user else ""
         ctx.log(self.host, "smtpd", qid, f"client={peer}[{session.peer_ip}]{sasl}")
+        for r in dkim_results:
+            if r.result != "none":
+                ctx.log(self.host, "opendkim", qid, f"{peer} [{session.peer_ip}] s={r.selector} d={r.domain}: "
+                        + _OPENDKIM_SAYS.get(r.result, r.reason))  # fmt: skip
+        if signed is not None:
+            ctx.log(
+                self.host, "opendkim", qid, f"DKIM-Signature field added (s={self.users.dkim_selector}, d={signed})"
+            )
         self.cleanup.enqueue(qid, envelope.mail_from, rcpts, data, client=peer, spam_score=score)
         return Replies.queued(qid)
 
@@ -205,13 +244,15 @@ class Smtpd:
 class SmtpdPolicy:
     """The decisions of one server session of *smtpd* with the client node *peer* (a ServerPolicy)."""
 
-    __slots__ = ("peer", "smtpd", "spf")
+    __slots__ = ("eod", "peer", "smtpd", "spf")
 
     def __init__(self, smtpd: Smtpd, peer: str) -> None:
         self.smtpd = smtpd
         self.peer = peer
         #: ((sender, helo), (HELO verdict, MAIL FROM verdict)) of the last transaction SPF was evaluated for
         self.spf: tuple[tuple[str, str], tuple[SpfVerdict, SpfVerdict]] | None = None
+        #: (message, DKIM verdicts) of the last message whose signatures were verified
+        self.eod: tuple[bytes, tuple[DkimResult, ...]] | None = None
 
     def __repr__(self) -> str:
         return f"<SmtpdPolicy {self.smtpd.host} <- {self.peer}>"
@@ -224,6 +265,12 @@ class SmtpdPolicy:
 
     def check_rcpt(self, session: SmtpServerSession, rcpt: str) -> Reply | None:
         return self.smtpd.check_recipient(session, rcpt, self)
+
+    def message_auth(self, data: bytes) -> tuple[DkimResult, ...] | None:
+        """The DKIM verdicts on *data*, if already evaluated (the end of DATA asks again after its lookups)."""
+        if self.eod is not None and self.eod[0] == data:
+            return self.eod[1]
+        return None
 
     def spf_verdicts(self, session: SmtpServerSession) -> tuple[SpfVerdict, SpfVerdict] | None:
         """The (HELO, MAIL FROM) SPF verdicts of the session's current transaction, if already evaluated."""
