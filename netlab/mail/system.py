@@ -289,7 +289,7 @@ class MailSystem:
 
         log = self.maillog.frame()
         log.insert(0, "line", [line.render(self.epoch) for line in self.maillog.lines])
-        return {
+        tables = {
             "messages": self.tracker.messages_frame(self._queued()),
             "mail_hops": self.tracker.hops_frame(),
             "maillog": log,
@@ -297,6 +297,19 @@ class MailSystem:
             "fetch_sessions": self.tracker.fetches_frame(),
             "mailboxes": mailboxes_frame(self.stores.items()),
         }
+        if any(s.dmarc != "off" for s in self.spec.servers):
+            tables["dmarc_reports"] = self.dmarc_report()
+        return tables
+
+    def dmarc_report(self) -> pd.DataFrame:
+        """The run's DMARC aggregate counts, one row per (reporting server, header From domain, source IP,
+        disposition, aligned DKIM, aligned SPF, result), like the records of an RFC 7489 Appendix C report."""
+        import pandas as pd
+
+        cols = ["reporter", "header_from", "source_ip", "count", "disposition", "dkim", "spf", "dmarc"]
+        rows = [(host, k[0], k[1], n, k[2], k[3], k[4], k[5])
+                for host, mta in self.mtas.items() for k, n in sorted(mta.smtpd.dmarc_counts.items())]  # fmt: skip
+        return pd.DataFrame(rows, columns=cols)
 
     def summary(self, run: RunHandle) -> dict[str, Any]:
         """Counts by status (mail and DSNs apart), delivery time percentiles (s), queue and DNS figures."""

@@ -59,12 +59,16 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
             raise ConfigError(f"{where}.domains: a relay is final destination for nothing; use role mx")
         for j, t in enumerate(s.trusted):
             _known(t, hosts, f"{where}.trusted[{j}]")
+        if s.dmarc != "off" and (s.spf == "off" or not s.dkim_verify):
+            raise ConfigError(f"{where}.dmarc: DMARC is judged from SPF and DKIM; set spf (tag or reject) and "
+                              "dkim_verify: true on this server")  # fmt: skip
         if s.smarthost is not None:
             _known(s.smarthost, hosts, f"{where}.smarthost")
             if s.smarthost not in {x.host for x in mail.servers}:
                 raise ConfigError(f"{where}.smarthost: {s.smarthost!r} runs no mail server")
             if s.smarthost == s.host:
                 raise ConfigError(f"{where}.smarthost: a server cannot relay through itself")
+    _check_auth_records(mail)
     servers = {s.host for s in mail.servers}
     names = set()
     for i, d in enumerate(mail.domains):
@@ -145,6 +149,28 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
         if not senders or not (w.recipients or mail.users):
             raise ConfigError("mail.workload: needs at least one sender with a client and one recipient")
     zone_records(mail, topology)  # builds and validates the zone (CNAME loops, MX targets without A)
+
+
+def _check_auth_records(mail: MailSpec) -> None:
+    """Static SPF and DMARC records parse (the library's or RFC's error, naming the record)."""
+    for i, r in enumerate(mail.records):
+        if r.type.upper() != "TXT":
+            continue
+        text = r.value.strip()
+        where = f"mail.records[{i}] ({r.name} TXT {r.value!r})"
+        if r.name.lower().startswith("_dmarc.") and text.replace(" ", "").startswith("v=DMARC1"):
+            from netlab.mail.mta.opendmarc import DmarcRecordError, parse_dmarc
+
+            try:
+                parse_dmarc(text)
+            except DmarcRecordError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+        elif text.lower().startswith("v=spf1"):
+            from netlab.mail.mta.policyd_spf import spf_syntax_error
+
+            why = spf_syntax_error(r.name, text)
+            if why:
+                raise ConfigError(f"{where}: SPF record does not parse (pyspf): {why}")
 
 
 def zone_records(mail: MailSpec, topology: Topology, extra: Iterable[Record] = ()) -> ZoneSet:

@@ -140,6 +140,9 @@ class ServerSpec:
     dkim_verify: bool = option(False, doc="verify DKIM signatures of arriving mail (Authentication-Results header)")
     footer: str | None = option(None, doc="text appended to the body of every message passing through (a list "
                                 "server's footer; it breaks DKIM signatures made before)")  # fmt: skip
+    dmarc: str = option("off", doc="DMARC (RFC 7489) of arriving mail, as OpenDMARC: off, monitor (judge and "
+                        "report) or enforce (the domain's policy: reject 550 5.7.1, quarantine); needs spf and "
+                        "dkim_verify")  # fmt: skip
     spf: str = option("off", doc="SPF check (RFC 7208) of HELO and MAIL FROM at RCPT time, as policyd-spf: off, "
                       "tag (Received-SPF header) or reject (550 5.7.23 on fail)")  # fmt: skip
 
@@ -161,6 +164,8 @@ class ServerSpec:
             raise ConfigError(f"server {self.host}: hop_limit must be >= 1 and size_limit >= 0")
         if self.quota_action not in ("defer", "bounce"):
             raise ConfigError(f"server {self.host}: quota_action must be defer or bounce, got {self.quota_action!r}")
+        if self.dmarc not in ("off", "monitor", "enforce"):
+            raise ConfigError(f"server {self.host}: dmarc must be off, monitor or enforce, got {self.dmarc!r}")
         if self.spf not in ("off", "tag", "reject"):
             raise ConfigError(f"server {self.host}: spf must be off, tag or reject, got {self.spf!r}")
         if self.quota_bytes is not None and self.quota_bytes < 0:

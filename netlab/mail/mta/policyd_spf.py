@@ -28,7 +28,7 @@ from netlab.mail.smtp.reply import Reply
 if TYPE_CHECKING:
     from netlab.mail.dns.lookups import Answers
 
-__all__ = ["SpfAction", "SpfVerdict", "check_spf", "received_spf", "spf_reject"]
+__all__ = ["SpfAction", "SpfVerdict", "check_spf", "received_spf", "spf_reject", "spf_syntax_error"]
 
 #: RFC 7208 §2.6 results.
 RESULTS = ("none", "neutral", "pass", "fail", "softfail", "temperror", "permerror")
@@ -147,3 +147,20 @@ def spf_reject(v: SpfVerdict) -> Reply | None:
     if v.result == "temperror":
         return Reply(451, f"Temporary SPF failure: {v.explanation}", "4.4.3")
     return None
+
+
+def spf_syntax_error(domain: str, text: str) -> str:
+    """pyspf's complaint about the syntax of the SPF record *text* of *domain*, or ``""`` if it parses.
+
+    Each term is parsed as pyspf's evaluation does (``spf.query.validate_mechanism``), without any DNS lookup;
+    macros are left to run time.
+    """
+    spf = _spf()
+    q = spf.query(i="192.0.2.1", s=f"postmaster@{domain}", h=domain, querytime=0)
+    try:
+        for term in text.split()[1:]:
+            if "%" not in term and not spf.RE_MODIFIER.match(term):  # modifiers (redirect=, exp=) are names
+                q.validate_mechanism(term)
+    except spf.PermError as exc:
+        return str(exc)
+    return ""

@@ -24,9 +24,11 @@ from netlab.mail.content.message import Envelope, count_received, prepend_header
 from netlab.mail.content.spam import SessionInfo, x_spam_status
 from netlab.mail.dns.lookups import Answers, resolve_with
 from netlab.mail.mta.opendkim import DkimResult, dkim_sign, dkim_verify, from_domain
+from netlab.mail.mta.opendmarc import DmarcAction, DmarcVerdict, evaluate_dmarc
 from netlab.mail.mta.policyd_spf import SpfAction, SpfVerdict, check_spf, received_spf, spf_reject
 from netlab.mail.smtp.reply import Replies, Reply
 from netlab.mail.smtp.server import SmtpServerSession, Suspend
+from netlab.mail.tracker import message_id_of
 
 if TYPE_CHECKING:
     import simpy
@@ -85,6 +87,12 @@ class Smtpd:
         self.submission = spec.role == ServerRole.MSA
         self.spf_action = SpfAction(spec.spf)
         self.spf_rejected = 0  # recipients refused for an SPF fail
+        self.dmarc_action = spec.dmarc
+        self.dmarc_rng = ctx.stream(self.host, "dmarc")  # pct sampling (RFC 7489 §6.6.4)
+        self.dmarc_rejected = 0
+        #: DMARC outcomes counted as an aggregate report's rows: (header_from, source_ip, disposition, dkim, spf,
+        #: dmarc) -> messages
+        self.dmarc_counts: dict[tuple[str, str, str, str, str, str], int] = {}
         self.accepted = 0  # messages taken (250 after DATA)
         self.refused = 0  # messages refused at the end of DATA (hops, spam)
 
@@ -159,12 +167,27 @@ class Smtpd:
         header = received_spf(mail_v, self.fqdn)
         ctx.log(self.host, "policyd-spf", "", f"prepend Received-SPF: {header}")
 
-    def _auth_lookups(self, data: bytes, policy: SmtpdPolicy) -> Generator[simpy.Event, Any, None]:
-        """Verify the message's DKIM signatures, their keys looked up through this host's resolver."""
+    def _auth_lookups(self, data: bytes, policy: SmtpdPolicy,
+                      spf: SpfVerdict | None) -> Generator[simpy.Event, Any, None]:  # fmt: skip
+        """Verify the message's DKIM signatures and, with DMARC on, judge it by its From domain's policy; the keys
+        and the policy are looked up through this host's resolver."""
         when = self.ctx.epoch.timestamp() + self.ctx.env.now
-        results = yield from resolve_with(self.ctx.resolver(self.host),
-                                          lambda a: dkim_verify(a, data, now_epoch_s=when))  # fmt: skip
-        policy.eod = (data, results)
+        resolver, answers = self.ctx.resolver(self.host), Answers()
+        results = yield from resolve_with(resolver, lambda a: dkim_verify(a, data, now_epoch_s=when), answers)
+        dmarc = None
+        if self.dmarc_action != DmarcAction.OFF:
+            domain = from_domain(data)
+            dmarc = yield from resolve_with(resolver, lambda a: evaluate_dmarc(
+                a, from_domain=domain, spf=spf, dkim=results, rng=self.dmarc_rng), answers)  # fmt: skip
+            if self.dmarc_action == DmarcAction.MONITOR:
+                dmarc = replace(dmarc, disposition="none")
+        policy.eod = (data, (results, dmarc))
+
+    def _count_dmarc(self, v: DmarcVerdict, source_ip: str) -> None:
+        if v.result != "none":
+            key = (v.domain, source_ip, v.disposition, "pass" if v.dkim_aligned else "fail",
+                   "pass" if v.spf_aligned else "fail", v.result)  # fmt: skip
+            self.dmarc_counts[key] = self.dmarc_counts.get(key, 0) + 1
 
     def _relay_check(self, session: SmtpServerSession, rcpt: str, peer: str) -> Reply | None:
         """Local users must exist; anything else is relayed only for those allowed to (see the module docstring)."""
@@ -183,11 +206,22 @@ class Smtpd:
         """The last checks, then the ``Received:`` line and the queue; ``250 ... queued as QID`` or a refusal."""
         ctx, spec, now, peer = self.ctx, self.spec, self.ctx.env.now, policy.peer
         dkim_results: tuple[DkimResult, ...] = ()
+        dmarc: DmarcVerdict | None = None
+        spf = policy.spf_verdicts(session)
         if self.spec.dkim_verify and session.authenticated_user is None and peer not in self.spec.trusted:
             found = policy.message_auth(data)
-            if found is None:  # the key lookups go through this host's resolver first
-                raise Suspend(ctx.env.process(self._auth_lookups(data, policy)))
-            dkim_results = found
+            if found is None:  # the key and policy lookups go through this host's resolver first
+                raise Suspend(ctx.env.process(self._auth_lookups(data, policy, spf[1] if spf else None)))
+            dkim_results, dmarc = found
+        if dmarc is not None:
+            self._count_dmarc(dmarc, session.peer_ip)
+            if dmarc.result == "fail" and self.dmarc_action == DmarcAction.ENFORCE and dmarc.disposition == "reject":
+                self.refused += 1
+                self.dmarc_rejected += 1
+                found_auth = (spf[1].result if spf else "", ",".join(r.result for r in dkim_results), dmarc.result)
+                ctx.tracker.authentication(message_id_of(data), envelope.rcpt_to, found_auth)
+                ctx.log(self.host, "opendmarc", "", f"{dmarc.domain} fail (p={dmarc.policy}): rejected")
+                return Reply(550, f"Email rejected per DMARC policy for {dmarc.domain}", "5.7.1")
         if count_received(data) >= spec.hop_limit:
             self.refused += 1
             return Replies.TOO_MANY_HOPS
@@ -213,12 +247,16 @@ class Smtpd:
         if signed is not None:
             data = dkim_sign(data, domain=signed, selector=self.users.dkim_selector, key=self.dkim_keys[signed],
                              now_epoch_s=ctx.epoch.timestamp() + now) + data  # fmt: skip
-        spf = policy.spf_verdicts(session)
+        quarantined = dmarc is not None and dmarc.disposition == "quarantine"
+        if quarantined and self.dmarc_action == DmarcAction.ENFORCE:
+            # the flag a recipient's filter files into Junk (netlab's mailboxes have one folder)
+            data = prepend_header(data, "X-Spam-Flag", "YES")
         if spf is not None:
             data = prepend_header(data, "Received-SPF", received_spf(spf[1], self.fqdn))
         if dkim_results:
             clauses = [f"spf={spf[1].result} smtp.mailfrom={spf[1].sender}"] if spf is not None else []
             clauses += [r.properties() for r in dkim_results]
+            clauses += [dmarc.properties()] if dmarc is not None and dmarc.result != "none" else []
             data = prepend_header(data, "Authentication-Results", f"{self.fqdn}; " + "; ".join(clauses))
         qid = self.cleanup.new_qid()
         rcpts = list(envelope.rcpt_to)
@@ -237,7 +275,11 @@ class Smtpd:
             ctx.log(
                 self.host, "opendkim", qid, f"DKIM-Signature field added (s={self.users.dkim_selector}, d={signed})"
             )
-        self.cleanup.enqueue(qid, envelope.mail_from, rcpts, data, client=peer, spam_score=score)
+        auth = None
+        if spf is not None or dkim_results:
+            dkim_text = ",".join(r.result for r in dkim_results)
+            auth = (spf[1].result if spf else "", dkim_text, dmarc.result if dmarc is not None else "")
+        self.cleanup.enqueue(qid, envelope.mail_from, rcpts, data, client=peer, spam_score=score, auth=auth)
         return Replies.queued(qid)
 
 
@@ -251,8 +293,8 @@ class SmtpdPolicy:
         self.peer = peer
         #: ((sender, helo), (HELO verdict, MAIL FROM verdict)) of the last transaction SPF was evaluated for
         self.spf: tuple[tuple[str, str], tuple[SpfVerdict, SpfVerdict]] | None = None
-        #: (message, DKIM verdicts) of the last message whose signatures were verified
-        self.eod: tuple[bytes, tuple[DkimResult, ...]] | None = None
+        #: (message, (DKIM verdicts, DMARC verdict)) of the last message whose signatures were verified
+        self.eod: tuple[bytes, tuple[tuple[DkimResult, ...], DmarcVerdict | None]] | None = None
 
     def __repr__(self) -> str:
         return f"<SmtpdPolicy {self.smtpd.host} <- {self.peer}>"
@@ -266,7 +308,7 @@ class SmtpdPolicy:
     def check_rcpt(self, session: SmtpServerSession, rcpt: str) -> Reply | None:
         return self.smtpd.check_recipient(session, rcpt, self)
 
-    def message_auth(self, data: bytes) -> tuple[DkimResult, ...] | None:
+    def message_auth(self, data: bytes) -> tuple[tuple[DkimResult, ...], DmarcVerdict | None] | None:
         """The DKIM verdicts on *data*, if already evaluated (the end of DATA asks again after its lookups)."""
         if self.eod is not None and self.eod[0] == data:
             return self.eod[1]
