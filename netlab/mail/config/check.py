@@ -136,6 +136,8 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
             raise ConfigError(f"{where}.from: no msa serves {m.sender!r}; give the user an msa")
     if mail.workload is not None:
         w = mail.workload
+        if w.forger is not None:
+            _known(w.forger, hosts, "mail.workload.forger")
         for key in ("senders", "recipients"):
             for j, addr in enumerate(getattr(w, key)):
                 if mail.user(addr) is None:
