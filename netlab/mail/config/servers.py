@@ -143,6 +143,15 @@ class ServerSpec:
     dmarc: str = option("off", doc="DMARC (RFC 7489) of arriving mail, as OpenDMARC: off, monitor (judge and "
                         "report) or enforce (the domain's policy: reject 550 5.7.1, quarantine); needs spf and "
                         "dkim_verify")  # fmt: skip
+    greylist: bool = option(False, doc="greylist at RCPT as postgrey does: a new (client /24, sender, recipient) "
+                            "is deferred 450 4.2.0 until retried after greylist_delay")  # fmt: skip
+    greylist_delay_s: float = option(300.0, key="greylist_delay", unit="time", doc="postgrey --delay")
+    greylist_retry_window_s: float = option(172800.0, key="greylist_retry_window", unit="time",
+                                            doc="postgrey --retry-window: a later first retry starts over")  # fmt: skip
+    greylist_max_age_s: float = option(3024000.0, key="greylist_max_age", unit="time",
+                                       doc="postgrey --max-age: a triplet unseen this long is forgotten")  # fmt: skip
+    greylist_awl: int = option(5, doc="postgrey --auto-whitelist-clients: passes after which a client is no longer "
+                               "greylisted (0: never)")  # fmt: skip
     spf: str = option("off", doc="SPF check (RFC 7208) of HELO and MAIL FROM at RCPT time, as policyd-spf: off, "
                       "tag (Received-SPF header) or reject (550 5.7.23 on fail)")  # fmt: skip
 
@@ -166,6 +175,14 @@ class ServerSpec:
             raise ConfigError(f"server {self.host}: quota_action must be defer or bounce, got {self.quota_action!r}")
         if self.dmarc not in ("off", "monitor", "enforce"):
             raise ConfigError(f"server {self.host}: dmarc must be off, monitor or enforce, got {self.dmarc!r}")
+        for name in ("greylist_delay_s", "greylist_retry_window_s", "greylist_max_age_s"):
+            v = getattr(self, name)
+            if not (v >= 0 and math.isfinite(v)):
+                raise ConfigError(f"server {self.host}: {name.removesuffix('_s')} must be a time >= 0, got {v!r}")
+        if isinstance(self.greylist_awl, bool) or not isinstance(self.greylist_awl, int) or self.greylist_awl < 0:
+            raise ConfigError(
+                f"server {self.host}: greylist_awl must be a whole number >= 0, got {self.greylist_awl!r}"
+            )
         if self.spf not in ("off", "tag", "reject"):
             raise ConfigError(f"server {self.host}: spf must be off, tag or reject, got {self.spf!r}")
         if self.quota_bytes is not None and self.quota_bytes < 0:

@@ -26,6 +26,7 @@ from netlab.mail.dns.lookups import Answers, resolve_with
 from netlab.mail.mta.opendkim import DkimResult, dkim_sign, dkim_verify, from_domain
 from netlab.mail.mta.opendmarc import DmarcAction, DmarcVerdict, evaluate_dmarc
 from netlab.mail.mta.policyd_spf import SpfAction, SpfVerdict, check_spf, received_spf, spf_reject
+from netlab.mail.mta.postgrey import Postgrey, greylisted_reply
 from netlab.mail.smtp.reply import Replies, Reply
 from netlab.mail.smtp.server import SmtpServerSession, Suspend
 from netlab.mail.tracker import message_id_of
@@ -87,6 +88,8 @@ class Smtpd:
         self.submission = spec.role == ServerRole.MSA
         self.spf_action = SpfAction(spec.spf)
         self.spf_rejected = 0  # recipients refused for an SPF fail
+        self.postgrey = (Postgrey(spec.greylist_delay_s, spec.greylist_retry_window_s, spec.greylist_max_age_s,
+                                  spec.greylist_awl) if spec.greylist else None)  # fmt: skip
         self.dmarc_action = spec.dmarc
         self.dmarc_rng = ctx.stream(self.host, "dmarc")  # pct sampling (RFC 7489 §6.6.4)
         self.dmarc_rejected = 0
@@ -123,12 +126,31 @@ class Smtpd:
         return None
 
     def check_recipient(self, session: SmtpServerSession, rcpt: str, policy: SmtpdPolicy) -> Reply | None:
-        """The recipient checks in Postfix's order: relay control and local users, then SPF (policyd-spf)."""
+        """The recipient checks in Postfix's order: relay control and local users, then (for clients neither
+        authenticated nor trusted: ``permit_sasl_authenticated``, ``permit_mynetworks`` come first) SPF
+        (policyd-spf) and greylisting (postgrey)."""
         reply = self._relay_check(session, rcpt, policy.peer)
-        if reply is not None or self.spf_action is SpfAction.OFF:
+        if reply is not None:
             return reply
         if session.authenticated_user is not None or policy.peer in self.spec.trusted:
-            return None  # permit_sasl_authenticated, permit_mynetworks come before the policy service
+            return None
+        return self._spf_check(session, rcpt, policy) or self._greylist_check(session, rcpt, policy)
+
+    def _greylist_check(self, session: SmtpServerSession, rcpt: str, policy: SmtpdPolicy) -> Reply | None:
+        if self.postgrey is None:
+            return None
+        sender = session.mail_from or ""
+        d = self.postgrey.check(session.peer_ip, sender, rcpt, self.ctx.env.now)
+        delay = "" if d.delay_s is None else f", delay={d.delay_s:.0f}"
+        self.ctx.log(self.host, "postgrey", "", f"action={d.action}, reason={d.reason}{delay}, client_name="
+                     f"{policy.peer}, client_address={session.peer_ip}, sender={sender}, recipient={rcpt}")  # fmt: skip
+        if d.action == "pass":
+            return None
+        return greylisted_reply(rcpt, rcpt.rpartition("@")[2])
+
+    def _spf_check(self, session: SmtpServerSession, rcpt: str, policy: SmtpdPolicy) -> Reply | None:
+        if self.spf_action is SpfAction.OFF:
+            return None
         verdicts = policy.spf_verdicts(session)
         if verdicts is None:
             raise Suspend(self.ctx.env.process(self._spf_lookups(session, policy)))
