@@ -152,6 +152,12 @@ class ServerSpec:
                                        doc="postgrey --max-age: a triplet unseen this long is forgotten")  # fmt: skip
     greylist_awl: int = option(5, doc="postgrey --auto-whitelist-clients: passes after which a client is no longer "
                                "greylisted (0: never)")  # fmt: skip
+    connection_count_limit: int = option(0, doc="anvil: simultaneous connections per client address, 421 4.7.0 "
+                                         "beyond (Postfix's default is 50; 0: no limit)")  # fmt: skip
+    connection_rate_limit: int = option(0, doc="anvil: connections per client address per anvil_rate_time_unit, "
+                                        "421 4.7.0 beyond (0: no limit)")  # fmt: skip
+    anvil_rate_time_unit_s: float = option(60.0, key="anvil_rate_time_unit", unit="time",
+                                           doc="the time unit of connection_rate_limit")  # fmt: skip
     spf: str = option("off", doc="SPF check (RFC 7208) of HELO and MAIL FROM at RCPT time, as policyd-spf: off, "
                       "tag (Received-SPF header) or reject (550 5.7.23 on fail)")  # fmt: skip
 
@@ -183,6 +189,12 @@ class ServerSpec:
             raise ConfigError(
                 f"server {self.host}: greylist_awl must be a whole number >= 0, got {self.greylist_awl!r}"
             )
+        for name in ("connection_count_limit", "connection_rate_limit"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ConfigError(f"server {self.host}: {name} must be a whole number >= 0, got {v!r}")
+        if not (self.anvil_rate_time_unit_s > 0 and math.isfinite(self.anvil_rate_time_unit_s)):
+            raise ConfigError(f"server {self.host}: anvil_rate_time_unit must be a positive time")
         if self.spf not in ("off", "tag", "reject"):
             raise ConfigError(f"server {self.host}: spf must be off, tag or reject, got {self.spf!r}")
         if self.quota_bytes is not None and self.quota_bytes < 0:
