@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -69,6 +70,14 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
             if s.smarthost == s.host:
                 raise ConfigError(f"{where}.smarthost: a server cannot relay through itself")
     _check_auth_records(mail)
+    for i, bl in enumerate(mail.blocklists):
+        for j, x in enumerate(bl.listed):
+            if x not in hosts:
+                try:
+                    ipaddress.IPv4Address(x)
+                except ValueError:
+                    raise ConfigError(f"mail.blocklists[{i}].listed[{j}]: {x!r} is neither a node nor an IPv4 "
+                                      "address") from None  # fmt: skip
     servers = {s.host for s in mail.servers}
     names = set()
     for i, d in enumerate(mail.domains):
@@ -194,6 +203,12 @@ def zone_records(mail: MailSpec, topology: Topology, extra: Iterable[Record] = (
         for r in mail.records
     )
     recs.extend(extra)
+    for bl in mail.blocklists:
+        bttl = bl.ttl_s if bl.ttl_s is not None else ttl
+        # RFC 5782 §5: every list carries the test entry 127.0.0.2 (and never 127.0.0.1)
+        for ip in dict.fromkeys(("127.0.0.2", *(ips.get(x, x) for x in bl.listed))):
+            name = ".".join(reversed(ip.split("."))) + "." + bl.zone
+            recs += [Record(name, "A", "127.0.0.2", bttl), Record(name, "TXT", bl.reason, bttl)]
     by_fqdn = {s.fqdn: s.host for s in mail.servers}
     by_ip = {ips[s.host] for s in mail.servers}
     for i, r in enumerate(mail.records):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netlab.errors import ConfigError
-from netlab.mail.config.servers import DomainSpec, QueueSpec, RecordSpec, ServerRole, ServerSpec
+from netlab.mail.config.servers import BlocklistSpec, DomainSpec, QueueSpec, RecordSpec, ServerRole, ServerSpec
 from netlab.mail.config.users import MailWorkloadSpec, ScriptedMessage, UserSpec
 from netlab.mail.content.address import Address
 from netlab.topology.spec import option
@@ -35,6 +35,7 @@ class MailSpec:
     servers: tuple[ServerSpec, ...] = option((), doc="mail servers (msa, mx, relay)")
     users: tuple[UserSpec, ...] = option((), doc="mail users (mailboxes at their domain's mx)")
     records: tuple[RecordSpec, ...] = option((), doc="extra DNS records")
+    blocklists: tuple[BlocklistSpec, ...] = option((), doc="DNS blocklist zones (RFC 5782) the DNS server serves")
     queue: QueueSpec = option(key="queue", doc="queue defaults for every server", default_factory=QueueSpec)
     dns_ttl_s: float = option(3600.0, key="dns_ttl", unit="time", doc="TTL of the generated records")
     resolver_timeout_s: float = option(2.0, key="resolver_timeout", unit="time", doc="wait per DNS query")
@@ -49,7 +50,7 @@ class MailSpec:
     workload: MailWorkloadSpec | None = option(None, doc="random mail traffic")
 
     def __post_init__(self) -> None:
-        for name in ("domains", "servers", "users", "records", "send"):
+        for name in ("domains", "servers", "users", "records", "blocklists", "send"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if isinstance(self.dkim_key_bits, bool) or self.dkim_key_bits not in range(1024, 4097, 2):
             raise ConfigError(f"mail.dkim_key_bits: expected an even number of bits from 1024 to 4096 (RFC 8301), "

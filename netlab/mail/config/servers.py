@@ -19,6 +19,7 @@ from netlab.topology.spec import option
 
 __all__ = [
     "ROLES",
+    "BlocklistSpec",
     "DomainSpec",
     "QueueSpec",
     "QuotaAction",
@@ -27,6 +28,7 @@ __all__ = [
     "ServerRole",
     "ServerSpec",
     "SpamAction",
+    "dnsbl_sites",
 ]  # fmt: skip
 
 
@@ -158,6 +160,10 @@ class ServerSpec:
                                         "421 4.7.0 beyond (0: no limit)")  # fmt: skip
     anvil_rate_time_unit_s: float = option(60.0, key="anvil_rate_time_unit", unit="time",
                                            doc="the time unit of connection_rate_limit")  # fmt: skip
+    dnsbl: tuple[str, ...] = option((), doc="DNS blocklists consulted at RCPT (reject_rbl_client): zone names, "
+                                    "each optionally *weight as postscreen_dnsbl_sites (zone*2)")  # fmt: skip
+    dnsbl_threshold: int = option(1, doc="sum of the weights of the lists naming a client at which it is refused "
+                                  "(554 5.7.1), as postscreen_dnsbl_threshold")  # fmt: skip
     spf: str = option("off", doc="SPF check (RFC 7208) of HELO and MAIL FROM at RCPT time, as policyd-spf: off, "
                       "tag (Received-SPF header) or reject (550 5.7.23 on fail)")  # fmt: skip
 
@@ -166,6 +172,16 @@ class ServerSpec:
         object.__setattr__(self, "relay_domains", tuple(self.relay_domains))
         object.__setattr__(self, "trusted", tuple(self.trusted))
         object.__setattr__(self, "dkim_sign", tuple(d.lower() for d in self.dkim_sign))
+        object.__setattr__(self, "dnsbl", tuple(self.dnsbl))
+        for entry in self.dnsbl:
+            zone, star, weight = str(entry).partition("*")
+            if not zone or (star and not weight.lstrip("-").isdigit()):
+                raise ConfigError(f"server {self.host}: dnsbl entry {entry!r}: expected zone or zone*weight "
+                                  "(a whole number)")  # fmt: skip
+        if isinstance(self.dnsbl_threshold, bool) or not isinstance(self.dnsbl_threshold, int):
+            raise ConfigError(
+                f"server {self.host}: dnsbl_threshold must be a whole number, got {self.dnsbl_threshold!r}"
+            )
         if self.role not in ROLES:
             raise ConfigError(f"server {self.host}: role must be one of {', '.join(ROLES)}, got {self.role!r}")
         if self.spam_action is not None and self.spam_action not in ("reject", "tag", "off"):
@@ -223,3 +239,26 @@ class RecordSpec:
     value: str = option("", doc="address, target name or text ('.' for a null MX)")
     ttl_s: float | None = option(None, key="ttl", unit="time", doc="default mail.dns_ttl")
     preference: int | None = option(None, doc="MX preference")
+
+
+@dataclass(frozen=True, slots=True)
+class BlocklistSpec:
+    """A DNS blocklist zone (RFC 5782) served by the scenario's DNS server: ``A 127.0.0.2`` and a TXT reason at
+    ``<reversed IPv4>.<zone>`` for each listed host, and the test entry ``2.0.0.127.<zone>`` every list must carry."""
+
+    zone: str = option(doc="the list's zone, e.g. bl.example")
+    listed: tuple[str, ...] = option((), doc="hosts (node names) or IPv4 addresses on the list")
+    reason: str = option("Listed", doc="the TXT text of each entry")
+    ttl_s: float | None = option(None, key="ttl", unit="time", doc="default mail.dns_ttl")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "listed", tuple(self.listed))
+
+
+def dnsbl_sites(entries: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """``("bl.example*2", "other.example")`` -> ``(("bl.example", 2), ("other.example", 1))``."""
+    out = []
+    for entry in entries:
+        zone, _, weight = entry.partition("*")
+        out.append((zone.lower().rstrip("."), int(weight) if weight else 1))
+    return tuple(out)

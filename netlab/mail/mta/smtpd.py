@@ -19,10 +19,11 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from netlab.mail.config.servers import RelayRefusal, ServerRole, SpamAction
+from netlab.mail.config.servers import RelayRefusal, ServerRole, SpamAction, dnsbl_sites
 from netlab.mail.content.message import Envelope, count_received, prepend_header, received_header, sim_datetime
 from netlab.mail.content.spam import SessionInfo, x_spam_status
 from netlab.mail.dns.lookups import Answers, resolve_with
+from netlab.mail.dns.resolver import DnsTempFail
 from netlab.mail.mta.opendkim import DkimResult, dkim_sign, dkim_verify, from_domain
 from netlab.mail.mta.opendmarc import DmarcAction, DmarcVerdict, evaluate_dmarc
 from netlab.mail.mta.policyd_spf import SpfAction, SpfVerdict, check_spf, received_spf, spf_reject
@@ -90,6 +91,8 @@ class Smtpd:
         self.spf_rejected = 0  # recipients refused for an SPF fail
         self.postgrey = (Postgrey(spec.greylist_delay_s, spec.greylist_retry_window_s, spec.greylist_max_age_s,
                                   spec.greylist_awl) if spec.greylist else None)  # fmt: skip
+        self.dnsbl_sites = dnsbl_sites(spec.dnsbl)
+        self.dnsbl_rejected = 0
         self.dmarc_action = spec.dmarc
         self.dmarc_rng = ctx.stream(self.host, "dmarc")  # pct sampling (RFC 7489 §6.6.4)
         self.dmarc_rejected = 0
@@ -134,7 +137,52 @@ class Smtpd:
             return reply
         if session.authenticated_user is not None or policy.peer in self.spec.trusted:
             return None
-        return self._spf_check(session, rcpt, policy) or self._greylist_check(session, rcpt, policy)
+        return (self._dnsbl_check(session, rcpt, policy) or self._spf_check(session, rcpt, policy)
+                or self._greylist_check(session, rcpt, policy))  # fmt: skip
+
+    def _dnsbl_check(self, session: SmtpServerSession, rcpt: str, policy: SmtpdPolicy) -> Reply | None:
+        """reject_rbl_client with postscreen's weights: refuse a client the lists name with weight >= threshold."""
+        if not self.dnsbl_sites:
+            return None
+        if policy.dnsbl is None:  # once per connection: the client's address does not change
+            raise Suspend(self.ctx.env.process(self._dnsbl_lookups(session.peer_ip, policy)))
+        listed = policy.dnsbl
+        if sum(w for _, w, _ in listed) < self.spec.dnsbl_threshold or not listed:
+            return None
+        self.dnsbl_rejected += 1
+        zones = ", ".join(z for z, _, _ in listed)
+        reply = Reply(554, f"Service unavailable; Client host [{session.peer_ip}] blocked using {zones}; "
+                      f"{listed[0][2]}", "5.7.1")  # fmt: skip
+        self._noqueue(session, rcpt, policy, reply)
+        return reply
+
+    def _noqueue(self, session: SmtpServerSession, rcpt: str, policy: SmtpdPolicy, reply: Reply) -> None:
+        """smtpd's log line for a recipient refused before any queue file existed."""
+        self.ctx.log(self.host, "smtpd", "", f"NOQUEUE: reject: RCPT from {policy.peer}[{session.peer_ip}]: {reply}; "
+                     f"from=<{session.mail_from}> to=<{rcpt}> proto={session.protocol} "
+                     f"helo=<{session.helo}>")  # fmt: skip
+
+    def _dnsbl_lookups(self, ip: str, policy: SmtpdPolicy) -> Generator[simpy.Event, Any, None]:
+        """Ask each list about *ip* (RFC 5782 §2.1: A of the reversed address under the zone; 127/8 = listed)."""
+        reverse = ".".join(reversed(ip.split(".")))
+        sites = self.dnsbl_sites
+
+        def check(a: Answers) -> tuple[tuple[str, int, str], ...]:
+            out = []
+            for zone, weight in sites:
+                try:
+                    got = a.get(f"{reverse}.{zone}", "A") or ()
+                except DnsTempFail:
+                    continue  # a list that does not answer names nobody
+                if any(v.startswith("127.") for v in got):
+                    try:
+                        why = (a.get(f"{reverse}.{zone}", "TXT") or ("",))[0]
+                    except DnsTempFail:
+                        why = ""
+                    out.append((zone, weight, why))
+            return tuple(out)
+
+        policy.dnsbl = yield from resolve_with(self.ctx.resolver(self.host), check)
 
     def _greylist_check(self, session: SmtpServerSession, rcpt: str, policy: SmtpdPolicy) -> Reply | None:
         if self.postgrey is None:
@@ -162,9 +210,7 @@ class Smtpd:
                     reply = Reply(refusal.code, f"<{rcpt}>: Recipient address rejected: {refusal.text}",
                                   refusal.enhanced)  # fmt: skip
                     self.ctx.log(self.host, "policyd-spf", "", str(refusal))
-                    self.ctx.log(self.host, "smtpd", "", f"NOQUEUE: reject: RCPT from {policy.peer}"
-                                 f"[{session.peer_ip}]: {reply}; from=<{session.mail_from}> to=<{rcpt}> "
-                                 f"proto={session.protocol} helo=<{session.helo}>")  # fmt: skip
+                    self._noqueue(session, rcpt, policy, reply)
                     return reply
         return None
 
@@ -308,13 +354,15 @@ class Smtpd:
 class SmtpdPolicy:
     """The decisions of one server session of *smtpd* with the client node *peer* (a ServerPolicy)."""
 
-    __slots__ = ("eod", "peer", "smtpd", "spf")
+    __slots__ = ("dnsbl", "eod", "peer", "smtpd", "spf")
 
     def __init__(self, smtpd: Smtpd, peer: str) -> None:
         self.smtpd = smtpd
         self.peer = peer
         #: ((sender, helo), (HELO verdict, MAIL FROM verdict)) of the last transaction SPF was evaluated for
         self.spf: tuple[tuple[str, str], tuple[SpfVerdict, SpfVerdict]] | None = None
+        #: the blocklists naming the client: (zone, weight, TXT reason); None until asked
+        self.dnsbl: tuple[tuple[str, int, str], ...] | None = None
         #: (message, (DKIM verdicts, DMARC verdict)) of the last message whose signatures were verified
         self.eod: tuple[bytes, tuple[tuple[DkimResult, ...], DmarcVerdict | None]] | None = None
 
