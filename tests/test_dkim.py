@@ -109,7 +109,7 @@ def test_msa_signs_mx_verifies_and_dkimpy_agrees_outside() -> None:
     assert msg["DKIM-Signature"] is not None and "d=a.test" in msg["DKIM-Signature"]
     ar = str(msg["Authentication-Results"]).strip()
     assert ar.startswith("mx1.a.test;") and "dkim=pass header.d=a.test header.s=netlab" in ar
-    txt = system.dkim_keys["a.test"].dns_txt()
+    txt = system.dkim_keys["a.test"][0].key.dns_txt()
     assert _outside_verify(raw, txt)
     log = res.maillog
     said = log[log.program == "opendkim"].text.tolist()
@@ -126,7 +126,7 @@ def test_a_relay_footer_breaks_the_signature_visibly() -> None:
     raw = mailbox(system, "mx1", "bob")[0]
     assert raw.endswith(b"sent via the list\r\n")
     assert 'dkim=fail reason="body hash did not verify" header.d=a.test' in _parse(raw)["Authentication-Results"]
-    assert not _outside_verify(raw, system.dkim_keys["a.test"].dns_txt())
+    assert not _outside_verify(raw, system.dkim_keys["a.test"][0].key.dns_txt())
     assert "bad signature data" in "\n".join(res.maillog.text)
 
 

@@ -63,7 +63,7 @@ def test_delivered_alpha_mail_verifies_with_dkimpy_and_partner_forgery_is_flagge
     import dkim
 
     _, system = ran
-    txt = system.dkim_keys["alpha.example"].dns_txt()  # type: ignore[attr-defined]
+    txt = system.dkim_keys["alpha.example"][0].key.dns_txt()  # type: ignore[attr-defined]
     store = system.stores["mx-b"]  # type: ignore[attr-defined]
     flagged = verified = 0
     for user in ("dave@beta.example", "erin@beta.example"):

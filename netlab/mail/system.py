@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
-from netlab.mail.config.check import zone_records
+from netlab.mail.config.check import dns_change_times, zone_records
 from netlab.mail.config.servers import QuotaAction, ServerRole
 from netlab.mail.content.address import Address
 from netlab.mail.mailbox.store import account
@@ -50,11 +50,11 @@ if TYPE_CHECKING:
     from netlab.mail.clients.mua import Mua
     from netlab.mail.config.section import MailSpec
     from netlab.mail.context import MailContext
-    from netlab.mail.dns import DnsServer, Resolver
+    from netlab.mail.dns import DnsServer, Resolver, ZoneSet
     from netlab.mail.mailbox.inbox import InboxServer
     from netlab.mail.mailbox.store import MessageStore
     from netlab.mail.maillog import MailLog
-    from netlab.mail.mta.dkimkey import RsaKey
+    from netlab.mail.mta.dkimkey import DkimKey
     from netlab.mail.mta.master import Mta
     from netlab.mail.workload import MailWorkload
     from netlab.network.faults import FaultSpec
@@ -141,10 +141,13 @@ class MailSystem:
                                             release=run.release)  # fmt: skip
         spam = SpamFilter(threshold=spec.spam_threshold)
         self.dkim_keys = self._dkim_keys(run.net.seed)
-        key_records = [Record(f"{spec.dkim_selector}._domainkey.{d}", "TXT", key.dns_txt(), spec.dns_ttl_s)
-                       for d, key in self.dkim_keys.items()]  # fmt: skip
-        self.dns: DnsServer = DnsServer(self.stack, spec.dns_server,
-                                        zone_records(spec, run.scenario.topology, key_records))  # fmt: skip
+        key_records = [(Record(k.name, "TXT", k.key.dns_txt(), spec.dns_ttl_s), k.publish_s, k.withdraw_s)
+                       for keys in self.dkim_keys.values() for k in keys]  # fmt: skip
+        topology = run.scenario.topology
+        self.dns: DnsServer = DnsServer(self.stack, spec.dns_server, zone_records(spec, topology, key_records))
+        for t in dns_change_times(spec, key_records):  # the zone as it is from t (timed records, key rotations)
+            zones = zone_records(spec, topology, key_records, at=t)
+            self.env.timeout(t).callbacks.append(partial(self._new_zone, zones))
         self._muas: dict[str, Mua] = {}
         # The message store of each mx, keyed by account: the mailboxes of the users of its domains.
         self.stores: dict[str, MessageStore] = {
@@ -182,14 +185,22 @@ class MailSystem:
         self.workload: MailWorkload = MailWorkload(self.ctx, spec, self.mua)
         self.workload.start()
 
-    def _dkim_keys(self, seed: int) -> dict[str, RsaKey]:
-        """The DKIM key of each domain some server signs for, made from the run's seed (none: nothing imported)."""
-        domains = sorted({d for s in self.spec.servers for d in s.dkim_sign})
+    def _new_zone(self, zones: ZoneSet, _event: simpy.Event) -> None:
+        self.dns.zones = zones
+
+    def _dkim_keys(self, seed: int) -> dict[str, tuple[DkimKey, ...]]:
+        """The DKIM keys of each domain some server signs for (its rotations too), made from the run's seed (none:
+        nothing imported)."""
+        spec = self.spec
+        domains = sorted({d for s in spec.servers for d in s.dkim_sign})
         if not domains:
             return {}
-        from netlab.mail.mta.dkimkey import domain_key
+        from netlab.mail.mta.dkimkey import key_schedule
 
-        return {d: domain_key(seed, d, self.spec.dkim_key_bits) for d in domains}
+        return {d: key_schedule(seed, d, selector=spec.dkim_selector, bits=spec.dkim_key_bits,
+                                rotations=[(r.at_s, r.selector, r.publish_s) for r in spec.dkim_rotations
+                                           if r.domain.lower() == d])
+                for d in domains}  # fmt: skip
 
     def _mailbox_users(self, domains: Sequence[str]) -> dict[str, str]:
         """Account -> password of the users whose domain is one of *domains* (the mailboxes of an mx)."""

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from netlab.mail.dns.zone import Record, ZoneSet
     from netlab.topology.spec import Topology
 
-__all__ = ["validate_mail", "zone_records"]
+__all__ = ["TimedRecord", "dns_change_times", "validate_mail", "zone_records"]
 
 
 def _hosts(topology: Topology) -> dict[str, str]:
@@ -159,7 +159,12 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
                                   "and an msa")  # fmt: skip
         if not senders or not (w.recipients or mail.users):
             raise ConfigError("mail.workload: needs at least one sender with a client and one recipient")
-    zone_records(mail, topology)  # builds and validates the zone (CNAME loops, MX targets without A)
+    for when in (0.0, *dns_change_times(mail)):  # builds and validates each zone (CNAME loops, MX targets without A)
+        zone_records(mail, topology, at=when)
+    signed = {d for s in mail.servers for d in s.dkim_sign}
+    for i, r in enumerate(mail.dkim_rotations):
+        if r.domain.lower() not in signed:
+            raise ConfigError(f"mail.dkim_rotations[{i}].domain: no server signs for {r.domain!r} (dkim_sign)")
 
 
 def _check_auth_records(mail: MailSpec) -> None:
@@ -184,9 +189,23 @@ def _check_auth_records(mail: MailSpec) -> None:
                 raise ConfigError(f"{where}: SPF record does not parse (pyspf): {why}")
 
 
-def zone_records(mail: MailSpec, topology: Topology, extra: Iterable[Record] = ()) -> ZoneSet:
-    """The DNS zone of *mail*: an A record per server (its fqdn), the domains' MX records, the extra records and
-    *extra* (the DKIM keys the run made); validated by :func:`netlab.mail.dns.build_zones`."""
+TimedRecord = tuple["Record", float, "float | None"]
+"""A record and the times (s) it exists from and until (None: to the end)."""
+
+
+def dns_change_times(mail: MailSpec, extra: Iterable[TimedRecord] = ()) -> list[float]:
+    """The times (s, > 0) at which the zone changes: the ``from`` and ``until`` of timed records, blocklists and
+    *extra* (DKIM keys published or withdrawn)."""
+    windows = [(r.from_s, r.until_s) for r in mail.records] + [(b.from_s, b.until_s) for b in mail.blocklists]
+    times = {t for window in windows for t in window if t}
+    times |= {t for _, start, end in extra for t in (start, end) if t}
+    return sorted(times)
+
+
+def zone_records(mail: MailSpec, topology: Topology, extra: Iterable[TimedRecord] = (), at: float = 0.0) -> ZoneSet:
+    """The DNS zone of *mail* at time *at* (s): an A record per server (its fqdn), the domains' MX records, the extra
+    records and *extra* (the DKIM keys the run made) that exist then; validated by
+    :func:`netlab.mail.dns.build_zones`."""
     from netlab.mail.dns import Record, build_zones
     from netlab.network.network import assign_ips
 
@@ -198,12 +217,17 @@ def zone_records(mail: MailSpec, topology: Topology, extra: Iterable[Record] = (
             recs.append(Record(d.name, "MX", ".", ttl, 0))
         for pref, host in d.mx:
             recs.append(Record(d.name, "MX", mail.server(host).fqdn, ttl, pref))  # type: ignore[arg-type]
+
+    def live(start: float, end: float | None) -> bool:
+        return start <= at and (end is None or at < end)
+
     recs.extend(
         Record(r.name, r.type.upper(), r.value, r.ttl_s if r.ttl_s is not None else ttl, r.preference)
         for r in mail.records
+        if live(r.from_s, r.until_s)
     )
-    recs.extend(extra)
-    for bl in mail.blocklists:
+    recs.extend(rec for rec, start, end in extra if live(start, end))
+    for bl in (b for b in mail.blocklists if live(b.from_s, b.until_s)):
         bttl = bl.ttl_s if bl.ttl_s is not None else ttl
         # RFC 5782 §5: every list carries the test entry 127.0.0.2 (and never 127.0.0.1)
         for ip in dict.fromkeys(("127.0.0.2", *(ips.get(x, x) for x in bl.listed))):

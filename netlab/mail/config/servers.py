@@ -20,6 +20,7 @@ from netlab.topology.spec import option
 __all__ = [
     "ROLES",
     "BlocklistSpec",
+    "DkimRotationSpec",
     "DomainSpec",
     "QueueSpec",
     "QuotaAction",
@@ -162,6 +163,8 @@ class ServerSpec:
                                            doc="the time unit of connection_rate_limit")  # fmt: skip
     dnsbl: tuple[str, ...] = option((), doc="DNS blocklists consulted at RCPT (reject_rbl_client): zone names, "
                                     "each optionally *weight as postscreen_dnsbl_sites (zone*2)")  # fmt: skip
+    dnsbl_action: str = option("reject", doc="a listed client: reject (554 5.7.1, maps_rbl_reject_code) or defer "
+                               "(450 4.7.1: the sender retries)")  # fmt: skip
     dnsbl_threshold: int = option(1, doc="sum of the weights of the lists naming a client at which it is refused "
                                   "(554 5.7.1), as postscreen_dnsbl_threshold")  # fmt: skip
     spf: str = option("off", doc="SPF check (RFC 7208) of HELO and MAIL FROM at RCPT time, as policyd-spf: off, "
@@ -178,6 +181,8 @@ class ServerSpec:
             if not zone or (star and not weight.lstrip("-").isdigit()):
                 raise ConfigError(f"server {self.host}: dnsbl entry {entry!r}: expected zone or zone*weight "
                                   "(a whole number)")  # fmt: skip
+        if self.dnsbl_action not in ("reject", "defer"):
+            raise ConfigError(f"server {self.host}: dnsbl_action must be reject or defer, got {self.dnsbl_action!r}")
         if isinstance(self.dnsbl_threshold, bool) or not isinstance(self.dnsbl_threshold, int):
             raise ConfigError(
                 f"server {self.host}: dnsbl_threshold must be a whole number, got {self.dnsbl_threshold!r}"
@@ -239,6 +244,11 @@ class RecordSpec:
     value: str = option("", doc="address, target name or text ('.' for a null MX)")
     ttl_s: float | None = option(None, key="ttl", unit="time", doc="default mail.dns_ttl")
     preference: int | None = option(None, doc="MX preference")
+    from_s: float = option(0.0, key="from", unit="time", doc="the record exists from this time (a change in DNS)")
+    until_s: float | None = option(None, key="until", unit="time", doc="and until this time (none: to the end)")
+
+    def __post_init__(self) -> None:
+        _check_window(self.from_s, self.until_s, f"record {self.name}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,9 +260,38 @@ class BlocklistSpec:
     listed: tuple[str, ...] = option((), doc="hosts (node names) or IPv4 addresses on the list")
     reason: str = option("Listed", doc="the TXT text of each entry")
     ttl_s: float | None = option(None, key="ttl", unit="time", doc="default mail.dns_ttl")
+    from_s: float = option(0.0, key="from", unit="time", doc="the hosts are listed from this time")
+    until_s: float | None = option(None, key="until", unit="time", doc="and until this time (none: to the end)")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "listed", tuple(self.listed))
+        _check_window(self.from_s, self.until_s, f"blocklist {self.zone}")
+
+
+@dataclass(frozen=True, slots=True)
+class DkimRotationSpec:
+    """A DKIM key rotation: from *at* the domain's signers use a new key (made from the run's seed), published in DNS
+    from *publish* under *selector* (the same selector: the new key replaces the old record, as a rotation in place)."""
+
+    domain: str = option(doc="the signing domain")
+    at_s: float = option(key="at", unit="time", doc="signers switch to the new key")
+    selector: str | None = option(None, doc="the new key's selector (default: the one in use, replaced in place)")
+    publish_s: float | None = option(None, key="publish", unit="time", doc="the new key is in DNS from this time "
+                                     "(default: at)")  # fmt: skip
+
+    def __post_init__(self) -> None:
+        _check_window(self.at_s, None, f"dkim_rotations {self.domain}")
+        if self.publish_s is not None:
+            _check_window(self.publish_s, None, f"dkim_rotations {self.domain}")
+            if self.publish_s > self.at_s:
+                raise ConfigError(f"dkim_rotations {self.domain}: publish must not come after at")
+
+
+def _check_window(start: float, end: float | None, where: str) -> None:
+    if isinstance(start, bool) or not isinstance(start, int | float) or not (start >= 0 and math.isfinite(start)):
+        raise ConfigError(f"{where}: from must be a time >= 0, got {start!r}")
+    if end is not None and not (isinstance(end, int | float) and math.isfinite(end) and end > start):
+        raise ConfigError(f"{where}: until must be a time after from, got {end!r}")
 
 
 def dnsbl_sites(entries: tuple[str, ...]) -> tuple[tuple[str, int], ...]:

@@ -24,9 +24,10 @@ from __future__ import annotations
 import base64
 import functools
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["RsaKey", "domain_key", "generate_rsa_key"]
+__all__ = ["DkimKey", "RsaKey", "domain_key", "generate_rsa_key", "key_schedule", "signing_key"]
 
 _SMALL_PRIMES = tuple(p for p in range(3, 2000, 2) if all(p % q for q in range(3, int(p**0.5) + 1, 2)))
 _RSA_OID = bytes.fromhex("2a864886f70d010101")  # 1.2.840.113549.1.1.1 rsaEncryption
@@ -120,8 +121,47 @@ def generate_rsa_key(rng: random.Random, bits: int = 1024, e: int = 65537) -> Rs
 
 
 @functools.lru_cache(maxsize=64)
-def domain_key(seed: int, domain: str, bits: int = 1024) -> RsaKey:
-    """The signing key of *domain* in a run seeded with *seed* (cached: see the module docstring)."""
+def domain_key(seed: int, domain: str, bits: int = 1024, generation: int = 0) -> RsaKey:
+    """The signing key of *domain* in a run seeded with *seed*; *generation* counts its rotations (cached: see the
+    module docstring)."""
     from netlab.rng import stream
 
-    return generate_rsa_key(stream(seed, "mail", "dkim", domain.lower()), bits)
+    names: tuple[object, ...] = ("mail", "dkim", domain.lower()) + ((generation,) if generation else ())
+    return generate_rsa_key(stream(seed, *names), bits)
+
+
+@dataclass(frozen=True, slots=True)
+class DkimKey:
+    """One key of a signing domain: its *selector*, the times (s) signers use it from, it is published from, and it
+    is withdrawn (replaced in DNS by a later key under the same selector; None: never)."""
+
+    domain: str
+    selector: str
+    key: RsaKey
+    sign_from_s: float
+    publish_s: float
+    withdraw_s: float | None
+
+    @property
+    def name(self) -> str:
+        """Where the key is published: ``<selector>._domainkey.<domain>``."""
+        return f"{self.selector}._domainkey.{self.domain}"
+
+
+def key_schedule(seed: int, domain: str, *, selector: str, bits: int,
+                 rotations: Iterable[tuple[float, str | None, float | None]] = ()) -> tuple[DkimKey, ...]:  # fmt: skip
+    """The keys of *domain*: generation 0 from time 0, then one per rotation ``(at, selector or None, publish or
+    None)`` in time order (None: the selector in use; publish at *at*)."""
+    gens: list[tuple[float, str, float]] = [(0.0, selector, 0.0)]
+    for at, sel, publish in sorted(rotations, key=lambda r: r[0]):
+        gens.append((at, sel or gens[-1][1], at if publish is None else publish))
+    keys = []
+    for g, (at, sel, publish) in enumerate(gens):
+        withdraw = next((p for _, s, p in gens[g + 1 :] if s == sel), None)
+        keys.append(DkimKey(domain, sel, domain_key(seed, domain, bits, g), at, publish, withdraw))
+    return tuple(keys)
+
+
+def signing_key(keys: tuple[DkimKey, ...], now: float) -> DkimKey:
+    """The key signers use at *now* (the latest that has started)."""
+    return [k for k in keys if k.sign_from_s <= now][-1]

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from netlab.mail.content.spam import SpamFilter
     from netlab.mail.context import MailContext, MailStream
     from netlab.mail.mailbox.agent import DeliveryAgent
-    from netlab.mail.mta.dkimkey import RsaKey
+    from netlab.mail.mta.dkimkey import DkimKey
     from netlab.mail.smtp.server import SmtpServerSession
     from netlab.transport import Listener
 
@@ -77,7 +77,8 @@ class Mta:
 
     def __init__(self, ctx: MailContext, spec: ServerSpec, *, mail: MailSpec, spam: SpamFilter,
                  mailboxes: DeliveryAgent | None, fetching: Collection[str],
-                 dsn_serial: Iterator[int], dkim_keys: Mapping[str, RsaKey] | None = None) -> None:  # fmt: skip
+                 dsn_serial: Iterator[int],
+                 dkim_keys: Mapping[str, tuple[DkimKey, ...]] | None = None) -> None:  # fmt: skip
         self.ctx = ctx
         self.spec = spec
         self.host = spec.host

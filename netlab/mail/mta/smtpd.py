@@ -24,6 +24,7 @@ from netlab.mail.content.message import Envelope, count_received, prepend_header
 from netlab.mail.content.spam import SessionInfo, x_spam_status
 from netlab.mail.dns.lookups import Answers, resolve_with
 from netlab.mail.dns.resolver import DnsTempFail
+from netlab.mail.mta.dkimkey import signing_key
 from netlab.mail.mta.opendkim import DkimResult, dkim_sign, dkim_verify, from_domain
 from netlab.mail.mta.opendmarc import DmarcAction, DmarcVerdict, evaluate_dmarc
 from netlab.mail.mta.policyd_spf import SpfAction, SpfVerdict, check_spf, received_spf, spf_reject
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from netlab.mail.content.spam import SpamFilter
     from netlab.mail.context import MailContext
     from netlab.mail.mta.cleanup import Cleanup
-    from netlab.mail.mta.dkimkey import RsaKey
+    from netlab.mail.mta.dkimkey import DkimKey
     from netlab.mail.mta.rewrite import TrivialRewrite
 
 __all__ = ["Smtpd", "SmtpdPolicy"]
@@ -74,7 +75,7 @@ class Smtpd:
 
     def __init__(self, ctx: MailContext, spec: ServerSpec, *, fqdn: str, ip: str, users: MailSpec,
                  rewrite: TrivialRewrite, local_user: Callable[[str], bool] | None, spam: SpamFilter,
-                 cleanup: Cleanup, dkim_keys: Mapping[str, RsaKey] | None = None) -> None:  # fmt: skip
+                 cleanup: Cleanup, dkim_keys: Mapping[str, tuple[DkimKey, ...]] | None = None) -> None:  # fmt: skip
         self.ctx = ctx
         self.spec = spec
         self.host = spec.host
@@ -85,7 +86,9 @@ class Smtpd:
         self.local_user = local_user
         self.spam = spam
         self.cleanup = cleanup
-        self.dkim_keys: Mapping[str, RsaKey] = {d: k for d, k in (dkim_keys or {}).items() if d in spec.dkim_sign}
+        self.dkim_keys: Mapping[str, tuple[DkimKey, ...]] = {
+            d: k for d, k in (dkim_keys or {}).items() if d in spec.dkim_sign
+        }
         self.submission = spec.role == ServerRole.MSA
         self.spf_action = SpfAction(spec.spf)
         self.spf_rejected = 0  # recipients refused for an SPF fail
@@ -151,8 +154,9 @@ class Smtpd:
             return None
         self.dnsbl_rejected += 1
         zones = ", ".join(z for z, _, _ in listed)
-        reply = Reply(554, f"Service unavailable; Client host [{session.peer_ip}] blocked using {zones}; "
-                      f"{listed[0][2]}", "5.7.1")  # fmt: skip
+        defer = self.spec.dnsbl_action == "defer"  # maps_rbl_reject_code = 450: the sender keeps it and retries
+        reply = Reply(450 if defer else 554, f"Service unavailable; Client host [{session.peer_ip}] blocked using "
+                      f"{zones}; {listed[0][2]}", "4.7.1" if defer else "5.7.1")  # fmt: skip
         self._noqueue(session, rcpt, policy, reply)
         return reply
 
@@ -311,9 +315,9 @@ class Smtpd:
         if spec.footer is not None:
             data = data + spec.footer.replace("\n", "\r\n").encode() + (b"" if spec.footer.endswith("\n") else b"\r\n")
         signer = from_domain(data) if self.dkim_keys else None
-        signed = signer if signer in self.dkim_keys else None
-        if signed is not None:
-            data = dkim_sign(data, domain=signed, selector=self.users.dkim_selector, key=self.dkim_keys[signed],
+        key = signing_key(self.dkim_keys[signer], now) if signer is not None and signer in self.dkim_keys else None
+        if key is not None:
+            data = dkim_sign(data, domain=key.domain, selector=key.selector, key=key.key,
                              now_epoch_s=ctx.epoch.timestamp() + now) + data  # fmt: skip
         quarantined = dmarc is not None and dmarc.disposition == "quarantine"
         if quarantined and self.dmarc_action == DmarcAction.ENFORCE:
@@ -339,10 +343,8 @@ class Smtpd:
             if r.result != "none":
                 ctx.log(self.host, "opendkim", qid, f"{peer} [{session.peer_ip}] s={r.selector} d={r.domain}: "
                         + _OPENDKIM_SAYS.get(r.result, r.reason))  # fmt: skip
-        if signed is not None:
-            ctx.log(
-                self.host, "opendkim", qid, f"DKIM-Signature field added (s={self.users.dkim_selector}, d={signed})"
-            )
+        if key is not None:
+            ctx.log(self.host, "opendkim", qid, f"DKIM-Signature field added (s={key.selector}, d={key.domain})")
         auth = None
         if spf is not None or dkim_results:
             dkim_text = ",".join(r.result for r in dkim_results)
