@@ -172,9 +172,13 @@ class LogLine:
         """The syslog line: ``Jan  1 00:00:05 host postfix/smtp[pid]: QID: text``."""
         when = epoch + timedelta(seconds=self.time_s)
         stamp = f"{when:%b} {when.day:2d} {when:%H:%M:%S}"
-        program = self.program if "/" in self.program else f"postfix/{self.program}"
+        program = self.program if "/" in self.program or self.program in OWN_NAMES else f"postfix/{self.program}"
         prefix = f"{self.queue_id}: " if self.queue_id else ""
         return f"{stamp} {self.host} {program}[{_pid(self.host, self.program)}]: {prefix}{self.text}"
+
+
+#: Daemons beside Postfix, which log under their own names (``opendkim[pid]:``, not ``postfix/opendkim``).
+OWN_NAMES = frozenset({"opendkim", "opendmarc", "policyd-spf", "postgrey"})
 
 
 @dataclass

@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
-from netlab.mail.config.check import zone_records
+from netlab.mail.config.check import dns_change_times, zone_records
 from netlab.mail.config.servers import QuotaAction, ServerRole
 from netlab.mail.content.address import Address
 from netlab.mail.mailbox.store import account
@@ -50,10 +50,11 @@ if TYPE_CHECKING:
     from netlab.mail.clients.mua import Mua
     from netlab.mail.config.section import MailSpec
     from netlab.mail.context import MailContext
-    from netlab.mail.dns import DnsServer, Resolver
+    from netlab.mail.dns import DnsServer, Resolver, ZoneSet
     from netlab.mail.mailbox.inbox import InboxServer
     from netlab.mail.mailbox.store import MessageStore
     from netlab.mail.maillog import MailLog
+    from netlab.mail.mta.dkimkey import DkimKey
     from netlab.mail.mta.master import Mta
     from netlab.mail.workload import MailWorkload
     from netlab.network.faults import FaultSpec
@@ -119,7 +120,7 @@ class MailSystem:
         from netlab.mail.clients.fetch import FetchClient
         from netlab.mail.content.spam import SpamFilter
         from netlab.mail.context import MailContext
-        from netlab.mail.dns import DnsServer
+        from netlab.mail.dns import DnsServer, Record
         from netlab.mail.mailbox.inbox import InboxServer
         from netlab.mail.mailbox.store import MessageStore
         from netlab.mail.maillog import MailLog
@@ -139,7 +140,14 @@ class MailSystem:
                                             resolver_retries=spec.resolver_retries, hold=run.hold,
                                             release=run.release)  # fmt: skip
         spam = SpamFilter(threshold=spec.spam_threshold)
-        self.dns: DnsServer = DnsServer(self.stack, spec.dns_server, zone_records(spec, run.scenario.topology))
+        self.dkim_keys = self._dkim_keys(run.net.seed)
+        key_records = [(Record(k.name, "TXT", k.key.dns_txt(), spec.dns_ttl_s), k.publish_s, k.withdraw_s)
+                       for keys in self.dkim_keys.values() for k in keys]  # fmt: skip
+        topology = run.scenario.topology
+        self.dns: DnsServer = DnsServer(self.stack, spec.dns_server, zone_records(spec, topology, key_records))
+        for t in dns_change_times(spec, key_records):  # the zone as it is from t (timed records, key rotations)
+            zones = zone_records(spec, topology, key_records, at=t)
+            self.env.timeout(t).callbacks.append(partial(self._new_zone, zones))
         self._muas: dict[str, Mua] = {}
         # The message store of each mx, keyed by account: the mailboxes of the users of its domains.
         self.stores: dict[str, MessageStore] = {
@@ -151,7 +159,7 @@ class MailSystem:
         dsns = itertools.count(1)
         self.mtas: dict[str, Mta] = {
             s.host: Mta(self.ctx, s, mail=spec, spam=spam, mailboxes=self.stores.get(s.host), fetching=fetching,
-                        dsn_serial=dsns)
+                        dsn_serial=dsns, dkim_keys=self.dkim_keys)
             for s in spec.servers
         }  # fmt: skip
         self.inboxes: dict[str, InboxServer] = {}
@@ -176,6 +184,23 @@ class MailSystem:
                 self.env.timeout(fault.at_s).callbacks.append(partial(_at_event, action, fault.node))
         self.workload: MailWorkload = MailWorkload(self.ctx, spec, self.mua)
         self.workload.start()
+
+    def _new_zone(self, zones: ZoneSet, _event: simpy.Event) -> None:
+        self.dns.zones = zones
+
+    def _dkim_keys(self, seed: int) -> dict[str, tuple[DkimKey, ...]]:
+        """The DKIM keys of each domain some server signs for (its rotations too), made from the run's seed (none:
+        nothing imported)."""
+        spec = self.spec
+        domains = sorted({d for s in spec.servers for d in s.dkim_sign})
+        if not domains:
+            return {}
+        from netlab.mail.mta.dkimkey import key_schedule
+
+        return {d: key_schedule(seed, d, selector=spec.dkim_selector, bits=spec.dkim_key_bits,
+                                rotations=[(r.at_s, r.selector, r.publish_s) for r in spec.dkim_rotations
+                                           if r.domain.lower() == d])
+                for d in domains}  # fmt: skip
 
     def _mailbox_users(self, domains: Sequence[str]) -> dict[str, str]:
         """Account -> password of the users whose domain is one of *domains* (the mailboxes of an mx)."""
@@ -275,7 +300,7 @@ class MailSystem:
 
         log = self.maillog.frame()
         log.insert(0, "line", [line.render(self.epoch) for line in self.maillog.lines])
-        return {
+        tables = {
             "messages": self.tracker.messages_frame(self._queued()),
             "mail_hops": self.tracker.hops_frame(),
             "maillog": log,
@@ -283,6 +308,19 @@ class MailSystem:
             "fetch_sessions": self.tracker.fetches_frame(),
             "mailboxes": mailboxes_frame(self.stores.items()),
         }
+        if any(s.dmarc != "off" for s in self.spec.servers):
+            tables["dmarc_reports"] = self.dmarc_report()
+        return tables
+
+    def dmarc_report(self) -> pd.DataFrame:
+        """The run's DMARC aggregate counts, one row per (reporting server, header From domain, source IP,
+        disposition, aligned DKIM, aligned SPF, result), like the records of an RFC 7489 Appendix C report."""
+        import pandas as pd
+
+        cols = ["reporter", "header_from", "source_ip", "count", "disposition", "dkim", "spf", "dmarc"]
+        rows = [(host, k[0], k[1], n, k[2], k[3], k[4], k[5])
+                for host, mta in self.mtas.items() for k, n in sorted(mta.smtpd.dmarc_counts.items())]  # fmt: skip
+        return pd.DataFrame(rows, columns=cols)
 
     def summary(self, run: RunHandle) -> dict[str, Any]:
         """Counts by status (mail and DSNs apart), delivery time percentiles (s), queue and DNS figures."""

@@ -92,6 +92,7 @@ class MessageRow:
     reason: str = ""
     final_s: float = float("nan")
     spam_score: float = float("nan")
+    auth: tuple[str, str, str] = ("", "", "")  # SPF, DKIM, DMARC results at the last hop that checked
     transactions: list[HopRecord] = field(default_factory=list)
     origin: str = ""  # the Message-ID a DSN reports on
     mailbox_s: float = float("nan")  # the MDA filed it
@@ -237,17 +238,28 @@ class Tracker:
         return self._queue_files.get((host, qid), "")
 
     def received(self, mid: str, rcpt: str, host: str, qid: str, t: float, *, final: bool,
-                 spam_score: float | None = None) -> None:  # fmt: skip
+                 spam_score: float | None = None, auth: tuple[str, str, str] | None = None) -> None:  # fmt: skip
         """An MTA on *host* took responsibility (250 after DATA) for *mid* to *rcpt* as queue id *qid*."""
 
         def apply(row: MessageRow) -> None:
             row.hops.append((host, qid, t))
             if final and row.accepted_by_final_mx_s != row.accepted_by_final_mx_s:
                 row.accepted_by_final_mx_s = t
+            if auth is not None:
+                row.auth = auth
             if spam_score is not None:
                 row.spam_score = spam_score if row.spam_score != row.spam_score else max(row.spam_score, spam_score)
 
         self._on(mid, rcpt, apply)
+
+    def authentication(self, mid: str, rcpts: Iterable[str], auth: tuple[str, str, str]) -> None:
+        """The (SPF, DKIM, DMARC) results a receiving MTA found for *mid* (also for mail it then refused)."""
+
+        def apply(row: MessageRow) -> None:
+            row.auth = auth
+
+        for rcpt in rcpts:
+            self._on(mid, rcpt, apply)
 
     def final(self, mid: str, rcpt: str, status: MailStatus, t: float, dsn: str = "", reason: str = "") -> None:
         """*mid* to *rcpt* is delivered, bounced or discarded."""
@@ -354,6 +366,7 @@ class Tracker:
                 "packets": packets, "retransmissions": retrans, "spam_score": row.spam_score,
                 "origin_message_id": row.origin, "mailbox_s": row.mailbox_s, "retrieved_s": row.retrieved_s,
                 "mailbox_uid": row.mailbox[2] if row.mailbox else "",
+                "spf": row.auth[0], "dkim": row.auth[1], "dmarc": row.auth[2],
             })  # fmt: skip
         return pd.DataFrame(out, columns=MESSAGE_COLUMNS)
 
@@ -391,7 +404,7 @@ MESSAGE_COLUMNS = ["message_id", "kind", "mail_from", "rcpt_to", "size_bytes", "
                    "hop_hosts", "hop_times_s", "first_mta_s", "accepted_by_final_mx_s", "delivered_s", "delay_s",
                    "status", "dsn", "reason", "final_s", "mail_hops", "smtp_transactions", "packets",
                    "retransmissions", "spam_score", "origin_message_id", "mailbox_s", "retrieved_s",
-                   "mailbox_uid"]  # fmt: skip
+                   "mailbox_uid", "spf", "dkim", "dmarc"]  # fmt: skip
 HOP_COLUMNS = [
     "client",
     "server",

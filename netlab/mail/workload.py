@@ -72,6 +72,7 @@ class MailWorkload:
         self.spec = spec
         self.mua = mua
         self.count = 0
+        self.forged = 0  # of them sent by the workload's spam bot in someone else's name
 
     def __repr__(self) -> str:
         return f"<MailWorkload {self.count} submitted>"
@@ -146,5 +147,15 @@ class MailWorkload:
         mid = make_message_id(int(now * 1e6), n, f"{user.client}.client") if full else None
         raw = compose(sender=sender, to=to, subject=f"Message {n}", body=body, attachment=attachment, when=when,
                       message_id=mid)  # fmt: skip
-        self.mua(user.client).submit(sender, to, raw, auth=(sender, user.password), msa=spec.msa_for(user))
+        # drawn only when asked for, so a workload without forgeries keeps its streams (and results) as they were
+        if w.forged_fraction > 0 and rng.random() < w.forged_fraction:
+            assert w.forger is not None  # MailWorkloadSpec checks it
+            self.forged += 1
+            # a bot writes whole messages (no MSA adds Date or Message-ID on its way)
+            raw = compose(sender=sender, to=to, subject=f"Message {n}", body=body, attachment=attachment,
+                          when=sim_datetime(self.ctx.epoch, now),
+                          message_id=make_message_id(int(now * 1e6), n, f"{w.forger}.bot"))  # fmt: skip
+            self.mua(w.forger).submit(sender, to, raw, auth=None, msa=None)  # a bot: straight to the MX, no AUTH
+        else:
+            self.mua(user.client).submit(sender, to, raw, auth=(sender, user.password), msa=spec.msa_for(user))
         self.count += 1

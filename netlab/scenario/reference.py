@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 
 from netlab.mail.config import (
+    BlocklistSpec,
+    DkimRotationSpec,
     DomainSpec,
     FetchSpec,
     MailSpec,
@@ -80,6 +82,8 @@ SECTIONS: list[tuple[str, str, str, tuple[type, ...]]] = [
     ("Fetching mail", "mail.users[i].fetch", ("The user's mail program on its `client` host fetches from the "
      "inbox server, the mx of the user's domain (POP3 on 110, IMAP on 143)."), (FetchSpec,)),
     ("Extra DNS records", "mail.records[i]", "", (RecordSpec,)),
+    ("DNS blocklists", "mail.blocklists[i]", "", (BlocklistSpec,)),
+    ("DKIM key rotations", "mail.dkim_rotations[i]", "", (DkimRotationSpec,)),
     ("Mail queue", "mail.queue`, `mail.servers[i].queue", "", (QueueSpec,)),
     ("Scripted messages", "mail.send[i]", ("Or `send: {file: day.csv}`: a trace of submissions, one row per "
      "message, in a CSV file (relative to the scenario) whose header names these keys (`at`, `from`, `to` "

@@ -18,11 +18,21 @@ from __future__ import annotations
 
 from netlab.mail.config.check import validate_mail
 from netlab.mail.config.section import MailSpec
-from netlab.mail.config.servers import ROLES, DomainSpec, QueueSpec, RecordSpec, ServerSpec
+from netlab.mail.config.servers import (
+    ROLES,
+    BlocklistSpec,
+    DkimRotationSpec,
+    DomainSpec,
+    QueueSpec,
+    RecordSpec,
+    ServerSpec,
+)
 from netlab.mail.config.users import FetchSpec, MailWorkloadSpec, ScriptedMessage, UserSpec
 
 __all__ = [
     "ROLES",
+    "BlocklistSpec",
+    "DkimRotationSpec",
     "DomainSpec",
     "FetchSpec",
     "MailSpec",

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -14,10 +15,10 @@ from netlab.mail.config.servers import ServerRole
 
 if TYPE_CHECKING:
     from netlab.mail.config.section import MailSpec
-    from netlab.mail.dns.zone import ZoneSet
+    from netlab.mail.dns.zone import Record, ZoneSet
     from netlab.topology.spec import Topology
 
-__all__ = ["validate_mail", "zone_records"]
+__all__ = ["TimedRecord", "dns_change_times", "validate_mail", "zone_records"]
 
 
 def _hosts(topology: Topology) -> dict[str, str]:
@@ -59,12 +60,24 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
             raise ConfigError(f"{where}.domains: a relay is final destination for nothing; use role mx")
         for j, t in enumerate(s.trusted):
             _known(t, hosts, f"{where}.trusted[{j}]")
+        if s.dmarc != "off" and (s.spf == "off" or not s.dkim_verify):
+            raise ConfigError(f"{where}.dmarc: DMARC is judged from SPF and DKIM; set spf (tag or reject) and "
+                              "dkim_verify: true on this server")  # fmt: skip
         if s.smarthost is not None:
             _known(s.smarthost, hosts, f"{where}.smarthost")
             if s.smarthost not in {x.host for x in mail.servers}:
                 raise ConfigError(f"{where}.smarthost: {s.smarthost!r} runs no mail server")
             if s.smarthost == s.host:
                 raise ConfigError(f"{where}.smarthost: a server cannot relay through itself")
+    _check_auth_records(mail)
+    for i, bl in enumerate(mail.blocklists):
+        for j, x in enumerate(bl.listed):
+            if x not in hosts:
+                try:
+                    ipaddress.IPv4Address(x)
+                except ValueError:
+                    raise ConfigError(f"mail.blocklists[{i}].listed[{j}]: {x!r} is neither a node nor an IPv4 "
+                                      "address") from None  # fmt: skip
     servers = {s.host for s in mail.servers}
     names = set()
     for i, d in enumerate(mail.domains):
@@ -132,6 +145,8 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
             raise ConfigError(f"{where}.from: no msa serves {m.sender!r}; give the user an msa")
     if mail.workload is not None:
         w = mail.workload
+        if w.forger is not None:
+            _known(w.forger, hosts, "mail.workload.forger")
         for key in ("senders", "recipients"):
             for j, addr in enumerate(getattr(w, key)):
                 if mail.user(addr) is None:
@@ -144,12 +159,53 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
                                   "and an msa")  # fmt: skip
         if not senders or not (w.recipients or mail.users):
             raise ConfigError("mail.workload: needs at least one sender with a client and one recipient")
-    zone_records(mail, topology)  # builds and validates the zone (CNAME loops, MX targets without A)
+    for when in (0.0, *dns_change_times(mail)):  # builds and validates each zone (CNAME loops, MX targets without A)
+        zone_records(mail, topology, at=when)
+    signed = {d for s in mail.servers for d in s.dkim_sign}
+    for i, r in enumerate(mail.dkim_rotations):
+        if r.domain.lower() not in signed:
+            raise ConfigError(f"mail.dkim_rotations[{i}].domain: no server signs for {r.domain!r} (dkim_sign)")
 
 
-def zone_records(mail: MailSpec, topology: Topology) -> ZoneSet:
-    """The DNS zone of *mail*: an A record per server (its fqdn), the domains' MX records, the extra records;
-    validated by :func:`netlab.mail.dns.build_zones`."""
+def _check_auth_records(mail: MailSpec) -> None:
+    """Static SPF and DMARC records parse (the library's or RFC's error, naming the record)."""
+    for i, r in enumerate(mail.records):
+        if r.type.upper() != "TXT":
+            continue
+        text = r.value.strip()
+        where = f"mail.records[{i}] ({r.name} TXT {r.value!r})"
+        if r.name.lower().startswith("_dmarc.") and text.replace(" ", "").startswith("v=DMARC1"):
+            from netlab.mail.mta.opendmarc import DmarcRecordError, parse_dmarc
+
+            try:
+                parse_dmarc(text)
+            except DmarcRecordError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+        elif text.lower().startswith("v=spf1"):
+            from netlab.mail.mta.policyd_spf import spf_syntax_error
+
+            why = spf_syntax_error(r.name, text)
+            if why:
+                raise ConfigError(f"{where}: SPF record does not parse (pyspf): {why}")
+
+
+TimedRecord = tuple["Record", float, "float | None"]
+"""A record and the times (s) it exists from and until (None: to the end)."""
+
+
+def dns_change_times(mail: MailSpec, extra: Iterable[TimedRecord] = ()) -> list[float]:
+    """The times (s, > 0) at which the zone changes: the ``from`` and ``until`` of timed records, blocklists and
+    *extra* (DKIM keys published or withdrawn)."""
+    windows = [(r.from_s, r.until_s) for r in mail.records] + [(b.from_s, b.until_s) for b in mail.blocklists]
+    times = {t for window in windows for t in window if t}
+    times |= {t for _, start, end in extra for t in (start, end) if t}
+    return sorted(times)
+
+
+def zone_records(mail: MailSpec, topology: Topology, extra: Iterable[TimedRecord] = (), at: float = 0.0) -> ZoneSet:
+    """The DNS zone of *mail* at time *at* (s): an A record per server (its fqdn), the domains' MX records, the extra
+    records and *extra* (the DKIM keys the run made) that exist then; validated by
+    :func:`netlab.mail.dns.build_zones`."""
     from netlab.mail.dns import Record, build_zones
     from netlab.network.network import assign_ips
 
@@ -161,10 +217,22 @@ def zone_records(mail: MailSpec, topology: Topology) -> ZoneSet:
             recs.append(Record(d.name, "MX", ".", ttl, 0))
         for pref, host in d.mx:
             recs.append(Record(d.name, "MX", mail.server(host).fqdn, ttl, pref))  # type: ignore[arg-type]
+
+    def live(start: float, end: float | None) -> bool:
+        return start <= at and (end is None or at < end)
+
     recs.extend(
         Record(r.name, r.type.upper(), r.value, r.ttl_s if r.ttl_s is not None else ttl, r.preference)
         for r in mail.records
+        if live(r.from_s, r.until_s)
     )
+    recs.extend(rec for rec, start, end in extra if live(start, end))
+    for bl in (b for b in mail.blocklists if live(b.from_s, b.until_s)):
+        bttl = bl.ttl_s if bl.ttl_s is not None else ttl
+        # RFC 5782 §5: every list carries the test entry 127.0.0.2 (and never 127.0.0.1)
+        for ip in dict.fromkeys(("127.0.0.2", *(ips.get(x, x) for x in bl.listed))):
+            name = ".".join(reversed(ip.split("."))) + "." + bl.zone
+            recs += [Record(name, "A", "127.0.0.2", bttl), Record(name, "TXT", bl.reason, bttl)]
     by_fqdn = {s.fqdn: s.host for s in mail.servers}
     by_ip = {ips[s.host] for s in mail.servers}
     for i, r in enumerate(mail.records):

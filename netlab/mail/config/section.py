@@ -16,7 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netlab.errors import ConfigError
-from netlab.mail.config.servers import DomainSpec, QueueSpec, RecordSpec, ServerRole, ServerSpec
+from netlab.mail.config.servers import (
+    BlocklistSpec,
+    DkimRotationSpec,
+    DomainSpec,
+    QueueSpec,
+    RecordSpec,
+    ServerRole,
+    ServerSpec,
+)
 from netlab.mail.config.users import MailWorkloadSpec, ScriptedMessage, UserSpec
 from netlab.mail.content.address import Address
 from netlab.topology.spec import option
@@ -35,11 +43,15 @@ class MailSpec:
     servers: tuple[ServerSpec, ...] = option((), doc="mail servers (msa, mx, relay)")
     users: tuple[UserSpec, ...] = option((), doc="mail users (mailboxes at their domain's mx)")
     records: tuple[RecordSpec, ...] = option((), doc="extra DNS records")
+    blocklists: tuple[BlocklistSpec, ...] = option((), doc="DNS blocklist zones (RFC 5782) the DNS server serves")
     queue: QueueSpec = option(key="queue", doc="queue defaults for every server", default_factory=QueueSpec)
     dns_ttl_s: float = option(3600.0, key="dns_ttl", unit="time", doc="TTL of the generated records")
     resolver_timeout_s: float = option(2.0, key="resolver_timeout", unit="time", doc="wait per DNS query")
     resolver_retries: int = option(2, doc="DNS query retransmissions")
     spam_threshold: float = option(5.0, doc="spam score at or above which a message is spam")
+    dkim_selector: str = option("netlab", doc="DKIM selector of every signing domain (<selector>._domainkey.<domain>)")
+    dkim_rotations: tuple[DkimRotationSpec, ...] = option((), doc="DKIM key rotations (what-ifs)")
+    dkim_key_bits: int = option(1024, doc="RSA key size of the DKIM keys (1024 to 4096; made from the run's seed)")
     epoch: str = option(_DEFAULT_EPOCH, doc="wall-clock date of simulated time 0 (ISO 8601)")
     submit_retry_s: float = option(60.0, key="submit_retry", unit="time", doc="a mail program retries after this")
     submit_give_up_s: float = option(3600.0, key="submit_give_up", unit="time", doc="and gives up after this")
@@ -47,8 +59,11 @@ class MailSpec:
     workload: MailWorkloadSpec | None = option(None, doc="random mail traffic")
 
     def __post_init__(self) -> None:
-        for name in ("domains", "servers", "users", "records", "send"):
+        for name in ("domains", "servers", "users", "records", "blocklists", "dkim_rotations", "send"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        if isinstance(self.dkim_key_bits, bool) or self.dkim_key_bits not in range(1024, 4097, 2):
+            raise ConfigError(f"mail.dkim_key_bits: expected an even number of bits from 1024 to 4096 (RFC 8301), "
+                              f"got {self.dkim_key_bits!r}")  # fmt: skip
         from datetime import datetime
 
         try:

@@ -19,6 +19,8 @@ from netlab.topology.spec import option
 
 __all__ = [
     "ROLES",
+    "BlocklistSpec",
+    "DkimRotationSpec",
     "DomainSpec",
     "QueueSpec",
     "QuotaAction",
@@ -27,6 +29,7 @@ __all__ = [
     "ServerRole",
     "ServerSpec",
     "SpamAction",
+    "dnsbl_sites",
 ]  # fmt: skip
 
 
@@ -135,11 +138,55 @@ class ServerSpec:
                                      "(none: no limit)")  # fmt: skip
     quota_action: str = option("defer", doc="mx, mailbox over quota: defer (452 4.2.2, retried) or bounce "
                                "(552 5.2.2)")  # fmt: skip
+    dkim_sign: tuple[str, ...] = option((), doc="DKIM-sign (RFC 6376) mail whose From: domain is one of these, "
+                                        "as OpenDKIM; the keys are published in DNS")  # fmt: skip
+    dkim_verify: bool = option(False, doc="verify DKIM signatures of arriving mail (Authentication-Results header)")
+    footer: str | None = option(None, doc="text appended to the body of every message passing through (a list "
+                                "server's footer; it breaks DKIM signatures made before)")  # fmt: skip
+    dmarc: str = option("off", doc="DMARC (RFC 7489) of arriving mail, as OpenDMARC: off, monitor (judge and "
+                        "report) or enforce (the domain's policy: reject 550 5.7.1, quarantine); needs spf and "
+                        "dkim_verify")  # fmt: skip
+    greylist: bool = option(False, doc="greylist at RCPT as postgrey does: a new (client /24, sender, recipient) "
+                            "is deferred 450 4.2.0 until retried after greylist_delay")  # fmt: skip
+    greylist_delay_s: float = option(300.0, key="greylist_delay", unit="time", doc="postgrey --delay")
+    greylist_retry_window_s: float = option(172800.0, key="greylist_retry_window", unit="time",
+                                            doc="postgrey --retry-window: a later first retry starts over")  # fmt: skip
+    greylist_max_age_s: float = option(3024000.0, key="greylist_max_age", unit="time",
+                                       doc="postgrey --max-age: a triplet unseen this long is forgotten")  # fmt: skip
+    greylist_awl: int = option(5, doc="postgrey --auto-whitelist-clients: passes after which a client is no longer "
+                               "greylisted (0: never)")  # fmt: skip
+    connection_count_limit: int = option(0, doc="anvil: simultaneous connections per client address, 421 4.7.0 "
+                                         "beyond (Postfix's default is 50; 0: no limit)")  # fmt: skip
+    connection_rate_limit: int = option(0, doc="anvil: connections per client address per anvil_rate_time_unit, "
+                                        "421 4.7.0 beyond (0: no limit)")  # fmt: skip
+    anvil_rate_time_unit_s: float = option(60.0, key="anvil_rate_time_unit", unit="time",
+                                           doc="the time unit of connection_rate_limit")  # fmt: skip
+    dnsbl: tuple[str, ...] = option((), doc="DNS blocklists consulted at RCPT (reject_rbl_client): zone names, "
+                                    "each optionally *weight as postscreen_dnsbl_sites (zone*2)")  # fmt: skip
+    dnsbl_action: str = option("reject", doc="a listed client: reject (554 5.7.1, maps_rbl_reject_code) or defer "
+                               "(450 4.7.1: the sender retries)")  # fmt: skip
+    dnsbl_threshold: int = option(1, doc="sum of the weights of the lists naming a client at which it is refused "
+                                  "(554 5.7.1), as postscreen_dnsbl_threshold")  # fmt: skip
+    spf: str = option("off", doc="SPF check (RFC 7208) of HELO and MAIL FROM at RCPT time, as policyd-spf: off, "
+                      "tag (Received-SPF header) or reject (550 5.7.23 on fail)")  # fmt: skip
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "domains", tuple(self.domains))
         object.__setattr__(self, "relay_domains", tuple(self.relay_domains))
         object.__setattr__(self, "trusted", tuple(self.trusted))
+        object.__setattr__(self, "dkim_sign", tuple(d.lower() for d in self.dkim_sign))
+        object.__setattr__(self, "dnsbl", tuple(self.dnsbl))
+        for entry in self.dnsbl:
+            zone, star, weight = str(entry).partition("*")
+            if not zone or (star and not weight.lstrip("-").isdigit()):
+                raise ConfigError(f"server {self.host}: dnsbl entry {entry!r}: expected zone or zone*weight "
+                                  "(a whole number)")  # fmt: skip
+        if self.dnsbl_action not in ("reject", "defer"):
+            raise ConfigError(f"server {self.host}: dnsbl_action must be reject or defer, got {self.dnsbl_action!r}")
+        if isinstance(self.dnsbl_threshold, bool) or not isinstance(self.dnsbl_threshold, int):
+            raise ConfigError(
+                f"server {self.host}: dnsbl_threshold must be a whole number, got {self.dnsbl_threshold!r}"
+            )
         if self.role not in ROLES:
             raise ConfigError(f"server {self.host}: role must be one of {', '.join(ROLES)}, got {self.role!r}")
         if self.spam_action is not None and self.spam_action not in ("reject", "tag", "off"):
@@ -153,6 +200,24 @@ class ServerSpec:
             raise ConfigError(f"server {self.host}: hop_limit must be >= 1 and size_limit >= 0")
         if self.quota_action not in ("defer", "bounce"):
             raise ConfigError(f"server {self.host}: quota_action must be defer or bounce, got {self.quota_action!r}")
+        if self.dmarc not in ("off", "monitor", "enforce"):
+            raise ConfigError(f"server {self.host}: dmarc must be off, monitor or enforce, got {self.dmarc!r}")
+        for name in ("greylist_delay_s", "greylist_retry_window_s", "greylist_max_age_s"):
+            v = getattr(self, name)
+            if not (v >= 0 and math.isfinite(v)):
+                raise ConfigError(f"server {self.host}: {name.removesuffix('_s')} must be a time >= 0, got {v!r}")
+        if isinstance(self.greylist_awl, bool) or not isinstance(self.greylist_awl, int) or self.greylist_awl < 0:
+            raise ConfigError(
+                f"server {self.host}: greylist_awl must be a whole number >= 0, got {self.greylist_awl!r}"
+            )
+        for name in ("connection_count_limit", "connection_rate_limit"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ConfigError(f"server {self.host}: {name} must be a whole number >= 0, got {v!r}")
+        if not (self.anvil_rate_time_unit_s > 0 and math.isfinite(self.anvil_rate_time_unit_s)):
+            raise ConfigError(f"server {self.host}: anvil_rate_time_unit must be a positive time")
+        if self.spf not in ("off", "tag", "reject"):
+            raise ConfigError(f"server {self.host}: spf must be off, tag or reject, got {self.spf!r}")
         if self.quota_bytes is not None and self.quota_bytes < 0:
             raise ConfigError(f"server {self.host}: quota must be >= 0")
 
@@ -179,3 +244,60 @@ class RecordSpec:
     value: str = option("", doc="address, target name or text ('.' for a null MX)")
     ttl_s: float | None = option(None, key="ttl", unit="time", doc="default mail.dns_ttl")
     preference: int | None = option(None, doc="MX preference")
+    from_s: float = option(0.0, key="from", unit="time", doc="the record exists from this time (a change in DNS)")
+    until_s: float | None = option(None, key="until", unit="time", doc="and until this time (none: to the end)")
+
+    def __post_init__(self) -> None:
+        _check_window(self.from_s, self.until_s, f"record {self.name}")
+
+
+@dataclass(frozen=True, slots=True)
+class BlocklistSpec:
+    """A DNS blocklist zone (RFC 5782) served by the scenario's DNS server: ``A 127.0.0.2`` and a TXT reason at
+    ``<reversed IPv4>.<zone>`` for each listed host, and the test entry ``2.0.0.127.<zone>`` every list must carry."""
+
+    zone: str = option(doc="the list's zone, e.g. bl.example")
+    listed: tuple[str, ...] = option((), doc="hosts (node names) or IPv4 addresses on the list")
+    reason: str = option("Listed", doc="the TXT text of each entry")
+    ttl_s: float | None = option(None, key="ttl", unit="time", doc="default mail.dns_ttl")
+    from_s: float = option(0.0, key="from", unit="time", doc="the hosts are listed from this time")
+    until_s: float | None = option(None, key="until", unit="time", doc="and until this time (none: to the end)")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "listed", tuple(self.listed))
+        _check_window(self.from_s, self.until_s, f"blocklist {self.zone}")
+
+
+@dataclass(frozen=True, slots=True)
+class DkimRotationSpec:
+    """A DKIM key rotation: from *at* the domain's signers use a new key (made from the run's seed), published in DNS
+    from *publish* under *selector* (the same selector: the new key replaces the old record, as a rotation in place)."""
+
+    domain: str = option(doc="the signing domain")
+    at_s: float = option(key="at", unit="time", doc="signers switch to the new key")
+    selector: str | None = option(None, doc="the new key's selector (default: the one in use, replaced in place)")
+    publish_s: float | None = option(None, key="publish", unit="time", doc="the new key is in DNS from this time "
+                                     "(default: at)")  # fmt: skip
+
+    def __post_init__(self) -> None:
+        _check_window(self.at_s, None, f"dkim_rotations {self.domain}")
+        if self.publish_s is not None:
+            _check_window(self.publish_s, None, f"dkim_rotations {self.domain}")
+            if self.publish_s > self.at_s:
+                raise ConfigError(f"dkim_rotations {self.domain}: publish must not come after at")
+
+
+def _check_window(start: float, end: float | None, where: str) -> None:
+    if isinstance(start, bool) or not isinstance(start, int | float) or not (start >= 0 and math.isfinite(start)):
+        raise ConfigError(f"{where}: from must be a time >= 0, got {start!r}")
+    if end is not None and not (isinstance(end, int | float) and math.isfinite(end) and end > start):
+        raise ConfigError(f"{where}: until must be a time after from, got {end!r}")
+
+
+def dnsbl_sites(entries: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """``("bl.example*2", "other.example")`` -> ``(("bl.example", 2), ("other.example", 1))``."""
+    out = []
+    for entry in entries:
+        zone, _, weight = entry.partition("*")
+        out.append((zone.lower().rstrip("."), int(weight) if weight else 1))
+    return tuple(out)

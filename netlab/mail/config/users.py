@@ -114,11 +114,14 @@ class MailWorkloadSpec:
     max_size_bytes: int = option(20_000_000, key="max_size", unit="size", doc="sizes are capped here")
     spam_fraction: float = option(0.05, doc="share of messages with spam content (GTUBE)")
     missing_headers_fraction: float = option(0.1, doc="share submitted without Date and Message-ID")
+    forged_fraction: float = option(0.0, doc="share of messages a spam bot on `forger` sends instead, in the "
+                                    "sender's name straight to the recipients' MX (port 25, no AUTH)")  # fmt: skip
+    forger: str | None = option(None, doc="host of the spam bot that forges senders (with forged_fraction)")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "senders", tuple(self.senders))
         object.__setattr__(self, "recipients", tuple(self.recipients))
-        for name in ("spam_fraction", "attachment_probability", "missing_headers_fraction"):
+        for name in ("spam_fraction", "attachment_probability", "missing_headers_fraction", "forged_fraction"):
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
                 raise ConfigError(f"mail.workload.{name}: expected a probability in [0, 1], got {v!r}")
@@ -126,6 +129,8 @@ class MailWorkloadSpec:
             raise ConfigError(f"mail.workload.mean_interval: expected a positive time, got {self.mean_interval_s!r}")
         if self.count is not None and self.count < 0:
             raise ConfigError("mail.workload.count must be >= 0")
+        if self.forged_fraction > 0 and not self.forger:
+            raise ConfigError("mail.workload.forger: name the host of the spam bot (forged_fraction > 0)")
         if self.max_recipients < 1 or self.extra_recipients_mean < 0:
             raise ConfigError("mail.workload: max_recipients must be >= 1, extra_recipients_mean >= 0")
 

@@ -52,11 +52,11 @@ class Cleanup:
         return ensure_date_and_message_id(data, when=when, host_fqdn=self.fqdn, counter=self._counter)
 
     def enqueue(self, qid: str, sender: str, rcpts: list[str], data: bytes, *, client: str | None = None,
-                spam_score: float | None = None) -> QueueEntry:  # fmt: skip
+                spam_score: float | None = None, auth: tuple[str, str, str] | None = None) -> QueueEntry:  # fmt: skip
         """Write queue file *qid* (*data* as it will be sent on) and hand it to the queue manager.
 
         *client* is the peer smtpd received it from (None for mail made here, a DSN); *spam_score* the score smtpd
-        found, if it looked.
+        found, if it looked; *auth* its (SPF, DKIM, DMARC) results, if it checked.
         """
         ctx, now = self.ctx, self.ctx.env.now
         mid = message_id_of(data)
@@ -67,7 +67,9 @@ class Cleanup:
         ctx.log(self.host, "cleanup", qid, f"message-id={mid}")
         ctx.log(self.host, "qmgr", qid, f"from=<{sender}>, size={len(data)}, nrcpt={len(rcpts)} (queue active)")
         for r in rcpts:
-            ctx.tracker.received(mid, r, self.host, qid, now, final=self.rewrite.is_local(r), spam_score=spam_score)
+            ctx.tracker.received(
+                mid, r, self.host, qid, now, final=self.rewrite.is_local(r), spam_score=spam_score, auth=auth
+            )
         self.qmgr.enqueue(entry)
         return entry
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from netlab.mail.config.servers import ServerRole
+from netlab.mail.mta.anvil import Anvil, too_many_connections
 from netlab.mail.mta.bounce import Bounce
 from netlab.mail.mta.cleanup import Cleanup
 from netlab.mail.mta.local import LocalDelivery
@@ -37,13 +38,14 @@ from netlab.mail.smtp.drivers import serve
 from netlab.mail.tracker import MailStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Collection, Mapping
 
     from netlab.mail.config.section import MailSpec
     from netlab.mail.config.servers import ServerSpec
     from netlab.mail.content.spam import SpamFilter
     from netlab.mail.context import MailContext, MailStream
     from netlab.mail.mailbox.agent import DeliveryAgent
+    from netlab.mail.mta.dkimkey import DkimKey
     from netlab.mail.smtp.server import SmtpServerSession
     from netlab.transport import Listener
 
@@ -69,11 +71,14 @@ class Mta:
         Accounts whose mail program fetches (their filed mail holds the run until retrieved).
     dsn_serial
         The run's DSN counter (shared by every host).
+    dkim_keys
+        The run's DKIM keys by domain (smtpd signs with those of its ``dkim_sign`` domains).
     """
 
     def __init__(self, ctx: MailContext, spec: ServerSpec, *, mail: MailSpec, spam: SpamFilter,
                  mailboxes: DeliveryAgent | None, fetching: Collection[str],
-                 dsn_serial: Iterator[int]) -> None:  # fmt: skip
+                 dsn_serial: Iterator[int],
+                 dkim_keys: Mapping[str, tuple[DkimKey, ...]] | None = None) -> None:  # fmt: skip
         self.ctx = ctx
         self.spec = spec
         self.host = spec.host
@@ -98,8 +103,10 @@ class Mta:
         self.cleanup = Cleanup(ctx, host=self.host, fqdn=self.fqdn, rewrite=self.rewrite, qmgr=self.queue)
         self.smtpd = Smtpd(ctx, spec, fqdn=self.fqdn, ip=self.ip, users=mail, rewrite=self.rewrite,
                            local_user=None if self.local is None else self.local.has_user, spam=spam,
-                           cleanup=self.cleanup)  # fmt: skip
+                           cleanup=self.cleanup, dkim_keys=dkim_keys or {})  # fmt: skip
         self.bounce = Bounce(ctx, host=self.host, fqdn=self.fqdn, cleanup=self.cleanup, serial=dsn_serial)
+        self.anvil = (Anvil(spec.connection_count_limit, spec.connection_rate_limit, spec.anvil_rate_time_unit_s)
+                      if spec.connection_count_limit or spec.connection_rate_limit else None)  # fmt: skip
         self.sessions: dict[MailStream, None] = {}  # smtpd's open connections, in the order accepted
         self.up = True
         self.listener: Listener | None = None
@@ -126,8 +133,20 @@ class Mta:
         ip = conn.remote_address[0]
         peer = self.ctx.host_at(ip)
         self.ctx.log(self.host, "smtpd", "", f"connect from {peer}[{ip}]")
-        session = self.server_session(peer, ip)
-        yield from serve(conn, session, timeout_s=self.qspec.command_timeout_s)
+        anvil = self.anvil if peer not in self.spec.trusted else None
+        over = anvil.connect(ip, self.ctx.env.now) if anvil is not None else None
+        if over is not None:
+            assert anvil is not None
+            kind, n = ("rate", anvil.rate(ip)) if over == "rate" else ("concurrency", anvil.active.get(ip, 0) + 1)
+            self.ctx.log(self.host, "smtpd", "", f"warning: Connection {kind} limit exceeded: {n} from {peer}[{ip}] "
+                         "for service smtp")  # fmt: skip
+            conn.send(bytes(too_many_connections(self.fqdn, ip)))
+            conn.close()
+        else:
+            session = self.server_session(peer, ip)
+            yield from serve(conn, session, timeout_s=self.qspec.command_timeout_s)
+            if anvil is not None:
+                anvil.disconnect(ip)
         self.sessions.pop(conn, None)
         self.ctx.log(self.host, "smtpd", "", f"disconnect from {peer}[{ip}]")
 

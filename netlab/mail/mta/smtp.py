@@ -140,6 +140,10 @@ class SmtpClient:
             stage = stage or Stage.GREETING
         if stage in _HANDSHAKE:
             # The host did not take the session (4xx/5xx banner, lost connection before MAIL): next MX.
+            banner = out.last_reply if res.failed_stage is Stage.GREETING else None
+            if banner is not None and not banner.is_positive:  # a 4xx/5xx greeting (anvil's 421): Postfix's words
+                return self._all(job, DEFER, banner.enhanced or "4.4.2", f"host {relay} refused to talk to me: "
+                                 f"{banner}", banner.code, relay, log=False), False  # fmt: skip
             why = out.error or (str(out.last_reply) if out.last_reply else "session failed")
             return self._all(job, DEFER, "4.4.2", f"{relay}: {why}", 0, relay, log=False), False
         outcomes = []

@@ -15,24 +15,40 @@ The protocol itself is :class:`~netlab.mail.smtp.SmtpServerSession`'s; the decis
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
-from netlab.mail.config.servers import RelayRefusal, ServerRole, SpamAction
+from netlab.mail.config.servers import RelayRefusal, ServerRole, SpamAction, dnsbl_sites
 from netlab.mail.content.message import Envelope, count_received, prepend_header, received_header, sim_datetime
 from netlab.mail.content.spam import SessionInfo, x_spam_status
+from netlab.mail.dns.lookups import Answers, resolve_with
+from netlab.mail.dns.resolver import DnsTempFail
+from netlab.mail.mta.dkimkey import signing_key
+from netlab.mail.mta.opendkim import DkimResult, dkim_sign, dkim_verify, from_domain
+from netlab.mail.mta.opendmarc import DmarcAction, DmarcVerdict, evaluate_dmarc
+from netlab.mail.mta.policyd_spf import SpfAction, SpfVerdict, check_spf, received_spf, spf_reject
+from netlab.mail.mta.postgrey import Postgrey, greylisted_reply
 from netlab.mail.smtp.reply import Replies, Reply
-from netlab.mail.smtp.server import SmtpServerSession
+from netlab.mail.smtp.server import SmtpServerSession, Suspend
+from netlab.mail.tracker import message_id_of
 
 if TYPE_CHECKING:
+    import simpy
+
     from netlab.mail.config.section import MailSpec
     from netlab.mail.config.servers import ServerSpec
     from netlab.mail.content.spam import SpamFilter
     from netlab.mail.context import MailContext
     from netlab.mail.mta.cleanup import Cleanup
+    from netlab.mail.mta.dkimkey import DkimKey
     from netlab.mail.mta.rewrite import TrivialRewrite
 
 __all__ = ["Smtpd", "SmtpdPolicy"]
+
+# OpenDKIM's log wording for a verdict
+_OPENDKIM_SAYS = {"pass": "DKIM verification successful", "fail": "bad signature data",
+                  "permerror": "signature error", "temperror": "key retrieval failed"}  # fmt: skip
 
 
 class Smtpd:
@@ -59,7 +75,7 @@ class Smtpd:
 
     def __init__(self, ctx: MailContext, spec: ServerSpec, *, fqdn: str, ip: str, users: MailSpec,
                  rewrite: TrivialRewrite, local_user: Callable[[str], bool] | None, spam: SpamFilter,
-                 cleanup: Cleanup) -> None:  # fmt: skip
+                 cleanup: Cleanup, dkim_keys: Mapping[str, tuple[DkimKey, ...]] | None = None) -> None:  # fmt: skip
         self.ctx = ctx
         self.spec = spec
         self.host = spec.host
@@ -70,7 +86,22 @@ class Smtpd:
         self.local_user = local_user
         self.spam = spam
         self.cleanup = cleanup
+        self.dkim_keys: Mapping[str, tuple[DkimKey, ...]] = {
+            d: k for d, k in (dkim_keys or {}).items() if d in spec.dkim_sign
+        }
         self.submission = spec.role == ServerRole.MSA
+        self.spf_action = SpfAction(spec.spf)
+        self.spf_rejected = 0  # recipients refused for an SPF fail
+        self.postgrey = (Postgrey(spec.greylist_delay_s, spec.greylist_retry_window_s, spec.greylist_max_age_s,
+                                  spec.greylist_awl) if spec.greylist else None)  # fmt: skip
+        self.dnsbl_sites = dnsbl_sites(spec.dnsbl)
+        self.dnsbl_rejected = 0
+        self.dmarc_action = spec.dmarc
+        self.dmarc_rng = ctx.stream(self.host, "dmarc")  # pct sampling (RFC 7489 §6.6.4)
+        self.dmarc_rejected = 0
+        #: DMARC outcomes counted as an aggregate report's rows: (header_from, source_ip, disposition, dkim, spf,
+        #: dmarc) -> messages
+        self.dmarc_counts: dict[tuple[str, str, str, str, str, str], int] = {}
         self.accepted = 0  # messages taken (250 after DATA)
         self.refused = 0  # messages refused at the end of DATA (hops, spam)
 
@@ -100,7 +131,137 @@ class Smtpd:
                 return Reply(550, f"<{sender}>: Sender address rejected: not owned by user {user}", "5.7.1")
         return None
 
-    def check_recipient(self, session: SmtpServerSession, rcpt: str, peer: str) -> Reply | None:
+    def check_recipient(self, session: SmtpServerSession, rcpt: str, policy: SmtpdPolicy) -> Reply | None:
+        """The recipient checks in Postfix's order: relay control and local users, then (for clients neither
+        authenticated nor trusted: ``permit_sasl_authenticated``, ``permit_mynetworks`` come first) SPF
+        (policyd-spf) and greylisting (postgrey)."""
+        reply = self._relay_check(session, rcpt, policy.peer)
+        if reply is not None:
+            return reply
+        if session.authenticated_user is not None or policy.peer in self.spec.trusted:
+            return None
+        return (self._dnsbl_check(session, rcpt, policy) or self._spf_check(session, rcpt, policy)
+                or self._greylist_check(session, rcpt, policy))  # fmt: skip
+
+    def _dnsbl_check(self, session: SmtpServerSession, rcpt: str, policy: SmtpdPolicy) -> Reply | None:
+        """reject_rbl_client with postscreen's weights: refuse a client the lists name with weight >= threshold."""
+        if not self.dnsbl_sites:
+            return None
+        if policy.dnsbl is None:  # once per connection: the client's address does not change
+            raise Suspend(self.ctx.env.process(self._dnsbl_lookups(session.peer_ip, policy)))
+        listed = policy.dnsbl
+        if sum(w for _, w, _ in listed) < self.spec.dnsbl_threshold or not listed:
+            return None
+        self.dnsbl_rejected += 1
+        zones = ", ".join(z for z, _, _ in listed)
+        defer = self.spec.dnsbl_action == "defer"  # maps_rbl_reject_code = 450: the sender keeps it and retries
+        reply = Reply(450 if defer else 554, f"Service unavailable; Client host [{session.peer_ip}] blocked using "
+                      f"{zones}; {listed[0][2]}", "4.7.1" if defer else "5.7.1")  # fmt: skip
+        self._noqueue(session, rcpt, policy, reply)
+        return reply
+
+    def _noqueue(self, session: SmtpServerSession, rcpt: str, policy: SmtpdPolicy, reply: Reply) -> None:
+        """smtpd's log line for a recipient refused before any queue file existed."""
+        self.ctx.log(self.host, "smtpd", "", f"NOQUEUE: reject: RCPT from {policy.peer}[{session.peer_ip}]: {reply}; "
+                     f"from=<{session.mail_from}> to=<{rcpt}> proto={session.protocol} "
+                     f"helo=<{session.helo}>")  # fmt: skip
+
+    def _dnsbl_lookups(self, ip: str, policy: SmtpdPolicy) -> Generator[simpy.Event, Any, None]:
+        """Ask each list about *ip* (RFC 5782 §2.1: A of the reversed address under the zone; 127/8 = listed)."""
+        reverse = ".".join(reversed(ip.split(".")))
+        sites = self.dnsbl_sites
+
+        def check(a: Answers) -> tuple[tuple[str, int, str], ...]:
+            out = []
+            for zone, weight in sites:
+                try:
+                    got = a.get(f"{reverse}.{zone}", "A") or ()
+                except DnsTempFail:
+                    continue  # a list that does not answer names nobody
+                if any(v.startswith("127.") for v in got):
+                    try:
+                        why = (a.get(f"{reverse}.{zone}", "TXT") or ("",))[0]
+                    except DnsTempFail:
+                        why = ""
+                    out.append((zone, weight, why))
+            return tuple(out)
+
+        policy.dnsbl = yield from resolve_with(self.ctx.resolver(self.host), check)
+
+    def _greylist_check(self, session: SmtpServerSession, rcpt: str, policy: SmtpdPolicy) -> Reply | None:
+        if self.postgrey is None:
+            return None
+        sender = session.mail_from or ""
+        d = self.postgrey.check(session.peer_ip, sender, rcpt, self.ctx.env.now)
+        delay = "" if d.delay_s is None else f", delay={d.delay_s:.0f}"
+        self.ctx.log(self.host, "postgrey", "", f"action={d.action}, reason={d.reason}{delay}, client_name="
+                     f"{policy.peer}, client_address={session.peer_ip}, sender={sender}, recipient={rcpt}")  # fmt: skip
+        if d.action == "pass":
+            return None
+        return greylisted_reply(rcpt, rcpt.rpartition("@")[2])
+
+    def _spf_check(self, session: SmtpServerSession, rcpt: str, policy: SmtpdPolicy) -> Reply | None:
+        if self.spf_action is SpfAction.OFF:
+            return None
+        verdicts = policy.spf_verdicts(session)
+        if verdicts is None:
+            raise Suspend(self.ctx.env.process(self._spf_lookups(session, policy)))
+        if self.spf_action is SpfAction.REJECT:
+            for v in verdicts:
+                refusal = spf_reject(v)
+                if refusal is not None:
+                    self.spf_rejected += 1
+                    reply = Reply(refusal.code, f"<{rcpt}>: Recipient address rejected: {refusal.text}",
+                                  refusal.enhanced)  # fmt: skip
+                    self.ctx.log(self.host, "policyd-spf", "", str(refusal))
+                    self._noqueue(session, rcpt, policy, reply)
+                    return reply
+        return None
+
+    def _spf_lookups(self, session: SmtpServerSession, policy: SmtpdPolicy) -> Generator[simpy.Event, Any, None]:
+        """Evaluate SPF for the transaction's HELO and MAIL FROM identities through this host's resolver."""
+        ctx = self.ctx
+        sender, helo, ip = session.mail_from or "", session.helo or "", session.peer_ip
+        when = ctx.epoch.timestamp() + ctx.env.now
+        answers = Answers()
+        resolver = ctx.resolver(self.host)
+        if "." in helo and not helo.startswith("["):
+            helo_v = yield from resolve_with(resolver, lambda a: check_spf(
+                a, client_ip=ip, sender=sender, helo=helo, identity="helo", now_epoch_s=when), answers)  # fmt: skip
+        else:  # no domain to check (RFC 7208 §2.3: an address literal or a bare name)
+            helo_v = SpfVerdict("helo", "none", f"postmaster@{helo}", ip, helo, "no domain in HELO", 0)
+        if sender:
+            mail_v = yield from resolve_with(resolver, lambda a: check_spf(
+                a, client_ip=ip, sender=sender, helo=helo, identity="mailfrom", now_epoch_s=when), answers)  # fmt: skip
+        else:  # the null sender: the MAIL FROM identity is postmaster@<helo> (RFC 7208 §2.4)
+            mail_v = replace(helo_v, identity="mailfrom")
+        policy.spf = ((sender, helo), (helo_v, mail_v))
+        header = received_spf(mail_v, self.fqdn)
+        ctx.log(self.host, "policyd-spf", "", f"prepend Received-SPF: {header}")
+
+    def _auth_lookups(self, data: bytes, policy: SmtpdPolicy,
+                      spf: SpfVerdict | None) -> Generator[simpy.Event, Any, None]:  # fmt: skip
+        """Verify the message's DKIM signatures and, with DMARC on, judge it by its From domain's policy; the keys
+        and the policy are looked up through this host's resolver."""
+        when = self.ctx.epoch.timestamp() + self.ctx.env.now
+        resolver, answers = self.ctx.resolver(self.host), Answers()
+        results = yield from resolve_with(resolver, lambda a: dkim_verify(a, data, now_epoch_s=when), answers)
+        dmarc = None
+        if self.dmarc_action != DmarcAction.OFF:
+            domain = from_domain(data)
+            dmarc = yield from resolve_with(resolver, lambda a: evaluate_dmarc(
+                a, from_domain=domain, spf=spf, dkim=results, rng=self.dmarc_rng), answers)  # fmt: skip
+            if self.dmarc_action == DmarcAction.MONITOR:
+                dmarc = replace(dmarc, disposition="none")
+        policy.eod = (data, (results, dmarc))
+
+    def _count_dmarc(self, v: DmarcVerdict, source_ip: str) -> None:
+        if v.result != "none":
+            key = (v.domain, source_ip, v.disposition, "pass" if v.dkim_aligned else "fail",
+                   "pass" if v.spf_aligned else "fail", v.result)  # fmt: skip
+            self.dmarc_counts[key] = self.dmarc_counts.get(key, 0) + 1
+
+    def _relay_check(self, session: SmtpServerSession, rcpt: str, peer: str) -> Reply | None:
         """Local users must exist; anything else is relayed only for those allowed to (see the module docstring)."""
         if self.rewrite.is_local(rcpt):
             return None if self.local_user is not None and self.local_user(rcpt) else Replies.unknown_user(rcpt)
@@ -113,9 +274,26 @@ class Smtpd:
         return Replies.relay_denied(rcpt)
 
     # ------------------------------------------------------------------ the end of DATA
-    def end_of_data(self, session: SmtpServerSession, envelope: Envelope, data: bytes, peer: str) -> Reply:
+    def end_of_data(self, session: SmtpServerSession, envelope: Envelope, data: bytes, policy: SmtpdPolicy) -> Reply:
         """The last checks, then the ``Received:`` line and the queue; ``250 ... queued as QID`` or a refusal."""
-        ctx, spec, now = self.ctx, self.spec, self.ctx.env.now
+        ctx, spec, now, peer = self.ctx, self.spec, self.ctx.env.now, policy.peer
+        dkim_results: tuple[DkimResult, ...] = ()
+        dmarc: DmarcVerdict | None = None
+        spf = policy.spf_verdicts(session)
+        if self.spec.dkim_verify and session.authenticated_user is None and peer not in self.spec.trusted:
+            found = policy.message_auth(data)
+            if found is None:  # the key and policy lookups go through this host's resolver first
+                raise Suspend(ctx.env.process(self._auth_lookups(data, policy, spf[1] if spf else None)))
+            dkim_results, dmarc = found
+        if dmarc is not None:
+            self._count_dmarc(dmarc, session.peer_ip)
+            if dmarc.result == "fail" and self.dmarc_action == DmarcAction.ENFORCE and dmarc.disposition == "reject":
+                self.refused += 1
+                self.dmarc_rejected += 1
+                found_auth = (spf[1].result if spf else "", ",".join(r.result for r in dkim_results), dmarc.result)
+                ctx.tracker.authentication(message_id_of(data), envelope.rcpt_to, found_auth)
+                ctx.log(self.host, "opendmarc", "", f"{dmarc.domain} fail (p={dmarc.policy}): rejected")
+                return Reply(550, f"Email rejected per DMARC policy for {dmarc.domain}", "5.7.1")
         if count_received(data) >= spec.hop_limit:
             self.refused += 1
             return Replies.TOO_MANY_HOPS
@@ -134,6 +312,24 @@ class Smtpd:
                 return Reply(550, f"Message content rejected (spam score {verdict.score:.1f})", "5.7.1")
             if action is SpamAction.TAG and local_rcpts:
                 data = prepend_header(data, "X-Spam-Status", x_spam_status(verdict, self.spam.threshold))
+        if spec.footer is not None:
+            data = data + spec.footer.replace("\n", "\r\n").encode() + (b"" if spec.footer.endswith("\n") else b"\r\n")
+        signer = from_domain(data) if self.dkim_keys else None
+        key = signing_key(self.dkim_keys[signer], now) if signer is not None and signer in self.dkim_keys else None
+        if key is not None:
+            data = dkim_sign(data, domain=key.domain, selector=key.selector, key=key.key,
+                             now_epoch_s=ctx.epoch.timestamp() + now) + data  # fmt: skip
+        quarantined = dmarc is not None and dmarc.disposition == "quarantine"
+        if quarantined and self.dmarc_action == DmarcAction.ENFORCE:
+            # the flag a recipient's filter files into Junk (netlab's mailboxes have one folder)
+            data = prepend_header(data, "X-Spam-Flag", "YES")
+        if spf is not None:
+            data = prepend_header(data, "Received-SPF", received_spf(spf[1], self.fqdn))
+        if dkim_results:
+            clauses = [f"spf={spf[1].result} smtp.mailfrom={spf[1].sender}"] if spf is not None else []
+            clauses += [r.properties() for r in dkim_results]
+            clauses += [dmarc.properties()] if dmarc is not None and dmarc.result != "none" else []
+            data = prepend_header(data, "Authentication-Results", f"{self.fqdn}; " + "; ".join(clauses))
         qid = self.cleanup.new_qid()
         rcpts = list(envelope.rcpt_to)
         data = received_header(by_host=self.fqdn, by_ip=self.ip, helo=session.helo or "unknown",
@@ -143,18 +339,34 @@ class Smtpd:
         user = session.authenticated_user
         sasl = f", sasl_method=PLAIN, sasl_username={user}" if user else ""
         ctx.log(self.host, "smtpd", qid, f"client={peer}[{session.peer_ip}]{sasl}")
-        self.cleanup.enqueue(qid, envelope.mail_from, rcpts, data, client=peer, spam_score=score)
+        for r in dkim_results:
+            if r.result != "none":
+                ctx.log(self.host, "opendkim", qid, f"{peer} [{session.peer_ip}] s={r.selector} d={r.domain}: "
+                        + _OPENDKIM_SAYS.get(r.result, r.reason))  # fmt: skip
+        if key is not None:
+            ctx.log(self.host, "opendkim", qid, f"DKIM-Signature field added (s={key.selector}, d={key.domain})")
+        auth = None
+        if spf is not None or dkim_results:
+            dkim_text = ",".join(r.result for r in dkim_results)
+            auth = (spf[1].result if spf else "", dkim_text, dmarc.result if dmarc is not None else "")
+        self.cleanup.enqueue(qid, envelope.mail_from, rcpts, data, client=peer, spam_score=score, auth=auth)
         return Replies.queued(qid)
 
 
 class SmtpdPolicy:
     """The decisions of one server session of *smtpd* with the client node *peer* (a ServerPolicy)."""
 
-    __slots__ = ("peer", "smtpd")
+    __slots__ = ("dnsbl", "eod", "peer", "smtpd", "spf")
 
     def __init__(self, smtpd: Smtpd, peer: str) -> None:
         self.smtpd = smtpd
         self.peer = peer
+        #: ((sender, helo), (HELO verdict, MAIL FROM verdict)) of the last transaction SPF was evaluated for
+        self.spf: tuple[tuple[str, str], tuple[SpfVerdict, SpfVerdict]] | None = None
+        #: the blocklists naming the client: (zone, weight, TXT reason); None until asked
+        self.dnsbl: tuple[tuple[str, int, str], ...] | None = None
+        #: (message, (DKIM verdicts, DMARC verdict)) of the last message whose signatures were verified
+        self.eod: tuple[bytes, tuple[tuple[DkimResult, ...], DmarcVerdict | None]] | None = None
 
     def __repr__(self) -> str:
         return f"<SmtpdPolicy {self.smtpd.host} <- {self.peer}>"
@@ -166,7 +378,19 @@ class SmtpdPolicy:
         return self.smtpd.check_sender(session, sender)
 
     def check_rcpt(self, session: SmtpServerSession, rcpt: str) -> Reply | None:
-        return self.smtpd.check_recipient(session, rcpt, self.peer)
+        return self.smtpd.check_recipient(session, rcpt, self)
+
+    def message_auth(self, data: bytes) -> tuple[tuple[DkimResult, ...], DmarcVerdict | None] | None:
+        """The DKIM verdicts on *data*, if already evaluated (the end of DATA asks again after its lookups)."""
+        if self.eod is not None and self.eod[0] == data:
+            return self.eod[1]
+        return None
+
+    def spf_verdicts(self, session: SmtpServerSession) -> tuple[SpfVerdict, SpfVerdict] | None:
+        """The (HELO, MAIL FROM) SPF verdicts of the session's current transaction, if already evaluated."""
+        if self.spf is not None and self.spf[0] == (session.mail_from or "", session.helo or ""):
+            return self.spf[1]
+        return None
 
     def end_of_data(self, session: SmtpServerSession, envelope: Envelope, data: bytes) -> Reply:
-        return self.smtpd.end_of_data(session, envelope, data, self.peer)
+        return self.smtpd.end_of_data(session, envelope, data, self)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import simpy
 
@@ -25,7 +25,8 @@ __all__ = ["ClientOutcome", "run_client", "serve"]
 
 def serve(conn: Stream, session: SmtpServerSession, *, timeout_s: float = 300.0) -> Generator[simpy.Event, Any, None]:
     """Run *session* on the accepted connection *conn* until QUIT, 421, EOF, a transport error or an idle
-    *timeout_s* (seconds); then close the connection."""
+    *timeout_s* (seconds); then close the connection. A policy check that suspends the session
+    (:class:`~netlab.mail.smtp.server.Suspend`) holds its reply until its event (``session.pending``) is over."""
     try:
         conn.send(bytes(session.greeting()))
         while not session.closed:
@@ -33,6 +34,11 @@ def serve(conn: Stream, session: SmtpServerSession, *, timeout_s: float = 300.0)
             if not data:
                 break  # the client went away without QUIT
             replies = session.feed(data)
+            while session.pending is not None:  # a policy check waits (DNS lookups): the client waits for its reply
+                if replies:
+                    conn.send(b"".join(bytes(r) for r in replies))
+                yield cast(simpy.Event, session.pending)
+                replies = session.resume()
             if replies:
                 conn.send(b"".join(bytes(r) for r in replies))
     except TransportError:

@@ -26,8 +26,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from enum import StrEnum
+from functools import partial
 from typing import Protocol
 
 from netlab.mail.content.address import parse_address
@@ -36,7 +37,7 @@ from netlab.mail.errors import MailAddressError
 from netlab.mail.smtp.reply import Replies, Reply
 
 __all__ = ["DEFAULT_RECIPIENT_LIMIT", "DEFAULT_SIZE_LIMIT", "LINE_LIMIT", "ServerPolicy", "SessionState",
-           "SmtpServerSession"]  # fmt: skip
+           "SmtpServerSession", "Suspend"]  # fmt: skip
 
 DEFAULT_SIZE_LIMIT = 10_240_000
 """Postfix ``message_size_limit`` (bytes)."""
@@ -61,10 +62,25 @@ class SessionState(StrEnum):
     CLOSED = "closed"  # QUIT or 421: nothing more is read
 
 
+class Suspend(Exception):
+    """Raised by a policy check (``check_mail``, ``check_rcpt``, ``end_of_data``) that cannot answer yet, e.g. it
+    needs DNS answers first (SPF, DKIM keys, DMARC policies).
+
+    The session keeps the command (or the message) and reads nothing more; :attr:`SmtpServerSession.pending` holds
+    *wait*, an object opaque to the session (in the simulation a SimPy event), and the driver calls
+    :meth:`SmtpServerSession.resume` once it is over: the same check is asked again and should answer now.
+    """
+
+    def __init__(self, wait: object) -> None:
+        super().__init__("policy check suspended")
+        self.wait = wait
+
+
 class ServerPolicy(Protocol):
     """What an agent decides for its SMTP server; ``None`` from a check means the default ``250`` reply.
 
-    Any callback may return a ``421`` reply to close the session (the agent is shutting down).
+    Any callback may return a ``421`` reply to close the session (the agent is shutting down), and a check may raise
+    :class:`Suspend` to be asked again later (see there).
     """
 
     def authenticate(self, user: str, password: str) -> bool:
@@ -119,10 +135,10 @@ class SmtpServerSession:
     """
 
     __slots__ = (
-        "_auth", "_buffer", "_data", "_data_size", "_line_mode", "_rcpt_attempts", "_scanned", "auth_enabled",
-        "auth_required", "authenticated_user", "declared_size", "default_domain", "esmtp", "extensions", "helo",
-        "hostname", "mail_from", "peer_ip", "policy", "rcpt_to", "recipient_limit", "size_limit", "state",
-        "submission", "transactions",
+        "_auth", "_buffer", "_data", "_data_size", "_line_mode", "_rcpt_attempts", "_resume", "_scanned",
+        "auth_enabled", "auth_required", "authenticated_user", "declared_size", "default_domain", "esmtp", "extensions",
+        "helo", "hostname", "mail_from", "peer_ip", "pending", "policy", "rcpt_to", "recipient_limit", "size_limit",
+        "state", "submission", "transactions",
     )  # fmt: skip
 
     def __init__(
@@ -160,6 +176,9 @@ class SmtpServerSession:
         self._line_mode = False  # DATA read line by line: bare-LF line ends, or an oversized message
         self._scanned = 0  # how much of the buffer the DATA terminator search has already looked at
         self._auth: tuple[str, str | None] | None = None  # (mechanism, username so far)
+        #: What a suspended policy check waits for (see :class:`Suspend`); None when the session is not waiting.
+        self.pending: object | None = None
+        self._resume: Callable[[], list[Reply]] | None = None  # the suspended step, asked again by resume()
         self._reset()
 
     # -- public API ------------------------------------------------------------------------------------------
@@ -192,6 +211,8 @@ class SmtpServerSession:
         buf = self._buffer
         start = len(buf)
         buf += data
+        if self.pending is not None:
+            return []  # a policy check is waiting: hold the bytes until resume()
         if self.state is SessionState.DATA and not self._line_mode:
             bare = data.count(b"\n") - data.count(b"\r\n")
             if bare and data[:1] == b"\n" and start and buf[start - 1] == 13:
@@ -205,14 +226,16 @@ class SmtpServerSession:
                 if end < 0:
                     break
                 pos = end
-                out.append(self._end_of_data())
+                if not self._step(out, self._end_of_data):
+                    break
                 continue
             end = buf.find(b"\n", pos)
             if end < 0:
                 break
             line = bytes(buf[pos : end + 1])
             pos = end + 1
-            out.extend(self.feed_line(line))
+            if not self._step(out, partial(self.feed_line, line)):
+                break
         del buf[:pos]
         self._scanned = max(0, self._scanned - pos)
         # Bound the memory a client can make us hold: a line longer than any legal one is cut here and its
@@ -220,6 +243,26 @@ class SmtpServerSession:
         if self.state is not SessionState.DATA and len(buf) > 4 * LINE_LIMIT:
             del buf[2 * LINE_LIMIT :]
         return out
+
+    def resume(self) -> list[Reply]:
+        """Ask the suspended check again (its wait is over), then read what arrived meanwhile; the replies."""
+        step, self._resume, self.pending = self._resume, None, None
+        if step is None:
+            return []
+        out: list[Reply] = []
+        if self._step(out, step):
+            out.extend(self.feed(b""))
+        return out
+
+    def _step(self, out: list[Reply], step: Callable[[], list[Reply] | Reply]) -> bool:
+        """Run one step that may call the policy; False when the policy suspended it (kept for resume())."""
+        try:
+            result = step()
+        except Suspend as suspend:
+            self.pending, self._resume = suspend.wait, lambda: _as_list(step())
+            return False
+        out.extend(_as_list(result))
+        return True
 
     def feed_line(self, line: bytes) -> list[Reply]:
         """Consume one line (CRLF optional); return the replies it causes (none inside DATA)."""
@@ -424,7 +467,11 @@ class SmtpServerSession:
                 return Reply(501, "Bad recipient address syntax", "5.1.3")
         if len(self.rcpt_to) >= self.recipient_limit:
             return Replies.TOO_MANY_RECIPIENTS
-        reply = self.policy.check_rcpt(self, rcpt) or Replies.RCPT_OK
+        try:
+            reply = self.policy.check_rcpt(self, rcpt) or Replies.RCPT_OK
+        except Suspend:
+            self._rcpt_attempts -= 1  # the command is asked again in full
+            raise
         if reply.is_positive:
             self.rcpt_to.append(rcpt)
             self.state = SessionState.RCPT
@@ -507,3 +554,7 @@ class SmtpServerSession:
     def _quit(self, _arg: str) -> Reply:
         self.state = SessionState.CLOSED
         return Replies.BYE
+
+
+def _as_list(result: list[Reply] | Reply) -> list[Reply]:
+    return result if isinstance(result, list) else [result]
