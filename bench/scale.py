@@ -9,15 +9,22 @@ on its own), event-loop seconds, packet-hops, the memory estimate ``run.max_memo
 the peak RSS of the whole run, results included; then the growth exponent of setup time, a least-squares fit
 of log(setup) on log(routers) over the sizes from 1,000 to 10,000.
 
-Every kind of run is a function ``(routers) -> dict`` in :data:`RUNS` (``packets`` below); a mail run of the
-same topology is another such function, printed by the same table.
+Every kind of run is a function ``(routers) -> dict`` in :data:`RUNS`, printed by the same table. ``mail`` is a
+day of mail on the same topology: one domain per 50 routers (its five hosts: an MSA, an MX and three client
+hosts with two users each; the last domain's third client host is the DNS server instead), 100,000 messages
+(``--messages``) from every user at random over a simulated day (the workload's default sizes: lognormal
+bodies of median 2,000 B, 15 % with an attachment of median 50 KB), half the users fetching over IMAP IDLE and
+half over POP3 every 5 minutes, no background flows, and the run ends when every (message, recipient) pair is
+final; mail conservation is checked as in every run. It adds messages, pairs delivered, SMTP transactions and
+messages per wall second to its row.
 
 ``--decisions`` measures instead the routing cost per decision of each strategy at 100, 1,000 and 5,000
 routers, microseconds per packet routed from host to host (each hop's decision included): the first packets
 toward each destination (tables built on demand) and the same packets again (steady state), on an idle network
 and with packets queued on a third of the links (the oracle's search depends on load).
 
-Usage: python bench/scale.py [--sizes 1000,2000,5000,10000] [--decisions] [--json]
+Usage: python bench/scale.py [--sizes 1000,2000,5000,10000] [--runs packets,mail] [--messages N] [--decisions]
+[--json]
 """
 
 from __future__ import annotations
@@ -100,13 +107,77 @@ def packets(routers: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
+DAY_S = 86_400.0
+MESSAGES = 100_000
+
+
+def mail_scenario(routers: int, messages: int = MESSAGES) -> netlab.Scenario:
+    """The mail run's scenario (see the module docstring): domains of 50 routers, *messages* over one day."""
+    from netlab.scenario.files import loads_scenario
+
+    topo = topology(routers)
+    hosts = [n.name for n in topo.nodes if n.role == "host"]  # h0, h10, ... in router order
+    blocks = [hosts[i : i + 5] for i in range(0, len(hosts) - len(hosts) % 5, 5)]
+    dns = blocks[-1].pop()  # the last domain's third client host serves DNS
+    domains, servers, users = [], [], []
+    for d, (msa, mx, *clients) in enumerate(blocks):
+        name = f"d{d}.example"
+        domains.append({"name": name, "mx": [[10, mx]]})
+        servers += [{"host": msa, "role": "msa", "domains": [name]}, {"host": mx, "role": "mx", "domains": [name]}]
+        for c, client in enumerate(clients):
+            for u in range(2):
+                fetch = {"protocol": "imap", "idle": True} if u == 0 else {"protocol": "pop3", "interval": "5min"}
+                users.append({"address": f"u{c}{u}@{name}", "password": "pw", "client": client, "fetch": fetch})
+    senders = len(users)
+    doc = {
+        "name": f"ba{routers}-mail",
+        "seed": SEED,
+        "topology": {"generator": "barabasi_albert", "n": routers, "m": 2, "seed": SEED,
+                     "hosts": [f"r{i}" for i in range(0, routers, 10)]},  # what topology() builds
+        "run": {"bin": "3600s"},
+        "mail": {
+            "dns_server": dns,
+            "domains": domains,
+            "servers": servers,
+            "users": users,
+            "workload": {"count": messages, "mean_interval": f"{senders * DAY_S / messages:.6g}s"},
+        },
+    }
+    return loads_scenario(json.dumps(doc), source=f"bench/scale.py mail {routers}")  # JSON is YAML
+
+
+def mail(routers: int, messages: int = MESSAGES) -> dict[str, Any]:
+    """The mail run (see the module docstring)."""
+    s = mail_scenario(routers, messages)
+    estimate = estimate_memory(s)
+    imported = _import_engine()
+    spent = _routing_timer()
+    sim = Simulation(s)
+    t0 = time.perf_counter()
+    res = sim.execute()
+    wall = time.perf_counter() - t0
+    m = res.summary["mail"]
+    return {
+        "kind": "mail", "routers": routers, "nodes": len(s.topology.nodes), "links": len(sim.net.links),
+        "hosts": sum(1 for n in s.topology.nodes if n.role == "host"),
+        "setup_s": round(sim.setup_s, 3), "routing_s": round(spent["routing_s"], 3), "run_s": round(sim.run_s, 3),
+        "packet_hops": int(res.links.packets.sum()), "delivered": res.summary["delivered"],
+        "import_s": round(imported, 3), "estimate_mb": round(estimate.total / 1e6),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "messages": messages, "pairs": len(res.messages), "pairs_delivered": m["messages"].get("delivered", 0),
+        "pairs_final": int(res.messages["status"].isin(["delivered", "bounced", "rejected"]).sum()),
+        "transactions": m["smtp_transactions"], "sim_s": round(res.summary["sim_time_s"], 1),
+        "wall_s": round(wall, 1), "msgs_per_s": round(messages / wall, 1),
+    }  # fmt: skip
+
+
 #: The kinds of run, by name: each takes the number of routers and returns one row of the table.
-RUNS: dict[str, Callable[[int], dict[str, Any]]] = {"packets": packets}
+RUNS: dict[str, Callable[[int], dict[str, Any]]] = {"packets": packets, "mail": mail}
 
 
-def in_child(kind: str, routers: int) -> dict[str, Any]:
+def in_child(kind: str, routers: int, messages: int = MESSAGES) -> dict[str, Any]:
     """Run *kind* at *routers* in a fresh interpreter (its own peak RSS); its row."""
-    cmd = [sys.executable, __file__, "--one", f"{kind}:{routers}"]
+    cmd = [sys.executable, __file__, "--one", f"{kind}:{routers}", "--messages", str(messages)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"{kind} at {routers} routers failed:\n{out.stderr}")
@@ -129,6 +200,10 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
         print(f"{r['kind']:<8} {r['routers']:>8,} {r['nodes']:>7,} {r['links']:>7,} {r['import_s']:>8.2f} "
               f"{r['setup_s']:>8.2f} {r['routing_s']:>9.2f} {r['run_s']:>7.2f} {r['packet_hops']:>11,} "
               f"{r['estimate_mb']:>6,} MB {r['peak_rss_mb']:>6,} MB")  # fmt: skip
+        if r["kind"] == "mail":
+            print(f"{'':<8} mail: {r['messages']:,} messages, {r['pairs']:,} pairs ({r['pairs_final']:,} final, "
+                  f"{r['pairs_delivered']:,} delivered), {r['transactions']:,} SMTP transactions, "
+                  f"{r['sim_s']:,} s simulated, {r['wall_s']:,} s wall: {r['msgs_per_s']:,} messages/s")  # fmt: skip
 
 
 # ---------------------------------------------------------------------- cost per decision
@@ -203,11 +278,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--runs", default="packets", help=f"kinds of run, comma-separated (of {', '.join(RUNS)})")
     ap.add_argument("--decisions", action="store_true", help="cost per routing decision instead")
     ap.add_argument("--json", action="store_true", help="also print the rows as one JSON line")
+    ap.add_argument("--messages", type=int, default=MESSAGES, help="messages in the mail run (default 100,000)")
     ap.add_argument("--one", help=argparse.SUPPRESS)  # kind:routers, in the child process
     args = ap.parse_args(argv)
     if args.one:
         kind, n = args.one.split(":")
-        print(json.dumps(RUNS[kind](int(n))))
+        row = mail(int(n), args.messages) if kind == "mail" else RUNS[kind](int(n))
+        print(json.dumps(row))
         return
     if args.decisions:
         drows = [row for n in (100, 1000, 5000) for row in decisions(n)]
@@ -216,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
             print(json.dumps(drows))
         return
     sizes = [int(x) for x in args.sizes.split(",")]
-    rows = [in_child(kind, n) for kind in args.runs.split(",") for n in sizes]
+    rows = [in_child(kind, n, args.messages) for kind in args.runs.split(",") for n in sizes]
     print_rows(rows)
     for kind in dict.fromkeys(r["kind"] for r in rows):
         fit = [r for r in rows if r["kind"] == kind and 1000 <= r["routers"] <= 10000]
