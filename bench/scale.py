@@ -132,8 +132,13 @@ def mail_scenario(routers: int, messages: int = MESSAGES) -> netlab.Scenario:
     doc = {
         "name": f"ba{routers}-mail",
         "seed": SEED,
-        "topology": {"generator": "barabasi_albert", "n": routers, "m": 2, "seed": SEED,
-                     "hosts": [f"r{i}" for i in range(0, routers, 10)]},  # what topology() builds
+        "topology": {
+            "generator": "barabasi_albert",
+            "n": routers,
+            "m": 2,
+            "seed": SEED,
+            "hosts": [f"r{i}" for i in range(0, routers, 10)],
+        },  # what topology() builds
         "run": {"bin": "3600s"},
         "mail": {
             "dns_server": dns,
