@@ -91,7 +91,7 @@ def test_imap_polling_client_deletes_with_expunge() -> None:
 
 @pytest.mark.parametrize(("fetch", "client", "match"), [
     ({"protocol": "pop3", "idle": True}, "pc", "IDLE is an IMAP extension"),
-    ({"protocol": "smtp"}, "pc", "expected pop3 or imap"),
+    ({"protocol": "smtp"}, "pc", r"fetch.protocol: expected one of pop3, imap, got 'smtp'"),
     ({"protocol": "imap"}, None, "needs a client host"),
 ])  # fmt: skip
 def test_fetch_config_errors(fetch: dict[str, object], client: str | None, match: str) -> None:

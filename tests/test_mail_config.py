@@ -43,7 +43,8 @@ def test_round_trip_and_overrides() -> None:
     (lambda m: m.update(records=[{"name": "x.a.test", "type": "CNAME", "value": "y.a.test"},
                                  {"name": "y.a.test", "type": "CNAME", "value": "x.a.test"}]), r"CNAME loop"),
     (lambda m: m.update(dns_server="nowhere"), r"mail.dns_server: unknown host 'nowhere'"),
-    (lambda m: m["servers"][0].update(role="postman"), r"role must be one of msa, mx, relay"),
+    (lambda m: m["servers"][0].update(role="postman"),
+     r"bad.yaml:\d+: mail.servers\[0\].role: expected one of msa, mx, relay, got 'postman'"),
     (lambda m: m.update(queue={"initial_destination_concurrency": 0}), (r"initial_destination_concurrency: expected a "
      "whole number >= 1, got 0")),
     (lambda m: m.update(queue={"destination_concurrency_failed_cohort_limit": -1}),
@@ -115,3 +116,19 @@ def test_missing_send_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path.write_text(text(lambda m: m.update(send={"file": "nowhere.csv"})))
     with pytest.raises(netlab.ConfigError, match=r"s.yaml:\d+: mail.send.file: no such file .*nowhere.csv"):
         netlab.load_scenario(str(path))
+
+
+def test_server_and_fetch_choices_are_enums() -> None:
+    """A server's modes are enums however written (YAML strings, Python strings or members)."""
+    from netlab.mail.config import FetchSpec, ServerSpec
+    from netlab.mail.config.servers import DmarcMode, DnsblAction, QuotaAction, RelayRefusal, ServerRole, SpfAction
+    from netlab.mail.config.users import FetchProtocol
+
+    s = ServerSpec("mx1", role="msa", spf="tag", dmarc="monitor", dnsbl_action="defer", quota_action="bounce")
+    assert (s.role, s.spf, s.dmarc, s.dnsbl_action, s.quota_action, s.relay_refusal) == (
+        ServerRole.MSA, SpfAction.TAG, DmarcMode.MONITOR, DnsblAction.DEFER, QuotaAction.BOUNCE, RelayRefusal.REJECT
+    )  # fmt: skip
+    assert all(type(v) is not str for v in (s.role, s.spf, s.dmarc, s.dnsbl_action, s.quota_action))
+    assert FetchSpec(protocol="pop3").protocol is FetchProtocol.POP3
+    with pytest.raises(netlab.ConfigError, match="server mx1: role must be one of msa, mx, relay, got 'mxx'; did you"):
+        ServerSpec("mx1", role="mxx")

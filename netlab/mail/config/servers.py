@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import StrEnum
 
 from netlab.errors import ConfigError
+from netlab.options import Choice
 from netlab.topology.spec import option
 
 __all__ = [
     "ROLES",
     "BlocklistSpec",
     "DkimRotationSpec",
+    "DmarcMode",
+    "DnsblAction",
     "DomainSpec",
     "QueueSpec",
     "QuotaAction",
@@ -29,11 +31,12 @@ __all__ = [
     "ServerRole",
     "ServerSpec",
     "SpamAction",
+    "SpfAction",
     "dnsbl_sites",
 ]  # fmt: skip
 
 
-class ServerRole(StrEnum):
+class ServerRole(Choice):
     """What a mail server does (``role:``); compares equal to its name (``spec.role == "mx"``)."""
 
     MSA = "msa"  # takes authenticated submissions on 587
@@ -45,7 +48,7 @@ class ServerRole(StrEnum):
 ROLES = tuple(r.value for r in ServerRole)
 
 
-class SpamAction(StrEnum):
+class SpamAction(Choice):
     """What a server does with mail its spam filter scores as spam (``spam_action:``)."""
 
     REJECT = "reject"  # 550 5.7.1 at the end of DATA
@@ -53,18 +56,41 @@ class SpamAction(StrEnum):
     OFF = "off"  # do not score
 
 
-class RelayRefusal(StrEnum):
+class RelayRefusal(Choice):
     """How a server refuses to relay for an unauthenticated client (``relay_refusal:``)."""
 
     REJECT = "reject"  # 554 5.7.1: for good
     DEFER = "defer"  # 454 4.7.1: try later
 
 
-class QuotaAction(StrEnum):
+class QuotaAction(Choice):
     """What an mx answers for a mailbox over its quota (``quota_action:``)."""
 
     DEFER = "defer"  # 452 4.2.2: the sending MTA retries from its queue
     BOUNCE = "bounce"  # 552 5.2.2: bounce now
+
+
+class SpfAction(Choice):
+    """What a server does with SPF (``spf:``), as policyd-spf."""
+
+    OFF = "off"  # no check
+    TAG = "tag"  # check and record (Received-SPF), refuse nothing
+    REJECT = "reject"  # 550 5.7.23 on fail
+
+
+class DmarcMode(Choice):
+    """What a server does with DMARC (``dmarc:``), as OpenDMARC."""
+
+    OFF = "off"
+    MONITOR = "monitor"  # judge and report, act on nothing
+    ENFORCE = "enforce"  # apply the domain's policy: reject or quarantine
+
+
+class DnsblAction(Choice):
+    """What a server answers a client its blocklists name (``dnsbl_action:``)."""
+
+    REJECT = "reject"  # 554 5.7.1 (maps_rbl_reject_code)
+    DEFER = "defer"  # 450: the sender keeps the mail and retries
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +147,7 @@ class ServerSpec:
     """A mail server on a host: its role, the domains it serves, relaying rules, checks and queue."""
 
     host: str = option(doc="the node running it")
-    role: str = option("mx", doc="msa (587, AUTH), mx (25, final destination) or relay (25)")
+    role: ServerRole | str = option(ServerRole.MX, doc="msa (587, AUTH), mx (25, final destination) or relay (25)")
     domains: tuple[str, ...] = option((), doc="mx: domains delivered to the local mailbox; msa: domains whose "
                                       "users submit here")  # fmt: skip
     relay_domains: tuple[str, ...] = option((), doc="domains accepted from anyone and passed on (backup MX)")
@@ -130,22 +156,30 @@ class ServerSpec:
     fqdn: str | None = option(None, doc="host name in DNS and HELO; default <host>.<first domain>")
     size_limit_bytes: int = option(10240000, key="size_limit", unit="size", doc="message_size_limit")
     hop_limit: int = option(50, doc="Received: headers beyond which mail is refused (554 5.4.0)")
-    spam_action: str | None = option(None, doc="reject, tag or off; default reject on msa (outbound), tag on mx")
-    relay_refusal: str = option("reject", doc="foreign domain from an unauthenticated client: reject "
-                                "(554 5.7.1) or defer (454 4.7.1)")  # fmt: skip
+    spam_action: SpamAction | str | None = option(
+        None, doc="reject, tag or off; default reject on msa (outbound), tag on mx"
+    )
+    relay_refusal: RelayRefusal | str = option(
+        RelayRefusal.REJECT,
+        doc="foreign domain from an unauthenticated client: reject (554 5.7.1) or defer (454 4.7.1)",
+    )
     queue: QueueSpec | None = option(None, doc="overrides mail.queue for this server")
     quota_bytes: int | None = option(None, key="quota", unit="size", doc="mx: octets each user's mailbox may hold "
                                      "(none: no limit)")  # fmt: skip
-    quota_action: str = option("defer", doc="mx, mailbox over quota: defer (452 4.2.2, retried) or bounce "
-                               "(552 5.2.2)")  # fmt: skip
+    quota_action: QuotaAction | str = option(
+        QuotaAction.DEFER, doc="mx, mailbox over quota: defer (452 4.2.2, retried) or bounce (552 5.2.2)"
+    )
     dkim_sign: tuple[str, ...] = option((), doc="DKIM-sign (RFC 6376) mail whose From: domain is one of these, "
                                         "as OpenDKIM; the keys are published in DNS")  # fmt: skip
     dkim_verify: bool = option(False, doc="verify DKIM signatures of arriving mail (Authentication-Results header)")
     footer: str | None = option(None, doc="text appended to the body of every message passing through (a list "
                                 "server's footer; it breaks DKIM signatures made before)")  # fmt: skip
-    dmarc: str = option("off", doc="DMARC (RFC 7489) of arriving mail, as OpenDMARC: off, monitor (judge and "
-                        "report) or enforce (the domain's policy: reject 550 5.7.1, quarantine); needs spf and "
-                        "dkim_verify")  # fmt: skip
+    dmarc: DmarcMode | str = option(
+        DmarcMode.OFF,
+        doc="DMARC (RFC 7489) of arriving mail, as OpenDMARC: off, monitor (judge and "
+        "report) or enforce (the domain's policy: reject 550 5.7.1, quarantine); needs spf and "
+        "dkim_verify",
+    )
     greylist: bool = option(False, doc="greylist at RCPT as postgrey does: a new (client /24, sender, recipient) "
                             "is deferred 450 4.2.0 until retried after greylist_delay")  # fmt: skip
     greylist_delay_s: float = option(300.0, key="greylist_delay", unit="time", doc="postgrey --delay")
@@ -163,14 +197,29 @@ class ServerSpec:
                                            doc="the time unit of connection_rate_limit")  # fmt: skip
     dnsbl: tuple[str, ...] = option((), doc="DNS blocklists consulted at RCPT (reject_rbl_client): zone names, "
                                     "each optionally *weight as postscreen_dnsbl_sites (zone*2)")  # fmt: skip
-    dnsbl_action: str = option("reject", doc="a listed client: reject (554 5.7.1, maps_rbl_reject_code) or defer "
-                               "(450 4.7.1: the sender retries)")  # fmt: skip
+    dnsbl_action: DnsblAction | str = option(
+        DnsblAction.REJECT,
+        doc="a listed client: reject (554 5.7.1, maps_rbl_reject_code) or defer (450 4.7.1: the sender retries)",
+    )
     dnsbl_threshold: int = option(1, doc="sum of the weights of the lists naming a client at which it is refused "
                                   "(554 5.7.1), as postscreen_dnsbl_threshold")  # fmt: skip
-    spf: str = option("off", doc="SPF check (RFC 7208) of HELO and MAIL FROM at RCPT time, as policyd-spf: off, "
-                      "tag (Received-SPF header) or reject (550 5.7.23 on fail)")  # fmt: skip
+    spf: SpfAction | str = option(
+        SpfAction.OFF,
+        doc="SPF check (RFC 7208) of HELO and MAIL FROM at RCPT time, as policyd-spf: off, "
+        "tag (Received-SPF header) or reject (550 5.7.23 on fail)",
+    )
 
     def __post_init__(self) -> None:
+        # The choices as their enums, whether given as members or as the scenario file's strings.
+        where = f"server {self.host}"
+        object.__setattr__(self, "role", ServerRole.parse(self.role, f"{where}: role"))
+        if self.spam_action is not None:
+            object.__setattr__(self, "spam_action", SpamAction.parse(self.spam_action, f"{where}: spam_action"))
+        object.__setattr__(self, "relay_refusal", RelayRefusal.parse(self.relay_refusal, f"{where}: relay_refusal"))
+        object.__setattr__(self, "quota_action", QuotaAction.parse(self.quota_action, f"{where}: quota_action"))
+        object.__setattr__(self, "dmarc", DmarcMode.parse(self.dmarc, f"{where}: dmarc"))
+        object.__setattr__(self, "dnsbl_action", DnsblAction.parse(self.dnsbl_action, f"{where}: dnsbl_action"))
+        object.__setattr__(self, "spf", SpfAction.parse(self.spf, f"{where}: spf"))
         object.__setattr__(self, "domains", tuple(self.domains))
         object.__setattr__(self, "relay_domains", tuple(self.relay_domains))
         object.__setattr__(self, "trusted", tuple(self.trusted))
@@ -181,27 +230,15 @@ class ServerSpec:
             if not zone or (star and not weight.lstrip("-").isdigit()):
                 raise ConfigError(f"server {self.host}: dnsbl entry {entry!r}: expected zone or zone*weight "
                                   "(a whole number)")  # fmt: skip
-        if self.dnsbl_action not in ("reject", "defer"):
-            raise ConfigError(f"server {self.host}: dnsbl_action must be reject or defer, got {self.dnsbl_action!r}")
         if isinstance(self.dnsbl_threshold, bool) or not isinstance(self.dnsbl_threshold, int):
             raise ConfigError(
                 f"server {self.host}: dnsbl_threshold must be a whole number, got {self.dnsbl_threshold!r}"
             )
-        if self.role not in ROLES:
-            raise ConfigError(f"server {self.host}: role must be one of {', '.join(ROLES)}, got {self.role!r}")
-        if self.spam_action is not None and self.spam_action not in ("reject", "tag", "off"):
-            raise ConfigError(f"server {self.host}: spam_action must be reject, tag or off, got {self.spam_action!r}")
-        if self.relay_refusal not in ("reject", "defer"):
-            raise ConfigError(f"server {self.host}: relay_refusal must be reject or defer, got {self.relay_refusal!r}")
         if self.fqdn is None:
             zone = (self.domains or self.relay_domains or ("net.test",))[0]
             object.__setattr__(self, "fqdn", f"{self.host}.{zone}".lower())
         if self.hop_limit < 1 or self.size_limit_bytes < 0:
             raise ConfigError(f"server {self.host}: hop_limit must be >= 1 and size_limit >= 0")
-        if self.quota_action not in ("defer", "bounce"):
-            raise ConfigError(f"server {self.host}: quota_action must be defer or bounce, got {self.quota_action!r}")
-        if self.dmarc not in ("off", "monitor", "enforce"):
-            raise ConfigError(f"server {self.host}: dmarc must be off, monitor or enforce, got {self.dmarc!r}")
         for name in ("greylist_delay_s", "greylist_retry_window_s", "greylist_max_age_s"):
             v = getattr(self, name)
             if not (v >= 0 and math.isfinite(v)):
@@ -216,8 +253,6 @@ class ServerSpec:
                 raise ConfigError(f"server {self.host}: {name} must be a whole number >= 0, got {v!r}")
         if not (self.anvil_rate_time_unit_s > 0 and math.isfinite(self.anvil_rate_time_unit_s)):
             raise ConfigError(f"server {self.host}: anvil_rate_time_unit must be a positive time")
-        if self.spf not in ("off", "tag", "reject"):
-            raise ConfigError(f"server {self.host}: spf must be off, tag or reject, got {self.spf!r}")
         if self.quota_bytes is not None and self.quota_bytes < 0:
             raise ConfigError(f"server {self.host}: quota must be >= 0")
 

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from netlab.errors import ConfigError
+from netlab.options import Choice
 from netlab.topology.spec import option
 
 __all__ = ["FETCH_PROTOCOLS", "FetchMode", "FetchProtocol", "FetchSpec", "MailWorkloadSpec", "ScriptedMessage",
            "UserSpec"]  # fmt: skip
 
 
-class FetchProtocol(StrEnum):
+class FetchProtocol(Choice):
     """How a mail program fetches (``fetch.protocol:``); compares equal to its name."""
 
     POP3 = "pop3"  # port 110: download (and with delete: remove) what is new
@@ -43,7 +44,7 @@ class FetchMode(StrEnum):
 class FetchSpec:
     """How a user's mail program fetches mail from the inbox server (its domain's mx) over the network."""
 
-    protocol: str = option("imap", doc="pop3 (port 110) or imap (port 143)")
+    protocol: FetchProtocol | str = option(FetchProtocol.IMAP, doc="pop3 (port 110) or imap (port 143)")
     interval_s: float = option(60.0, key="interval", unit="time", doc="between the starts of two polls; with "
                                "idle, the wait before reconnecting after a failure")  # fmt: skip
     idle: bool = option(False, doc="imap: stay logged in and wait in IDLE for the server's push (RFC 2177)")
@@ -51,11 +52,10 @@ class FetchSpec:
                           "default: leave it there")  # fmt: skip
 
     def __post_init__(self) -> None:
-        if self.protocol not in FETCH_PROTOCOLS:
-            raise ConfigError(f"fetch.protocol: expected pop3 or imap, got {self.protocol!r}")
+        object.__setattr__(self, "protocol", FetchProtocol.parse(self.protocol, "fetch.protocol"))
         if not (self.interval_s > 0 and math.isfinite(self.interval_s)):
             raise ConfigError(f"fetch.interval: expected a positive time, got {self.interval_s!r}")
-        if self.idle and self.protocol != "imap":
+        if self.idle and self.protocol is not FetchProtocol.IMAP:
             raise ConfigError("fetch.idle: IDLE is an IMAP extension; use protocol imap or poll")
 
     @property
