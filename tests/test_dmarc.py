@@ -153,5 +153,5 @@ def test_bad_record_and_bad_setup_refused_at_load() -> None:
     with pytest.raises(ConfigError, match=r"mail.servers\[1\].dmarc: DMARC is judged from SPF and DKIM"):
         scenario(setup)
     setup["servers"][1]["dmarc"] = "sometimes"
-    with pytest.raises(ConfigError, match=r"servers\[1\].dmarc: expected one of off, monitor, enforce, got 'sometimes'"):
+    with pytest.raises(ConfigError, match=r"servers\[1\].dmarc: expected one of off, monitor, enforce, got 'sometim"):
         scenario(setup)
