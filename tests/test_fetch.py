@@ -117,3 +117,21 @@ def test_run_summary_splits_the_time_to_the_screen_by_stage() -> None:
     ):
         assert stage in text
     assert "time to the screen (s), 4 pairs" in text and "fetch sessions: IMAP 1" in text
+
+
+def test_a_fetch_client_keeps_only_the_newest_messages_it_retrieved(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A day of mail must not keep every downloaded message in memory: ``fetched`` is bounded, ``retrieved``
+    counts all of them, and the tracker still has every pair's retrieval."""
+    import netlab.mail.clients.fetch as fetch
+
+    monkeypatch.setattr(fetch, "FETCHED_KEPT", 2)
+    sends = [send(["bob@b.test"], subject=f"m{i}", at=i) for i in range(5)]
+    res, system = run({"send": sends, "users": [
+        {"address": "alice@a.test", "password": "pw", "client": "pc"},
+        {"address": "bob@b.test", "password": "bpw", "client": "pc", "fetch": {"protocol": "pop3", "interval": "10s"}},
+    ]})  # fmt: skip
+    bob = system.fetchers["bob@b.test"]
+    assert bob.retrieved == 5 and len(bob.fetched) == 2
+    subjects = [BytesHeaderParser(policy=policy.default).parsebytes(m.raw)["Subject"] for _, m in bob.fetched]
+    assert subjects == ["m3", "m4"]
+    assert res.messages["retrieved_s"].notna().sum() == 5

@@ -21,6 +21,7 @@ server for ``mail.submit_give_up`` (1 h by default).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 
 __all__ = ["IDLE_REFRESH_S", "FetchClient"]
 
+#: Messages a FetchClient keeps in ``fetched`` for inspection (the newest ones).
+FETCHED_KEPT = 100
 IDLE_REFRESH_S = 29 * 60.0  # re-enter IDLE before the server's 30-minute autologout (RFC 2177 §3)
 _COMMAND_TIMEOUT_S = 300.0  # give up on a server that does not answer a command
 
@@ -64,8 +67,12 @@ class FetchClient:
     Attributes
     ----------
     fetched
-        ``(time_s, FetchedMessage)`` for every message retrieved, in order (a re-fetch after a lost session
-        appears twice).
+        ``(time_s, FetchedMessage)`` for the last :data:`FETCHED_KEPT` messages retrieved, in order (a re-fetch
+        after a lost session appears twice): what the user's mail program holds, to look at. Older ones are
+        forgotten, so a long run's memory does not grow with every message downloaded; ``retrieved`` counts
+        them all, and the tracker keeps each (message, recipient)'s retrieval time.
+    retrieved
+        How many messages this client has retrieved in all.
     """
 
     def __init__(self, ctx: MailContext, user: UserSpec, *, server: str, give_up_s: float,
@@ -82,12 +89,13 @@ class FetchClient:
         self.connect_timeout_s = connect_timeout_s
         self.protocol = FetchProtocol(self.spec.protocol)
         self.mode = self.spec.mode
-        self.fetched: list[tuple[float, FetchedMessage]] = []
+        self.fetched: deque[tuple[float, FetchedMessage]] = deque(maxlen=FETCHED_KEPT)
+        self.retrieved = 0
         self._known: set[str] = set()  # unique ids retrieved and left on the server (POP3 keep mode)
         self._rng = ctx.stream("fetch", self.user)
 
     def __repr__(self) -> str:
-        return f"<FetchClient {self.user} {self.protocol} {self.mode} on {self.host}: {len(self.fetched)} fetched>"
+        return f"<FetchClient {self.user} {self.protocol} {self.mode} on {self.host}: {self.retrieved} fetched>"
 
     def start(self) -> None:
         """Start polling (or idling) at a random offset within the first interval."""
@@ -175,6 +183,7 @@ class FetchClient:
         new = client.messages[rec.messages :]
         for m in new:
             self.fetched.append((self.env.now, m))
+            self.retrieved += 1
             if not self.spec.delete:
                 self._known.add(m.uid)
             self.ctx.tracker.retrieved((self.server, self.user, m.uid), self.env.now)
