@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextvars
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from netlab.mail.dns.resolver import DnsTempFail
@@ -28,18 +27,10 @@ from netlab.mail.smtp.reply import Reply
 if TYPE_CHECKING:
     from netlab.mail.dns.lookups import Answers
 
-__all__ = ["SpfAction", "SpfVerdict", "check_spf", "received_spf", "spf_reject", "spf_syntax_error"]
+__all__ = ["SpfVerdict", "check_spf", "received_spf", "spf_reject", "spf_syntax_error"]
 
 #: RFC 7208 §2.6 results.
 RESULTS = ("none", "neutral", "pass", "fail", "softfail", "temperror", "permerror")
-
-
-class SpfAction(StrEnum):
-    """What a server does with SPF (``spf:``)."""
-
-    OFF = "off"  # no check
-    TAG = "tag"  # check, add Received-SPF, accept
-    REJECT = "reject"  # check; a fail is refused with 550 5.7.23, a temperror deferred with 451 4.4.3
 
 
 @dataclass(frozen=True, slots=True)

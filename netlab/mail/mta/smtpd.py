@@ -19,7 +19,7 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from netlab.mail.config.servers import RelayRefusal, ServerRole, SpamAction, dnsbl_sites
+from netlab.mail.config.servers import RelayRefusal, ServerRole, SpamAction, SpfAction, dnsbl_sites
 from netlab.mail.content.message import Envelope, count_received, prepend_header, received_header, sim_datetime
 from netlab.mail.content.spam import SessionInfo, x_spam_status
 from netlab.mail.dns.lookups import Answers, resolve_with
@@ -27,7 +27,7 @@ from netlab.mail.dns.resolver import DnsTempFail
 from netlab.mail.mta.dkimkey import signing_key
 from netlab.mail.mta.opendkim import DkimResult, dkim_sign, dkim_verify, from_domain
 from netlab.mail.mta.opendmarc import DmarcAction, DmarcVerdict, evaluate_dmarc
-from netlab.mail.mta.policyd_spf import SpfAction, SpfVerdict, check_spf, received_spf, spf_reject
+from netlab.mail.mta.policyd_spf import SpfVerdict, check_spf, received_spf, spf_reject
 from netlab.mail.mta.postgrey import Postgrey, greylisted_reply
 from netlab.mail.smtp.reply import Replies, Reply
 from netlab.mail.smtp.server import SmtpServerSession, Suspend
@@ -90,7 +90,7 @@ class Smtpd:
             d: k for d, k in (dkim_keys or {}).items() if d in spec.dkim_sign
         }
         self.submission = spec.role == ServerRole.MSA
-        self.spf_action = SpfAction(spec.spf)
+        self.spf_action = SpfAction(spec.spf)  # the spec's member (or its string, for a spec built by hand)
         self.spf_rejected = 0  # recipients refused for an SPF fail
         self.postgrey = (Postgrey(spec.greylist_delay_s, spec.greylist_retry_window_s, spec.greylist_max_age_s,
                                   spec.greylist_awl) if spec.greylist else None)  # fmt: skip
