@@ -143,7 +143,8 @@ class Smtpd:
         user = session.authenticated_user
         sasl = f", sasl_method=PLAIN, sasl_username={user}" if user else ""
         ctx.log(self.host, "smtpd", qid, f"client={peer}[{session.peer_ip}]{sasl}")
-        self.cleanup.enqueue(qid, envelope.mail_from, rcpts, data, client=peer, spam_score=score)
+        self.cleanup.enqueue(qid, envelope.mail_from, rcpts, data, client=peer, spam_score=score,
+                             given=session.rcpt_given)  # fmt: skip
         return Replies.queued(qid)
 
 
