@@ -40,7 +40,7 @@ from netlab.mail.config.check import dns_change_times, zone_records
 from netlab.mail.config.servers import QuotaAction, ServerRole
 from netlab.mail.content.address import Address
 from netlab.mail.mailbox.store import account
-from netlab.mail.tracker import MailStatus, MessageKind, Tracker
+from netlab.mail.tracker import MailStatus, MessageKind, MessageRow, Tracker
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -264,11 +264,18 @@ class MailSystem:
             out |= m.in_transit()
         return out
 
+    def _log_of(self, row: MessageRow) -> list[str]:
+        """The maillog lines of *row*: those of the queue files that held it and those naming its Message-ID."""
+        files = {(host, qid) for host, qid, _ in row.hops}
+        mid = row.message_id
+        return [line.render(self.epoch) for line in self.maillog.lines
+                if (line.host, line.queue_id) in files or (mid and mid in line.text)]  # fmt: skip
+
     def check(self, run: RunHandle) -> None:
         """Mail conservation per (message, recipient), down to the mailboxes; raises MailConservationError."""
         from netlab.mail.tracker import MailConservationError
 
-        self.counts = self.tracker.check(self._queued(), self._in_transit())
+        self.counts = self.tracker.check(self._queued(), self._in_transit(), self._log_of)
         stored: set[tuple[str, str, str]] = set()
         deleted: set[tuple[str, str, str]] = set()
         for host, store in self.stores.items():
@@ -286,10 +293,13 @@ class MailSystem:
                 # removed by a session of its owner (POP3 DELE + QUIT, IMAP EXPUNGE), read first or not
                 ends["retrieved_and_deleted" if row.retrieved_s == row.retrieved_s else "deleted_unread"] += 1
             else:
-                raise MailConservationError(
+                err = MailConservationError(
                     f"mail conservation violated: {row.message_id} to <{row.rcpt}> was delivered at "
                     f"{row.delivered_s:.6g} s but is neither in its mailbox ({row.mailbox}) nor was it deleted "
-                    "from there by a POP3 or IMAP session")  # fmt: skip
+                    "from there by a POP3 or IMAP session:\n"
+                    + self.tracker.diagnosis([row], self._log_of))  # fmt: skip
+                err.lost = [(row.message_id, row.rcpt)]
+                raise err
         self.counts.update(dict.fromkeys(("in_mailboxes", "retrieved_and_deleted", "deleted_unread"), 0), **ends)
 
     def tables(self, run: RunHandle) -> dict[str, pd.DataFrame]:
@@ -343,6 +353,7 @@ class MailSystem:
             "submissions": sum(m.submitted for m in self._muas.values()),
             "delivery_p50_s": pct(50), "delivery_p95_s": pct(95), "delivery_p99_s": pct(99),
             "smtp_transactions": len(self.tracker.hops), "duplicates": self.tracker.duplicates,
+            "merged_recipients": self.tracker.merged,
             "queued_messages": sum(len(m.queue.entries) for m in self.mtas.values()),
             "dns_queries": int(self.dns.stats["queries"]), "maillog_lines": len(self.maillog),
             "in_mailboxes": sum(store.count() for store in self.stores.values()),

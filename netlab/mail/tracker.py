@@ -11,6 +11,13 @@ a mail program's hands; DSNs are rows of their own (``kind == "dsn"``). Delivere
 the row under (inbox host, user, ``UIDVALIDITY.UID``), and the mail system checks that each delivered row is
 still in its mailbox or was retrieved by the recipient's mail program before it was deleted.
 
+A row follows its recipient as the servers rewrite it: an MSA qualifies a bare ``bob`` with its own domain and
+folds the domain's case (``bob@B.TEST`` is ``bob@b.test``), and the server that took the message reports each
+rewrite (:meth:`Tracker.alias`) before it books the message, so the row is re-keyed under the address the MTAs use.
+A recipient listed twice is one (message, recipient): the second row is merged into the first (``merged``) --
+whether the mail program listed it twice or two spellings became one address at the MSA (Postfix's cleanup
+removes duplicate recipients the same way).
+
 A row filed for a user whose mail program fetches is held until the program has retrieved it, so a run that ends
 idle ends with the mail on the recipient's screen.
 """
@@ -63,7 +70,16 @@ _MID = re.compile(rb"^message-id:[ \t]*(.*?)\r?$", re.IGNORECASE | re.MULTILINE)
 
 
 class MailConservationError(SimulationError):
-    """A (message, recipient) is neither final, queued nor in transit: mail was lost without a trace."""
+    """A (message, recipient) is neither final, queued nor in transit: mail was lost without a trace.
+
+    The message lists each unaccounted pair with its last known place and its maillog lines; :attr:`lost` holds
+    the (Message-ID, recipient) pairs."""
+
+    lost: list[RowKey]
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.lost = []
 
 
 def message_id_of(raw: bytes) -> str:
@@ -99,6 +115,9 @@ class MessageRow:
     retrieved_s: float = float("nan")  # the recipient's mail program had it all (first retrieval)
     mailbox: tuple[str, str, str] | None = None  # (inbox host, user address, "UIDVALIDITY.UID")
     awaiting_fetch: bool = False  # holds the run until retrieved
+    given_rcpt: str = ""  # the recipient as the mail program wrote it, when a server rewrote it (else "")
+    client: str = ""  # the mail program's host that submitted it ("" for a DSN)
+    batch: int = 0  # the serial of the create() call that made it: rows of one submission share it
 
 
 class ConnectionCounts(Protocol):
@@ -172,7 +191,10 @@ class Tracker:
         self._early: dict[RowKey, list[Callable[[MessageRow], None]]] = {}
         self._token_rows: dict[SubmissionToken | None, list[MessageRow]] = {}
         self._queue_files: dict[tuple[str, str], str] = {}
+        self._aliases: dict[RowKey, str] = {}  # (Message-ID, recipient as given) -> as a server rewrote it
         self.duplicates = 0
+        self.merged = 0  # rows merged into another of the same (message, recipient)
+        self._batches = 0
 
     # ------------------------------------------------------------------ rows
     def create(self, token: SubmissionToken | None, sender: str, rcpts: Iterable[str], t: float, size: int, *,
@@ -181,8 +203,17 @@ class Tracker:
         """New rows for a message about to be submitted (or a DSN just made): one per recipient. Without
         *message_id* they wait under *token* until :meth:`bind` names it."""
         rows = []
+        client = token[0] if token is not None else ""
+        self._batches += 1
+        seen: set[str] = set()
         for r in rcpts:
-            row = MessageRow(None, sender, r, kind, t, size, message_id=message_id, origin=origin)
+            if r in seen:  # listed twice: one (message, recipient), the mail program sends it once
+                self.merged += 1
+                continue
+            seen.add(r)
+            row = MessageRow(
+                None, sender, r, kind, t, size, message_id=message_id, origin=origin, client=client, batch=self._batches
+            )
             self.rows.append(row)
             self._hold()
             rows.append(row)
@@ -194,13 +225,47 @@ class Tracker:
 
     def _bind(self, row: MessageRow, mid: str) -> None:
         row.message_id = mid
-        row.key = key = (mid, row.rcpt)
-        if key in self.by_key:
-            self.duplicates += 1  # the same Message-ID submitted twice to one recipient: keep the first row
+        rcpt = self._aliases.get((mid, row.rcpt), row.rcpt)
+        if rcpt != row.rcpt:
+            row.given_rcpt = row.given_rcpt or row.rcpt
+            row.rcpt = rcpt
+        row.key = key = (mid, rcpt)
+        first = self.by_key.get(key)
+        if first is row:
+            return
+        if first is not None:
+            if row.batch == first.batch:  # one submission naming one recipient twice (two spellings)
+                if first.status is None and not first.hops and self.rows.index(row) < self.rows.index(first):
+                    row, first = first, row  # nothing happened to either yet: keep the one listed first
+                    self.by_key[key] = first
+                self._merge(row)
+            else:
+                self.duplicates += 1  # the same Message-ID submitted twice to one recipient: keep the first row
             return
         self.by_key[key] = row
         for fn in self._early.pop(key, ()):
             fn(row)
+
+    def _merge(self, row: MessageRow) -> None:
+        """*row* is the same (message, recipient) as a row already booked: it leaves the books."""
+        self.rows.remove(row)
+        for rows in self._token_rows.values():
+            if row in rows:
+                rows.remove(row)
+        self.merged += 1
+        if row.status is None:  # its hold goes with it (a final row released its hold already)
+            self._release()
+
+    def alias(self, mid: str, given: str, rcpt: str) -> None:
+        """A server accepted *given* for message *mid* as the recipient *rcpt* (qualified, case-folded); called
+        before the server books the message, so the row is found under *rcpt* from then on."""
+        if given == rcpt:
+            return
+        self._aliases[(mid, given)] = rcpt
+        row = self.by_key.get((mid, given))
+        if row is not None:
+            del self.by_key[(mid, given)]
+            self._bind(row, mid)
 
     def bind(self, token: SubmissionToken, mid: str) -> None:
         """The MSA accepted the submission *token* as Message-ID *mid*."""
@@ -308,11 +373,13 @@ class Tracker:
                 self._on(rec.message_id, r, lambda row: row.transactions.append(rec))
 
     # ------------------------------------------------------------------ conservation
-    def check(self, queued: set[RowKey], in_transit: set[int]) -> dict[str, int]:
+    def check(self, queued: set[RowKey], in_transit: set[int],
+              log_of: Callable[[MessageRow], list[str]] | None = None) -> dict[str, int]:  # fmt: skip
         """Raise :class:`MailConservationError` unless every row is final, queued or in transit; return counts.
 
         *queued* holds (Message-ID, recipient) pairs found by walking the queues; *in_transit* the ``id()`` of
-        rows still in a mail program's hands (submission not yet answered).
+        rows still in a mail program's hands (submission not yet answered). The error lists each unaccounted pair
+        with its last known place and, given *log_of* (a row's maillog lines), what the log says of it.
         """
         counts = dict.fromkeys([s.value for s in MailStatus], 0)
         in_mua = in_transit
@@ -327,14 +394,46 @@ class Tracker:
             else:
                 lost.append(row)
         if lost:
-            r = lost[0]
-            raise MailConservationError(
+            err = MailConservationError(
                 f"mail conservation violated: {len(lost)} (message, recipient) pair(s) are neither delivered, "
-                f"bounced, rejected, discarded, queued nor in transit; first: {r.message_id or '(unbound)'} to "
-                f"<{r.rcpt}> submitted at {r.submitted_s:.6g} s, hops {r.hops}"
+                "bounced, rejected, discarded, queued nor in transit:\n" + self.diagnosis(lost, log_of)
             )
+            err.lost = [(r.message_id, r.rcpt) for r in lost]
+            raise err
         counts["submitted"] = len(self.rows)
         return counts
+
+    def diagnosis(self, rows: list[MessageRow], log_of: Callable[[MessageRow], list[str]] | None = None, *,
+                  limit: int = 10, lines: int = 12) -> str:  # fmt: skip
+        """Each of *rows* (the first *limit*) with its last known place and its maillog lines (the last *lines*)."""
+        out = []
+        for row in rows[:limit]:
+            given = f" (written <{row.given_rcpt}>)" if row.given_rcpt else ""
+            out.append(f"  {row.message_id or '(no Message-ID yet)'} to <{row.rcpt}>{given}, submitted at "
+                       f"{row.submitted_s:.6g} s: {self.last_place(row)}")  # fmt: skip
+            log = log_of(row) if log_of is not None else []
+            if not log:
+                out.append("    maillog: no line names it")
+            out.extend(f"    maillog: {line}" for line in log[-lines:])
+            if len(log) > lines:
+                out.insert(len(out) - lines, f"    maillog: ({len(log) - lines} earlier lines)")
+        if len(rows) > limit:
+            out.append(f"  ... and {len(rows) - limit} more (Results.messages lists every pair)")
+        return "\n".join(out)
+
+    def last_place(self, row: MessageRow) -> str:
+        """Where *row* was last seen: the last MTA that took it, else its last SMTP transaction, else its mail
+        program (times in s)."""
+        if row.hops:
+            host, qid, t = row.hops[-1]
+            return f"last taken by {host} as queue file {qid} at {t:.6g} s, no longer in its queue"
+        if row.transactions:
+            h = row.transactions[-1]
+            said = f"answered {h.code}" if h.code else f"failed: {h.error or 'no reply'}"
+            return f"never taken by an MTA; last SMTP transaction {h.client} -> {h.server}:{h.port} {said}"
+        if row.client:
+            return f"never taken by an MTA; its mail program on {row.client} no longer holds it"
+        return "never taken by an MTA"
 
     def status_of(self, row: MessageRow, queued: set[RowKey]) -> MailStatus:
         """The row's status for the results: final status, else queued or in_transit."""

@@ -10,6 +10,7 @@ tracker learns which Message-ID the queue id holds and that this host took respo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -52,14 +53,20 @@ class Cleanup:
         return ensure_date_and_message_id(data, when=when, host_fqdn=self.fqdn, counter=self._counter)
 
     def enqueue(self, qid: str, sender: str, rcpts: list[str], data: bytes, *, client: str | None = None,
-                spam_score: float | None = None, auth: tuple[str, str, str] | None = None) -> QueueEntry:  # fmt: skip
+                spam_score: float | None = None, auth: tuple[str, str, str] | None = None,
+                given: Mapping[str, str] | None = None) -> QueueEntry:  # fmt: skip
         """Write queue file *qid* (*data* as it will be sent on) and hand it to the queue manager.
 
         *client* is the peer smtpd received it from (None for mail made here, a DSN); *spam_score* the score smtpd
-        found, if it looked; *auth* its (SPF, DKIM, DMARC) results, if it checked.
+        found, if it looked; *auth* its (SPF, DKIM, DMARC) results, if it checked; *given* maps a recipient as the
+        client wrote it to the one smtpd made of it (qualified, domain in lower case), so the books follow the
+        rewrite. A recipient listed twice is queued once, as Postfix's cleanup removes duplicate recipients.
         """
         ctx, now = self.ctx, self.ctx.env.now
         mid = message_id_of(data)
+        rcpts = list(dict.fromkeys(rcpts))
+        for was, rcpt in (given or {}).items():
+            ctx.tracker.alias(mid, was, rcpt)
         ctx.tracker.queue_file(self.host, qid, mid)
         entry = QueueEntry(qid, sender, rcpts, data, now, message_id=mid)
         if client is not None:

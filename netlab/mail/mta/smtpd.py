@@ -349,7 +349,8 @@ class Smtpd:
         if spf is not None or dkim_results:
             dkim_text = ",".join(r.result for r in dkim_results)
             auth = (spf[1].result if spf else "", dkim_text, dmarc.result if dmarc is not None else "")
-        self.cleanup.enqueue(qid, envelope.mail_from, rcpts, data, client=peer, spam_score=score, auth=auth)
+        self.cleanup.enqueue(qid, envelope.mail_from, rcpts, data, client=peer, spam_score=score, auth=auth,
+                             given=session.rcpt_given)  # fmt: skip
         return Replies.queued(qid)
 
 

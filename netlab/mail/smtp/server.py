@@ -137,8 +137,8 @@ class SmtpServerSession:
     __slots__ = (
         "_auth", "_buffer", "_data", "_data_size", "_line_mode", "_rcpt_attempts", "_resume", "_scanned",
         "auth_enabled", "auth_required", "authenticated_user", "declared_size", "default_domain", "esmtp", "extensions",
-        "helo", "hostname", "mail_from", "peer_ip", "pending", "policy", "rcpt_to", "recipient_limit", "size_limit",
-        "state", "submission", "transactions",
+        "helo", "hostname", "mail_from", "peer_ip", "pending", "policy", "rcpt_given", "rcpt_to", "recipient_limit",
+        "size_limit", "state", "submission", "transactions",
     )  # fmt: skip
 
     def __init__(
@@ -291,6 +291,9 @@ class SmtpServerSession:
     def _reset(self) -> None:
         self.mail_from: str | None = None
         self.rcpt_to: list[str] = []
+        # path as the client wrote it -> the recipient it became (qualified, domain folded), where they differ:
+        # the books follow a (message, recipient) through the rewrite
+        self.rcpt_given: dict[str, str] = {}
         self.declared_size: int | None = None
         self._rcpt_attempts = 0
         self._data: list[bytes] = []
@@ -474,6 +477,8 @@ class SmtpServerSession:
             raise
         if reply.is_positive:
             self.rcpt_to.append(rcpt)
+            if path != rcpt:
+                self.rcpt_given[path] = rcpt
             self.state = SessionState.RCPT
         return reply
 
