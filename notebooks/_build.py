@@ -32,15 +32,21 @@ def params(text: str) -> tuple[str, str]:
     return ("params", text.strip())
 
 
+# Figures inline, as in any notebook (the inline backend is Jupyter's default; said here so a kernel with
+# MPLBACKEND set still shows them). Files go under ../results/notebooks (results/ is git-ignored), never into
+# notebooks/: the test suite checks both.
 SETUP = """
+%matplotlib inline
 import math
-import matplotlib
-matplotlib.use('Agg')
+from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import netlab
 from netlab.plots import compare as pc
+
+OUT = Path('../results/notebooks')  # what the notebooks write: the repository's results/ folder, not notebooks/
+OUT.mkdir(parents=True, exist_ok=True)
 """
 
 # ---------------------------------------------------------------------------------------------------- 02
@@ -119,8 +125,8 @@ hi = p.loc[('least-loaded (oracle)', 'latency_p95_s'), 'ci_high']
 assert hi < 0, p.loc[('least-loaded (oracle)', 'latency_p95_s')]
 assert abs(links['ECMP'] - expected_util) < 0.03
 assert (c.runs[c.runs.strategy == 'ECMP'].out_of_order == 0).all()
-c.save('compare-results')
-back = netlab.load_comparison('compare-results')
+c.save(OUT / 'compare-results')
+back = netlab.load_comparison(OUT / 'compare-results')
 pd.testing.assert_frame_equal(back.summary, c.summary)
 print('p95 paired difference, oracle - hop count (ms):', round(p.loc[('least-loaded (oracle)', 'latency_p95_s'), 'mean_diff'] * 1e3, 2))
 """),
@@ -762,7 +768,6 @@ message and its deferred queue retries on Postfix's schedule; then a two-hour tr
     code(
         SETUP
         + """
-from pathlib import Path
 from email.utils import parsedate_to_datetime
 from netlab.mail.mailbox import read_mailbox
 from netlab.plots.mail import plot_message_timeline
@@ -787,7 +792,7 @@ beta.example's MX and delivers to mx-b1, which files it in dave's mailbox; dave'
     code("""
 one_row = pd.DataFrame([{'at': 10, 'from': 'alice@alpha.example', 'to': 'dave@beta.example',
                          'subject': 'Minutes of the meeting', 'body_size': '3KB', 'attachment': '40KB'}])
-one = netlab.run(replay(quiet, one_row, 'one.csv'))
+one = netlab.run(replay(quiet, one_row, OUT / 'one.csv'))
 row = one.messages.iloc[0]
 print(row[['status', 'hop_hosts', 'mail_hops', 'size_bytes', 'submitted_s', 'delivered_s', 'retrieved_s', 'packets']])
 fig, ax = plt.subplots(figsize=(9, 3.5))
@@ -822,7 +827,7 @@ reach mx-b1 either: its queue manager defers the message and retries it at its d
 arrived at second *a* waits until *f* + clamp(*f* − *a*, 300 s, 4000 s), and is taken by the first scan after that.
 """),
     code("""
-cut = replay(quiet, one_row, 'one.csv').override(
+cut = replay(quiet, one_row, OUT / 'one.csv').override(
     'faults=[{at: 5s, link: [mx-b1, r-beta], action: down}, {at: 15min, link: [mx-b1, r-beta], action: up}]')
 pulled = netlab.run(cut)
 row = pulled.messages.iloc[0]
@@ -859,7 +864,7 @@ trace = pd.DataFrame({
     'subject': [f'Report {i}' for i in range(n)],
     'body_size': rng.lognormal(np.log(4000), 1.0, n).astype(int),
 })
-day = replay(quiet.override('run.until=null'), trace, 'day.csv')
+day = replay(quiet.override('run.until=null'), trace, OUT / 'day.csv')
 outage = 'faults=[{at: 30min, node: mx-b1, action: down}, {at: 90min, node: mx-b1, action: up}]'
 what_ifs = {
     'as is': day,
