@@ -1,7 +1,8 @@
 """What :func:`~netlab.experiment.compare.compare` returns: a :class:`Comparison` of tables (per-run metrics,
 mean and Student-t CI per strategy, paired differences to the baseline), saved as CSV files and ``meta.json``
 and read back by :func:`load_comparison`, printed by :func:`format_comparison` (metrics in display units:
-ms, Mbit/s).
+ms, Mbit/s). :meth:`Comparison.table` merges summary and paired into one tidy table
+(:mod:`netlab.experiment.table`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from netlab.scenario.model import Scenario
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Comparison", "format_comparison", "load_comparison", "summary_tables"]
+    from netlab.experiment.table import ComparisonTable
+
+__all__ = ["Comparison", "format_comparison", "load_comparison", "measured_metrics", "summary_tables"]
 
 _COLUMNS = ["strategy", "metric", "mean", "ci_low", "ci_high", "n"]
 _PAIRED = ["strategy", "baseline", "metric", "mean_diff", "ci_low", "ci_high", "n"]
@@ -66,9 +69,15 @@ class Comparison:
         return (f"<Comparison {self.meta.get('scenario_name', '?')!r} strategies={self.strategies} "
                 f"replications={self.meta.get('replications')} baseline={self.baseline!r}>")  # fmt: skip
 
-    def table(self, metrics: Sequence[str] | None = None) -> str:
-        """The summary and paired tables as plain text (what ``netlab compare`` prints)."""
-        return format_comparison(self, metrics)
+    def table(self, metrics: Sequence[str] | None = None) -> ComparisonTable:
+        """One tidy DataFrame: a row per (strategy, *metrics*) with mean, CI, paired difference to the baseline
+        and its CI, and ``n``, in the units of the ``unit`` column (s, bit/s); ``print`` shows it as the text
+        table ``netlab compare`` prints (ms, Mbit/s). *metrics* defaults to those the runs measured. Wide:
+        ``comp.table().pivot(index="strategy", columns="metric", values="paired_diff")``.
+        """
+        from netlab.experiment.table import comparison_table
+
+        return comparison_table(self, metrics)
 
     def save(self, directory: str | Path) -> Path:
         """Write every table as CSV and ``meta.json`` (with the scenario as YAML) into *directory*."""
@@ -134,12 +143,16 @@ def summary_tables(
     return pd.DataFrame(rows, columns=_COLUMNS), pd.DataFrame(prows, columns=_PAIRED)
 
 
+def measured_metrics(comp: Comparison) -> list[str]:
+    """The metrics the runs had, in :data:`METRICS` order: no mail rows for packet flows, no retransmissions
+    without TCP."""
+    have = set(comp.summary.loc[comp.summary["mean"].notna(), "metric"])
+    return [m for m in METRICS if m in have]
+
+
 def format_comparison(comp: Comparison, metrics: Sequence[str] | None = None) -> str:
     """The summary (mean [CI] per strategy) and the paired differences to the baseline as a text table."""
-    if metrics is None:  # the metrics the runs had: no mail rows for packet flows, no retransmissions without TCP
-        have = set(comp.summary.loc[comp.summary["mean"].notna(), "metric"])
-        metrics = [m for m in METRICS if m in have]
-    metrics = list(metrics)
+    metrics = measured_metrics(comp) if metrics is None else list(metrics)
     labels = comp.strategies
     level = comp.meta.get("level", 0.95)
 
