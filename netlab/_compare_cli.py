@@ -131,11 +131,12 @@ def plot_command(args: argparse.Namespace) -> int:
 
         paths = save_comparison_plots(load_comparison(d), out)
     elif kind == "sweep":
-        import pandas as pd
-
         from netlab.plots.compare import plot_load_latency
+        from netlab.results import read_table
 
-        df = pd.read_csv(d / "sweep.csv")
+        df = read_table(d, "sweep")
+        if df is None:
+            raise ConfigError(f"{d}: a sweep's meta.json but no sweep.parquet or sweep.csv")
         metrics = [m for m in ("latency_mean_s", "latency_p95_s", "throughput_bps") if (df["metric"] == m).any()]
         paths = save_figures(
             out, [(f"load_{m}.png", partial(plot_load_latency, df, metric=m), (7, 4.5)) for m in metrics]

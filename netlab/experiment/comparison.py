@@ -1,6 +1,6 @@
 """What :func:`~netlab.experiment.compare.compare` returns: a :class:`Comparison` of tables (per-run metrics,
-mean and Student-t CI per strategy, paired differences to the baseline), saved as CSV files and ``meta.json``
-and read back by :func:`load_comparison`, printed by :func:`format_comparison` (metrics in display units:
+mean and Student-t CI per strategy, paired differences to the baseline), saved as Parquet (and CSV) files and
+``meta.json`` and read back by :func:`load_comparison`, printed by :func:`format_comparison` (metrics in display units:
 ms, Mbit/s). :meth:`Comparison.table` merges summary and paired into one tidy table
 (:mod:`netlab.experiment.table`).
 """
@@ -79,13 +79,15 @@ class Comparison:
 
         return comparison_table(self, metrics)
 
-    def save(self, directory: str | Path) -> Path:
-        """Write every table as CSV and ``meta.json`` (with the scenario as YAML) into *directory*."""
+    def save(self, directory: str | Path, *, csv: bool = True) -> Path:
+        """Write every table as Parquet (exact) and, unless *csv* is false, CSV (for spreadsheets), and
+        ``meta.json`` (with the scenario as YAML) into *directory*; :func:`load_comparison` reads it back."""
+        from netlab.results import SAVE_FORMAT, write_tables
+
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        for name in self._TABLES:
-            getattr(self, name).to_csv(out / f"{name}.csv", index=False)
-        meta = dict(self.meta)
+        write_tables(out, {name: getattr(self, name) for name in self._TABLES}, csv=csv)
+        meta = dict(self.meta, format=SAVE_FORMAT)
         if self.scenario is not None:
             try:
                 meta["scenario_yaml"] = self.scenario.to_yaml()
@@ -96,20 +98,29 @@ class Comparison:
 
 
 def load_comparison(directory: str | Path) -> Comparison:
-    """Read back what :meth:`Comparison.save` wrote."""
+    """Read back what :meth:`Comparison.save` wrote: every table exactly as it was (older, CSV-only saves load
+    with CSV's losses)."""
     import pandas as pd
+
+    from netlab.results import SAVE_FORMAT, read_table
 
     d = Path(directory)
     meta_path = d / "meta.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    try:
+        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{meta_path}: line {e.lineno}: not valid JSON ({e.msg})") from e
     if meta.get("kind") != "comparison":
         raise ConfigError(f"{d}: not a saved netlab comparison (no meta.json of kind 'comparison')")
+    saved_as = meta.pop("format", 1)
+    if saved_as > SAVE_FORMAT:
+        raise ConfigError(f"{meta_path}: saved in format {saved_as} by a newer netlab; this one reads up to "
+                          f"{SAVE_FORMAT}")  # fmt: skip
     tables = {}
     for name in Comparison._TABLES:
-        p = d / f"{name}.csv"
-        tables[name] = pd.read_csv(p) if p.is_file() and p.stat().st_size > 1 else pd.DataFrame()
-    for name in ("runs", "delays", "links", "link_bins", "paths", "summary", "paired"):
-        if "strategy" in tables[name]:
+        df = read_table(d, name)
+        tables[name] = pd.DataFrame() if df is None else df
+        if saved_as == 1 and "strategy" in tables[name]:  # CSV reads a label such as "1" as a number
             tables[name]["strategy"] = tables[name]["strategy"].astype(str)
     scenario = None
     text = meta.pop("scenario_yaml", None)

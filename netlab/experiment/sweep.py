@@ -116,12 +116,13 @@ def sweep(
 
 
 def save_sweep(df: pd.DataFrame, directory: str | Path) -> Path:
-    """Write a :func:`sweep` table as ``sweep.csv`` with a ``meta.json`` that ``netlab plot`` recognises."""
-    from netlab.results import package_versions
+    """Write a :func:`sweep` table as ``sweep.parquet`` (exact) and ``sweep.csv`` with a ``meta.json`` that
+    ``netlab plot`` recognises."""
+    from netlab.results import package_versions, write_tables
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out / "sweep.csv", index=False)
+    write_tables(out, {"sweep": df}, csv=True)
     meta = {"kind": "sweep", "key": str(df["key"].iloc[0]) if len(df) else None, "versions": package_versions()}
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return out
