@@ -37,7 +37,7 @@ def add_parsers(sub: Any) -> None:
     c.add_argument("-j", "--workers", type=_workers, metavar="N",
                    help="local processes to run on (default: one per CPU; 1 = this process only)")  # fmt: skip
     c.add_argument("--scheduler", metavar="ADDR",
-                   help="run on a Dask cluster instead, e.g. tcp://host:8786 (needs netlab[dask])")  # fmt: skip
+                   help="run on a Dask cluster instead, e.g. tcp://host:8786 (needs netlab-sim[dask])")  # fmt: skip
 
     p = sub.add_parser("plot", help="draw the figures of saved results (a run, a comparison or a sweep)")
     p.add_argument("dir", help="directory written by netlab run -o, netlab compare -o or save_sweep")

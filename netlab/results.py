@@ -158,9 +158,10 @@ def load_results(directory: str | Path) -> Results:
 def package_versions() -> dict[str, str]:
     """The versions of Python, netlab, simpy, networkx and pandas, for the metadata saved with results."""
     out = {"python": platform.python_version()}
-    for pkg in ("netlab", "simpy", "networkx", "pandas"):
+    # netlab is distributed as netlab-sim (the PyPI name netlab is taken); the key stays "netlab"
+    for pkg, dist in (("netlab", "netlab-sim"), ("simpy", "simpy"), ("networkx", "networkx"), ("pandas", "pandas")):
         try:
-            out[pkg] = version(pkg)
+            out[pkg] = version(dist)
         except PackageNotFoundError:  # pragma: no cover - running from a source tree
             out[pkg] = "unknown"
     return out
