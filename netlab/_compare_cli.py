@@ -99,13 +99,18 @@ def save_figures(out: Path, figures: list[tuple[str, Callable[[Any], Any], tuple
 
 
 def save_comparison_plots(comp: Any, out: Path) -> list[Path]:
-    """The figures of a comparison: latency CDF, box plot, path share, link heatmap and load map."""
+    """The figures of a comparison: latency CDF, box plot, the mail delivery-time CDF (with mail), path share,
+    link heatmap and load map."""
     from netlab.plots import compare as pc
 
     figures: list[tuple[str, Callable[[Any], Any], tuple[float, float]]] = [
         ("latency_cdf.png", lambda ax: pc.plot_latency_cdf(comp, ax=ax), (8, 4.5)),
         ("latency_box.png", lambda ax: pc.plot_latency_box(comp, ax=ax), (8, 4.5)),
     ]
+    if len(comp.mail):  # a mail scenario: the pooled delivery-time CDF per strategy
+        from netlab.plots.mail import plot_mail_delivery_cdf
+
+        figures.append(("mail_delivery_cdf.png", lambda ax: plot_mail_delivery_cdf(comp, ax=ax), (8, 5)))
     if len(comp.paths):
         figures.append(("path_share.png", lambda ax: pc.plot_path_share(comp, ax=ax), (9, 4)))
     for i, label in enumerate(comp.strategies):
@@ -151,10 +156,6 @@ def plot_command(args: argparse.Namespace) -> int:
         paths = save_plots(res, out)
         if res.scenario is not None:
             paths += save_figures(out, [("topology_load.png", lambda ax: plot_topology_load(res, ax=ax), (7, 5))])
-        if "messages" in res.tables and (res.tables["messages"]["status"] == "delivered").any():
-            from netlab.plots.mail import plot_message_timeline
-
-            paths += save_figures(out, [("message_timeline.png", lambda ax: plot_message_timeline(res, ax=ax), (9, 4))])
     for path in paths:
         print(f"plot written to {path}")
     return 0

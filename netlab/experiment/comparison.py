@@ -24,10 +24,13 @@ if TYPE_CHECKING:
 
     from netlab.experiment.table import ComparisonTable
 
-__all__ = ["Comparison", "format_comparison", "load_comparison", "measured_metrics", "summary_tables"]
+__all__ = ["MAIL_COLUMNS", "Comparison", "format_comparison", "load_comparison", "measured_metrics", "summary_tables"]
 
 _COLUMNS = ["strategy", "metric", "mean", "ci_low", "ci_high", "n"]
 _PAIRED = ["strategy", "baseline", "metric", "mean_diff", "ci_low", "ci_high", "n"]
+#: The columns of :attr:`Comparison.mail` and their dtypes.
+MAIL_COLUMNS = {"strategy": "str", "replication": "int64", "message_id": "str", "rcpt_to": "str", "status": "str",
+                "submitted_s": "float64", "delivery_s": "float64"}  # fmt: skip
 
 
 @dataclasses.dataclass
@@ -42,6 +45,9 @@ class Comparison:
     ``links``     strategy, replication, link, src, dst, rate_bps, utilisation
     ``link_bins`` strategy, link, bin_start_s, bin_end_s, utilisation (replication 0 only)
     ``paths``     strategy, replication, flow, path, bin_start_s, packets
+    ``mail``      strategy, replication, message_id, rcpt_to, status, submitted_s, delivery_s: every (message,
+                  recipient) pair of mail in every run, with its end (delivered, bounced, queued, rejected ...)
+                  and submission-to-mailbox time in s (NaN unless delivered); empty without mail
     """
 
     summary: pd.DataFrame
@@ -51,10 +57,11 @@ class Comparison:
     links: pd.DataFrame
     link_bins: pd.DataFrame
     paths: pd.DataFrame
+    mail: pd.DataFrame
     meta: dict[str, Any]
     scenario: Scenario | None = None
 
-    _TABLES = ("summary", "paired", "runs", "delays", "links", "link_bins", "paths")
+    _TABLES = ("summary", "paired", "runs", "delays", "links", "link_bins", "paths", "mail")
 
     @property
     def strategies(self) -> list[str]:
@@ -119,6 +126,8 @@ def load_comparison(directory: str | Path) -> Comparison:
     tables = {}
     for name in Comparison._TABLES:
         df = read_table(d, name)
+        if df is None and name == "mail":  # saved before comparisons kept the mail pairs
+            df = pd.DataFrame(columns=list(MAIL_COLUMNS)).astype(MAIL_COLUMNS)
         tables[name] = pd.DataFrame() if df is None else df
         if saved_as == 1 and "strategy" in tables[name]:  # CSV reads a label such as "1" as a number
             tables[name]["strategy"] = tables[name]["strategy"].astype(str)
