@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     res = netlab.run(scenario)
     s, m = res.summary, res.meta
     out = {
-        "impl": f"netlab-{version('netlab')}",
+        "impl": f"netlab-{version('netlab-sim')}",  # the distribution's name (the import name is netlab)
         "mode": "explicit-paths",
         "packets": s["counted_delivered"],
         "seed": args.seed,

@@ -37,7 +37,7 @@ def add_parsers(sub: Any) -> None:
     c.add_argument("-j", "--workers", type=_workers, metavar="N",
                    help="local processes to run on (default: one per CPU; 1 = this process only)")  # fmt: skip
     c.add_argument("--scheduler", metavar="ADDR",
-                   help="run on a Dask cluster instead, e.g. tcp://host:8786 (needs netlab[dask])")  # fmt: skip
+                   help="run on a Dask cluster instead, e.g. tcp://host:8786 (needs netlab-sim[dask])")  # fmt: skip
 
     p = sub.add_parser("plot", help="draw the figures of saved results (a run, a comparison or a sweep)")
     p.add_argument("dir", help="directory written by netlab run -o, netlab compare -o or save_sweep")
@@ -99,13 +99,18 @@ def save_figures(out: Path, figures: list[tuple[str, Callable[[Any], Any], tuple
 
 
 def save_comparison_plots(comp: Any, out: Path) -> list[Path]:
-    """The figures of a comparison: latency CDF, box plot, path share, link heatmap and load map."""
+    """The figures of a comparison: latency CDF, box plot, the mail delivery-time CDF (with mail), path share,
+    link heatmap and load map."""
     from netlab.plots import compare as pc
 
     figures: list[tuple[str, Callable[[Any], Any], tuple[float, float]]] = [
         ("latency_cdf.png", lambda ax: pc.plot_latency_cdf(comp, ax=ax), (8, 4.5)),
         ("latency_box.png", lambda ax: pc.plot_latency_box(comp, ax=ax), (8, 4.5)),
     ]
+    if len(comp.mail):  # a mail scenario: the pooled delivery-time CDF per strategy
+        from netlab.plots.mail import plot_mail_delivery_cdf
+
+        figures.append(("mail_delivery_cdf.png", lambda ax: plot_mail_delivery_cdf(comp, ax=ax), (8, 5)))
     if len(comp.paths):
         figures.append(("path_share.png", lambda ax: pc.plot_path_share(comp, ax=ax), (9, 4)))
     for i, label in enumerate(comp.strategies):
@@ -131,11 +136,12 @@ def plot_command(args: argparse.Namespace) -> int:
 
         paths = save_comparison_plots(load_comparison(d), out)
     elif kind == "sweep":
-        import pandas as pd
-
         from netlab.plots.compare import plot_load_latency
+        from netlab.results import read_table
 
-        df = pd.read_csv(d / "sweep.csv")
+        df = read_table(d, "sweep")
+        if df is None:
+            raise ConfigError(f"{d}: a sweep's meta.json but no sweep.parquet or sweep.csv")
         metrics = [m for m in ("latency_mean_s", "latency_p95_s", "throughput_bps") if (df["metric"] == m).any()]
         paths = save_figures(
             out, [(f"load_{m}.png", partial(plot_load_latency, df, metric=m), (7, 4.5)) for m in metrics]
@@ -150,10 +156,6 @@ def plot_command(args: argparse.Namespace) -> int:
         paths = save_plots(res, out)
         if res.scenario is not None:
             paths += save_figures(out, [("topology_load.png", lambda ax: plot_topology_load(res, ax=ax), (7, 5))])
-        if "messages" in res.tables and (res.tables["messages"]["status"] == "delivered").any():
-            from netlab.plots.mail import plot_message_timeline
-
-            paths += save_figures(out, [("message_timeline.png", lambda ax: plot_message_timeline(res, ax=ax), (9, 4))])
     for path in paths:
         print(f"plot written to {path}")
     return 0

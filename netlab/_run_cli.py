@@ -94,8 +94,10 @@ def format_mail_summary(res: Results) -> list[str]:
 
 
 def _quantiles(name: str, x: Any) -> str:
-    q = x.quantile([0.5, 0.95, 0.99])
-    return f"{name:<34} {q[0.5]:>9.3f} {q[0.95]:>9.3f} {q[0.99]:>9.3f} {x.max():>9.3f}"
+    from netlab._quantile import percentiles  # the definition of compare's metrics and the run summary
+
+    p50, p95, p99 = percentiles(x, (50, 95, 99))
+    return f"{name:<34} {p50:>9.3f} {p95:>9.3f} {p99:>9.3f} {x.max():>9.3f}"
 
 
 def _mb(group: Any) -> str:
@@ -179,7 +181,8 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def save_plots(res: Results, out: Path) -> list[Path]:
-    """Write the standard figures of *res* as PNG files into *out*; returns their paths."""
+    """Write the standard figures of *res* as PNG files into *out* (for a mail scenario also the delivery-time
+    CDF and the first delivered message's timeline); returns their paths."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -187,13 +190,24 @@ def save_plots(res: Results, out: Path) -> list[Path]:
 
     from netlab.plots.network import plot_flow_delays, plot_link_utilisation
 
+    figures: list[tuple[str, Any]] = [("link_utilisation.png", plot_link_utilisation),
+                                      ("flow_delays.png", plot_flow_delays)]  # fmt: skip
+    messages = res.tables.get("messages")
+    if messages is not None and (messages["kind"] == "mail").any():  # a mail scenario: its figures too
+        from netlab.plots.mail import plot_mail_delivery_cdf, plot_message_timeline
+
+        figures.append(("mail_delivery_cdf.png", plot_mail_delivery_cdf))
+        if (messages["status"] == "delivered").any():
+            figures.append(("message_timeline.png", plot_message_timeline))
     paths = []
-    for name, fn in (("link_utilisation.png", plot_link_utilisation), ("flow_delays.png", plot_flow_delays)):
+    for name, fn in figures:
         fig, ax = plt.subplots(figsize=(9, 4.5))
-        fn(res, ax=ax)
-        fig.tight_layout()
-        fig.savefig(out / name, dpi=100)
-        plt.close(fig)
+        try:
+            fn(res, ax=ax)
+            fig.tight_layout()
+            fig.savefig(out / name, dpi=100)
+        finally:
+            plt.close(fig)
         paths.append(out / name)
     return paths
 

@@ -33,14 +33,14 @@ if TYPE_CHECKING:
     from netlab.experiment.runner import Simulation
     from netlab.scenario.model import Scenario
 
-__all__ = ["Results", "load_results", "package_versions"]
+__all__ = ["SAVE_FORMAT", "Results", "load_results", "package_versions", "read_table", "write_tables"]
 
 _TABLES = ("flows", "links", "link_bins", "drops", "packets")
 
 
 @dataclass
 class Results:
-    """What a run produced. Pickles; :meth:`save` writes CSV tables and ``meta.json``."""
+    """What a run produced. Pickles; :meth:`save` writes Parquet (and CSV) tables and ``meta.json``."""
 
     flows: pd.DataFrame
     links: pd.DataFrame
@@ -68,39 +68,85 @@ class Results:
             f"dropped={s.get('dropped')} flows={len(self.flows)} links={len(self.links)}>"
         )
 
-    def save(self, directory: str | Path) -> Path:
-        """Write every table as CSV and ``meta.json`` (summary, metadata, the scenario as YAML) into *directory*."""
+    def save(self, directory: str | Path, *, csv: bool = True) -> Path:
+        """Write every table as Parquet (exact: values, dtypes, empty strings, UIDs as text), also as CSV for
+        spreadsheets unless *csv* is false, and ``meta.json`` (summary, metadata, the scenario as YAML) into
+        *directory*; :func:`load_results` reads the Parquet files back exactly as they were."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        for name in _TABLES:
-            df = getattr(self, name)
-            if df is not None:
-                df.to_csv(out / f"{name}.csv", index=False)
-        for name, df in self.tables.items():
-            df.to_csv(out / f"{name}.csv", index=False)
-        meta: dict[str, Any] = {"summary": self.summary, "meta": self.meta, "tables": sorted(self.tables)}
+        write_tables(out, {name: getattr(self, name) for name in _TABLES} | self.tables, csv=csv)
+        meta: dict[str, Any] = {"summary": self.summary, "meta": self.meta, "tables": sorted(self.tables),
+                                "format": SAVE_FORMAT}  # fmt: skip
         if self.scenario is not None:
             meta["scenario_yaml"] = self.scenario.to_yaml()
         (out / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
         return out
 
 
+#: The layout :meth:`Results.save` writes: 2 = a Parquet file per table (and CSV beside it); 1 (no "format" key
+#: in meta.json) = CSV only, read back as pandas parses it (UIDs such as "1.10" as numbers, "" as NaN).
+SAVE_FORMAT = 2
+
+
+def write_tables(out: Path, tables: dict[str, pd.DataFrame | None], *, csv: bool) -> None:
+    """Each table of *tables* (``None``: none, nothing written) as ``<name>.parquet`` and, if *csv*,
+    ``<name>.csv`` in *out*."""
+    for name, df in tables.items():
+        if df is None:
+            continue
+        df.to_parquet(out / f"{name}.parquet", engine="pyarrow")
+        if csv:
+            df.to_csv(out / f"{name}.csv", index=False)
+
+
+def read_table(directory: Path, name: str) -> pd.DataFrame | None:
+    """The table *name* that :func:`write_tables` wrote into *directory*: from Parquet, exactly; from CSV for a
+    result saved before Parquet (format 1, lossy as CSV is); ``None`` if neither file is there (or the CSV is
+    empty)."""
+    import pandas as pd
+
+    pq, csv = directory / f"{name}.parquet", directory / f"{name}.csv"
+    if pq.is_file():
+        try:
+            return pd.read_parquet(pq, engine="pyarrow")
+        except Exception as e:  # pyarrow raises its own ArrowInvalid / OSError for a damaged file
+            raise ConfigError(f"{pq}: not a readable Parquet table ({type(e).__name__}: {e})") from e
+    if csv.is_file() and csv.stat().st_size > 1:
+        try:
+            return pd.read_csv(csv)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{csv}: not a readable CSV table ({e})") from e
+    return None
+
+
 def load_results(directory: str | Path) -> Results:
-    """Read back what :meth:`Results.save` wrote."""
+    """Read back what :meth:`Results.save` wrote: every table exactly as it was (from its Parquet file). A
+    result saved by an older netlab (CSV only) still loads, with CSV's losses (``""`` read as NaN, text that
+    looks like a number read as one)."""
     import pandas as pd
 
     d = Path(directory)
     meta_path = d / "meta.json"
     if not meta_path.is_file():
         raise ConfigError(f"{d}: not a saved netlab result (no meta.json)")
-    meta = json.loads(meta_path.read_text())
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{meta_path}: line {e.lineno}: not valid JSON ({e.msg})") from e
+    if meta.get("format", 1) > SAVE_FORMAT:
+        raise ConfigError(f"{meta_path}: saved in format {meta['format']} by a newer netlab; this one reads up to "
+                          f"{SAVE_FORMAT}")  # fmt: skip
     tables: dict[str, pd.DataFrame | None] = {}
     for name in _TABLES:
-        p = d / f"{name}.csv"
-        tables[name] = pd.read_csv(p) if p.is_file() and p.stat().st_size > 1 else None
+        tables[name] = read_table(d, name)
         if tables[name] is None and name != "packets":
             tables[name] = pd.DataFrame()
-    extra = {name: pd.read_csv(d / f"{name}.csv") for name in meta.get("tables", [])}
+    extra = {}
+    for name in meta.get("tables", []):
+        df = read_table(d, name)
+        if df is None:
+            raise ConfigError(f"{d}: meta.json lists the table {name!r}, but there is no {name}.parquet or {name}.csv")
+        extra[name] = df
     scenario = None
     if "scenario_yaml" in meta:
         from netlab.scenario.files import loads_scenario
@@ -112,9 +158,10 @@ def load_results(directory: str | Path) -> Results:
 def package_versions() -> dict[str, str]:
     """The versions of Python, netlab, simpy, networkx and pandas, for the metadata saved with results."""
     out = {"python": platform.python_version()}
-    for pkg in ("netlab", "simpy", "networkx", "pandas"):
+    # netlab is distributed as netlab-sim (the PyPI name netlab is taken); the key stays "netlab"
+    for pkg, dist in (("netlab", "netlab-sim"), ("simpy", "simpy"), ("networkx", "networkx"), ("pandas", "pandas")):
         try:
-            out[pkg] = version(pkg)
+            out[pkg] = version(dist)
         except PackageNotFoundError:  # pragma: no cover - running from a source tree
             out[pkg] = "unknown"
     return out

@@ -159,7 +159,7 @@ def test_compare_tables(short: netlab.Scenario) -> None:
     assert (runs.loc["shortest_hops", "out_of_order"] == 0).all()
     assert (runs.loc["least_loaded", "out_of_order"] > 0).all()
     assert set(c.delays["strategy"]) == {"shortest_hops", "least_loaded"}
-    text = c.table()
+    text = str(c.table())
     assert "paired difference to 'shortest_hops'" in text and "latency_p95 (ms)" in text
 
 
@@ -221,10 +221,20 @@ def test_scale_load_and_offered_load(short: netlab.Scenario) -> None:
 
 def test_load_sweep(short: netlab.Scenario, tmp_path: Path) -> None:
     df = sweep(short, "load", [0.5, 1.2], ["shortest_hops", "least_loaded"], replications=2, progress=False)
-    assert {"key", "value", "offered_bps", "strategy", "metric", "mean", "ci_low", "ci_high", "n"} <= set(df.columns)
-    lat = df[(df["metric"] == "latency_mean_s")].set_index(["strategy", "value"])["mean"]
+    from netlab.experiment.table import COLUMNS
+
+    assert list(df.columns) == ["key", "value", "offered_bps", *COLUMNS]
+    rows = df[(df["metric"] == "latency_mean_s")].set_index(["strategy", "value"])
+    lat = rows["mean"]
     assert lat[("shortest_hops", 1.2)] > lat[("shortest_hops", 0.5)]
     assert lat[("least_loaded", 1.2)] < lat[("shortest_hops", 1.2)]
+    # paired differences to the baseline at the same value, on the same arrivals
+    for value in (0.5, 1.2):
+        diff = rows.loc[("least_loaded", value)]
+        assert diff["paired_diff"] == pytest.approx(lat[("least_loaded", value)] - lat[("shortest_hops", value)])
+        assert diff["paired_ci_low"] <= diff["paired_diff"] <= diff["paired_ci_high"]
+        assert math.isnan(rows.loc[("shortest_hops", value), "paired_diff"])
+    assert (rows.loc[("least_loaded", 1.2), "paired_ci_high"]) < 0
     assert save_sweep(df, tmp_path / "sw").joinpath("sweep.csv").is_file()
 
 

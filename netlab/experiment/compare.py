@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from netlab.errors import ConfigError
-from netlab.experiment.comparison import Comparison, summary_tables
+from netlab.experiment.comparison import MAIL_COLUMNS, Comparison, summary_tables
 from netlab.experiment.run_metrics import METRICS, metrics_of
 from netlab.options import did_you_mean
 from netlab.routing.base import RoutingStrategy
@@ -75,7 +75,8 @@ def run_replication(
 ) -> dict[str, Any]:
     """Run *scenario* with *strategy* and root *seed*; return plain data: ``metrics`` (dict), ``delays`` (at most
     *max_delays* delivered-packet delays, evenly thinned), ``links`` (utilisation rows), ``paths`` (rows, when
-    *track_paths*) and ``link_bins`` (rows, when *keep_bins*)."""
+    *track_paths*), ``link_bins`` (rows, when *keep_bins*) and ``mail`` (one row per (message, recipient) pair
+    of mail: status and delivery time, NaN unless delivered)."""
     from netlab.experiment.runner import Simulation
     from netlab.routing.tracking import PathTracker
 
@@ -101,7 +102,18 @@ def run_replication(
         "links": res.links[["link", "src", "dst", "rate_bps", "utilisation"]].to_dict("records"),
         "paths": paths.to_dict("records") if paths is not None else [],
         "link_bins": [],
+        "mail": [],
     }
+    if "messages" in res.tables:  # every (message, recipient) pair of mail: a few hundred per run, kept whole
+        m = res.tables["messages"]
+        m = m[m["kind"] == "mail"]
+        delivered = m["status"] == "delivered"
+        out["mail"] = [
+            {"message_id": str(i), "rcpt_to": str(r), "status": str(st), "submitted_s": float(sub),
+             "delivery_s": float(dl - sub) if ok else math.nan}
+            for i, r, st, sub, dl, ok in zip(m["message_id"], m["rcpt_to"], m["status"], m["submitted_s"],
+                                             m["delivered_s"], delivered, strict=True)
+        ]  # fmt: skip
     if keep_bins and len(res.link_bins):
         out["link_bins"] = res.link_bins[["link", "bin_start_s", "bin_end_s", "utilisation"]].to_dict("records")
     return out
@@ -250,7 +262,7 @@ def assemble(plan: Plan, outs: list[dict[str, Any]], level: float) -> Comparison
 
     scenario, chosen, baseline, jobs = plan.scenario, plan.chosen, plan.baseline, plan.jobs
     labels = list(chosen)
-    run_rows, delay_rows, link_rows, bin_rows, path_rows = [], [], [], [], []
+    run_rows, delay_rows, link_rows, bin_rows, path_rows, mail_rows = [], [], [], [], [], []
     for job, out in zip(jobs, outs, strict=True):
         tag = {"strategy": job.label, "replication": job.replication}
         run_rows.append({**tag, "seed": job.seed, **out["metrics"]})
@@ -258,6 +270,7 @@ def assemble(plan: Plan, outs: list[dict[str, Any]], level: float) -> Comparison
         link_rows += [{**tag, **row} for row in out["links"]]
         bin_rows += [{"strategy": job.label, **row} for row in out["link_bins"]]
         path_rows += [{**tag, **row} for row in out["paths"]]
+        mail_rows += [{**tag, **row} for row in out.get("mail", [])]
     runs = pd.DataFrame(run_rows, columns=["strategy", "replication", "seed", *METRICS])
     summary, paired = summary_tables(runs, labels, baseline, level)
     meta = {
@@ -284,6 +297,7 @@ def assemble(plan: Plan, outs: list[dict[str, Any]], level: float) -> Comparison
         ),
         link_bins=pd.DataFrame(bin_rows, columns=["strategy", "link", "bin_start_s", "bin_end_s", "utilisation"]),
         paths=pd.DataFrame(path_rows, columns=["strategy", "replication", "flow", "path", "bin_start_s", "packets"]),
+        mail=pd.DataFrame(mail_rows, columns=list(MAIL_COLUMNS)).astype(MAIL_COLUMNS),
         meta=meta,
         scenario=scenario,
     )

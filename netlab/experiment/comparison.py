@@ -1,7 +1,8 @@
 """What :func:`~netlab.experiment.compare.compare` returns: a :class:`Comparison` of tables (per-run metrics,
-mean and Student-t CI per strategy, paired differences to the baseline), saved as CSV files and ``meta.json``
-and read back by :func:`load_comparison`, printed by :func:`format_comparison` (metrics in display units:
-ms, Mbit/s).
+mean and Student-t CI per strategy, paired differences to the baseline), saved as Parquet (and CSV) files and
+``meta.json`` and read back by :func:`load_comparison`, printed by :func:`format_comparison` (metrics in display units:
+ms, Mbit/s). :meth:`Comparison.table` merges summary and paired into one tidy table
+(:mod:`netlab.experiment.table`).
 """
 
 from __future__ import annotations
@@ -21,10 +22,15 @@ from netlab.scenario.model import Scenario
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Comparison", "format_comparison", "load_comparison", "summary_tables"]
+    from netlab.experiment.table import ComparisonTable
+
+__all__ = ["MAIL_COLUMNS", "Comparison", "format_comparison", "load_comparison", "measured_metrics", "summary_tables"]
 
 _COLUMNS = ["strategy", "metric", "mean", "ci_low", "ci_high", "n"]
 _PAIRED = ["strategy", "baseline", "metric", "mean_diff", "ci_low", "ci_high", "n"]
+#: The columns of :attr:`Comparison.mail` and their dtypes.
+MAIL_COLUMNS = {"strategy": "str", "replication": "int64", "message_id": "str", "rcpt_to": "str", "status": "str",
+                "submitted_s": "float64", "delivery_s": "float64"}  # fmt: skip
 
 
 @dataclasses.dataclass
@@ -39,6 +45,9 @@ class Comparison:
     ``links``     strategy, replication, link, src, dst, rate_bps, utilisation
     ``link_bins`` strategy, link, bin_start_s, bin_end_s, utilisation (replication 0 only)
     ``paths``     strategy, replication, flow, path, bin_start_s, packets
+    ``mail``      strategy, replication, message_id, rcpt_to, status, submitted_s, delivery_s: every (message,
+                  recipient) pair of mail in every run, with its end (delivered, bounced, queued, rejected ...)
+                  and submission-to-mailbox time in s (NaN unless delivered); empty without mail
     """
 
     summary: pd.DataFrame
@@ -48,10 +57,11 @@ class Comparison:
     links: pd.DataFrame
     link_bins: pd.DataFrame
     paths: pd.DataFrame
+    mail: pd.DataFrame
     meta: dict[str, Any]
     scenario: Scenario | None = None
 
-    _TABLES = ("summary", "paired", "runs", "delays", "links", "link_bins", "paths")
+    _TABLES = ("summary", "paired", "runs", "delays", "links", "link_bins", "paths", "mail")
 
     @property
     def strategies(self) -> list[str]:
@@ -66,17 +76,25 @@ class Comparison:
         return (f"<Comparison {self.meta.get('scenario_name', '?')!r} strategies={self.strategies} "
                 f"replications={self.meta.get('replications')} baseline={self.baseline!r}>")  # fmt: skip
 
-    def table(self, metrics: Sequence[str] | None = None) -> str:
-        """The summary and paired tables as plain text (what ``netlab compare`` prints)."""
-        return format_comparison(self, metrics)
+    def table(self, metrics: Sequence[str] | None = None) -> ComparisonTable:
+        """One tidy DataFrame: a row per (strategy, *metrics*) with mean, CI, paired difference to the baseline
+        and its CI, and ``n``, in the units of the ``unit`` column (s, bit/s); ``print`` shows it as the text
+        table ``netlab compare`` prints (ms, Mbit/s). *metrics* defaults to those the runs measured. Wide:
+        ``comp.table().pivot(index="strategy", columns="metric", values="paired_diff")``.
+        """
+        from netlab.experiment.table import comparison_table
 
-    def save(self, directory: str | Path) -> Path:
-        """Write every table as CSV and ``meta.json`` (with the scenario as YAML) into *directory*."""
+        return comparison_table(self, metrics)
+
+    def save(self, directory: str | Path, *, csv: bool = True) -> Path:
+        """Write every table as Parquet (exact) and, unless *csv* is false, CSV (for spreadsheets), and
+        ``meta.json`` (with the scenario as YAML) into *directory*; :func:`load_comparison` reads it back."""
+        from netlab.results import SAVE_FORMAT, write_tables
+
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        for name in self._TABLES:
-            getattr(self, name).to_csv(out / f"{name}.csv", index=False)
-        meta = dict(self.meta)
+        write_tables(out, {name: getattr(self, name) for name in self._TABLES}, csv=csv)
+        meta = dict(self.meta, format=SAVE_FORMAT)
         if self.scenario is not None:
             try:
                 meta["scenario_yaml"] = self.scenario.to_yaml()
@@ -87,20 +105,31 @@ class Comparison:
 
 
 def load_comparison(directory: str | Path) -> Comparison:
-    """Read back what :meth:`Comparison.save` wrote."""
+    """Read back what :meth:`Comparison.save` wrote: every table exactly as it was (older, CSV-only saves load
+    with CSV's losses)."""
     import pandas as pd
+
+    from netlab.results import SAVE_FORMAT, read_table
 
     d = Path(directory)
     meta_path = d / "meta.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    try:
+        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{meta_path}: line {e.lineno}: not valid JSON ({e.msg})") from e
     if meta.get("kind") != "comparison":
         raise ConfigError(f"{d}: not a saved netlab comparison (no meta.json of kind 'comparison')")
+    saved_as = meta.pop("format", 1)
+    if saved_as > SAVE_FORMAT:
+        raise ConfigError(f"{meta_path}: saved in format {saved_as} by a newer netlab; this one reads up to "
+                          f"{SAVE_FORMAT}")  # fmt: skip
     tables = {}
     for name in Comparison._TABLES:
-        p = d / f"{name}.csv"
-        tables[name] = pd.read_csv(p) if p.is_file() and p.stat().st_size > 1 else pd.DataFrame()
-    for name in ("runs", "delays", "links", "link_bins", "paths", "summary", "paired"):
-        if "strategy" in tables[name]:
+        df = read_table(d, name)
+        if df is None and name == "mail":  # saved before comparisons kept the mail pairs
+            df = pd.DataFrame(columns=list(MAIL_COLUMNS)).astype(MAIL_COLUMNS)
+        tables[name] = pd.DataFrame() if df is None else df
+        if saved_as == 1 and "strategy" in tables[name]:  # CSV reads a label such as "1" as a number
             tables[name]["strategy"] = tables[name]["strategy"].astype(str)
     scenario = None
     text = meta.pop("scenario_yaml", None)
@@ -134,12 +163,16 @@ def summary_tables(
     return pd.DataFrame(rows, columns=_COLUMNS), pd.DataFrame(prows, columns=_PAIRED)
 
 
+def measured_metrics(comp: Comparison) -> list[str]:
+    """The metrics the runs had, in :data:`METRICS` order: no mail rows for packet flows, no retransmissions
+    without TCP."""
+    have = set(comp.summary.loc[comp.summary["mean"].notna(), "metric"])
+    return [m for m in METRICS if m in have]
+
+
 def format_comparison(comp: Comparison, metrics: Sequence[str] | None = None) -> str:
     """The summary (mean [CI] per strategy) and the paired differences to the baseline as a text table."""
-    if metrics is None:  # the metrics the runs had: no mail rows for packet flows, no retransmissions without TCP
-        have = set(comp.summary.loc[comp.summary["mean"].notna(), "metric"])
-        metrics = [m for m in METRICS if m in have]
-    metrics = list(metrics)
+    metrics = measured_metrics(comp) if metrics is None else list(metrics)
     labels = comp.strategies
     level = comp.meta.get("level", 0.95)
 

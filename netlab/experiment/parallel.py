@@ -229,7 +229,7 @@ class Dask:
             from distributed import as_completed as dask_completed
         except ImportError:
             raise ConfigError(
-                "running on a Dask scheduler needs dask.distributed: pip install 'netlab[dask]'"
+                "running on a Dask scheduler needs dask.distributed: pip install 'netlab-sim[dask]'"
             ) from None
         client = self.client if self.client is not None else Client(self.address)  # type: ignore[no-untyped-call]
         try:

@@ -1,6 +1,8 @@
 """The metrics of one run (:data:`METRICS`), from its :class:`~netlab.results.Results` and counted paths: packet
 delay mean and percentiles (s), throughput after the warm-up (bit/s), drops and loss ratio, TCP retransmissions,
 mail delivery times (s), reordering, link utilisation (0..1) and path diversity (effective number of paths).
+Percentiles are numpy's default linear interpolation between order statistics (:mod:`netlab._quantile`), the
+definition of the run summary and the CLI too.
 """
 
 from __future__ import annotations
@@ -8,12 +10,14 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from netlab._quantile import PERCENTILE_METHOD
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from netlab.results import Results
 
-__all__ = ["METRICS", "metrics_of", "path_diversity"]
+__all__ = ["METRICS", "UNITS", "metrics_of", "path_diversity"]
 
 #: Metric name -> (description, display scale, display unit). Per run; the tables give mean and CI over runs.
 METRICS: dict[str, tuple[str, float, str]] = {
@@ -35,6 +39,14 @@ METRICS: dict[str, tuple[str, float, str]] = {
     "path_diversity": ("per flow exp(entropy of path shares), averaged over flows (1 = one path)", 1.0, ""),
 }
 
+#: Metric name -> the unit of its values in the tables (SI: seconds, bit/s; "" for ratios), as ``table()`` says.
+UNITS: dict[str, str] = {
+    "latency_mean_s": "s", "latency_p50_s": "s", "latency_p95_s": "s", "latency_p99_s": "s",
+    "throughput_bps": "bit/s", "drops": "packets", "loss_ratio": "", "retransmissions": "segments",
+    "mail_delivered": "pairs", "mail_latency_p50_s": "s", "mail_latency_p95_s": "s", "mail_latency_p99_s": "s",
+    "out_of_order": "packets", "link_util_max": "", "link_util_mean": "", "path_diversity": "paths",
+}  # fmt: skip
+
 
 def metrics_of(res: Results, paths: pd.DataFrame | None = None) -> dict[str, float]:
     """The per-run metrics of :data:`METRICS` from *res* (needs ``run.record_packets``) and counted *paths*."""
@@ -55,7 +67,7 @@ def metrics_of(res: Results, paths: pd.DataFrame | None = None) -> dict[str, flo
             out["latency_mean_s"] = float(d.mean())
             import numpy as np
 
-            p50, p95, p99 = np.percentile(d, [50, 95, 99])
+            p50, p95, p99 = np.percentile(d, [50, 95, 99], method=PERCENTILE_METHOD)
             out.update(latency_p50_s=float(p50), latency_p95_s=float(p95), latency_p99_s=float(p99))
             prev_max = ok.groupby("flow", sort=False)["seq"].transform(lambda s: s.cummax().shift())
             out["out_of_order"] = float((ok["seq"] < prev_max).sum())
@@ -72,7 +84,7 @@ def metrics_of(res: Results, paths: pd.DataFrame | None = None) -> dict[str, flo
             import numpy as np
 
             d = (done["delivered_s"] - done["submitted_s"]).to_numpy(dtype=float)
-            p50, p95, p99 = np.percentile(d, [50, 95, 99])
+            p50, p95, p99 = np.percentile(d, [50, 95, 99], method=PERCENTILE_METHOD)
             out.update(mail_latency_p50_s=float(p50), mail_latency_p95_s=float(p95), mail_latency_p99_s=float(p99))
     links = res.links
     if len(links):

@@ -71,7 +71,9 @@ def sweep(
 
     *key* ``"load"`` multiplies every flow's rate by each value (:func:`scale_load`); any other key is a dotted
     scenario key set to each value (``"links[4].rate"``, ``"flows.bulk.arrivals.poisson"``). Columns: key,
-    value, offered_bps, strategy, metric, mean, ci_low, ci_high, n.
+    value, offered_bps and those of :meth:`Comparison.table` (strategy, metric, unit, mean, ci_low, ci_high,
+    paired_diff, paired_ci_low, paired_ci_high, n): the paired difference is to the baseline at the same value,
+    on the same arrivals.
 
     Every (value, strategy, replication) is one job, and all of them go to one executor at once: *workers*
     local processes (``None``: one per CPU, ``1``: this process), a Dask *scheduler* address or *client*, or
@@ -80,6 +82,8 @@ def sweep(
     import pandas as pd
 
     from netlab.experiment.parallel import executor_for
+    from netlab.experiment.run_metrics import METRICS
+    from netlab.experiment.table import tidy_table
 
     executor = executor_for(workers, scheduler, client, mapper)
     base = prepare_scenario(scenario, warmup)
@@ -103,7 +107,7 @@ def sweep(
     for value, s, plan in zip(values, scenarios, plans, strict=True):
         comp = assemble(plan, outs[at : at + len(plan.jobs)], level)
         at += len(plan.jobs)
-        df = comp.summary.copy()
+        df = tidy_table(comp, list(METRICS))  # every metric, so each value's block has the same rows
         df.insert(0, "offered_bps", offered_load_bps(s))
         df.insert(0, "value", value)
         df.insert(0, "key", key)
@@ -112,12 +116,13 @@ def sweep(
 
 
 def save_sweep(df: pd.DataFrame, directory: str | Path) -> Path:
-    """Write a :func:`sweep` table as ``sweep.csv`` with a ``meta.json`` that ``netlab plot`` recognises."""
-    from netlab.results import package_versions
+    """Write a :func:`sweep` table as ``sweep.parquet`` (exact) and ``sweep.csv`` with a ``meta.json`` that
+    ``netlab plot`` recognises."""
+    from netlab.results import package_versions, write_tables
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out / "sweep.csv", index=False)
+    write_tables(out, {"sweep": df}, csv=True)
     meta = {"kind": "sweep", "key": str(df["key"].iloc[0]) if len(df) else None, "versions": package_versions()}
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return out

@@ -1,5 +1,6 @@
-"""The life of one message as a timeline: submission, each SMTP transaction between MTAs, the queue waits in
-between, filing into the mailbox and retrieval by the recipient's client.
+"""Mail figures: the life of one message as a timeline (submission, each SMTP transaction between MTAs, the
+queue waits in between, filing into the mailbox and retrieval by the recipient's client), and the delivery-time
+CDF over every (message, recipient) pair, per strategy of a comparison.
 
 Takes :class:`netlab.Results` of a run with mail and an optional Axes, returns the Axes; matplotlib is imported
 inside, so ``import netlab`` never pays for it.
@@ -13,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 from netlab.errors import ConfigError
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.axes import Axes
 
+    from netlab.experiment.comparison import Comparison
     from netlab.results import Results
 
-__all__ = ["message_stages", "plot_message_timeline"]
+__all__ = ["mail_pairs", "message_stages", "plot_mail_delivery_cdf", "plot_message_timeline"]
 
 
 def _num(x: Any) -> float:
@@ -101,4 +104,65 @@ def plot_message_timeline(results: Results, message_id: str | None = None, rcpt:
     ax.invert_yaxis()
     ax.set_xlabel("seconds since submission")
     ax.set_title("one message's life")
+    return ax
+
+
+def mail_pairs(source: Results | Comparison) -> pd.DataFrame:
+    """Every (message, recipient) pair of mail: ``strategy, status, delivery_s`` (s, NaN unless delivered), from a
+    comparison's ``mail`` table (all replications) or a run's ``messages`` (strategy: the run's routing)."""
+    import pandas as pd
+
+    mail = getattr(source, "mail", None)
+    if isinstance(mail, pd.DataFrame):  # a Comparison
+        return mail[["strategy", "status", "delivery_s"]]
+    tables = getattr(source, "tables", {})
+    if "messages" not in tables:
+        raise ConfigError("mail delivery CDF: these results have no mail (no 'messages' table)")
+    m = tables["messages"]
+    m = m[m["kind"] == "mail"]
+    delay = (m["delivered_s"] - m["submitted_s"]).where(m["status"] == "delivered")
+    label = str(getattr(source, "meta", {}).get("routing", "run")).split("(")[0]
+    return pd.DataFrame({"strategy": label, "status": m["status"].astype(str), "delivery_s": delay.astype(float)})
+
+
+def plot_mail_delivery_cdf(source: Results | Comparison, ax: Axes | None = None, *,
+                           strategies: list[str] | None = None, log: bool = True) -> Axes:  # fmt: skip
+    """The fraction of all (message, recipient) pairs delivered within t seconds of submission, one line per
+    strategy (replications pooled).
+
+    Every pair counts in the denominator, so a curve ends at the delivered share: the gap below 1 is the pairs
+    that bounced, were rejected or are still queued when the run ends, and the legend says how many of each.
+    *log*: a log time axis (default), since delivery times run from milliseconds to the queue's retry minutes.
+    """
+    import numpy as np
+
+    pairs = mail_pairs(source)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(8, 4.5))
+    labels = strategies if strategies is not None else list(dict.fromkeys(pairs["strategy"]))
+    for label in labels:
+        mine = pairs[pairs["strategy"] == label]
+        if not len(mine):
+            continue
+        d = np.sort(mine["delivery_s"].dropna().to_numpy(dtype=float))
+        y = np.arange(1, len(d) + 1) / len(mine)
+        others = mine.loc[mine["status"] != "delivered", "status"].value_counts()
+        gap = ", ".join(f"{n} {st}" for st, n in others.items()) or "none undelivered"
+        text = f"{label}: {len(d)}/{len(mine)} delivered ({gap})"
+        if len(d):
+            # start the step at the first delivery so the curve shows the jump to its first fraction
+            ax.step(np.r_[d[0], d], np.r_[0.0, y], where="post", label=text)
+        else:
+            ax.plot([], [], label=text)
+    ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlabel("submission to mailbox (s" + (", log scale)" if log else ")"))
+    ax.set_ylabel("fraction of all (message, recipient) pairs")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.18), frameon=False)
+    ax.set_title("mail delivery time (gap below 1: bounced, rejected or still queued)")
     return ax

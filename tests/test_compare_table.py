@@ -1,0 +1,114 @@
+"""Comparison.table(): one tidy long-format DataFrame that prints as today's text table; one percentile
+definition (numpy's default linear) in the run summary, compare's metrics and the CLI."""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import netlab
+from netlab._quantile import percentiles
+from netlab.errors import ConfigError
+from netlab.experiment.comparison import Comparison, format_comparison
+from netlab.experiment.run_metrics import metrics_of
+from netlab.experiment.table import COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def comp() -> Comparison:
+    s = netlab.load_scenario(ROOT / "topologies" / "compare.yaml").override("run.until=4s", "run.warmup=0.5s")
+    return netlab.compare(s, ["shortest_hops", "least_loaded", "ecmp"], replications=3, progress=False, workers=1)
+
+
+def test_table_is_long_format_with_paired_columns(comp: Comparison) -> None:
+    t = comp.table()
+    assert list(t.columns) == COLUMNS
+    measured = sorted(set(comp.summary.loc[comp.summary["mean"].notna(), "metric"]))
+    assert len(t) == 3 * len(measured) and sorted(set(t["metric"])) == measured
+    assert list(dict.fromkeys(t["strategy"])) == comp.strategies  # in the order they were given
+    assert t["n"].dtype == np.int64 and (t["n"] == 3).all()
+    assert t.attrs == {"baseline": "shortest_hops", "level": 0.95}
+
+
+def test_table_values_are_the_summary_and_paired_tables(comp: Comparison) -> None:
+    t = comp.table().set_index(["strategy", "metric"])
+    s = comp.summary.set_index(["strategy", "metric"])
+    p = comp.paired.set_index(["strategy", "metric"])
+    for (label, metric), row in t.iterrows():
+        assert row["mean"] == s.loc[(label, metric), "mean"] and row["ci_low"] == s.loc[(label, metric), "ci_low"]
+        if label == "shortest_hops":  # the baseline: nothing to compare with
+            assert math.isnan(row["paired_diff"]) and math.isnan(row["paired_ci_high"])
+        else:
+            assert row["paired_diff"] == p.loc[(label, metric), "mean_diff"]
+            assert row["paired_ci_low"] == p.loc[(label, metric), "ci_low"]
+            assert row["paired_ci_high"] == p.loc[(label, metric), "ci_high"]
+    # the paired difference of means is the difference of the means (no replication is missing here)
+    lat = t.xs("latency_mean_s", level="metric")
+    assert lat.loc["least_loaded", "paired_diff"] == pytest.approx(lat.loc["least_loaded", "mean"]
+                                                                   - lat.loc["shortest_hops", "mean"])  # fmt: skip
+
+
+@pytest.mark.parametrize(("metric", "unit"), [("latency_p95_s", "s"), ("throughput_bps", "bit/s"),
+                                              ("loss_ratio", ""), ("drops", "packets")])  # fmt: skip
+def test_units_are_those_of_the_values(comp: Comparison, metric: str, unit: str) -> None:
+    t = comp.table([metric])
+    assert set(t["unit"]) == {unit} and set(t["metric"]) == {metric}
+
+
+def test_str_and_print_give_the_text_table(comp: Comparison, capsys: pytest.CaptureFixture[str]) -> None:
+    t = comp.table(["latency_p95_s", "link_util_max"])
+    assert str(t) == format_comparison(comp, ["latency_p95_s", "link_util_max"])
+    print(t)
+    out = capsys.readouterr().out
+    assert "paired difference to 'shortest_hops'" in out and "latency_p95 (ms)" in out and "ci_low" not in out
+    assert "paired_ci_low" in repr(t) and "<table" in t._repr_html_()  # a DataFrame at the prompt and in Jupyter
+
+
+def test_operations_on_the_table_give_plain_dataframes(comp: Comparison) -> None:
+    t = comp.table()
+    for derived in (t[t["metric"] == "latency_p95_s"], t.copy(), t.head(2)):
+        assert type(derived) is pd.DataFrame and "paired_ci_high" in str(derived)  # the DataFrame text
+    wide = t.pivot(index="strategy", columns="metric", values="paired_diff")
+    assert wide.loc["least_loaded", "latency_p95_s"] < 0
+
+
+def test_unknown_metric_is_a_clear_error(comp: Comparison) -> None:
+    with pytest.raises(ConfigError, match=r"unknown metric 'latency_p59_s'.*did you mean 'latency_p9"):
+        comp.table(["latency_p59_s"])
+
+
+# ------------------------------------------------------------------------------------------------ percentiles
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 20, 101, 1000])
+def test_percentiles_are_numpys_linear_bit_for_bit(n: int) -> None:
+    rng = random.Random(n)
+    xs = [rng.lognormvariate(0, 2) for _ in range(n)]
+    ps = [0, 1, 5, 25, 50, 90, 95, 99, 99.9, 100]
+    assert percentiles(xs, ps) == list(np.percentile(xs, ps))
+    assert percentiles(xs, ps) == list(pd.Series(xs).quantile([p / 100 for p in ps]))  # the CLI's pandas too
+
+
+def test_percentiles_edge_cases() -> None:
+    assert all(math.isnan(x) for x in percentiles([], [50, 95]))
+    assert percentiles([3.0, float("nan"), 1.0], [50]) == [2.0]
+    with pytest.raises(ValueError, match="must be in"):
+        percentiles([1.0], [101])
+
+
+def test_mail_summary_and_compare_agree_on_delivery_percentiles() -> None:
+    # the seed run's summary used to take nearest-rank percentiles while compare interpolated (4.369 vs 4.288)
+    res = netlab.run(netlab.load_scenario(ROOT / "topologies" / "seed.yaml").override("run.until=300s"))
+    m, got = res.summary["mail"], metrics_of(res)
+    done = res.messages[(res.messages.kind == "mail") & (res.messages.status == "delivered")]
+    assert len(done) >= 10
+    for p in (50, 95, 99):
+        assert m[f"delivery_p{p}_s"] == got[f"mail_latency_p{p}_s"]
+        assert m[f"delivery_p{p}_s"] == np.percentile(done.delivered_s - done.submitted_s, p)
