@@ -64,6 +64,13 @@ if TYPE_CHECKING:
 __all__ = ["MailSystem", "RunHandle", "ScenarioView"]
 
 
+class RunLimits(Protocol):
+    """The part of ``run:`` the mail system reads."""
+
+    @property
+    def until_s(self) -> float | None: ...
+
+
 class ScenarioView(Protocol):
     """The parts of the scenario the mail system reads besides its own section."""
 
@@ -72,6 +79,9 @@ class ScenarioView(Protocol):
 
     @property
     def faults(self) -> Sequence[FaultSpec]: ...
+
+    @property
+    def run(self) -> RunLimits: ...
 
 
 class RunHandle(Protocol):
@@ -175,7 +185,7 @@ class MailSystem:
                 action = self.crash if fault.action == "down" else self.restart
                 self.env.timeout(fault.at_s).callbacks.append(partial(_at_event, action, fault.node))
         self.workload: MailWorkload = MailWorkload(self.ctx, spec, self.mua)
-        self.workload.start()
+        self.workload.start(until_s=run.scenario.run.until_s)
 
     def _mailbox_users(self, domains: Sequence[str]) -> dict[str, str]:
         """Account -> password of the users whose domain is one of *domains* (the mailboxes of an mx)."""
@@ -313,6 +323,7 @@ class MailSystem:
         return {
             "messages": dict(by_kind[MessageKind.MAIL]), "dsns": dict(by_kind[MessageKind.DSN]),
             "submissions": sum(m.submitted for m in self._muas.values()),
+            "scripted_after_until": self.workload.after_until,
             "delivery_p50_s": pct(50), "delivery_p95_s": pct(95), "delivery_p99_s": pct(99),
             "smtp_transactions": len(self.tracker.hops), "duplicates": self.tracker.duplicates,
             "merged_recipients": self.tracker.merged,
