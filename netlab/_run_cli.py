@@ -58,6 +58,8 @@ def format_mail_summary(res: Results) -> list[str]:
         (f"bounces (DSNs): {dsns}; SMTP transactions {m['smtp_transactions']}, DNS queries {m['dns_queries']}, "
          f"still queued {m['queued_messages']} messages"),
     ]  # fmt: skip
+    if m.get("scripted_after_until"):
+        lines.insert(1, f"not submitted: {m['scripted_after_until']} scripted messages at or after run.until")
     fetches = res.tables.get("fetch_sessions")
     if fetches is not None and len(fetches):
         per = [f"{str(p).upper()} {len(g)} ({int(g.commands.sum())} commands, {_mb(g)} MB)"

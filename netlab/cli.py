@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
-from netlab.errors import NetlabError
+from netlab.errors import NetlabError, NetlabWarning
 
 __all__ = ["main"]
 
@@ -56,6 +58,22 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with *argv* (default ``sys.argv[1:]``); returns the exit status."""
     args = _parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        warnings.simplefilter("always", NetlabWarning)  # the command line's job is to say it, once per cause
+        return _dispatch(args)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: TextIO | None = None, line: str | None = None) -> None:  # fmt: skip
+    """netlab's own warnings as ``netlab: warning: ...`` on stderr (no source line: they are about the input)."""
+    if issubclass(category, NetlabWarning):
+        print(f"netlab: warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         if args.command == "run":
             from netlab._run_cli import run_command

@@ -66,6 +66,13 @@ if TYPE_CHECKING:
 __all__ = ["MailSystem", "RunHandle", "ScenarioView"]
 
 
+class RunLimits(Protocol):
+    """The part of ``run:`` the mail system reads."""
+
+    @property
+    def until_s(self) -> float | None: ...
+
+
 class ScenarioView(Protocol):
     """The parts of the scenario the mail system reads besides its own section."""
 
@@ -74,6 +81,9 @@ class ScenarioView(Protocol):
 
     @property
     def faults(self) -> Sequence[FaultSpec]: ...
+
+    @property
+    def run(self) -> RunLimits: ...
 
 
 class RunHandle(Protocol):
@@ -184,7 +194,7 @@ class MailSystem:
                 action = self.crash if fault.action == "down" else self.restart
                 self.env.timeout(fault.at_s).callbacks.append(partial(_at_event, action, fault.node))
         self.workload: MailWorkload = MailWorkload(self.ctx, spec, self.mua)
-        self.workload.start()
+        self.workload.start(until_s=run.scenario.run.until_s)
 
     def _new_zone(self, zones: ZoneSet, _event: simpy.Event) -> None:
         self.dns.zones = zones
@@ -346,6 +356,7 @@ class MailSystem:
         return {
             "messages": dict(by_kind[MessageKind.MAIL]), "dsns": dict(by_kind[MessageKind.DSN]),
             "submissions": sum(m.submitted for m in self._muas.values()),
+            "scripted_after_until": self.workload.after_until,
             "delivery_p50_s": p50, "delivery_p95_s": p95, "delivery_p99_s": p99,
             "smtp_transactions": len(self.tracker.hops), "duplicates": self.tracker.duplicates,
             "merged_recipients": self.tracker.merged,

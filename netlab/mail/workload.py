@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import math
 import random
+import warnings
 from collections.abc import Callable, Generator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from netlab.errors import NetlabWarning
 from netlab.mail.content.message import build_message, make_message_id, sim_datetime, to_bytes
 from netlab.mail.content.spam import GTUBE
 
@@ -73,14 +75,34 @@ class MailWorkload:
         self.mua = mua
         self.count = 0
         self.forged = 0  # of them sent by the workload's spam bot in someone else's name
+        self.after_until = 0  # scripted messages at or after run.until, never submitted
 
     def __repr__(self) -> str:
         return f"<MailWorkload {self.count} submitted>"
 
-    def start(self) -> None:
-        """Schedule the scripted messages and start the random traffic."""
+    def start(self, *, until_s: float | None = None) -> None:
+        """Schedule the scripted messages and start the random traffic.
+
+        A scripted message at or after *until_s* (``run.until``: the run covers [0, until)) is not submitted; it is
+        counted (``after_until``, the summary's ``scripted_after_until``) and a :class:`~netlab.NetlabWarning`
+        says so, naming the first one -- a trace cut short on purpose still runs, and nothing vanishes unsaid.
+        """
         spec = self.spec
+        late = [i for i, m in enumerate(spec.send) if until_s is not None and m.at_s >= until_s]
+        self.after_until = len(late)
+        if late:
+            first = spec.send[late[0]]
+            warnings.warn(
+                f"mail.send: {len(late)} of {len(spec.send)} scripted messages are at or after run.until = "
+                f"{until_s:g} s and will not be submitted (first: mail.send[{late[0]}] at {first.at_s:g} s from "
+                f"{first.sender}); set run.until later or leave it out to send them",
+                NetlabWarning,
+                stacklevel=2,
+            )
+        skip = set(late)
         for i, m in enumerate(spec.send):
+            if i in skip:
+                continue
             self.ctx.hold()
             self.env.timeout(m.at_s).callbacks.append(partial(self._scripted, m, i))
         if spec.workload is not None and (spec.workload.count is None or spec.workload.count > 0):

@@ -130,7 +130,12 @@ def _scalar(value: Any, tp: Any, ctx: Ctx) -> Any:
         return value
     if not ok.get(tp, False):
         raise ctx.error(f"expected {_describe(tp, None)}, got {_show(value)}")
-    return float(value) if tp is float else value
+    if tp is float:
+        number = float(value)
+        if not math.isfinite(number):  # NaN passes every range check; no plain number of a scenario is infinite
+            raise ctx.error(f"expected a finite number, got {_show(value)}")
+        return number
+    return value
 
 
 def _describe(tp: Any, unit: str | None) -> str:

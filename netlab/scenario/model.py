@@ -20,6 +20,7 @@ from netlab.network.faults import FaultSpec
 from netlab.options import did_you_mean
 from netlab.routing.base import RoutingStrategy
 from netlab.routing.static import ShortestHops
+from netlab.scenario.numbers import check_numbers
 from netlab.topology.spec import Topology, option
 from netlab.workload.spec import FlowSpec
 
@@ -92,6 +93,11 @@ class Scenario:
         object.__setattr__(self, "flows", tuple(self.flows))
         object.__setattr__(self, "faults", tuple(self.faults))
         where = f"{self.source}: " if self.source else ""
+        try:  # the topology checks its own numbers (LinkSpec, NodeSpec); the rest is walked here
+            for key in ("flows", "routing", "faults", "run", "mail"):
+                check_numbers(getattr(self, key), key)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}{exc}") from None
         names = {n.name for n in self.topology.nodes}
         seen: set[str] = set()
         for i, f in enumerate(self.flows):

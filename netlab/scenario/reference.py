@@ -88,7 +88,9 @@ SECTIONS: list[tuple[str, str, str, tuple[type, ...]]] = [
     ("Scripted messages", "mail.send[i]", ("Or `send: {file: day.csv}`: a trace of submissions, one row per "
      "message, in a CSV file (relative to the scenario) whose header names these keys (`at`, `from`, `to` "
      "required); `to` lists recipients separated by spaces, commas or semicolons, empty cells take the default, "
-     "and other cells read as in YAML (`3600`, `5min`, `40KB`, `true`)."), (ScriptedMessage,)),
+     "and other cells read as in YAML (`3600`, `5min`, `40KB`, `true`). A message at or after `run.until` is "
+     "not submitted: the run warns and counts it (`scripted_after_until` in the mail summary)."),
+     (ScriptedMessage,)),
     ("Mail workload", "mail.workload", "", (MailWorkloadSpec,)),
 ]  # fmt: skip
 

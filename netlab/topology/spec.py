@@ -50,6 +50,10 @@ class NodeSpec:
     def __post_init__(self) -> None:
         # "host" from Python or a file becomes Role.HOST, which still equals "host"
         object.__setattr__(self, "role", Role.parse(self.role, f"node {self.name!r}: role", TopologyError))
+        for name in ("x", "y"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)):
+                raise TopologyError(f"node {self.name!r}: {name} must be a finite number, got {v!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +84,8 @@ class LinkSpec:
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
                 raise TopologyError(f"link {self.a}-{self.b}: {name} must be a whole number >= 1, got {v!r}")
-        if self.cost is not None and not self.cost > 0:
-            raise TopologyError(f"link {self.a}-{self.b}: cost must be positive, got {self.cost!r}")
+        if self.cost is not None and not (self.cost > 0 and math.isfinite(self.cost)):
+            raise TopologyError(f"link {self.a}-{self.b}: cost must be a positive, finite number, got {self.cost!r}")
 
 
 @dataclass(frozen=True, slots=True)

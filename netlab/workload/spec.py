@@ -265,10 +265,13 @@ class EmpiricalSize:
             object.__setattr__(self, "weights", tuple(float(w) for w in self.weights))
             if (
                 len(self.weights) != len(self.values_bytes)
-                or any(w < 0 for w in self.weights)
+                or not all(0 <= w < math.inf for w in self.weights)
                 or not sum(self.weights) > 0
             ):
-                raise ConfigError("empirical size: expected one non-negative weight per value, not all zero")
+                raise ConfigError(
+                    f"empirical size: expected one finite, non-negative weight per value, not all zero; got "
+                    f"{list(self.weights)!r:.80}"
+                )
 
     @property
     def mean_bytes(self) -> float:
