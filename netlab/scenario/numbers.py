@@ -12,11 +12,11 @@ routing, faults, run, mail) and refuses, naming the key path:
 The topology is not walked (a 10,000-router one would cost the walk its time): :class:`~netlab.LinkSpec` and
 :class:`~netlab.NodeSpec` check their own numbers.
 
->>> from netlab.workload.spec import FlowSpec, Poisson
->>> check_numbers(FlowSpec("f", "a", "b", arrivals=Poisson(float("nan"))), "flows[0]")
+>>> from netlab.workload.spec import FlowSpec
+>>> check_numbers(FlowSpec("f", "a", "b", start_s=float("nan")), "flows[0]")
 Traceback (most recent call last):
 ...
-netlab.errors.ConfigError: flows[0].arrivals.rate: expected a finite number, got nan
+netlab.errors.ConfigError: flows[0].start: expected a finite number, got nan
 """
 
 from __future__ import annotations
