@@ -130,7 +130,7 @@ class MailSystem:
         spec = self.spec
         self.env = run.env
         self.epoch = datetime.fromisoformat(spec.epoch)
-        self.stack: TransportStack = TransportStack(run.net)
+        self.stack: TransportStack = TransportStack(run.net, run.scenario.transport)
         self.tracker = Tracker(run.hold, run.release)
         self.maillog: MailLog = MailLog(epoch=self.epoch)
         self.ctx: MailContext = MailContext(run.net, self.stack, self.tracker, self.maillog,
