@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +19,6 @@ from netlab.transport.congestion import (
     initial_window,
 )
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tcp_helpers import bulk  # noqa: E402
 
 TWO = {"nodes": ["a", "b"], "links": [["a", "b"]]}
 

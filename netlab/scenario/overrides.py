@@ -42,9 +42,9 @@ from netlab.scenario.document import TOP_LEVEL_KEYS, check_paths, locate, topolo
 from netlab.scenario.encode import dump_value
 from netlab.scenario.fields import field_key, field_unit, fields_by_key, is_required, type_hints, union_members
 from netlab.scenario.model import RunSpec, Scenario
-from netlab.transport.config import TcpConfig
 from netlab.scenario.registry import ROUTING, ROUTING_KIND, Kinds, kinds_of, named_class, split_call
 from netlab.topology.spec import LinkSpec, NodeSpec, Topology
+from netlab.transport.config import TcpConfig
 from netlab.workload.spec import FlowSpec
 
 __all__ = ["apply_overrides", "parse_key"]

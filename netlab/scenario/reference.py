@@ -38,10 +38,10 @@ from netlab.scenario.fields import (
     type_hints,
 )
 from netlab.scenario.model import RunSpec
-from netlab.transport.config import TcpConfig
 from netlab.scenario.quantities import UNIT_NAMES
 from netlab.scenario.registry import ARRIVALS, ROUTING, SIZES, Kinds
 from netlab.topology.spec import LinkSpec, NodeSpec
+from netlab.transport.config import TcpConfig
 from netlab.workload.spec import FlowSpec, Trace
 
 __all__ = ["SECTIONS", "reference_markdown"]

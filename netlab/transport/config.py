@@ -116,8 +116,8 @@ class TcpConfig:
             raise ConfigError(f"TcpConfig.rwnd_bytes: expected 1 .. 2**30 - 1 bytes, got {rwnd}")
         iw = self.initial_window_segments
         if isinstance(iw, bool) or not isinstance(iw, int) or iw < 1:
-            raise ConfigError(f"TcpConfig.initial_window_segments (transport.initial_window): expected a whole number of segments >= 1, "
-                              f"got {iw!r}")  # fmt: skip
+            raise ConfigError("TcpConfig.initial_window_segments (transport.initial_window): expected a whole "
+                              f"number of segments >= 1, got {iw!r}")  # fmt: skip
         if not 0 < self.delayed_ack_timeout_s <= 0.5:
             raise ConfigError("TcpConfig.delayed_ack_timeout: expected 0 < timeout <= 500 ms (RFC 5681 §4.2: an ACK "
                               f"MUST NOT be delayed longer), got {self.delayed_ack_timeout_s!r} s")  # fmt: skip
