@@ -19,7 +19,6 @@ from netlab.transport.congestion import (
     initial_window,
 )
 
-
 TWO = {"nodes": ["a", "b"], "links": [["a", "b"]]}
 
 

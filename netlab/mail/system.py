@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from netlab.network.network import Network
     from netlab.topology.spec import Topology
     from netlab.transport import TransportStack
+    from netlab.transport.config import TcpConfig
 
 __all__ = ["MailSystem", "RunHandle", "ScenarioView"]
 
@@ -72,6 +73,9 @@ class ScenarioView(Protocol):
 
     @property
     def faults(self) -> Sequence[FaultSpec]: ...
+
+    @property
+    def transport(self) -> TcpConfig: ...
 
 
 class RunHandle(Protocol):
@@ -272,6 +276,7 @@ class MailSystem:
         ``fetch_sessions`` (one row per POP3/IMAP session of a mail program) and ``mailboxes`` (the stores)."""
         from netlab.mail.mailbox.table import mailboxes_frame
         from netlab.transport import connections_table
+        from netlab.transport.stats import cwnd_table
 
         log = self.maillog.frame()
         log.insert(0, "line", [line.render(self.epoch) for line in self.maillog.lines])
@@ -282,6 +287,7 @@ class MailSystem:
             "connections": connections_table(self.stack),
             "fetch_sessions": self.tracker.fetches_frame(),
             "mailboxes": mailboxes_frame(self.stores.items()),
+            **({"cwnd": cwnd_table(self.stack)} if self.stack.config.trace else {}),
         }
 
     def summary(self, run: RunHandle) -> dict[str, Any]:

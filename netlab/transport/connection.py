@@ -265,6 +265,16 @@ class Connection:
         return self.remote.ip, self.rport
 
     @property
+    def cwnd_bytes(self) -> float:
+        """The congestion window (bytes; inf without congestion control)."""
+        return self._w.cwnd if self._cc_on else _INF
+
+    @property
+    def ssthresh_bytes(self) -> float:
+        """The slow-start threshold (bytes; inf until the first loss, and without congestion control)."""
+        return self._w.ssthresh
+
+    @property
     def peak_reassembly_bytes(self) -> int:
         """Most bytes held out of order at once (bytes)."""
         return self._reasm.peak_bytes
