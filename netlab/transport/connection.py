@@ -24,19 +24,21 @@ The class reads top to bottom: state and construction; the application's side (s
 the receiver (``_input`` and what it calls); the sender (``_output``, ``_send_seg``, ``_emit``); loss recovery;
 the reads' bookkeeping; the timer and the end of the connection.
 
-Where the rest of a modern TCP plugs in (not modelled yet: there is no congestion control and every data segment
-is acknowledged at once):
+Where congestion control, delayed ACKs and SACK recovery live:
 
-* *congestion control*: the send window is decided in one place, ``limit = una + snd_wnd`` in :meth:`_output`
-  (it becomes ``una + min(snd_wnd, cwnd)``); the events an algorithm hears are all in :meth:`_on_ack` (new data
-  acknowledged, with the RTT sample taken there; a duplicate ACK; entering recovery at the dupack threshold;
-  leaving it when ``a >= _recover``) and in :meth:`_timeout` (an RTO);
-* *delayed ACKs*: the receiver only *owes* an ACK (``_ack_owed``, set in :meth:`_on_data`); the owed ACK is sent
-  at the end of :meth:`_input` and :meth:`_input_syn_sent`, and any segment we send carries it (:meth:`_emit`
-  clears it). A delay is a third deadline on the one timer beside ``_deadline`` and ``_read_deadline``
-  (:meth:`_wake_at`, :meth:`_on_timer`);
-* *SACK loss recovery*: :meth:`_recovery_step` alone decides what to retransmit, from the scoreboard
-  (``Scoreboard.lost_holes`` is RFC 6675's IsLost); a pipe-based NextSeg loop replaces its body.
+* *congestion control* (:mod:`~netlab.transport.congestion`; ``none`` bypasses all of it, ``_cc_on`` false): the
+  send window is decided in one place, ``limit = una + min(snd_wnd, cwnd)`` in :meth:`_output` (with restart
+  after idle there too); the algorithm hears new data acknowledged in :meth:`_on_ack`, and congestion events at
+  the dupack threshold there and in :meth:`_timeout` (:meth:`_congestion_event`); fast recovery's window
+  (RFC 6582 inflation without SACK, ``cwnd = ssthresh`` with it) is the connection's own;
+* *delayed ACKs*: the receiver only *owes* an ACK (``_ack_owed``, set in :meth:`_on_data` at once for
+  out-of-order data, duplicates, filled holes and FIN, and for every second in-order segment); the owed ACK is
+  sent at the end of :meth:`_input` and :meth:`_input_syn_sent`, and any segment we send carries it. A first
+  in-order segment sets ``_delack_at``, a third deadline on the one timer beside ``_deadline`` and
+  ``_read_deadline`` (:meth:`_wake_at`, :meth:`_on_timer`);
+* *SACK loss recovery*: :meth:`_recovery_step` decides what to retransmit, from the scoreboard
+  (``Scoreboard.lost_holes`` is RFC 6675's IsLost); with congestion control, :meth:`_sack_recovery` is the
+  pipe-based loop (lost holes first, then new data through ``_sack_room``).
 """
 
 from __future__ import annotations
