@@ -152,8 +152,8 @@ class Connection:
 
     __slots__ = (
         "_ack_owed", "_cc", "_cc_on", "_deadline", "_delack", "_delack_at", "_delack_n", "_dupacks", "_eid", "_eof",
-        "_error", "_fin_off", "_heap", "_hi_rxt", "_last_ooo", "_last_send", "_mss", "_nxt", "_peer", "_rbuf", "_rcv",
-        "_read_deadline", "_reads", "_reasm", "_recover", "_recovery_t", "_retries", "_rfin", "_rto_recovery",
+        "_error", "_fin_off", "_heap", "_hi_rxt", "_last_ooo", "_last_send", "_mss", "_net", "_nxt", "_peer", "_rbuf",
+        "_rcv", "_read_deadline", "_reads", "_reasm", "_recover", "_recovery_t", "_retries", "_rfin", "_rto_recovery",
         "_rtt_end", "_rtt_t", "_rwnd", "_sack_on", "_sack_room", "_sb", "_sbase", "_sbuf", "_snd_wnd",
         "_syn_retransmitted", "_timer", "_timer_at", "_timer_cb", "_ttl", "_una", "_w", "_want", "_wscale",
         "acks_sent", "app_bytes_sent", "bytes_delivered", "bytes_received", "bytes_sent", "cfg", "closed",
@@ -177,6 +177,7 @@ class Connection:
         self.cfg = cfg
         self.role = role
         self.listener = listener
+        self._net = endpoint.stack.net  # told while a delayed ACK is owed (the run is not idle then)
         self._peer = endpoint.stack.host(remote)  # owner of what we send: the remote host demultiplexes it
         self.flow = f"tcp {self.node.name}:{lport}>{remote.name}:{rport}"
         self.state = TcpState.CLOSED
@@ -585,6 +586,7 @@ class Connection:
                     # The first of two in-order segments: owe the ACK until the second, or the timer. The deadline
                     # is one more on the connection's one lazy timer entry (no SimPy event of its own).
                     self._delack_n = 1
+                    self._net.owe()
                     self._delack_at = t = self.env._now + self.cfg.delayed_ack_timeout_s
                     self._wake_at(t)
             elif e <= rcv:
@@ -674,11 +676,13 @@ class Connection:
                       (self.iss + seq_off) & _MASK, (self.irs + self._rcv) & _MASK, flags, self._rwnd, data,
                       sack)  # fmt: skip
         self._ack_owed = False  # every segment we send carries the current ACK
-        self._delack_n = 0
         self.segments_sent += 1
         if flags == ACK and not data:
             self.acks_sent += 1
         self.node.inject(seg)
+        if self._delack_n:  # after the inject: the network never looks idle in between
+            self._delack_n = 0
+            self._net.paid()
         return seg
 
     def _send_syn(self) -> None:
@@ -723,9 +727,11 @@ class Connection:
                       (self.iss + s) & _MASK, (self.irs + self._rcv) & _MASK, flags, self._rwnd, data,
                       self._sack_option() if self._reasm.bytes else None)  # fmt: skip
         self._ack_owed = False
-        self._delack_n = 0
         self.segments_sent += 1
         self.node.inject(seg)
+        if self._delack_n:
+            self._delack_n = 0
+            self._net.paid()
         return nxt
 
     def _output(self) -> None:
@@ -1072,6 +1078,9 @@ class Connection:
         was = self.state
         self._set_state(TcpState.CLOSED)
         self._deadline = _INF
+        if self._delack_n:
+            self._delack_n = 0
+            self._net.paid()
         self.closed_at = self.env.now
         self.endpoint._forget(self)
         if error is not None:
