@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--size", type=int, default=100_000, help="bytes per transfer")
     ap.add_argument("--spread", type=float, default=10.0, help="start times uniform in [0, spread) seconds")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--congestion", default="none", help="congestion control: none, newreno, cubic")
+    ap.add_argument("--congestion", default=TcpConfig().congestion_control_name,
+                    help="congestion control: none, newreno, cubic (default: TcpConfig's)")
     ap.add_argument("--grid6-packets", type=int, default=200_000, help="packets of the grid6.py comparison run")
     args = ap.parse_args(argv)
     out = run_transfers(args.connections, args.size, args.spread, args.seed, args.congestion)

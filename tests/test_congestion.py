@@ -51,7 +51,8 @@ def test_bad_settings_are_clear_errors(kwargs: dict[str, object], message: str) 
 
 
 def test_defaults_follow_the_congestion_control() -> None:
-    legacy, cc = TcpConfig(), TcpConfig(congestion="newreno")
+    assert TcpConfig().congestion == Cubic()  # the default, as Linux's and ns-3's
+    legacy, cc = TcpConfig(congestion="none"), TcpConfig(congestion="newreno")
     assert (legacy.window, legacy.delays_acks) == (65536, False)  # none: the transport as it was
     assert (cc.window, cc.delays_acks) == (1 << 20, True)
     assert TcpConfig(congestion="cubic", delayed_ack=False, rwnd_bytes=5000).delays_acks is False

@@ -5,9 +5,10 @@ real bytes plus a 40-byte IP+TCP header; datagrams carry 28 bytes of IP+UDP head
 three-way handshake and FIN tear-down, number bytes in a 32-bit wrapping sequence space (SYN and FIN take one
 number each; ISNs from seeded streams), cut data into MSS segments, acknowledge cumulatively with SACK blocks,
 retransmit on an RFC 6298 timer (Karn's rule, exponential backoff) and on three duplicate ACKs, and reassemble
-out-of-order arrivals. Congestion control is pluggable (:mod:`netlab.transport.congestion`: ``none``, the
-default for now, keeps up to the receiver's 64 KiB window in flight whatever the network's state; ``newreno`` and
-``cubic`` keep ``min(rwnd, cwnd)``, with delayed ACKs and a 1 MiB scaled window).
+out-of-order arrivals. Congestion control is pluggable (:mod:`netlab.transport.congestion`: ``cubic``, the
+default, and ``newreno`` keep ``min(rwnd, cwnd)`` in flight, with delayed ACKs and a 1 MiB scaled window;
+``none`` keeps up to the receiver's 64 KiB window in flight whatever the network's state, as netlab's transport
+did before).
 
 Applications are SimPy processes: ``conn = stack.connect("a", ("b", 25))``, ``yield conn.connected``,
 ``conn.send(b"...")``, ``line = yield conn.recv_line()``, ``conn.close()``; failures arrive as

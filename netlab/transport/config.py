@@ -1,9 +1,9 @@
 """Transport parameters: one frozen value shared by the connections it is given to.
 
->>> TcpConfig().mss, TcpConfig().window, TcpConfig(min_rto_s=0.2).min_rto_s
-(1460, 65536, 0.2)
->>> c = TcpConfig(congestion="newreno"); c.congestion, c.window, c.delays_acks
-(NewReno(), 1048576, True)
+>>> TcpConfig().congestion, TcpConfig().window, TcpConfig().delays_acks, TcpConfig(min_rto_s=0.2).min_rto_s
+(Cubic(c=0.4, beta=0.7, fast_convergence=True), 1048576, True, 0.2)
+>>> c = TcpConfig(congestion="none"); c.congestion, c.window, c.delays_acks
+(NoCongestionControl(), 65536, False)
 >>> TcpConfig(delayed_ack_timeout_s=0.6)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from netlab.errors import ConfigError
 from netlab.options import option
-from netlab.transport.congestion import CongestionControl, NoCongestionControl, congestion_control
+from netlab.transport.congestion import CONGESTION, CongestionControl, NoCongestionControl, congestion_control
 
 __all__ = ["DEFAULT_RWND_BYTES", "LEGACY_RWND_BYTES", "TcpConfig"]
 
@@ -55,7 +55,8 @@ class TcpConfig:
         Offer RFC 7323 window scaling on the SYN. Both ends must offer it; otherwise every window is capped at
         65,535 bytes (the 16-bit field).
     congestion : CongestionControl or str
-        ``"none"``, ``"newreno"``, ``"cubic"`` or an algorithm object (read as one at construction).
+        ``"cubic"`` (the default, as in Linux and ns-3), ``"newreno"``, ``"none"`` or an algorithm object (read
+        as one at construction).
     initial_window_segments : int
         RFC 6928 initial window, in segments (10): ``min(n*MSS, max(2*MSS, n*1460))`` bytes; 1 MSS after a
         retransmitted SYN (RFC 5681 §3.1). Also the restart window after an idle period (RFC 5681 §4.1).
@@ -89,7 +90,7 @@ class TcpConfig:
         None, key="rwnd", unit="size", doc="receive window (default 1MiB with congestion control, 64KiB with none)"
     )
     window_scaling: bool = option(True, doc="offer RFC 7323 window scaling on SYNs")
-    congestion: CongestionControl | str = option("none", doc="congestion control: none, newreno, cubic, or "
+    congestion: CongestionControl | str = option("cubic", doc="congestion control: none, newreno, cubic, or "
                                                  "module:Class(args)")  # fmt: skip
     initial_window_segments: int = option(10, key="initial_window", doc="initial window in segments (RFC 6928)")
     delayed_ack: bool | None = option(None, doc="delay ACKs (default: on with congestion control, off with none)")
@@ -142,6 +143,14 @@ class TcpConfig:
         if self.delayed_ack is not None:
             return self.delayed_ack
         return not isinstance(self.congestion, NoCongestionControl)
+
+    @property
+    def congestion_control_name(self) -> str:
+        """The registry name of the algorithm (``"cubic"``), or its repr for one of the user's own."""
+        for name, cls in CONGESTION.items():
+            if type(self.congestion) is cls:
+                return name
+        return repr(self.congestion)
 
     @property
     def congestion_control(self) -> CongestionControl:
