@@ -29,7 +29,7 @@ def test_cwnd_table_and_plot() -> None:
 
 
 def test_none_records_no_window() -> None:
-    r = bulk(1, TcpConfig(trace=True), until_s=2, warmup_s=1)
+    r = bulk(1, TcpConfig(congestion="none", trace=True), until_s=2, warmup_s=1)
     assert cwnd_table(r.stack).empty
     c = r.clients[0]
     assert (c.congestion_events, c.peak_cwnd_bytes, c.cwnd_bytes) == (0, 0, float("inf"))
