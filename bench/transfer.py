@@ -11,6 +11,7 @@ segment and ACK counted, each hop one SimPy event), then runs ``bench/grid6.py``
 invocation and prints the ratio of packet-hops per second, transfer / grid6 (target >= 0.5), and one JSON line.
 
 Usage: python bench/transfer.py [--connections N] [--size BYTES] [--spread S] [--seed S] [--grid6-packets N]
+       [--congestion none|newreno|cubic]
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import simpy
 
 import netlab
 from netlab.network.network import Network
-from netlab.transport import TransportStack, connections_table
+from netlab.transport import TcpConfig, TransportStack, connections_table
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,14 +44,14 @@ def _grid6() -> ModuleType:
     return module
 
 
-def run_transfers(connections: int, size: int, spread_s: float, seed: int) -> dict[str, Any]:
+def run_transfers(connections: int, size: int, spread_s: float, seed: int, congestion: str = "none") -> dict[str, Any]:
     """Run the transfers; return the figures (and raise if a byte went wrong or conservation fails)."""
     t0 = time.perf_counter()
     scenario, _info = _grid6().build_scenario(packets=20, seed=seed)  # only its topology is used
     env = simpy.Environment()
     net = Network(env, scenario.topology, seed=seed)
     net.attach(netlab.ShortestHops())
-    stack = TransportStack(net)
+    stack = TransportStack(net, TcpConfig(congestion=congestion))
     names = sorted(net.nodes)
     rng = random.Random(seed)
     block = rng.randbytes(size)
@@ -101,6 +102,7 @@ def run_transfers(connections: int, size: int, spread_s: float, seed: int) -> di
         open_now += d
         peak = max(peak, open_now)
     return {
+        "congestion": congestion,
         "connections": connections,
         "size_bytes": size,
         "spread_s": spread_s,
@@ -126,9 +128,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--size", type=int, default=100_000, help="bytes per transfer")
     ap.add_argument("--spread", type=float, default=10.0, help="start times uniform in [0, spread) seconds")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--congestion",
+        default=TcpConfig().congestion_control_name,
+        help="congestion control: none, newreno, cubic (default: TcpConfig's)",
+    )
     ap.add_argument("--grid6-packets", type=int, default=200_000, help="packets of the grid6.py comparison run")
     args = ap.parse_args(argv)
-    out = run_transfers(args.connections, args.size, args.spread, args.seed)
+    out = run_transfers(args.connections, args.size, args.spread, args.seed, args.congestion)
+    print(f"congestion control: {args.congestion}")
     print(
         f"transfers: {out['connections']} x {out['size_bytes']} B over grid6, starts in [0, {out['spread_s']:g}) s: "
         f"{out['segments']} segments ({out['data_segments']} with data, {out['retransmissions']} retransmitted), "

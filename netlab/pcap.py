@@ -8,8 +8,8 @@ What a packet becomes:
 
 * a TCP :class:`~netlab.transport.segment.Segment` -> IPv4/TCP between the hosts' ``node.ip`` with the
   transport's own 32-bit ``seq``/``ack``, flags (SYN, ACK, FIN, RST, PSH), window, SACK blocks and payload
-  bytes; SYNs carry MSS, SACK-permitted and a window-scale option (the transport's 64 KiB window does not
-  fit the 16-bit field), so retransmissions appear exactly as the transport sent them;
+  bytes; SYNs carry MSS, SACK-permitted and, when the transport offers it, a window-scale option (RFC 7323:
+  the default 1 MiB window does not fit the 16-bit field), so retransmissions appear exactly as the transport sent them;
 * a :class:`~netlab.transport.segment.Datagram` -> IPv4/UDP with its bytes (DNS on port 53 is dnspython's
   wire format, so Wireshark decodes it);
 * a background flow packet (no transport) -> IPv4/UDP from port 9 to port 9 (discard) whose IP length is the
@@ -115,6 +115,8 @@ def _tcp_options(seg: Segment) -> bytes:
         cfg = getattr(getattr(seg.owner, "stack", None), "config", None)
         if cfg is None or cfg.sack:
             opts += b"\x01\x01\x04\x02"
+        if getattr(seg, "wscale", None) is None:
+            return opts  # no window scaling offered (TcpConfig(window_scaling=False), or the peer's SYN had none)
         return opts + b"\x01\x03\x03" + bytes((_window_shift(seg.wnd),))
     if seg.sack:
         blocks = seg.sack[:4]  # 4 blocks fill the 40 option bytes

@@ -167,8 +167,8 @@ def test_tcp_numbers_addresses_and_timestamps_are_the_simulations(run: Captured)
     assert int(seq) == client.isn and mss == "1460" and ttl == "64"
     # Received packets carry the TTL left after the routers: pc -> r1 -> msa is two links.
     assert {r[0] for r in fields(run.dir / "msa.pcap", f"ip.src == {run.ip('pc')}", "ip.ttl")} == {"63"}
-    # The 64 KiB window is announced with a window scale, so tshark computes the real one.
-    assert {r[0] for r in fields(run.dir / "pc.pcap", "tcp.flags.syn == 0", "tcp.window_size")} == {"65536"}
+    # The default 1 MiB window is announced with a window scale, so tshark computes the real one.
+    assert {r[0] for r in fields(run.dir / "pc.pcap", "tcp.flags.syn == 0", "tcp.window_size")} == {"1048576"}
 
 
 def test_checksums_verify(run: Captured) -> None:

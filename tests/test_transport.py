@@ -212,7 +212,8 @@ def test_link_down_mid_transfer_completes_after_recovery(reroute: bool) -> None:
     assert out["received"] == data
     c = out["client"]
     assert net.dropped["link_down"] + net.dropped["no_route"] > 0
-    assert c.timeouts > 0
+    # Rerouted, later segments arrive around the hole: SACK recovery may repair it before the RTO fires.
+    assert c.timeouts > 0 or (reroute and c.fast_retransmits > 0)
     if reroute:
         assert out["done_at"] < 4.0  # went around while r1 - r2 was down
     else:
@@ -262,7 +263,7 @@ def test_segment_sizes_and_pure_acks_are_forty_bytes() -> None:
     data_sizes = [size for size, flags in a if size > 40]
     assert data_sizes == [1500, 1500, 1500, 40 + 5000 - 3 * 1460]
     assert all(size == 40 for size, flags in sizes["b"])  # the server sends no data: SYN-ACK, ACKs, FIN
-    assert sum(1 for size, flags in sizes["b"] if flags == ACK) >= 4
+    assert sum(1 for size, flags in sizes["b"] if flags == ACK) >= 2  # delayed: one for every second segment
 
 
 def test_mss_is_the_smaller_of_both_ends() -> None:
@@ -396,9 +397,11 @@ def test_data_timeout_when_the_peer_vanishes() -> None:
 def test_receive_window_bounds_unacknowledged_bytes(rwnd: int) -> None:
     """Seen from outside: at every data segment a sends, its end minus the highest ACK that reached a <= rwnd."""
     tap = Tap()
-    _env, _net, stack = network(line(rate=100e6, delay=0.02), link_class=tap.link_class)
+    # Without congestion control the window alone limits the flight (with it, slow start would come first).
+    _env, _net, stack = network(line(rate=100e6, delay=0.02), link_class=tap.link_class,
+                                config=TcpConfig(congestion="none"))  # fmt: skip
     data = payload(400_000)
-    out = transfer(stack, data, listen_kw={"config": TcpConfig(rwnd_bytes=rwnd)})
+    out = transfer(stack, data, listen_kw={"config": TcpConfig(congestion="none", rwnd_bytes=rwnd)})
     assert out["received"] == data
     iss = out["client"].iss
     state = {"ack": 0, "peak": 0}
@@ -663,10 +666,11 @@ def test_one_megabyte_costs_a_constant_number_of_events_per_segment(loss: float)
     hops = sum(link.packets for link in net.links)
     assert out["received"] == data
     assert hops <= 2 * segments  # two hops each (or one, if lost on the second)
-    # One event per hop; besides, a few per connection (timer re-pushes, the application's events).
-    assert events < hops + 0.05 * segments + 50
-    if loss == 0:
-        assert segments < 2.05 * MB / 1460
+    # One event per hop; besides, a few per connection (timer re-pushes, the application's events) and, with
+    # delayed ACKs, at most two timer entries per 200 ms delay period (a lazily moved deadline, not one per segment).
+    assert events < hops + 0.05 * segments + 50 + 2 * env.now / 0.2
+    if loss == 0:  # with delayed ACKs, about 1.5 segments per data segment (a pure ACK for every second one)
+        assert segments < 1.55 * MB / 1460
 
 
 def test_same_seed_same_statistics() -> None:

@@ -144,7 +144,7 @@ class Simulation:
         self.holds -= 1
         if self.holds == 0:
             self.net.on_idle = self._idle
-            if self.net.in_flight == 0:
+            if self.net.in_flight == 0 and not self.net.deferred:
                 self._finish("idle")
 
     def source_finished(self) -> None:

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from netlab.network.network import Network
     from netlab.topology.spec import Topology
     from netlab.transport import TransportStack
+    from netlab.transport.config import TcpConfig
 
 __all__ = ["MailSystem", "RunHandle", "ScenarioView"]
 
@@ -84,6 +85,9 @@ class ScenarioView(Protocol):
 
     @property
     def run(self) -> RunLimits: ...
+
+    @property
+    def transport(self) -> TcpConfig: ...
 
 
 class RunHandle(Protocol):
@@ -142,7 +146,7 @@ class MailSystem:
         spec = self.spec
         self.env = run.env
         self.epoch = datetime.fromisoformat(spec.epoch)
-        self.stack: TransportStack = TransportStack(run.net)
+        self.stack: TransportStack = TransportStack(run.net, run.scenario.transport)
         self.tracker = Tracker(run.hold, run.release)
         self.maillog: MailLog = MailLog(epoch=self.epoch)
         self.ctx: MailContext = MailContext(run.net, self.stack, self.tracker, self.maillog,
@@ -318,6 +322,7 @@ class MailSystem:
         ``fetch_sessions`` (one row per POP3/IMAP session of a mail program) and ``mailboxes`` (the stores)."""
         from netlab.mail.mailbox.table import mailboxes_frame
         from netlab.transport import connections_table
+        from netlab.transport.stats import cwnd_table
 
         log = self.maillog.frame()
         log.insert(0, "line", [line.render(self.epoch) for line in self.maillog.lines])
@@ -328,6 +333,7 @@ class MailSystem:
             "connections": connections_table(self.stack),
             "fetch_sessions": self.tracker.fetches_frame(),
             "mailboxes": mailboxes_frame(self.stores.items()),
+            **({"cwnd": cwnd_table(self.stack)} if self.stack.config.trace else {}),
         }
         if any(s.dmarc != "off" for s in self.spec.servers):
             tables["dmarc_reports"] = self.dmarc_report()

@@ -121,6 +121,9 @@ class Network:
         self.injected = 0
         self.delivered = 0
         self.in_flight = 0  # running count, used only to notice an idle network; conservation counts afresh
+        # Packets owed but not yet sent (a receiver's delayed ACK): the network is not idle while one is owed,
+        # though nothing is on a link, since its sending will wake the other end.
+        self.deferred = 0
         # Keyed by the plain names (the summary shows them); a DropReason finds its entry, being equal to it.
         self.dropped: dict[str, int] = {str(r): 0 for r in DROP_REASONS}
         self.drop_records: list[DropRecord] | None = [] if record_drops else None
@@ -157,7 +160,7 @@ class Network:
         owner = pkt.owner
         if owner is not None:
             owner.on_deliver(pkt, self.env._now)  # per packet: the clock itself (see netlab.simkit)
-        if self.in_flight == 0 and self.on_idle is not None:
+        if self.in_flight == 0 and self.on_idle is not None and not self.deferred:
             self.on_idle()
 
     def drop(self, pkt: Packet, reason: DropReason, where: Link | Node) -> None:
@@ -172,7 +175,17 @@ class Network:
             self.drop_records.append((now, reason, where.name, pkt.flow, pkt.seq, pkt.size))
         if pkt.owner is not None:
             pkt.owner.on_drop(pkt, now, reason)
-        if self.in_flight == 0 and self.on_idle is not None:
+        if self.in_flight == 0 and self.on_idle is not None and not self.deferred:
+            self.on_idle()
+
+    def owe(self) -> None:
+        """A packet is owed (sent later by a timer, as a delayed ACK): the network does not count as idle."""
+        self.deferred += 1
+
+    def paid(self) -> None:
+        """An owed packet was sent (or will not be): the network may be idle again."""
+        self.deferred -= 1
+        if self.deferred == 0 and self.in_flight == 0 and self.on_idle is not None:
             self.on_idle()
 
     # ---------------------------------------------------------------- faults

@@ -156,6 +156,11 @@ def _tagged(value: Any, kinds: Kinds, ctx: Ctx) -> Any:
         return value  # an object, from Python
     if isinstance(value, str) and is_ref(value.partition("(")[0].strip()):
         return called(value, kinds.classes, kinds.kind, ctx)
+    if kinds.call and isinstance(value, str):  # cubic, cubic(beta=0.8)
+        name = value.partition("(")[0].strip()
+        if name not in kinds.classes:
+            raise ctx.error(f"unknown {kinds.kind.what} {name!r}" + did_you_mean(name, kinds.classes))
+        return called(value, kinds.classes, kinds.kind, ctx)
     if not isinstance(value, Mapping):
         if kinds.bare is None or isinstance(value, list | tuple):
             raise ctx.error(f"expected a mapping {{kind: ...}} with kind one of {names}, got {_show(value)}")

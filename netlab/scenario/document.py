@@ -34,6 +34,7 @@ from netlab.scenario.fields import field_unit, fields_by_key, type_hints
 from netlab.scenario.model import RunSpec, Scenario
 from netlab.scenario.registry import ROUTING, ROUTING_KIND, named_class, split_call
 from netlab.topology.spec import LinkSpec, NodeSpec, Role, Topology
+from netlab.transport.config import TcpConfig
 from netlab.workload.spec import FlowSpec
 
 __all__ = [
@@ -59,6 +60,7 @@ TOP_LEVEL_KEYS: dict[str, tuple[str, str]] = {
     "faults": ("`[]`", "list of scheduled link or node faults"),
     "run": ("", "when the run stops and what it records"),
     "mail": ("none", "the mail system: domains, servers, users, DNS, queue, workload (see Mail below)"),
+    "transport": ("", "TCP of the mail system's connections: congestion control, windows, delayed ACKs"),
 }
 
 
@@ -96,8 +98,9 @@ def scenario_from_data(
         from netlab.mail.config import MailSpec
 
         mail = build(MailSpec, data["mail"], root.key("mail", data))
+    transport = build(TcpConfig, data.get("transport") or {}, root.key("transport", data))
     try:  # without source, so that its messages do not name the file twice
-        scenario = Scenario(topology, flows, routing, faults, run, seed, name, mail)
+        scenario = Scenario(topology, flows, routing, faults, run, seed, name, mail, transport=transport)
     except ConfigError as exc:
         raise _at_path(root, data, str(exc), type(exc)) from None
     return dataclasses.replace(scenario, source=source)
@@ -387,6 +390,8 @@ def scenario_to_data(scenario: Scenario) -> dict[str, Any]:
         data["run"] = run
     if scenario.mail is not None:
         data["mail"] = dict(dump_fields(scenario.mail, compact=True))  # block style: one key per line
+    if scenario.transport != TcpConfig():
+        data["transport"] = dict(dump_fields(scenario.transport, compact=True))
     return data
 
 

@@ -62,10 +62,14 @@ def dump_value(value: Any, tp: Any, unit: str | None, compact: bool) -> Any:
     if isinstance(value, enum.Enum):
         return value.value  # Role.HOST is written "host", as the file had it
     kinds = kinds_of(tp) or kinds_of(value=value)
+    if kinds is not None and kinds.call and isinstance(value, str):
+        return value  # a name, as the field's default (congestion: none)
     if kinds is not None:
         name = kinds.name_of(value)
         if name is None:  # a law of the user's own
             return ref_text(value, kinds.kind)
+        if kinds.call:
+            return call_text(name, dump_fields(value, compact=True))
         body = dump_fields(value, compact, keep_first=True)
         if not compact:
             return {name: body}

@@ -22,6 +22,7 @@ from netlab.routing.base import RoutingStrategy
 from netlab.routing.static import ShortestHops
 from netlab.scenario.numbers import check_numbers
 from netlab.topology.spec import Topology, option
+from netlab.transport.config import TcpConfig
 from netlab.workload.spec import FlowSpec
 
 if TYPE_CHECKING:
@@ -85,6 +86,8 @@ class Scenario:
     name: str = "scenario"
     #: The mail system (domains, servers, users, DNS, workload); None for a packets-only scenario.
     mail: MailSpec | None = None
+    #: The TCP parameters of every connection (the mail system's sessions): congestion control, windows, ACKs.
+    transport: TcpConfig = field(default_factory=TcpConfig)
     #: The file the scenario came from (for error messages and metadata); None when built in Python.
     #: Not part of equality: the same scenario read from two places is the same scenario.
     source: str | None = field(default=None, compare=False)

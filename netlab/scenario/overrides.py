@@ -44,6 +44,7 @@ from netlab.scenario.fields import field_key, field_unit, fields_by_key, is_requ
 from netlab.scenario.model import RunSpec, Scenario
 from netlab.scenario.registry import ROUTING, ROUTING_KIND, Kinds, kinds_of, named_class, split_call
 from netlab.topology.spec import LinkSpec, NodeSpec, Topology
+from netlab.transport.config import TcpConfig
 from netlab.workload.spec import FlowSpec
 
 __all__ = ["apply_overrides", "parse_key"]
@@ -173,11 +174,12 @@ class _Edit:
         self.sections: dict[str, Any] = {
             "name": scenario.name, "seed": scenario.seed, "nodes": t.nodes, "links": t.links,
             "flows": scenario.flows, "faults": scenario.faults, "run": scenario.run, "mail": scenario.mail,
+            "transport": scenario.transport,
         }  # fmt: skip
         self.types: dict[str, Any] = {
             "name": str, "seed": int, "nodes": tuple[NodeSpec, ...], "links": tuple[LinkSpec, ...],
             "flows": tuple[FlowSpec, ...], "faults": tuple[FaultSpec, ...], "run": RunSpec,
-            "mail": MailSpec | None,
+            "mail": MailSpec | None, "transport": TcpConfig,
         }  # fmt: skip
         self.routing = _Routing(scenario.routing)
         self.labels: dict[str, list[str]] = {}  # section -> the assignments that touched it
@@ -222,7 +224,7 @@ class _Edit:
             return s
         try:  # without source, so that its messages do not name the file before the override
             new = Scenario(topology, built["flows"], routing, built["faults"], built["run"], built["seed"],
-                           built["name"], built["mail"])  # fmt: skip
+                           built["name"], built["mail"], transport=built["transport"])  # fmt: skip
         except ConfigError as exc:
             raise _at(Ctx(""), everything).error(str(exc), type(exc)) from None
         root = _at(Ctx(""), everything)

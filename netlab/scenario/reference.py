@@ -43,6 +43,7 @@ from netlab.scenario.model import RunSpec
 from netlab.scenario.quantities import UNIT_NAMES
 from netlab.scenario.registry import ARRIVALS, ROUTING, SIZES, Kinds
 from netlab.topology.spec import LinkSpec, NodeSpec
+from netlab.transport.config import TcpConfig
 from netlab.workload.spec import FlowSpec, Trace
 
 __all__ = ["SECTIONS", "reference_markdown"]
@@ -74,6 +75,9 @@ SECTIONS: list[tuple[str, str, str, tuple[type, ...]]] = [
     ("Flows", "flows[i]", "", (FlowSpec,)),
     ("Faults", "faults[i]", "", (FaultSpec,)),
     ("Run", "run", "", (RunSpec,)),
+    ("Transport", "transport", ("TCP of every connection the mail system opens (see README, Transport). "
+     "`congestion` is `none`, `newreno`, `cubic`, `cubic(beta=0.8)` or `module:Class(key=value)`."),
+     (TcpConfig,)),
     ("Mail", "mail", ("The mail system. Every server host gets an A record `<fqdn>`; every domain its MX records "
      "(`mx`), or a null MX. `topologies/seed.yaml` is a complete example."), (MailSpec,)),
     ("Mail domains", "mail.domains[i]", "", (DomainSpec,)),

@@ -35,6 +35,8 @@ from netlab.routing.multipath import Ecmp, Spray, WeightedSplit
 from netlab.routing.static import ExplicitPaths, OspfCost, ShortestDelay, ShortestHops
 from netlab.routing.widest import ShortestWidest, WidestShortest
 from netlab.scenario.fields import union_members
+from netlab.transport.congestion import CONGESTION as _CONGESTION
+from netlab.transport.congestion import CongestionControl
 from netlab.workload.spec import (
     ArrivalLaw,
     Constant,
@@ -49,6 +51,7 @@ from netlab.workload.spec import (
 
 __all__ = [
     "ARRIVALS",
+    "CONGESTION",
     "ROUTING",
     "ROUTING_KIND",
     "SIZES",
@@ -104,13 +107,15 @@ class Kinds:
     """A tagged union as written in a scenario: ``{kind: value}`` where *kind* names one of *classes*, or
     ``module:Class(args)`` for a class of the user's own that satisfies *kind*'s protocol.
 
-    *bare* is the kind a bare scalar stands for (``size: 1000B`` is ``{fixed: 1000B}``), or None.
+    *bare* is the kind a bare scalar stands for (``size: 1000B`` is ``{fixed: 1000B}``), or None. *call*: the
+    value is written ``name(key=value, ...)`` (``cubic``, ``cubic(beta=0.8)``), as a routing strategy is.
     """
 
     section: str
     classes: dict[str, type]
     kind: Kind
     bare: str | None = None
+    call: bool = False
 
     def name_of(self, obj: object) -> str | None:
         """The kind name of *obj*, or None for a class of the user's own (exact class match: a subclass is not
@@ -125,15 +130,19 @@ ARRIVALS = Kinds("arrivals", {"poisson": Poisson, "constant": Constant, "on_off"
                  Kind("arrival law", ArrivalLaw, ("times",), ("mean_rate_pps",)))  # fmt: skip
 SIZES = Kinds("size", {"fixed": FixedSize, "exponential": ExponentialSize, "empirical": EmpiricalSize},
               Kind("size law", SizeLaw, ("sampler",), ("mean_bytes",)), bare="fixed")  # fmt: skip
+#: ``transport.congestion``: ``none``, ``newreno``, ``cubic(beta=0.8)``, ``mypkg.cc:Mine(k=2)``.
+CONGESTION = Kinds("congestion", _CONGESTION,
+                   Kind("congestion control", CongestionControl, ("init", "on_ack", "on_congestion", "restart")),
+                   call=True)  # fmt: skip
 
 
 def kinds_of(tp: Any = None, *, value: Any = None) -> Kinds | None:
     """The :class:`Kinds` of the annotation *tp* (its Protocol, or a union of exactly its classes), or the one
     that holds the class of *value*."""
     members = union_members(tp)[0] if tp is not None else []
-    for kinds in (ARRIVALS, SIZES):
+    for kinds in (ARRIVALS, SIZES, CONGESTION):
         classes = list(kinds.classes.values())
-        if members == [kinds.kind.protocol] or type(value) in classes:
+        if kinds.kind.protocol in members or type(value) in classes:
             return kinds
         if members and all(m in classes for m in members) and len(members) == len(classes):
             return kinds

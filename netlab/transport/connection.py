@@ -24,19 +24,21 @@ The class reads top to bottom: state and construction; the application's side (s
 the receiver (``_input`` and what it calls); the sender (``_output``, ``_send_seg``, ``_emit``); loss recovery;
 the reads' bookkeeping; the timer and the end of the connection.
 
-Where the rest of a modern TCP plugs in (not modelled yet: there is no congestion control and every data segment
-is acknowledged at once):
+Where congestion control, delayed ACKs and SACK recovery live:
 
-* *congestion control*: the send window is decided in one place, ``limit = una + snd_wnd`` in :meth:`_output`
-  (it becomes ``una + min(snd_wnd, cwnd)``); the events an algorithm hears are all in :meth:`_on_ack` (new data
-  acknowledged, with the RTT sample taken there; a duplicate ACK; entering recovery at the dupack threshold;
-  leaving it when ``a >= _recover``) and in :meth:`_timeout` (an RTO);
-* *delayed ACKs*: the receiver only *owes* an ACK (``_ack_owed``, set in :meth:`_on_data`); the owed ACK is sent
-  at the end of :meth:`_input` and :meth:`_input_syn_sent`, and any segment we send carries it (:meth:`_emit`
-  clears it). A delay is a third deadline on the one timer beside ``_deadline`` and ``_read_deadline``
-  (:meth:`_wake_at`, :meth:`_on_timer`);
-* *SACK loss recovery*: :meth:`_recovery_step` alone decides what to retransmit, from the scoreboard
-  (``Scoreboard.lost_holes`` is RFC 6675's IsLost); a pipe-based NextSeg loop replaces its body.
+* *congestion control* (:mod:`~netlab.transport.congestion`; ``none`` bypasses all of it, ``_cc_on`` false): the
+  send window is decided in one place, ``limit = una + min(snd_wnd, cwnd)`` in :meth:`_output` (with restart
+  after idle there too); the algorithm hears new data acknowledged in :meth:`_on_ack`, and congestion events at
+  the dupack threshold there and in :meth:`_timeout` (:meth:`_congestion_event`); fast recovery's window
+  (RFC 6582 inflation without SACK, ``cwnd = ssthresh`` with it) is the connection's own;
+* *delayed ACKs*: the receiver only *owes* an ACK (``_ack_owed``, set in :meth:`_on_data` at once for
+  out-of-order data, duplicates, filled holes and FIN, and for every second in-order segment); the owed ACK is
+  sent at the end of :meth:`_input` and :meth:`_input_syn_sent`, and any segment we send carries it. A first
+  in-order segment sets ``_delack_at``, a third deadline on the one timer beside ``_deadline`` and
+  ``_read_deadline`` (:meth:`_wake_at`, :meth:`_on_timer`);
+* *SACK loss recovery*: :meth:`_recovery_step` decides what to retransmit, from the scoreboard
+  (``Scoreboard.lost_holes`` is RFC 6675's IsLost); with congestion control, :meth:`_sack_recovery` is the
+  pipe-based loop (lost holes first, then new data through ``_sack_room``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from heapq import heappush
 from typing import TYPE_CHECKING, Literal
 
 from netlab.simkit import NORMAL, Entry, event_heap
+from netlab.transport.congestion import CongestionState, NoCongestionControl, initial_window
 from netlab.transport.errors import (
     ConnectionClosed,
     ConnectionRefused,
@@ -105,6 +108,11 @@ _SENDING = (TcpState.ESTABLISHED, TcpState.CLOSE_WAIT)
 _RECV, _EXACT, _UNTIL = 0, 1, 2
 
 
+def _wscale_for(window: int) -> int:
+    """The RFC 7323 shift that makes *window* (bytes) fit the 16-bit field (at most 14)."""
+    return min(14, max(0, window.bit_length() - 16))
+
+
 class _Timer(Entry):
     """A heap entry of a connection's timer (a SimPy event that always succeeds; see netlab.simkit)."""
 
@@ -142,16 +150,17 @@ class Connection:
     """
 
     __slots__ = (
-        "_ack_owed", "_deadline", "_dupacks", "_eid", "_eof", "_error", "_fin_off", "_heap", "_hi_rxt", "_last_ooo",
-        "_mss", "_nxt", "_peer", "_rbuf", "_rcv", "_read_deadline", "_reads", "_reasm", "_recover", "_retries",
-        "_rfin", "_rto_recovery", "_rtt_end", "_rtt_t", "_rwnd", "_sack_on", "_sb", "_sbase", "_sbuf", "_snd_wnd",
-        "_syn_retransmitted", "_timer", "_timer_at", "_timer_cb", "_ttl", "_una", "_want",
-        "app_bytes_sent", "bytes_delivered", "bytes_received", "bytes_sent", "cfg", "closed", "closed_at",
-        "connected", "data_segments_received", "data_segments_sent", "dup_acks_received", "duplicate_segments",
-        "endpoint", "env", "error", "established_at", "fast_retransmits", "flow", "irs", "iss", "listener",
-        "lport", "node", "opened_at", "out_of_order_segments", "peak_unacked_bytes", "remote",
-        "retransmissions", "retransmitted_bytes", "role", "rport", "rto", "segments_received", "segments_sent",
-        "state", "states", "timeouts",
+        "_ack_owed", "_cc", "_cc_on", "_deadline", "_delack", "_delack_at", "_delack_n", "_dupacks", "_eid", "_eof",
+        "_error", "_fin_off", "_heap", "_hi_rxt", "_last_ooo", "_last_send", "_mss", "_net", "_nxt", "_peer", "_rbuf",
+        "_rcv", "_read_deadline", "_reads", "_reasm", "_recover", "_recovery_t", "_retries", "_rfin", "_rto_recovery",
+        "_rtt_end", "_rtt_t", "_rwnd", "_sack_on", "_sack_room", "_sb", "_sbase", "_sbuf", "_snd_wnd",
+        "_syn_retransmitted", "_timer", "_timer_at", "_timer_cb", "_ttl", "_una", "_w", "_want", "_wscale",
+        "acks_sent", "app_bytes_sent", "bytes_delivered", "bytes_received", "bytes_sent", "cfg", "closed",
+        "closed_at", "congestion_events", "connected", "cwnd_trace", "data_segments_received", "data_segments_sent",
+        "dup_acks_received", "duplicate_segments", "endpoint", "env", "error", "established_at", "fast_retransmits",
+        "flow", "irs", "iss", "listener", "lport", "node", "opened_at", "out_of_order_segments", "peak_cwnd_bytes",
+        "peak_unacked_bytes", "recovery_s", "remote", "retransmissions", "retransmitted_bytes", "role", "rport",
+        "rto", "segments_received", "segments_sent", "state", "states", "timeouts", "window_scaled",
     )  # fmt: skip
 
     def __init__(self, endpoint: HostStack, lport: int, remote: Node, rport: int, cfg: TcpConfig, isn: int, *,
@@ -167,6 +176,7 @@ class Connection:
         self.cfg = cfg
         self.role = role
         self.listener = listener
+        self._net = endpoint.stack.net  # told while a delayed ACK is owed (the run is not idle then)
         self._peer = endpoint.stack.host(remote)  # owner of what we send: the remote host demultiplexes it
         self.flow = f"tcp {self.node.name}:{lport}>{remote.name}:{rport}"
         self.state = TcpState.CLOSED
@@ -183,8 +193,15 @@ class Connection:
         self._sbuf = bytearray()  # unacknowledged and unsent bytes; _sbuf[0] is offset _sbase
         self._sbase = 1
         self._fin_off = -1  # offset of our FIN once the application closed, else -1
-        self._snd_wnd = cfg.rwnd_bytes  # the peer's advertised window (bytes)
+        self._snd_wnd = cfg.window  # the peer's advertised window (bytes)
         self._mss = cfg.mss
+        # congestion control (netlab.transport.congestion): none bypasses all of it, so its runs are as before
+        self._cc = cfg.congestion_control
+        self._cc_on = not isinstance(self._cc, NoCongestionControl)
+        self._w = CongestionState(cfg.mss, _INF)
+        self._last_send = 0.0  # when data was last sent (RFC 5681 §4.1 restart after idle)
+        self._recovery_t = -1.0  # when the current recovery began, else -1
+        self._sack_room = 0  # in SACK fast recovery: bytes of new data the pipe leaves room for
         self._dupacks = 0
         self._recover = -1  # recovery point while recovering from a loss, else -1
         self._hi_rxt = 0  # retransmitted up to here in this recovery
@@ -198,12 +215,17 @@ class Connection:
         self.irs = 0
         self._rcv = 0  # next offset expected
         self._rfin = -1  # offset of the peer's FIN once seen; -2 once consumed; else -1
-        self._rwnd = cfg.rwnd_bytes  # our advertised window (bytes)
+        self._rwnd = cfg.window  # our advertised window (bytes); 65,535 at most unless both ends scale
+        self._wscale = _wscale_for(cfg.window) if cfg.window_scaling else -1  # the shift our SYN offers, or -1
+        self.window_scaled = False  # both SYNs offered window scaling (RFC 7323)
         self._ttl = cfg.ttl
         self._sack_on = cfg.sack
         self._reasm = Reassembly()
         self._last_ooo = 0  # start of the latest out-of-order block (reported first in SACK)
         self._ack_owed = False
+        self._delack = cfg.delays_acks
+        self._delack_n = 0  # in-order data segments not yet acknowledged (delayed ACKs)
+        self._delack_at = _INF  # the delayed ACK is due then (a third deadline of the one timer)
         # the application's side of the receiver
         self._rbuf = bytearray()  # in-order bytes not yet read
         # waiting reads, served in order: a list, as there are seldom two (an empty deque costs 624 bytes, an empty
@@ -227,6 +249,10 @@ class Connection:
         self.bytes_sent = self.bytes_received = self.bytes_delivered = self.app_bytes_sent = 0
         self.retransmissions = self.retransmitted_bytes = self.fast_retransmits = self.timeouts = 0
         self.dup_acks_received = self.duplicate_segments = self.out_of_order_segments = self.peak_unacked_bytes = 0
+        self.acks_sent = self.congestion_events = self.peak_cwnd_bytes = 0
+        self.recovery_s = 0.0
+        #: With ``TcpConfig(trace=True)``: ``(time_s, cwnd_bytes, ssthresh_bytes, flight_bytes, state)`` per change.
+        self.cwnd_trace: list[tuple[float, float, float, int, str]] | None = [] if cfg.trace else None
 
     def __repr__(self) -> str:
         return f"<Connection {self.flow} {self.state}>"
@@ -241,6 +267,16 @@ class Connection:
     def remote_address(self) -> tuple[str, int]:
         """``(ip, port)`` of the other end."""
         return self.remote.ip, self.rport
+
+    @property
+    def cwnd_bytes(self) -> float:
+        """The congestion window (bytes; inf without congestion control)."""
+        return self._w.cwnd if self._cc_on else _INF
+
+    @property
+    def ssthresh_bytes(self) -> float:
+        """The slow-start threshold (bytes; inf until the first loss, and without congestion control)."""
+        return self._w.ssthresh
 
     @property
     def peak_reassembly_bytes(self) -> int:
@@ -260,6 +296,7 @@ class Connection:
         self._rcv = 1
         self._mss = min(self.cfg.mss, getattr(syn, "mss", self.cfg.mss))
         self._snd_wnd = syn.wnd
+        self._agree_window_scaling(syn)
         self.segments_received += 1
         self._set_state(TcpState.SYN_RECEIVED)
         self._send_syn()
@@ -394,6 +431,7 @@ class Connection:
         self._una = 1
         self._mss = min(self.cfg.mss, getattr(seg, "mss", self.cfg.mss))
         self._snd_wnd = seg.wnd
+        self._agree_window_scaling(seg)
         if self._rtt_end == 1:
             self.rto.sample(self.env.now - self._rtt_t)
             self._rtt_end = -1
@@ -403,13 +441,33 @@ class Connection:
         if self._ack_owed:
             self._emit(self._nxt, ACK)
 
+    def _agree_window_scaling(self, syn: Segment) -> None:
+        """RFC 7323 §2.2: windows above 65,535 bytes only if both SYNs offered a window scale. (Segments carry
+        windows in bytes, so the scale itself only shows in captures.)"""
+        peer = getattr(syn, "wscale", -1)
+        self.window_scaled = self._wscale >= 0 and peer >= 0
+        if not self.window_scaled:
+            self._wscale = -1  # a SYN-ACK offers a scale only in answer to one
+            self._rwnd = min(self._rwnd, 65535)
+            self._snd_wnd = min(self._snd_wnd, 65535)
+
     def _established(self) -> None:
         self._set_state(TcpState.ESTABLISHED)
-        self.established_at = self.env.now
+        self.established_at = now = self.env.now
         self._retries = 0
         self._deadline = _INF
         if self._syn_retransmitted and self.rto.samples == 0 and self.rto.rto < 3.0:
             self.rto.restart_at(3.0)  # RFC 6298 (5.7)
+        if self._cc_on:
+            w = self._w
+            w.mss = mss = self._mss
+            # RFC 5681 §3.1: one segment if the SYN or SYN-ACK was lost, else RFC 6928's initial window.
+            w.cwnd = mss if self._syn_retransmitted else initial_window(self.cfg.initial_window_segments, mss)
+            w.ssthresh = _INF
+            w.srtt_s = math.nan if self.rto.srtt is None else self.rto.srtt
+            self._cc.init(w, now)
+            self._last_send = now
+            self._trace_cc()
         if self.role == "client":
             self.connected.succeed(self)
         elif self.listener is not None:
@@ -439,6 +497,7 @@ class Connection:
             if 0 <= self._rtt_end <= a:
                 self.rto.sample(now - self._rtt_t)
                 self._rtt_end = -1
+                self._w.srtt_s = self.rto.srtt  # type: ignore[assignment]  # a sample was just taken
             self._una = a
             base = self._sbase
             cut = min(base + len(self._sbuf), a) - base
@@ -459,10 +518,19 @@ class Connection:
                     self._arm(t)
             if self._recover >= 0:
                 if a >= self._recover:
+                    if self._cc_on:
+                        self._recovered(a - una, a, now)
                     self._recover = -1
                     self._rto_recovery = False
                 else:
+                    if self._cc_on:
+                        self._partial_ack(a - una, now)
                     self._recovery_step(True)  # partial ACK: the next hole is lost too
+            elif self._cc_on:
+                w = self._w
+                self._cc.on_ack(w, a - una, now)
+                if self.cwnd_trace is not None:
+                    self._trace_cc()
             fin = self._fin_off
             if fin >= 0 and una <= fin < a:
                 self._fin_acked()
@@ -475,7 +543,23 @@ class Connection:
                     self._recover = nxt
                     self._rto_recovery = False
                     self._hi_rxt = una
+                    if self._cc_on:
+                        # RFC 6582 step 2-3: ssthresh from the algorithm, cwnd = ssthresh + 3*SMSS (inflated by
+                        # the three segments that left the network)
+                        w = self._congestion_event(nxt - una)
+                        w.cwnd = w.ssthresh if self._sack_on else w.ssthresh + 3 * w.mss  # RFC 6675 / 6582
+                        self._trace_cc()
                     self._recovery_step(True)
+            elif self._cc_on:
+                if self._sack_on:
+                    self._recovery_step(False)  # RFC 6675: the pipe may leave room for a lost segment or new data
+                elif not self._rto_recovery:
+                    w = self._w
+                    w.cwnd += w.mss  # RFC 6582 step 4: each further duplicate ACK is a segment that left
+                    if self.cwnd_trace is not None:
+                        self._trace_cc()
+                elif self._sb.intervals:
+                    self._recovery_step(False)
             elif self._sb.intervals:
                 self._recovery_step(False)
 
@@ -489,7 +573,6 @@ class Connection:
         if n:
             self.data_segments_received += 1
             self.bytes_received += n
-            self._ack_owed = True  # every data segment is acknowledged at once (no delayed ACK)
             reasm = self._reasm
             if s == rcv and not reasm.bytes:
                 buf = self._rbuf  # _deliver inlined: the per-data-segment path
@@ -498,9 +581,20 @@ class Connection:
                 if len(buf) >= self._want and self._reads:
                     self._feed()
                 rcv = e
+                if not self._delack or self._delack_n:
+                    self._ack_owed = True  # at once, or (delayed ACKs) for every second segment
+                else:
+                    # The first of two in-order segments: owe the ACK until the second, or the timer. The deadline
+                    # is one more on the connection's one lazy timer entry (no SimPy event of its own).
+                    self._delack_n = 1
+                    self._net.owe()
+                    self._delack_at = t = self.env._now + self.cfg.delayed_ack_timeout_s
+                    self._wake_at(t)
             elif e <= rcv:
+                self._ack_owed = True  # a duplicate: ACK at once (RFC 5681 §4.2, out-of-order data)
                 self.duplicate_segments += 1
             elif s > rcv:
+                self._ack_owed = True  # out of order: a duplicate ACK at once (RFC 5681 §4.2)
                 limit = rcv + self._rwnd
                 if s >= limit:
                     return  # beyond the window we advertised: a well-behaved peer never sends it
@@ -512,9 +606,11 @@ class Connection:
                 else:
                     self.duplicate_segments += 1
             else:  # starts before rcv, ends after it: keep the new part
+                self._ack_owed = True
                 self._deliver(data[rcv - s :])
                 rcv = e
             if rcv != self._rcv and reasm.bytes:
+                self._ack_owed = True  # it fills (part of) a hole: ACK at once (RFC 5681 §4.2)
                 more, rcv = reasm.pop_ready(rcv)
                 if more:
                     self._deliver(more)
@@ -582,7 +678,12 @@ class Connection:
                       sack)  # fmt: skip
         self._ack_owed = False  # every segment we send carries the current ACK
         self.segments_sent += 1
+        if flags == ACK and not data:
+            self.acks_sent += 1
         self.node.inject(seg)
+        if self._delack_n:  # after the inject: the network never looks idle in between
+            self._delack_n = 0
+            self._net.paid()
         return seg
 
     def _send_syn(self) -> None:
@@ -595,6 +696,8 @@ class Connection:
             self._syn_retransmitted = True
         seg = self._emit(0, SYN if self.role == "client" else SYN | ACK)
         seg.mss = self.cfg.mss
+        if self._wscale >= 0:
+            seg.wscale = self._wscale
 
     def _send_seg(self, s: int, end: int, retransmit: bool) -> int:
         """Send one segment of at most MSS bytes from offset *s*, not past *end* (with our FIN if it fits before
@@ -627,6 +730,9 @@ class Connection:
         self._ack_owed = False
         self.segments_sent += 1
         self.node.inject(seg)
+        if self._delack_n:
+            self._delack_n = 0
+            self._net.paid()
         return nxt
 
     def _output(self) -> None:
@@ -634,6 +740,15 @@ class Connection:
         una = self._una
         nxt = self._nxt
         limit = una + self._snd_wnd  # the send window: the one place it is decided
+        if self._cc_on:
+            w = self._w
+            if una == nxt and self.env._now - self._last_send > self.rto.rto:
+                self._restart_after_idle(w)
+            if self._recover >= 0 and self._sack_on and not self._rto_recovery:
+                limit = min(limit, nxt + self._sack_room)  # the room RFC 6675's pipe left
+                self._sack_room = 0
+            elif w.cwnd < self._snd_wnd:
+                limit = una + int(w.cwnd)
         data_end = self._sbase + len(self._sbuf)
         fin = self._fin_off
         mss = self._mss
@@ -654,9 +769,89 @@ class Connection:
             nxt = self._send_seg(fin, fin + 1, False)
         if nxt != start:
             self._nxt = nxt
+            self._last_send = self.env._now
             self.peak_unacked_bytes = max(self.peak_unacked_bytes, min(data_end, nxt) - una)
             if self._deadline == _INF:
                 self._arm(self.env.now + self.rto.rto)
+
+    # ------------------------------------------------------------------ congestion control (with an algorithm)
+    def _congestion_event(self, flight: int) -> CongestionState:
+        """A loss was detected with *flight* bytes outstanding: the algorithm's new ssthresh; count it and note
+        when the recovery began."""
+        w = self._w
+        w.flight = flight
+        w.ssthresh = self._cc.on_congestion(w, self.env.now)
+        self.congestion_events += 1
+        if self._recovery_t < 0:
+            self._recovery_t = self.env.now
+        return w
+
+    def _partial_ack(self, acked: int, now: float) -> None:
+        """An ACK below the recovery point (RFC 6582 step 5): after a timeout the window slow-starts; in fast
+        recovery it deflates by what was acknowledged and grows by one segment if that was a segment or more."""
+        w = self._w
+        if self._rto_recovery:
+            self._cc.on_ack(w, acked, now)
+        elif not self._sack_on:
+            w.cwnd = max(w.cwnd - acked + (w.mss if acked >= w.mss else 0), float(w.mss))
+        if self.cwnd_trace is not None:
+            self._trace_cc()
+
+    def _recovered(self, acked: int, a: int, now: float) -> None:
+        """The ACK covered the recovery point: fast recovery ends with cwnd = min(ssthresh, max(FlightSize,
+        SMSS) + SMSS) (RFC 6582 step 6, option 1); a timeout's recovery just goes on slow-starting."""
+        w = self._w
+        if self._rto_recovery:
+            self._cc.on_ack(w, acked, now)
+        else:
+            w.cwnd = min(w.ssthresh, max(self._nxt - a, w.mss) + w.mss)
+        self.recovery_s += now - self._recovery_t
+        self._recovery_t = -1.0
+        if self.cwnd_trace is not None:
+            self._trace_cc(a)
+
+    def _trace_cc(self, una: int = -1) -> None:
+        """Note the window (its peak, and a trace row with ``TcpConfig(trace=True)``)."""
+        w = self._w
+        if w.cwnd > self.peak_cwnd_bytes:
+            self.peak_cwnd_bytes = int(w.cwnd)
+        trace = self.cwnd_trace
+        if trace is None:
+            return
+        if self._recover >= 0 and una < 0:
+            state = "loss" if self._rto_recovery else "recovery"
+        else:
+            state = "slow_start" if w.cwnd < w.ssthresh else "avoidance"
+        flight = self._nxt - (self._una if una < 0 else una)
+        trace.append((self.env.now, w.cwnd, w.ssthresh, flight, state))
+
+    def _sack_recovery(self) -> None:
+        """RFC 6675 in brief: pipe = outstanding - SACKed - lost and not yet retransmitted; while pipe < cwnd,
+        retransmit the next lost hole (IsLost: more than (DupThresh - 1) * MSS SACKed above it), then leave the
+        rest of the room to new data (``_sack_room``, used by :meth:`_output`)."""
+        sb = self._sb
+        una, nxt = self._una, self._nxt
+        lost = sb.lost_holes(max(self._hi_rxt, una), (self.cfg.dupack_threshold - 1) * self._mss) if sb else []
+        pipe = nxt - una - sum(e - s for s, e in sb.intervals) - sum(e - s for s, e in lost)
+        cw = int(self._w.cwnd)
+        for hs, he in lost:
+            s = hs
+            while s < he and pipe < cw:
+                e = self._send_seg(s, he, True)
+                pipe += e - s
+                s = e
+            self._hi_rxt = s
+            if s < he:
+                break
+        self._sack_room = max(0, cw - pipe)
+
+    def _restart_after_idle(self, w: CongestionState) -> None:
+        """RFC 5681 §4.1: after more than an RTO without sending, cwnd restarts from min(IW, cwnd)."""
+        rw = initial_window(self.cfg.initial_window_segments, w.mss)
+        if w.cwnd > rw:
+            w.cwnd = rw
+            self._cc.restart(w, self.env.now)
+            self._trace_cc()
 
     # ------------------------------------------------------------------ loss recovery
     def _recovery_step(self, head: bool, rest: bool = True) -> None:
@@ -675,6 +870,23 @@ class Connection:
             if end > una:
                 self._hi_rxt = self._send_seg(una, end, True)
         if not rest:
+            return
+        if self._cc_on:
+            # With congestion control: with SACK, fast recovery sends while the pipe is below cwnd, lost segments
+            # first (RFC 6675); without, it retransmits one segment per (partial) ACK (RFC 6582). After a timeout,
+            # what is not SACKed below the recovery point goes out as the window allows.
+            if not self._rto_recovery:
+                if self._sack_on:
+                    self._sack_recovery()
+                return
+            limit = una + int(self._w.cwnd)
+            for hs, he in sb.holes(self._hi_rxt, recover) if sb else [(self._hi_rxt, recover)]:
+                s = hs
+                while s < he and s < limit:
+                    s = self._send_seg(s, he, True)
+                self._hi_rxt = s
+                if s < he:
+                    return
             return
         if self._rto_recovery:
             holes = sb.holes(self._hi_rxt, recover) if sb else [(self._hi_rxt, recover)]
@@ -807,13 +1019,17 @@ class Connection:
         now = self.env.now
         if self._read_deadline <= now:
             self._expire_reads(now)
+        if self._delack_at <= now:
+            self._delack_at = _INF
+            if self._delack_n and self.state is not TcpState.CLOSED:
+                self._emit(self._nxt, ACK)  # the delayed ACK's time is up
         if self._deadline <= now:
             self._deadline = _INF
             if self.state is TcpState.TIME_WAIT:
                 self._finish(None)
             else:
                 self._timeout()
-        t = min(self._read_deadline, self._deadline)
+        t = min(self._read_deadline, self._deadline, self._delack_at)
         if t < _INF:
             self._wake_at(t)  # a deadline moved later since this entry was pushed (or a new one is set)
 
@@ -838,12 +1054,22 @@ class Connection:
                                                "retransmissions"))  # fmt: skip
                 return
             # Timeout recovery: resend the first unacknowledged segment now; the rest of what is outstanding and
-            # not SACKed follows once an ACK shows the path works again (no congestion window to grow here).
+            # not SACKed follows once an ACK shows the path works again (all of it at once without congestion
+            # control; with it, as the window slow-starting from one segment allows).
+            if self._cc_on:
+                if self._retries == 1:  # RFC 5681 (4): not again for a retransmission that is lost too
+                    self._congestion_event(self._nxt - self._una)
+                elif self._recovery_t < 0:
+                    self._recovery_t = self.env.now
+                self._w.cwnd = self._w.mss  # the loss window, RFC 5681 §3.1
+                self._cc.restart(self._w, self.env.now)
             self._recover = self._nxt
             self._rto_recovery = True
             self._dupacks = 0
             self._hi_rxt = self._una
             self._recovery_step(True, rest=False)
+            if self._cc_on:
+                self._trace_cc()
         self._arm(self.env.now + self.rto.rto)
 
     def _finish(self, error: TransportError | None) -> None:
@@ -853,6 +1079,9 @@ class Connection:
         was = self.state
         self._set_state(TcpState.CLOSED)
         self._deadline = _INF
+        if self._delack_n:
+            self._delack_n = 0
+            self._net.paid()
         self.closed_at = self.env.now
         self.endpoint._forget(self)
         if error is not None:

@@ -92,17 +92,19 @@ def flag_names(flags: int) -> str:
 class Segment(Packet):
     """A TCP segment: a packet from node *src* to node *dst* with ports, 32-bit ``seq``/``ack``, ``flags``,
     the advertised window ``wnd`` (bytes), SACK blocks ``sack`` (tuple of ``(left, right)`` sequence numbers,
-    or None) and the real ``payload`` bytes. ``mss`` (bytes) is set on SYN segments only.
+    or None) and the real ``payload`` bytes. ``mss`` (bytes) is set on SYN segments only, ``wscale`` (a shift) on
+    SYNs offering window scaling.
 
     >>> s = Segment(None, None, 0.0, None, "f", 64, 1234, 80, 7, 0, SYN, 65535, b"", None)
     >>> s.size, flag_names(s.flags)
     (40, 'SYN')
     """
 
-    __slots__ = ("ack", "dport", "flags", "mss", "sack", "sport", "wnd")
+    __slots__ = ("ack", "dport", "flags", "mss", "sack", "sport", "wnd", "wscale")
     payload: bytes
     flow: str
     mss: int  # set on SYN segments only
+    wscale: int  # set on SYN segments that offer RFC 7323 window scaling (the shift, 0..14)
 
     # The one constructor on the per-segment path: positional, every slot set here (no super().__init__ call).
     def __init__(self, src: Node, dst: Node, created: float, owner: PacketOwner[Segment] | None, flow: str, ttl: int,

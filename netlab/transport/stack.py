@@ -27,7 +27,7 @@ Example: a client sends a greeting, the server echoes it in upper case, both clo
 ...     out.append((conn.state, round(env.now, 6)))
 >>> out = []; _ = env.process(server()); _ = env.process(client(out)); env.run()
 >>> out
-[b'HELLO\\n', (<TcpState.CLOSED: 'CLOSED'>, 0.030298)]
+[b'HELLO\\n', (<TcpState.CLOSED: 'CLOSED'>, 0.030234)]
 >>> net.check_conservation()["injected"] == net.delivered
 True
 """

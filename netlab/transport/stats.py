@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from netlab.transport.connection import Connection
     from netlab.transport.stack import TransportStack
 
-__all__ = ["CONNECTION_COLUMNS", "connection_record", "connections_table"]
+__all__ = ["CONNECTION_COLUMNS", "CWND_COLUMNS", "connection_record", "connections_table", "cwnd_table"]
 
 #: Columns of :func:`connections_table`, with their meaning. Segments count every TCP segment (SYN, FIN and pure
 #: ACKs included); ``data_`` columns only those carrying payload; bytes are payload bytes (headers excluded).
@@ -53,7 +53,15 @@ CONNECTION_COLUMNS = {
     "duplicate_segments": "data segments that arrived holding nothing new",
     "out_of_order_segments": "data segments that arrived ahead of a gap (and were kept)",
     "peak_reassembly_bytes": "most bytes held out of order at once",
-    "peak_unacked_bytes": "most payload bytes unacknowledged in flight at once",
+    "peak_unacked_bytes": "most payload bytes unacknowledged in flight at once (the peak flight)",
+    "acks_sent": "pure ACKs sent (no payload, no SYN/FIN/RST)",
+    "congestion": "congestion control ('none', 'NewReno()', 'Cubic(...)')",
+    "congestion_events": "fast retransmits and first timeouts that cut the window (0 with none)",
+    "recovery_s": "time spent in loss recovery, fast or after a timeout (0 with none)",
+    "cwnd_bytes": "congestion window at the end (inf with none)",
+    "ssthresh_bytes": "slow-start threshold at the end (inf until the first loss)",
+    "peak_cwnd_bytes": "largest congestion window (0 with none)",
+    "window_scaled": "both SYNs offered RFC 7323 window scaling",
     "srtt_s": "smoothed round-trip time at the end (NaN without a sample)",
     "rto_s": "retransmission timeout at the end",
     "opened_s": "when the connection was opened (SYN sent or received)",
@@ -81,11 +89,41 @@ def connection_record(c: Connection) -> dict[str, object]:
         "retransmitted_bytes": c.retransmitted_bytes, "fast_retransmits": c.fast_retransmits, "timeouts": c.timeouts,
         "dup_acks_received": c.dup_acks_received, "duplicate_segments": c.duplicate_segments,
         "out_of_order_segments": c.out_of_order_segments, "peak_reassembly_bytes": c.peak_reassembly_bytes,
-        "peak_unacked_bytes": c.peak_unacked_bytes, "srtt_s": _nan(c.rto.srtt), "rto_s": c.rto.rto,
+        "peak_unacked_bytes": c.peak_unacked_bytes, "acks_sent": c.acks_sent, "congestion": _cc_name(c),
+        "congestion_events": c.congestion_events, "recovery_s": c.recovery_s, "cwnd_bytes": c.cwnd_bytes,
+        "ssthresh_bytes": c.ssthresh_bytes, "peak_cwnd_bytes": c.peak_cwnd_bytes, "window_scaled": c.window_scaled,
+        "srtt_s": _nan(c.rto.srtt), "rto_s": c.rto.rto,
         "opened_s": opened, "established_s": _nan(c.established_at), "closed_s": _nan(c.closed_at),
         "handshake_s": _nan(None if c.established_at is None else c.established_at - opened),
         "completion_s": _nan(None if c.closed_at is None else c.closed_at - opened),
     }  # fmt: skip
+
+
+def _cc_name(c: Connection) -> str:
+    cc = c.cfg.congestion_control
+    return "none" if type(cc).__name__ == "NoCongestionControl" else repr(cc)
+
+
+#: Columns of :func:`cwnd_table`.
+CWND_COLUMNS = {
+    "time_s": "when the window or the state changed",
+    "connection": "the connection's flow label ('tcp <node>:<port>><node>:<port>')",
+    "cwnd_bytes": "congestion window",
+    "ssthresh_bytes": "slow-start threshold (inf before the first loss)",
+    "flight_bytes": "bytes sent and not yet acknowledged",
+    "state": "slow_start, avoidance, recovery (fast recovery) or loss (after a timeout)",
+}
+
+
+def cwnd_table(stack: TransportStack) -> pd.DataFrame:
+    """One row per change of cwnd, ssthresh or state of every connection of *stack* opened with
+    ``TcpConfig(trace=True)`` that sent data (ns-3's CongestionWindow trace), in time order within each
+    connection."""
+    import pandas as pd
+
+    rows = [(t, c.flow, cw, ss, fl, st) for c in stack.connections if c.cwnd_trace and c.data_segments_sent
+            for t, cw, ss, fl, st in c.cwnd_trace]  # fmt: skip
+    return pd.DataFrame(rows, columns=list(CWND_COLUMNS))
 
 
 def connections_table(stack: TransportStack) -> pd.DataFrame:
