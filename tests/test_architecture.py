@@ -86,3 +86,18 @@ def test_the_readme_layout_matches_the_tree() -> None:
     benches = {p.name for p in (ROOT / "bench").glob("*.py")}
     listed = set(re.findall(r"(\w+\.py)", section.split("bench/", 1)[1].splitlines()[0]))
     assert benches == listed, f"README's Layout lists bench scripts {sorted(listed)}; bench/ holds {sorted(benches)}"
+
+
+def test_no_module_imports_another_modules_private_name() -> None:
+    """``from netlab.x import _name`` reaches into another module's insides; a private module may be imported."""
+    wrong = []
+    for f in sorted((ROOT / "netlab").rglob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if not (isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "netlab"):
+                continue
+            base = ROOT.joinpath(*node.module.split("."))
+            for alias in node.names:
+                is_module = (base / f"{alias.name}.py").exists() or (base / alias.name / "__init__.py").exists()
+                if alias.name.startswith("_") and not alias.name.startswith("__") and not is_module:
+                    wrong.append(f"{f.relative_to(ROOT)}: from {node.module} import {alias.name}")
+    assert not wrong, "\n".join(wrong)

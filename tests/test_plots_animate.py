@@ -15,7 +15,7 @@ import pytest
 
 import netlab
 from netlab.plots.animate import SEGMENTS, animate_message, message_frames
-from netlab.plots.compare import _positions
+from netlab.plots.compare import node_positions
 from netlab.plots.mail import message_stages
 
 SEED = Path(__file__).parents[1] / "topologies" / "seed.yaml"
@@ -28,7 +28,7 @@ def seed_run() -> netlab.Results:
 
 def test_frames_follow_each_smtp_hop_from_client_to_server(seed_run: netlab.Results) -> None:
     assert seed_run.scenario is not None
-    pos = _positions(seed_run.scenario.topology)
+    pos = node_positions(seed_run.scenario.topology)
     frames = message_frames(seed_run, frames_per_stage=5)
     stages = message_stages(seed_run)
     assert len(frames) == 5 * len(stages)

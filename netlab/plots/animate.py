@@ -64,7 +64,7 @@ def message_frames(res: Results, message_id: str | None = None, *, rcpt: str | N
     """The frames of :func:`animate_message`: per stage of :func:`~netlab.plots.mail.message_stages`,
     *frames_per_stage* frames; in an SMTP stage the segments move from the client's node to the server's,
     otherwise they wait at the host the message is at."""
-    from netlab.plots.compare import _positions
+    from netlab.plots.compare import node_positions
     from netlab.plots.mail import message_stages
 
     if res.scenario is None:
@@ -72,7 +72,7 @@ def message_frames(res: Results, message_id: str | None = None, *, rcpt: str | N
     if frames_per_stage < 2:
         raise ConfigError(f"animate_message: frames_per_stage must be >= 2, got {frames_per_stage!r}")
     topo = res.scenario.topology
-    pos = _positions(topo)
+    pos = node_positions(topo)
     G: nx.Graph[str] = nx.Graph()
     G.add_nodes_from(pos)
     G.add_edges_from((link.a, link.b) for link in topo.links)
@@ -143,11 +143,11 @@ def animate_message(res: Results, message_id: str | None = None, *, rcpt: str | 
     fig.suptitle(f"message {row['message_id']} to {row['rcpt_to']}")
     topo = res.scenario.topology
     if len(topo.nodes) <= 40:  # names on a small graph; on a large one they would hide it
-        from netlab.plots.compare import _positions
+        from netlab.plots.compare import node_positions
 
         G: nx.Graph[str] = nx.Graph()
         G.add_nodes_from(n.name for n in topo.nodes)
-        nx.draw_networkx_labels(G, _positions(topo), ax=ax_topo, font_size=7)
+        nx.draw_networkx_labels(G, node_positions(topo), ax=ax_topo, font_size=7)
     dots = ax_topo.scatter([p[0] for p in frames[0].points], [p[1] for p in frames[0].points], s=40, c="#d62728",
                            zorder=5)  # fmt: skip
     cursor = ax_time.axhspan(-0.5, 0.5, color="#d62728", alpha=0.15)

@@ -127,7 +127,8 @@ def plot_link_heatmap(comp: Comparison, ax: Axes | None = None, *, strategy: str
     return ax
 
 
-def _positions(topology: Any) -> dict[str, tuple[float, float]]:
+def node_positions(topology: Any) -> dict[str, tuple[float, float]]:
+    """Where to draw each node: its x/y when every node has them, else a spring layout (seed 1)."""
     if all(n.x is not None and n.y is not None for n in topology.nodes):
         return {n.name: (float(n.x), float(n.y)) for n in topology.nodes}
     G: nx.Graph[str] = nx.Graph()
@@ -161,7 +162,7 @@ def plot_topology_load(source: Results | Comparison, ax: Axes | None = None, *, 
         util = source.links.set_index(["src", "dst"])["utilisation"].to_dict()
         title = "link load"
     topo = scenario.topology
-    pos = _positions(topo)
+    pos = node_positions(topo)
     G: nx.Graph[str] = nx.Graph()
     for n in topo.nodes:
         G.add_node(n.name, role=n.role)
