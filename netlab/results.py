@@ -85,6 +85,18 @@ class Results:
         return out
 
 
+def read_meta(meta_path: Path) -> dict[str, Any]:
+    """The JSON object in a saved result's ``meta.json`` (results, comparisons, sweeps); a ConfigError naming the
+    file when it is missing, unreadable or not a JSON object."""
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"{meta_path}: not a netlab result's metadata (unreadable JSON: {exc})") from None
+    if not isinstance(meta, dict):
+        raise ConfigError(f"{meta_path}: not a netlab result's metadata (expected a JSON object)")
+    return meta
+
+
 def load_results(directory: str | Path) -> Results:
     """Read back what :meth:`Results.save` wrote."""
     import pandas as pd
@@ -93,14 +105,22 @@ def load_results(directory: str | Path) -> Results:
     meta_path = d / "meta.json"
     if not meta_path.is_file():
         raise ConfigError(f"{d}: not a saved netlab result (no meta.json)")
-    meta = json.loads(meta_path.read_text())
+    meta = read_meta(meta_path)
+    if not isinstance(meta.get("summary"), dict) or "meta" not in meta:
+        raise ConfigError(f"{meta_path}: not a netlab result's metadata (expected an object with summary and meta)")
     tables: dict[str, pd.DataFrame | None] = {}
-    for name in _TABLES:
+    extra_names = meta.get("tables", [])
+    if not isinstance(extra_names, list) or not all(isinstance(n, str) for n in extra_names):
+        raise ConfigError(f"{meta_path}: 'tables' must be a list of table names, got {extra_names!r:.60}")
+    for name in (*_TABLES, *extra_names):
         p = d / f"{name}.csv"
-        tables[name] = pd.read_csv(p) if p.is_file() and p.stat().st_size > 1 else None
+        try:
+            tables[name] = pd.read_csv(p) if p.is_file() and p.stat().st_size > 1 else None
+        except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
+            raise ConfigError(f"{p}: a damaged results table ({type(exc).__name__}: {str(exc)[:120]})") from None
         if tables[name] is None and name != "packets":
             tables[name] = pd.DataFrame()
-    extra = {name: pd.read_csv(d / f"{name}.csv") for name in meta.get("tables", [])}
+    extra = {name: tables.pop(name) for name in extra_names if name not in _TABLES}
     scenario = None
     if "scenario_yaml" in meta:
         from netlab.scenario.files import loads_scenario

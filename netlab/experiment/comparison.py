@@ -92,7 +92,9 @@ def load_comparison(directory: str | Path) -> Comparison:
 
     d = Path(directory)
     meta_path = d / "meta.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    from netlab.results import read_meta
+
+    meta = read_meta(meta_path) if meta_path.is_file() else {}
     if meta.get("kind") != "comparison":
         raise ConfigError(f"{d}: not a saved netlab comparison (no meta.json of kind 'comparison')")
     tables = {}

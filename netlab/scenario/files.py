@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -38,6 +39,8 @@ def load_scenario(path: str | Path) -> Scenario:
     ConfigError
         When the file is missing or unreadable, or anything in it is wrong (message ``FILE:LINE: KEY: ...``).
     """
+    if not isinstance(path, str | os.PathLike):
+        raise ConfigError(f"load_scenario: expected a file path (str or pathlib.Path), got {path!r:.60}")
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -50,6 +53,8 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def loads_scenario(text: str, source: str = "<string>") -> Scenario:
     """Read a scenario from YAML *text*; *source* names it in error messages (files are relative to cwd)."""
+    if not isinstance(text, str):
+        raise ConfigError(f"loads_scenario: expected YAML text (str), got {text!r:.60}")
     return _load_text(text, source, Path(), "scenario")
 
 
@@ -77,4 +82,7 @@ def _load_text(text: str, where: str, base: Path, default_name: str) -> Scenario
         raise ConfigError(f"{where}{line}: invalid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: invalid YAML: {exc}") from None
+    except RecursionError:  # the parser recurses once per level: [[[[...]]]] 5,000 deep
+        raise ConfigError(f"{where}: invalid YAML: nested too deeply for netlab to read (a scenario needs a few "
+                          "levels; this one has thousands)") from None  # fmt: skip
     return scenario_from_data(data, where=where, source=where, base=base, default_name=default_name)
