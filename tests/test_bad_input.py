@@ -143,8 +143,10 @@ def test_a_bad_scheduler_address_is_an_error(capsys: pytest.CaptureFixture[str])
     ("call", "message"),
     [
         (lambda: netlab.load_scenario(42), r"load_scenario: expected a file path \(str or pathlib.Path\), got 42"),
-        (lambda: netlab.run(netlab.load_scenario(DEMO), routing=42), r"demo.yaml: routing: expected a routing strategy .*got 42"),
-        (lambda: netlab.run(netlab.load_scenario(DEMO), routing=netlab.OspfCost), r"routing: expected a routing strategy .*<class"),
+        (lambda: netlab.run(netlab.load_scenario(DEMO), routing=42),
+         r"demo.yaml: routing: expected a routing strategy .*got 42"),
+        (lambda: netlab.run(netlab.load_scenario(DEMO), routing=netlab.OspfCost),
+         r"routing: expected a routing strategy .*<class"),
         (lambda: netlab.Scenario(42), r"topology: expected a netlab.Topology, got 42"),
         (lambda: netlab.Scenario(netlab.testing.two_hosts(), flows="f"), r"flows: expected a list of netlab.FlowSpec"),
         (lambda: netlab.Scenario(netlab.testing.two_hosts(), run={"until": 1}), r"run: expected a netlab.RunSpec"),
