@@ -61,3 +61,69 @@ def test_random_nested_data_gives_a_scenario_or_a_netlab_error(data: dict[str, o
 def test_random_text_gives_a_scenario_or_a_netlab_error(text: str) -> None:
     _, err = attempt(loads_scenario, text, source="fuzz.yaml")
     assert err is None or "fuzz.yaml" in str(err)
+
+
+# ------------------------------------------------------------------ server sessions fed random command sequences
+IMAP_WORDS = ["a1", "LOGIN", "bob", "pw", "SELECT", "INBOX", "FETCH", "1:*", "(FLAGS)", "BODY[]", "{3}", "{5+}",
+              "{99999999}", "\r", "\n", "(", ")", '"', "IDLE", "DONE", "STORE", "+FLAGS", "\\Deleted", "EXPUNGE",
+              "UID", "SEARCH", "ALL", "LOGOUT", "*", "%", "NOOP", "CAPABILITY"]  # fmt: skip
+POP3_WORDS = ["USER", "bob", "PASS", "pw", "STAT", "LIST", "RETR", "1", "-1", "99999999999", "DELE", "TOP", "0",
+              "UIDL", "RSET", "NOOP", "QUIT", "APOP", "\r", "\x00", "CAPA"]  # fmt: skip
+SMTP_WORDS = ["EHLO", "HELO", "x", "MAIL", "FROM:<alice@a.test>", "RCPT", "TO:<bob@b.test>", "TO:<>", "DATA", ".",
+              "RSET", "NOOP", "QUIT", "AUTH", "PLAIN", "AGJvYgBwdw==", "SIZE=999999999999", "BDAT", "VRFY",
+              "\r", "\x00", "<", ">", "STARTTLS"]  # fmt: skip
+
+
+def _lines(words: list[str]) -> st.SearchStrategy[list[bytes]]:
+    line = st.lists(st.sampled_from(words), max_size=6).map(lambda ws: (" ".join(ws) + "\r\n").encode())
+    return st.lists(line | st.binary(max_size=30), max_size=25)
+
+
+def _store() -> Any:
+    from netlab.mail.content.message import build_message, to_bytes
+    from netlab.mail.mailbox.store import MessageStore
+
+    store = MessageStore({"bob": "pw"}, domain="b.test")
+    store.deliver("bob", to_bytes(build_message(sender="a@a.test", to="bob@b.test", subject="s", body="b\n")), 1.0)
+    return store
+
+
+@given(_lines(IMAP_WORDS))
+def test_an_imap_session_answers_any_command_sequence(lines: list[bytes]) -> None:
+    from netlab.mail.imap import ImapServerSession
+
+    session = ImapServerSession(_store())
+    for line in lines:  # one call per line: bounded steps (a freeze would hang here, not loop forever elsewhere)
+        if session.closed:
+            break
+        if session.literal_needed:
+            out, err = attempt(session.feed_literal, line[: session.literal_needed])
+        else:
+            out, err = attempt(session.feed_line, line)
+        assert err is None or str(err)
+        assert out is None or isinstance(out, bytes)
+
+
+@given(_lines(POP3_WORDS))
+def test_a_pop3_session_answers_any_command_sequence(lines: list[bytes]) -> None:
+    from netlab.mail.pop3 import Pop3ServerSession
+
+    session = Pop3ServerSession(_store())
+    for line in lines:
+        out, err = attempt(session.feed_line, line)
+        assert err is None or str(err)
+        assert out is None or (isinstance(out, bytes) and out[:1] in (b"+", b"-", b""))
+
+
+@given(_lines(SMTP_WORDS))
+def test_an_smtp_session_answers_any_command_sequence(lines: list[bytes]) -> None:
+    from netlab.mail.smtp import SmtpServerSession
+    from netlab.testing.mail import RecordingPolicy
+
+    session = SmtpServerSession(RecordingPolicy(users={"bob": "pw"}), hostname="mx.test", peer_ip="10.0.0.1",
+                                size_limit=1000)  # fmt: skip
+    for line in lines:
+        replies, err = attempt(session.feed, line)
+        assert err is None or str(err)
+        for reply in replies or []:
+            assert 200 <= reply.code < 600

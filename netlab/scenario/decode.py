@@ -69,8 +69,25 @@ class Ctx:
 
 
 def _show(value: object) -> str:
-    text = repr(value)
+    """*value* for an error message, at most 60 characters, computed from a clipped copy: a huge value (an
+    expanded alias, a long list) costs no more to show than a small one."""
+    text = repr(_clip(value, 3))
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _clip(value: object, depth: int) -> object:
+    if isinstance(value, str):
+        return value if len(value) <= 60 else value[:60] + "..."
+    if isinstance(value, list | tuple):
+        items = [_clip(v, depth - 1) for v in value[:6]] if depth > 0 else ["..."]
+        return [*items, "..."] if len(value) > len(items) else items
+    if isinstance(value, Mapping):
+        pairs = list(value.items())[:6] if depth > 0 else []
+        out = {_clip(k, 0): _clip(v, depth - 1) for k, v in pairs}
+        if len(value) > len(pairs):
+            out["..."] = "..."
+        return out
+    return value
 
 
 def convert(value: Any, tp: Any, unit: str | None, ctx: Ctx) -> Any:

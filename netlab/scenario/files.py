@@ -43,6 +43,9 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ConfigError(f"load_scenario: expected a file path (str or pathlib.Path), got {path!r:.60}")
     p = Path(path)
     try:
+        size = p.stat().st_size
+        if size > MAX_SCENARIO_BYTES:
+            raise ConfigError(_too_big(str(path), size))
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such scenario file") from None
@@ -73,7 +76,19 @@ def save_scenario(scenario: Scenario, path: str | Path) -> None:
     Path(path).write_text(dump_scenario(scenario), encoding="utf-8")
 
 
+#: The largest scenario file read (its YAML is parsed in Python, about 7 s per MB, for the line numbers).
+MAX_SCENARIO_BYTES = 2_000_000
+
+
+def _too_big(where: str, size: int) -> str:
+    return (f"{where}: {size:,} bytes, more than the {MAX_SCENARIO_BYTES:,} a scenario file may have: put a big "
+            "topology in a GraphML/GML file (topology: {file: ...}) or use a generator, and traffic in a CSV "
+            "trace or send file")  # fmt: skip
+
+
 def _load_text(text: str, where: str, base: Path, default_name: str) -> Scenario:
+    if len(text) > MAX_SCENARIO_BYTES:
+        raise ConfigError(_too_big(where, len(text)))
     try:
         data = yaml.load(text, Loader=Loader)
     except yaml.MarkedYAMLError as exc:
