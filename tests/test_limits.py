@@ -72,3 +72,21 @@ def test_a_non_synchronising_literal_over_the_limit_ends_the_session(imap: ImapS
 def test_a_literal_at_the_limit_is_taken(imap: ImapServerSession) -> None:
     assert imap.feed_line(f"a1 LOGIN {{{MAX_LITERAL_UNAUTHENTICATED}}}\r\n".encode()) == b"+ Ready for literal data\r\n"
     assert imap.literal_needed == MAX_LITERAL_UNAUTHENTICATED
+
+
+def test_smtp_data_beyond_the_size_limit_is_counted_not_stored_then_552() -> None:
+    from netlab.mail.smtp import SmtpServerSession
+    from netlab.testing.mail import RecordingPolicy
+
+    policy = RecordingPolicy()
+    session = SmtpServerSession(policy, hostname="mx.test", peer_ip="10.0.0.1", size_limit=10_000)
+    for line in (b"EHLO c\r\n", b"MAIL FROM:<a@a.test>\r\n", b"RCPT TO:<b@b.test>\r\n", b"DATA\r\n"):
+        assert session.feed(line)[0].code in (250, 354)
+    chunk = b"x" * 998 + b"\r\n"
+    held = 0
+    for _ in range(3000):  # 192 MB in 64 KB segments, as TCP would bring it
+        session.feed(chunk * 64)
+        held = max(held, len(session._buffer) + sum(map(len, session._data)))
+    (reply,) = session.feed(b".\r\n")
+    assert reply.code == 552 and policy.messages == []
+    assert held < 10_000 + 4 * 64 * 1000  # the limit plus a few segments, not the 192 MB sent
