@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test check venv bench clean reference
+.PHONY: demo test fuzz check venv bench clean reference
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # The lint and type gate (CI runs it before the tests): ruff's rules and format, mypy --strict on netlab/.
+# The property tests (hypothesis) with many more examples than `make test` draws, fresh ones each run.
+fuzz: $(STAMP)
+	NETLAB_FUZZ=1 $(BIN)/python -m pytest -m hypothesis -q
+
 check: $(STAMP)
 	$(BIN)/ruff check netlab tests bench notebooks/_build.py topologies/_make_scenarios.py
 	$(BIN)/ruff format --check netlab tests bench notebooks/_build.py topologies/_make_scenarios.py

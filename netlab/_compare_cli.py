@@ -6,13 +6,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from netlab.errors import ConfigError
+from netlab.errors import ConfigError, NetlabError
 
 __all__ = ["add_parsers", "compare_command", "plot_command", "save_comparison_plots", "save_figures"]
 
@@ -126,11 +125,24 @@ def plot_command(args: argparse.Namespace) -> int:
     meta_path = d / "meta.json"
     if not meta_path.is_file():
         raise ConfigError(f"{d}: not a saved netlab result, comparison or sweep (no meta.json)")
-    kind = json.loads(meta_path.read_text()).get("kind")
+    from netlab.results import read_meta
+
+    kind = read_meta(meta_path).get("kind")
     out = Path(args.out) if args.out else d
     from netlab._run_cli import check_output_dir
 
     check_output_dir(str(out), "-o/--out")
+    try:
+        return _plot_saved(d, out, kind)
+    except NetlabError:
+        raise
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+        # a table with a column missing or of the wrong kind: damaged, hand-edited or from another version
+        raise ConfigError(f"{d}: the saved results cannot be plotted ({type(exc).__name__}: {str(exc)[:120]}); "
+                          "they look damaged or incomplete: run the scenario again") from None  # fmt: skip
+
+
+def _plot_saved(d: Path, out: Path, kind: object) -> int:
     if kind == "comparison":
         from netlab.experiment.comparison import load_comparison
 

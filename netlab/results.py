@@ -114,9 +114,21 @@ def read_table(directory: Path, name: str) -> pd.DataFrame | None:
     if csv.is_file() and csv.stat().st_size > 1:
         try:
             return pd.read_csv(csv)
-        except (ValueError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{csv}: not a readable CSV table ({e})") from e
+        except (OSError, ValueError, UnicodeDecodeError) as e:  # pandas' ParserError is a ValueError
+            raise ConfigError(f"{csv}: a damaged results table ({type(e).__name__}: {str(e)[:120]})") from None
     return None
+
+
+def read_meta(meta_path: Path) -> dict[str, Any]:
+    """The JSON object in a saved result's ``meta.json`` (results, comparisons, sweeps); a ConfigError naming the
+    file when it is missing, unreadable or not a JSON object."""
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"{meta_path}: not a netlab result's metadata (unreadable JSON: {exc})") from None
+    if not isinstance(meta, dict):
+        raise ConfigError(f"{meta_path}: not a netlab result's metadata (expected a JSON object)")
+    return meta
 
 
 def load_results(directory: str | Path) -> Results:
@@ -129,10 +141,12 @@ def load_results(directory: str | Path) -> Results:
     meta_path = d / "meta.json"
     if not meta_path.is_file():
         raise ConfigError(f"{d}: not a saved netlab result (no meta.json)")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{meta_path}: line {e.lineno}: not valid JSON ({e.msg})") from e
+    meta = read_meta(meta_path)
+    if not isinstance(meta.get("summary"), dict) or "meta" not in meta:
+        raise ConfigError(f"{meta_path}: not a netlab result's metadata (expected an object with summary and meta)")
+    extra_names = meta.get("tables", [])
+    if not isinstance(extra_names, list) or not all(isinstance(n, str) for n in extra_names):
+        raise ConfigError(f"{meta_path}: 'tables' must be a list of table names, got {extra_names!r:.60}")
     if meta.get("format", 1) > SAVE_FORMAT:
         raise ConfigError(f"{meta_path}: saved in format {meta['format']} by a newer netlab; this one reads up to "
                           f"{SAVE_FORMAT}")  # fmt: skip
@@ -142,7 +156,7 @@ def load_results(directory: str | Path) -> Results:
         if tables[name] is None and name != "packets":
             tables[name] = pd.DataFrame()
     extra = {}
-    for name in meta.get("tables", []):
+    for name in extra_names:
         df = read_table(d, name)
         if df is None:
             raise ConfigError(f"{d}: meta.json lists the table {name!r}, but there is no {name}.parquet or {name}.csv")

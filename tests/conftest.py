@@ -5,9 +5,19 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import netlab
 import netlab.testing
+
+# Property tests: few examples in `make test` (fast, and the same examples every run: derandomized), many in
+# `make fuzz` (NETLAB_FUZZ=1 or --hypothesis-profile=fuzz), which draws fresh ones each time.
+settings.register_profile("default", max_examples=25, derandomize=True, deadline=None,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+settings.register_profile("fuzz", max_examples=2000, deadline=None,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                 HealthCheck.too_slow])  # fmt: skip
+settings.load_profile("fuzz" if os.environ.get("NETLAB_FUZZ") else "default")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -96,12 +96,12 @@ def test_send_file_rows_are_scripted_messages(tmp_path) -> None:  # type: ignore
 
 
 @pytest.mark.parametrize(("csv_text", "message"), [
-    ("at,from\n1,alice@a.test\n", (r"s.yaml:\d+: mail.send.file: .*day.csv: expected a CSV with a header line naming "
-     "at least at, from, to; missing to")),
+    ("at,from\n1,alice@a.test\n", (r"day.csv:1: missing column 'to'; expected a header line naming "
+     "at least at, from, to")),
     ("at,from,to,body_size\n1,alice@a.test,bob@b.test,lots\n", r"day.csv:2: send\[0\].body_size: expected a size"),
-    ("at,from,to,subjet\n1,alice@a.test,bob@b.test,x\n", (r"day.csv:2: send\[0\].subjet: unknown key; did you mean "
+    ("at,from,to,subjet\n1,alice@a.test,bob@b.test,x\n", (r"day.csv:1: column 'subjet': unknown column; did you mean "
      "'subject'")),
-    ("at,from,to\n1,alice@a.test,bob@b.test,extra\n", r"day.csv:2: send\[0\]: more cells than the 3 columns"),
+    ("at,from,to\n1,alice@a.test,bob@b.test,extra\n", r"day.csv:2: 4 cells, more than the 3 columns"),
     ("at,from,to,attachment\n1,alice@a.test,bob@b.test,[40KB\n", r"day.csv:2: send\[0\].attachment: not a YAML scalar"),
     ("at,from,to\n1,alice@a.test,bob@b.test\n2,mallory@a.test,bob@b.test\n",
      r"s.yaml:\d+: mail.send\[1\].from: 'mallory@a.test' is not a user with a client host \(data row 2 of day.csv\)"),
@@ -114,7 +114,7 @@ def test_bad_send_files_name_the_file_line_and_column(tmp_path, csv_text: str, m
 def test_missing_send_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "s.yaml"
     path.write_text(text(lambda m: m.update(send={"file": "nowhere.csv"})))
-    with pytest.raises(netlab.ConfigError, match=r"s.yaml:\d+: mail.send.file: no such file .*nowhere.csv"):
+    with pytest.raises(netlab.ConfigError, match=r"s.yaml:\d+: mail.send.file: no such send file .*nowhere.csv"):
         netlab.load_scenario(str(path))
 
 

@@ -148,7 +148,7 @@ def test_send_file_override_replaces_the_list(tmp_path, monkeypatch) -> None:  #
     assert [(m.at_s, m.sender, m.to) for m in t.mail.send] == [
         (5.0, "alice@alpha.example", ("dave@beta.example", "erin@beta.example"))
     ]
-    with pytest.raises(ConfigError, match=r"mail.send.file: no such file 'nowhere.csv'"):
+    with pytest.raises(ConfigError, match=r"mail.send.file: no such send file 'nowhere.csv'"):
         s.override("mail.send={file: nowhere.csv}")
 
 

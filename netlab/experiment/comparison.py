@@ -113,10 +113,9 @@ def load_comparison(directory: str | Path) -> Comparison:
 
     d = Path(directory)
     meta_path = d / "meta.json"
-    try:
-        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{meta_path}: line {e.lineno}: not valid JSON ({e.msg})") from e
+    from netlab.results import read_meta
+
+    meta = read_meta(meta_path) if meta_path.is_file() else {}
     if meta.get("kind") != "comparison":
         raise ConfigError(f"{d}: not a saved netlab comparison (no meta.json of kind 'comparison')")
     saved_as = meta.pop("format", 1)

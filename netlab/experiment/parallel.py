@@ -231,7 +231,11 @@ class Dask:
             raise ConfigError(
                 "running on a Dask scheduler needs dask.distributed: pip install 'netlab-sim[dask]'"
             ) from None
-        client = self.client if self.client is not None else Client(self.address)  # type: ignore[no-untyped-call]
+        try:
+            client = self.client if self.client is not None else Client(self.address)  # type: ignore[no-untyped-call]
+        except (ValueError, OSError, TimeoutError) as exc:
+            raise ConfigError(f"scheduler {self.address!r}: cannot connect to a Dask scheduler there ({exc}); "
+                              "expected an address like tcp://10.0.0.5:8786") from None  # fmt: skip
         try:
             # pure=False: two equal jobs are still two runs (Dask would otherwise merge them by hash).
             futures = client.map(function, list(jobs), pure=False)

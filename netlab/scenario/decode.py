@@ -9,7 +9,6 @@ Poisson(rate_pps=200.0)
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import enum
 import math
@@ -25,6 +24,7 @@ import yaml
 from netlab.errors import ConfigError, UnitError
 from netlab.mail.config import ScriptedMessage
 from netlab.options import did_you_mean
+from netlab.scenario.csvfile import CsvReader, CsvTable
 from netlab.scenario.dialect import Loader
 from netlab.scenario.fields import (
     field_unit,
@@ -69,8 +69,25 @@ class Ctx:
 
 
 def _show(value: object) -> str:
-    text = repr(value)
+    """*value* for an error message, at most 60 characters, computed from a clipped copy: a huge value (an
+    expanded alias, a long list) costs no more to show than a small one."""
+    text = repr(_clip(value, 3))
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _clip(value: object, depth: int) -> object:
+    if isinstance(value, str):
+        return value if len(value) <= 60 else value[:60] + "..."
+    if isinstance(value, list | tuple):
+        items = [_clip(v, depth - 1) for v in value[:6]] if depth > 0 else ["..."]
+        return [*items, "..."] if len(value) > len(items) else items
+    if isinstance(value, Mapping):
+        pairs = list(value.items())[:6] if depth > 0 else []
+        out = {_clip(k, 0): _clip(v, depth - 1) for k, v in pairs}
+        if len(value) > len(pairs):
+            out["..."] = "..."
+        return out
+    return value
 
 
 def convert(value: Any, tp: Any, unit: str | None, ctx: Ctx) -> Any:
@@ -221,40 +238,48 @@ def _shorthand(cls: type, value: Any, ctx: Ctx) -> Any:
     return construct(cls, {f.name: convert(value, type_hints(cls)[f.name], field_unit(f), ctx)}, ctx)
 
 
-def _csv_file(
-    spec: Mapping[str, Any], ctx: Ctx, what: str
-) -> tuple[Path, list[str], list[tuple[int, dict[str, Any]]], Ctx]:
-    """``{file: NAME.csv}`` (relative to the scenario): the path, the header's columns, each row with the line it
-    ends on, and the context of the ``file`` key (for errors about the file as a whole)."""
+def _csv_file(spec: Mapping[str, Any], ctx: Ctx, reader: CsvReader) -> tuple[CsvTable, Ctx]:
+    """``{file: NAME.csv}`` (relative to the scenario) read by *reader*, and the context of the ``file`` key (for
+    errors about the file as a whole)."""
     for key in spec:
         if key != "file":
             raise ctx.key(key, spec).error("unknown key" + did_you_mean(key, ["file"]))
     fctx = ctx.key("file", spec)
     path = ctx.base / convert(spec["file"], str, None, fctx)
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            rows = [(reader.line_num, row) for row in reader]
-    except OSError:
-        raise fctx.error(f"no such {what} {str(path)!r}") from None
-    return path, list(reader.fieldnames or []), rows, fctx
+    return reader.read(path, fctx.error), fctx
+
+
+_TRACE = CsvReader("trace file", required=("time_s",), optional=("size_bytes",))
 
 
 def _trace_file(spec: Mapping[str, Any], ctx: Ctx) -> Trace:
     """``trace: {file: t.csv}``: a CSV with columns ``time_s`` and (optionally) ``size_bytes``."""
-    path, columns, lines_rows, fctx = _csv_file(spec, ctx, "trace file")
-    rows = [row for _, row in lines_rows]
-    if not rows or "time_s" not in columns:
-        raise fctx.error(f"{path}: expected a CSV with a header line time_s[,size_bytes]")
-    try:
-        times = tuple(float(r["time_s"]) for r in rows)
-        sizes = tuple(int(r["size_bytes"]) for r in rows) if "size_bytes" in columns else None
-    except (TypeError, ValueError) as exc:
-        raise fctx.error(f"{path}: bad number in the trace ({exc})") from None
-    return typing.cast(Trace, construct(Trace, {"times_s": times, "sizes_bytes": sizes}, ctx))
+    table, _ = _csv_file(spec, ctx, _TRACE)
+    times, sizes = [], []
+    for row in table.rows:
+        cell = row.cells["time_s"].strip()
+        try:
+            t = float(cell)
+        except ValueError:
+            raise row.error("time_s", f"expected a time in seconds, got {cell!r}") from None
+        if not (t >= 0 and math.isfinite(t)):
+            raise row.error("time_s", f"expected a finite time >= 0 s, got {cell!r}")
+        times.append(t)
+        if "size_bytes" in table.columns:
+            cell = row.cells["size_bytes"].strip()
+            if not re.fullmatch(r"[0-9]+", cell) or int(cell) < 1:
+                raise row.error("size_bytes", f"expected a whole number of bytes >= 1, got {cell!r}")
+            sizes.append(int(cell))
+    return typing.cast(Trace, construct(Trace, {"times_s": tuple(times), "sizes_bytes": tuple(sizes) if sizes else
+                                                None}, ctx))  # fmt: skip
 
 
 _SEND_TEXT_COLUMNS = frozenset({"from", "to", "subject", "body", "password"})
+_SEND = CsvReader(
+    "send file",
+    required=("at", "from", "to"),
+    optional=tuple(k for k in fields_by_key(ScriptedMessage) if k not in ("at", "from", "to")),
+)
 
 
 def _send_file(spec: Mapping[str, Any], ctx: Ctx) -> tuple[ScriptedMessage, ...]:
@@ -263,19 +288,13 @@ def _send_file(spec: Mapping[str, Any], ctx: Ctx) -> tuple[ScriptedMessage, ...]
     ``password``, ``headers`` optional; an empty cell takes the default). ``to`` lists recipients separated by
     spaces, commas or semicolons; other cells read as in YAML (``3600``, ``5min``, ``40KB``, ``true``). Errors name
     the CSV file, its line and the column."""
-    path, columns, rows, fctx = _csv_file(spec, ctx, "file")
-    missing = [c for c in ("at", "from", "to") if c not in columns]
-    if missing:
-        raise fctx.error(f"{path}: expected a CSV with a header line naming at least at, from, to; "
-                         f"missing {', '.join(missing)}")  # fmt: skip
+    table, _ = _csv_file(spec, ctx, _SEND)
     out = []
-    for i, (line, row) in enumerate(rows):
-        rctx = Ctx(str(path), f"send[{i}]", line, ctx.base)
-        if None in row:
-            raise rctx.error(f"more cells than the {len(columns)} columns of the header")
+    for i, row in enumerate(table.rows):
+        rctx = Ctx(str(table.path), f"send[{i}]", row.line, ctx.base)
         data: dict[str, Any] = {}
-        for col, cell in row.items():
-            if cell is None or not cell.strip():
+        for col, cell in row.cells.items():
+            if not cell.strip():
                 continue
             if col == "to":
                 data[col] = [t for t in re.split(r"[\s,;]+", cell.strip()) if t]
@@ -285,7 +304,7 @@ def _send_file(spec: Mapping[str, Any], ctx: Ctx) -> tuple[ScriptedMessage, ...]
                 try:  # the scenario file's own scalar reading: 3600 -> int, 5min -> str, true -> bool
                     data[col] = yaml.load(cell, Loader=Loader)
                 except yaml.YAMLError as exc:
-                    raise rctx.key(col, row).error(f"not a YAML scalar: {cell!r} ({exc})") from None
+                    raise rctx.key(col, row.cells).error(f"not a YAML scalar: {cell!r} ({exc})") from None
         out.append(build(ScriptedMessage, data, rctx))
     return tuple(out)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["Dumper", "FlowMap", "FlowSeq", "LineMap", "LineSeq", "Loader"]
+__all__ = ["MAX_EXPANDED_NODES", "Dumper", "FlowMap", "FlowSeq", "LineMap", "LineSeq", "Loader"]
 
 
 class FlowMap(dict):  # type: ignore[type-arg]
@@ -37,8 +37,45 @@ class LineSeq(list):  # type: ignore[type-arg]
     lines: list[int]
 
 
+#: The most nodes (scalars, lists, mappings) a document may stand for once its aliases are expanded: a YAML
+#: "billion laughs" (``b: [*a, *a, ...]`` nested) is a few lines whose expansion fills the memory.
+MAX_EXPANDED_NODES = 2_000_000
+
+
 class Loader(yaml.SafeLoader):
-    """PyYAML's safe loader, building :class:`LineMap`/:class:`LineSeq` with line marks and refusing duplicate keys."""
+    """PyYAML's safe loader, building :class:`LineMap`/:class:`LineSeq` with line marks and refusing duplicate keys
+    and documents whose aliases expand past :data:`MAX_EXPANDED_NODES` nodes."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _check_expansion(node)
+        return super().construct_document(node)
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Count the nodes *root* stands for with every alias expanded (each shared node counted once per use, its
+    size computed once), refusing past the limit before anything is built."""
+    sizes: dict[int, int] = {}
+    # iterative post-order walk: a deep document must not exhaust the Python stack here either
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        if not done and any(id(c) not in sizes for c in children):
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+            continue
+        total = 1 + sum(sizes.get(id(c), 1) for c in children)
+        if total > MAX_EXPANDED_NODES:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the aliases (*name) here expand to more than {MAX_EXPANDED_NODES:,} values: refused "
+                "(a YAML alias bomb?)", node.start_mark)  # fmt: skip
+        sizes[id(node)] = total
 
 
 class Dumper(yaml.SafeDumper):

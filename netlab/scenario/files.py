@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -38,8 +39,13 @@ def load_scenario(path: str | Path) -> Scenario:
     ConfigError
         When the file is missing or unreadable, or anything in it is wrong (message ``FILE:LINE: KEY: ...``).
     """
+    if not isinstance(path, str | os.PathLike):
+        raise ConfigError(f"load_scenario: expected a file path (str or pathlib.Path), got {path!r:.60}")
     p = Path(path)
     try:
+        size = p.stat().st_size
+        if size > MAX_SCENARIO_BYTES:
+            raise ConfigError(_too_big(str(path), size))
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such scenario file") from None
@@ -50,6 +56,8 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def loads_scenario(text: str, source: str = "<string>") -> Scenario:
     """Read a scenario from YAML *text*; *source* names it in error messages (files are relative to cwd)."""
+    if not isinstance(text, str):
+        raise ConfigError(f"loads_scenario: expected YAML text (str), got {text!r:.60}")
     return _load_text(text, source, Path(), "scenario")
 
 
@@ -68,7 +76,19 @@ def save_scenario(scenario: Scenario, path: str | Path) -> None:
     Path(path).write_text(dump_scenario(scenario), encoding="utf-8")
 
 
+#: The largest scenario file read (its YAML is parsed in Python, about 7 s per MB, for the line numbers).
+MAX_SCENARIO_BYTES = 2_000_000
+
+
+def _too_big(where: str, size: int) -> str:
+    return (f"{where}: {size:,} bytes, more than the {MAX_SCENARIO_BYTES:,} a scenario file may have: put a big "
+            "topology in a GraphML/GML file (topology: {file: ...}) or use a generator, and traffic in a CSV "
+            "trace or send file")  # fmt: skip
+
+
 def _load_text(text: str, where: str, base: Path, default_name: str) -> Scenario:
+    if len(text) > MAX_SCENARIO_BYTES:
+        raise ConfigError(_too_big(where, len(text)))
     try:
         data = yaml.load(text, Loader=Loader)
     except yaml.MarkedYAMLError as exc:
@@ -77,4 +97,7 @@ def _load_text(text: str, where: str, base: Path, default_name: str) -> Scenario
         raise ConfigError(f"{where}{line}: invalid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: invalid YAML: {exc}") from None
+    except RecursionError:  # the parser recurses once per level: [[[[...]]]] 5,000 deep
+        raise ConfigError(f"{where}: invalid YAML: nested too deeply for netlab to read (a scenario needs a few "
+                          "levels; this one has thousands)") from None  # fmt: skip
     return scenario_from_data(data, where=where, source=where, base=base, default_name=default_name)

@@ -93,9 +93,10 @@ class Scenario:
     source: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
+        where = f"{self.source}: " if self.source else ""
+        self._check_types(where)
         object.__setattr__(self, "flows", tuple(self.flows))
         object.__setattr__(self, "faults", tuple(self.faults))
-        where = f"{self.source}: " if self.source else ""
         try:  # the topology checks its own numbers (LinkSpec, NodeSpec); the rest is walked here
             for key in ("flows", "routing", "faults", "run", "mail"):
                 check_numbers(getattr(self, key), key)
@@ -131,6 +132,35 @@ class Scenario:
             if w is not None and not w.finite and self.run.until_s is None and self.run.stop_after_delivered is None:
                 raise ConfigError(f"{where}mail.workload: the run would never end: give the workload a count or a "
                                   "stop, or set run.until")  # fmt: skip
+
+    def _check_types(self, where: str) -> None:
+        """Each part of the right kind (``Scenario(routing=42)`` or ``run(s, routing=42)`` from Python: an error
+        naming the argument, not an AttributeError deep in the run)."""
+        expected: list[tuple[str, object, type | tuple[type, ...], str]] = [
+            ("topology", self.topology, Topology, "a netlab.Topology"),
+            ("run", self.run, RunSpec, "a netlab.RunSpec"),
+            ("name", self.name, str, "a string"),
+        ]
+        if self.mail is not None:
+            from netlab.mail.config import MailSpec
+
+            expected.append(("mail", self.mail, MailSpec, "a MailSpec or None"))
+        for key, value, tp, what in expected:
+            if not isinstance(value, tp):
+                raise ConfigError(f"{where}{key}: expected {what}, got {value!r:.60}")
+        for key, tp, what in (("flows", FlowSpec, "netlab.FlowSpec"), ("faults", FaultSpec, "netlab.FaultSpec")):
+            items = getattr(self, key)
+            if isinstance(items, str | bytes) or not isinstance(items, tuple | list):
+                raise ConfigError(f"{where}{key}: expected a list of {what}, got {items!r:.60}")
+            for i, item in enumerate(items):
+                if not isinstance(item, tp):
+                    raise ConfigError(f"{where}{key}[{i}]: expected a {what}, got {item!r:.60}")
+        missing = [m for m in ("attach", "next_link", "topology_changed", "detection_delay_s")
+                   if not hasattr(self.routing, m)]  # fmt: skip
+        if missing or isinstance(self.routing, type):
+            raise ConfigError(f"{where}routing: expected a routing strategy (an object with attach, next_link, "
+                              f"topology_changed and detection_delay_s, such as netlab.OspfCost()), got "
+                              f"{self.routing!r:.60}")  # fmt: skip
 
     def override(self, *assignments: str, **values: Any) -> Scenario:
         """A copy with dotted keys replaced: ``s.override("routing.strategy=ospf", "run.until=10s")``.

@@ -12,6 +12,7 @@ with :mod:`netlab.units`), ``doc`` the description.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,6 +51,12 @@ class NodeSpec:
     def __post_init__(self) -> None:
         # "host" from Python or a file becomes Role.HOST, which still equals "host"
         object.__setattr__(self, "role", Role.parse(self.role, f"node {self.name!r}: role", TopologyError))
+        if self.ip is not None:
+            try:
+                ipaddress.IPv4Address(self.ip)
+            except ValueError:
+                raise TopologyError(f"node {self.name!r}: ip: expected an IPv4 address like '10.0.0.1', got "
+                                    f"{self.ip!r:.60}") from None  # fmt: skip
         for name in ("x", "y"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)):
@@ -108,6 +115,13 @@ class Topology:
             raise TopologyError(
                 f"a topology needs at least one link; {len(self.nodes)} node(s) and no links carry nothing"
             )
+        ips: dict[str, str] = {}
+        for i, n in enumerate(self.nodes):
+            if n.ip is not None:
+                ip = str(ipaddress.IPv4Address(n.ip))
+                if ip in ips:
+                    raise TopologyError(f"nodes[{i}] ({n.name}).ip: {ip} is already the address of {ips[ip]!r}")
+                ips[ip] = n.name
         pairs: set[tuple[str, str]] = set()
         for i, link in enumerate(self.links):
             for end in (link.a, link.b):

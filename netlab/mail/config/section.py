@@ -13,6 +13,7 @@ the scenario; :mod:`netlab.mail.config` is the import path for the section and i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from netlab.errors import ConfigError
@@ -66,6 +67,17 @@ class MailSpec:
                               f"got {self.dkim_key_bits!r}")  # fmt: skip
         from datetime import datetime
 
+        if not (0 < self.resolver_timeout_s < math.inf):
+            raise ConfigError(f"mail.resolver_timeout: expected a positive, finite time like '2s', got "
+                              f"{self.resolver_timeout_s!r} s (a resolver that waits 0 s hears no answer)")  # fmt: skip
+        if (
+            isinstance(self.resolver_retries, bool)
+            or not isinstance(self.resolver_retries, int)
+            or not (0 <= self.resolver_retries <= 100)
+        ):
+            raise ConfigError(
+                f"mail.resolver_retries: expected a whole number in 0..100, got {self.resolver_retries!r}"
+            )
         try:
             when = datetime.fromisoformat(self.epoch)
         except (TypeError, ValueError):

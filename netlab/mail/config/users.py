@@ -77,6 +77,13 @@ class UserSpec:
     fetch: FetchSpec | None = option(None, doc="how the mail program on `client` fetches the user's mail (POP3 or "
                                      "IMAP); none: the mail stays in the mailbox")  # fmt: skip
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "may_send_as", tuple(self.may_send_as))
+        for key in ("address", "password", "client", "msa"):
+            one_line(key, getattr(self, key))
+        for i, other in enumerate(self.may_send_as):
+            one_line(f"may_send_as[{i}]", other)
+
 
 @dataclass(frozen=True, slots=True)
 class ScriptedMessage:
@@ -92,6 +99,34 @@ class ScriptedMessage:
     attachment_bytes: int = option(0, key="attachment", unit="size", doc="size of a binary attachment (0: none)")
     password: str | None = option(None, doc="AUTH password (default the user's; 'none' skips AUTH)")
     headers: bool = option(True, doc="false: leave Date and Message-ID for the MSA to add")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "to", tuple(self.to))
+        one_line("from", self.sender)
+        one_line("subject", self.subject)
+        if self.password is not None:
+            one_line("password", self.password)
+        for i, t in enumerate(self.to):
+            one_line(f"to[{i}]", t)
+        for key, n in (("body_size", self.body_bytes), ("attachment", self.attachment_bytes)):
+            if n is not None and n > MAX_GENERATED_BYTES:
+                raise ConfigError(f"{key}: {n:,} bytes is more than netlab generates for one message (at most "
+                                  f"{MAX_GENERATED_BYTES:,}; an MSA refuses far less: its size_limit)")  # fmt: skip
+
+
+#: The largest body or attachment a scripted message may ask netlab to generate (bytes); the default MSA size
+#: limit (Postfix's message_size_limit) is 10,240,000.
+MAX_GENERATED_BYTES = 100_000_000
+_BREAKS = frozenset("\r\n\0\x0b\x0c\x85\u2028\u2029")
+
+
+def one_line(key: str, value: object) -> None:
+    """Refuse a value that becomes a header line or an SMTP argument when it holds a line break (CR, LF and the
+    other breaks str.splitlines knows) or NUL: "Subject: hi\\r\\nBcc: eve" would be two headers (header
+    injection)."""
+    if isinstance(value, str) and not _BREAKS.isdisjoint(value):
+        raise ConfigError(f"{key}: {value!r:.80} holds a line break or NUL; a header or SMTP command built from "
+                          "it would be split in two (header injection): give it on one line")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,6 +74,10 @@ class LineAssembler:
         self._literal = b""
         return None
 
+    def first_piece(self) -> bytes:
+        """The first line of the command being assembled (where its tag is), ``b""`` if none."""
+        return self._pieces[0] if self._pieces else b""
+
     def feed_literal(self, data: bytes) -> list[bytes] | None:
         """Add literal octets (exactly :attr:`literal_needed` of them, or fewer in several calls)."""
         if not self.literal_needed:

@@ -34,6 +34,9 @@ __all__ = ["CAPABILITIES", "ImapServerSession"]
 CAPABILITIES = "IMAP4rev1 IDLE LITERAL+"
 _FLAGS = "(\\Answered \\Flagged \\Deleted \\Seen \\Draft)"
 _MAX_LINE = 8192  # octets; RFC 7162 §4 recommends servers accept at least 8000
+#: The largest literal before LOGIN (a user name or a password) and after (an APPEND of a message), in octets.
+MAX_LITERAL_UNAUTHENTICATED = 8192
+MAX_LITERAL = 50_000_000
 
 
 class ImapServerSession:
@@ -120,11 +123,30 @@ class ImapServerSession:
         """The connection dropped: nothing is expunged (``\\Deleted`` flags stay for a later EXPUNGE)."""
         self.closed = True
 
+    @property
+    def literal_limit(self) -> int:
+        """The largest literal this session takes now (octets): before LOGIN only what a user name or password
+        needs, so an unauthenticated client cannot make the server buffer (RFC 7888 §4, RFC 9051 §7.1's TOOBIG)."""
+        return MAX_LITERAL if self.user is not None else MAX_LITERAL_UNAUTHENTICATED
+
     def _pieces(self, pieces: list[bytes] | None, line: bytes) -> bytes:
         if pieces is None:
             # a synchronising literal waits for our go-ahead; LITERAL+ ({n+}) does not (RFC 7888)
             announced = line.rstrip(b"\r\n")
             synchronising = announced.endswith(b"}") and not announced.endswith(b"+}")
+            needed, limit = self._assembler.literal_needed, self.literal_limit
+            if needed > limit:
+                # refused before one octet is buffered: the client of a synchronising literal sends nothing more
+                # for this command; a LITERAL+ client is already sending, so the session ends (RFC 7888 §4)
+                first = self._assembler.first_piece()
+                self._assembler = LineAssembler()
+                text = f"[TOOBIG] literal of {needed:,} octets, more than the {limit:,} taken " + (
+                    "here" if self.user is not None else "before LOGIN"
+                )
+                if synchronising:
+                    return f"{_tag_of(first)} NO {text}\r\n".encode()
+                self.closed, self.state = True, "LOGOUT"
+                return f"* BYE {text}\r\n".encode()
             return b"+ Ready for literal data\r\n" if synchronising else b""
         self.commands += 1
         try:
