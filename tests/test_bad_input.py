@@ -7,6 +7,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 from mail_helpers import BASE, scenario, send
@@ -112,8 +113,8 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> Path:
     [
         (lambda d: (d / "meta.json").write_text("{"), r"meta.json: not a netlab result's metadata \(unreadable JSON"),
         (lambda d: (d / "meta.json").write_text("[1, 2]"), r"meta.json: not a netlab result's metadata"),
-        (lambda d: (d / "links.csv").write_bytes(b"\xff\xfe\x00garbage"), r"links.csv: a damaged results table"),
-        (lambda d: (d / "flows.csv").write_text("flow,oops\nx,1\n"), r"the saved results cannot be plotted"),
+        (lambda d: (d / "links.parquet").write_bytes(b"\xff\xfe\x00garbage"), r"links.parquet: not a readable"),
+        (lambda d: pd.DataFrame({"flow": ["x"], "oops": [1]}).to_parquet(d / "flows.parquet"), r"cannot be plotted"),
     ],
 )
 def test_plot_on_damaged_results_is_an_error(
