@@ -65,7 +65,7 @@ def message_frames(res: Results, message_id: str | None = None, *, rcpt: str | N
     *frames_per_stage* frames; in an SMTP stage the segments move from the client's node to the server's,
     otherwise they wait at the host the message is at."""
     from netlab.plots.compare import node_positions
-    from netlab.plots.mail import message_stages
+    from netlab.plots.mail import chosen_message, message_stages
 
     if res.scenario is None:
         raise ConfigError("animate_message: these results carry no scenario (no topology to draw on)")
@@ -77,7 +77,7 @@ def message_frames(res: Results, message_id: str | None = None, *, rcpt: str | N
     G.add_nodes_from(pos)
     G.add_edges_from((link.a, link.b) for link in topo.links)
     stages = message_stages(res, message_id, rcpt)
-    sender_host = _submitting_host(res, _chosen(res, message_id, rcpt)["message_id"])
+    sender_host = _submitting_host(res, chosen_message(res, message_id, rcpt)["message_id"])
     frames: list[Frame] = []
     here = sender_host or next(iter(pos))
     for i, (label, start, end) in enumerate(stages):
@@ -96,18 +96,6 @@ def message_frames(res: Results, message_id: str | None = None, *, rcpt: str | N
             points = tuple(_along(path, f * (1 + lag * (SEGMENTS - 1)) - lag * j) for j in range(SEGMENTS))
             frames.append(Frame(start + f * (end - start), label, i, points))
     return frames
-
-
-def _chosen(res: Results, message_id: str | None, rcpt: str | None) -> Any:
-    """The messages row :func:`~netlab.plots.mail.message_stages` draws (it has checked there is one)."""
-    m = res.tables["messages"]
-    rows = m[m["kind"] == "mail"]
-    if message_id is not None:
-        rows = rows[rows["message_id"] == message_id]
-    if rcpt is not None:
-        rows = rows[rows["rcpt_to"] == rcpt]
-    delivered = rows[rows["status"] == "delivered"]
-    return (delivered if len(delivered) else rows).iloc[0]
 
 
 def _submitting_host(res: Results, message_id: str) -> str | None:
@@ -129,7 +117,7 @@ def animate_message(res: Results, message_id: str | None = None, *, rcpt: str | 
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation
 
-    from netlab.plots.mail import message_stages, plot_message_timeline
+    from netlab.plots.mail import chosen_message, message_stages, plot_message_timeline
     from netlab.plots.topology import draw_topology
 
     frames = message_frames(res, message_id, rcpt=rcpt, frames_per_stage=frames_per_stage)
@@ -139,7 +127,7 @@ def animate_message(res: Results, message_id: str | None = None, *, rcpt: str | 
     fig, (ax_topo, ax_time) = plt.subplots(1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [1.2, 1]})
     draw_topology(res.scenario.topology, ax=ax_topo, labels=False)
     plot_message_timeline(res, message_id, rcpt, ax=ax_time)
-    row = _chosen(res, message_id, rcpt)
+    row = chosen_message(res, message_id, rcpt)
     fig.suptitle(f"message {row['message_id']} to {row['rcpt_to']}")
     topo = res.scenario.topology
     if len(topo.nodes) <= 40:  # names on a small graph; on a large one they would hide it

@@ -39,20 +39,7 @@ def message_stages(
     Waits are ``queue at HOST``; SMTP transactions carrying the message are ``SMTP CLIENT -> SERVER``; then
     ``file into mailbox`` and ``wait for the client`` (until ``retrieved_s``). Default: the first delivered mail.
     """
-    if "messages" not in results.tables:
-        raise ConfigError("message timeline: these results have no mail (no 'messages' table)")
-    m = results.tables["messages"]
-    rows = m[m["kind"] == "mail"]
-    if message_id is not None:
-        rows = rows[rows["message_id"] == message_id]
-    if rcpt is not None:
-        rows = rows[rows["rcpt_to"] == rcpt]
-    delivered = rows[rows["status"] == "delivered"]
-    if len(delivered):
-        rows = delivered
-    if not len(rows):
-        raise ConfigError(f"message timeline: no mail row for message_id={message_id!r}, rcpt={rcpt!r}")
-    row = rows.iloc[0]
+    row = chosen_message(results, message_id, rcpt)
     hosts = str(row["hop_hosts"]).split() if isinstance(row["hop_hosts"], str) else []
     times = [float(t) for t in str(row["hop_times_s"]).split()] if isinstance(row["hop_times_s"], str) else []
     stages: list[tuple[str, float, float]] = []
@@ -166,3 +153,22 @@ def plot_mail_delivery_cdf(source: Results | Comparison, ax: Axes | None = None,
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.18), frameon=False)
     ax.set_title("mail delivery time (gap below 1: bounced, rejected or still queued)")
     return ax
+
+
+def chosen_message(results: Results, message_id: str | None = None, rcpt: str | None = None) -> Any:
+    """The ``messages`` row of one (message, recipient): of *message_id* and *rcpt* where given, a delivered one
+    first (default: the first delivered mail); a ConfigError when there is none."""
+    if "messages" not in results.tables:
+        raise ConfigError("message timeline: these results have no mail (no 'messages' table)")
+    m = results.tables["messages"]
+    rows = m[m["kind"] == "mail"]
+    if message_id is not None:
+        rows = rows[rows["message_id"] == message_id]
+    if rcpt is not None:
+        rows = rows[rows["rcpt_to"] == rcpt]
+    delivered = rows[rows["status"] == "delivered"]
+    if len(delivered):
+        rows = delivered
+    if not len(rows):
+        raise ConfigError(f"message timeline: no mail row for message_id={message_id!r}, rcpt={rcpt!r}")
+    return rows.iloc[0]

@@ -104,6 +104,24 @@ class Answers:
         return self._records.get(self.key(name, rtype), ())
 
 
+def _rounds(check: Callable[[Answers], T], answers: Answers) -> Generator[tuple[str, str], None, T]:
+    """Run *check* until it needs no more answers: yields each ``(name, rtype)`` it lacks (the caller learns the
+    answer into *answers* before the next), returns the check's value."""
+    for _ in range(_MAX_ROUNDS):
+        answers.missing.clear()
+        try:
+            result = check(answers)
+        except NeedLookup:
+            pass
+        else:
+            if not answers.missing:
+                return result
+        for name, rtype in dict.fromkeys(answers.missing):
+            answers.queries += 1
+            yield name, rtype
+    raise RuntimeError(f"DNS check asked more than {_MAX_ROUNDS} rounds of lookups")  # pragma: no cover
+
+
 def resolve_with(resolver: Resolver, check: Callable[[Answers], T],
                  answers: Answers | None = None) -> Generator[simpy.Event, Any, T]:  # fmt: skip
     """Run *check* (a synchronous function of an :class:`Answers`) until it needs no more answers; its value.
@@ -112,26 +130,20 @@ def resolve_with(resolver: Resolver, check: Callable[[Answers], T],
     runs again. NXDOMAIN is told as None, a failed lookup (timeouts, SERVFAIL) as the DnsTempFail it raised.
     """
     answers = Answers() if answers is None else answers
-    for _ in range(_MAX_ROUNDS):
-        answers.missing.clear()
+    rounds = _rounds(check, answers)
+    while True:
         try:
-            result = check(answers)
-        except NeedLookup:
-            pass
+            name, rtype = next(rounds)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        try:
+            records: tuple[Record, ...] = tuple((yield resolver.query(name, rtype)))
+        except DnsNxDomain:
+            answers.learn(name, rtype, None)
+        except DnsTempFail as exc:
+            answers.learn(name, rtype, exc)
         else:
-            if not answers.missing:
-                return result
-        for name, rtype in dict.fromkeys(answers.missing):
-            answers.queries += 1
-            try:
-                records: tuple[Record, ...] = tuple((yield resolver.query(name, rtype)))
-            except DnsNxDomain:
-                answers.learn(name, rtype, None)
-            except DnsTempFail as exc:
-                answers.learn(name, rtype, exc)
-            else:
-                answers.learn(name, rtype, tuple(r.value for r in records), records)
-    raise RuntimeError(f"DNS check asked more than {_MAX_ROUNDS} rounds of lookups")  # pragma: no cover
+            answers.learn(name, rtype, tuple(r.value for r in records), records)
 
 
 def resolve_from_zones(zones: ZoneSet, check: Callable[[Answers], T], answers: Answers | None = None) -> T:
@@ -140,21 +152,15 @@ def resolve_from_zones(zones: ZoneSet, check: Callable[[Answers], T], answers: A
     For tests and for checking a scenario's records at load time; the simulation uses :func:`resolve_with`.
     """
     answers = Answers() if answers is None else answers
-    for _ in range(_MAX_ROUNDS):
-        answers.missing.clear()
+    rounds = _rounds(check, answers)
+    while True:
         try:
-            result = check(answers)
-        except NeedLookup:
-            pass
+            name, rtype = next(rounds)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        got = zones.lookup(name, rtype)
+        if got.rcode == "NXDOMAIN":
+            answers.learn(name, rtype, None)
         else:
-            if not answers.missing:
-                return result
-        for name, rtype in dict.fromkeys(answers.missing):
-            answers.queries += 1
-            got = zones.lookup(name, rtype)
-            if got.rcode == "NXDOMAIN":
-                answers.learn(name, rtype, None)
-            else:
-                records = tuple(r for r in got.answer if r.rtype == rtype)
-                answers.learn(name, rtype, tuple(r.value for r in records), records)
-    raise RuntimeError(f"DNS check asked more than {_MAX_ROUNDS} rounds of lookups")  # pragma: no cover
+            records = tuple(r for r in got.answer if r.rtype == rtype)
+            answers.learn(name, rtype, tuple(r.value for r in records), records)
