@@ -130,6 +130,15 @@ def test_a_relay_footer_breaks_the_signature_visibly() -> None:
     assert "bad signature data" in "\n".join(res.maillog.text)
 
 
+@pytest.mark.parametrize("footer", ["-- \r\nsent via the list", "-- \nsent via the list\r\n"])
+def test_a_footer_written_with_crlf_stays_smtp_lines(footer: str) -> None:
+    """The footer's line ends become CRLF whether the scenario wrote LF or CRLF (not CR CR LF)."""
+    _, system = run({"servers": _servers(footer=footer, smarthost="mx2"), "send": [send(["bob@b.test"])]})
+    raw = mailbox(system, "mx1", "bob")[0]
+    assert raw.endswith(b"-- \r\nsent via the list\r\n")
+    assert raw.count(b"\r") == raw.count(b"\r\n")
+
+
 def test_same_seed_same_signature() -> None:
     a = mailbox(run({"servers": _servers(), "send": [send(["bob@b.test"])]})[1], "mx1", "bob")[0]
     b = mailbox(run({"servers": _servers(), "send": [send(["bob@b.test"])]})[1], "mx1", "bob")[0]

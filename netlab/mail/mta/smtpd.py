@@ -20,7 +20,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from netlab.mail.config.servers import RelayRefusal, ServerRole, SpamAction, SpfAction, dnsbl_sites
-from netlab.mail.content.message import Envelope, count_received, prepend_header, received_header, sim_datetime
+from netlab.mail.content.message import (
+    Envelope,
+    count_received,
+    normalize_crlf,
+    prepend_header,
+    received_header,
+    sim_datetime,
+)
 from netlab.mail.content.spam import SessionInfo, x_spam_status
 from netlab.mail.dns.lookups import Answers, resolve_with
 from netlab.mail.dns.resolver import DnsTempFail
@@ -91,6 +98,8 @@ class Smtpd:
         }
         self.submission = spec.role == ServerRole.MSA
         self.spf_action = SpfAction(spec.spf)  # the spec's member (or its string, for a spec built by hand)
+        # The footer as SMTP lines, made once: LF and CRLF line ends alike become CRLF (as normalize_crlf does)
+        self.footer = None if spec.footer is None else normalize_crlf(spec.footer.encode()) or b"\r\n"
         self.spf_rejected = 0  # recipients refused for an SPF fail
         self.postgrey = (Postgrey(spec.greylist_delay_s, spec.greylist_retry_window_s, spec.greylist_max_age_s,
                                   spec.greylist_awl) if spec.greylist else None)  # fmt: skip
@@ -312,8 +321,8 @@ class Smtpd:
                 return Reply(550, f"Message content rejected (spam score {verdict.score:.1f})", "5.7.1")
             if action is SpamAction.TAG and local_rcpts:
                 data = prepend_header(data, "X-Spam-Status", x_spam_status(verdict, self.spam.threshold))
-        if spec.footer is not None:
-            data = data + spec.footer.replace("\n", "\r\n").encode() + (b"" if spec.footer.endswith("\n") else b"\r\n")
+        if self.footer is not None:
+            data = data + self.footer
         signer = from_domain(data) if self.dkim_keys else None
         key = signing_key(self.dkim_keys[signer], now) if signer is not None and signer in self.dkim_keys else None
         if key is not None:
