@@ -10,7 +10,7 @@ from email.parser import BytesParser
 from typing import Any
 
 import pytest
-from mail_helpers import mailbox, run, send
+from mail_helpers import mailbox, run, scenario, send
 
 from netlab.errors import ConfigError
 from netlab.mail.config import MailSpec
@@ -145,3 +145,17 @@ def test_same_seed_same_signature() -> None:
     c = mailbox(run({"servers": _servers(), "send": [send(["bob@b.test"])]}, seed=2)[1], "mx1", "bob")[0]
     sig = _parse(a)["DKIM-Signature"]
     assert sig == _parse(b)["DKIM-Signature"] and sig != _parse(c)["DKIM-Signature"]
+
+
+@pytest.mark.parametrize(
+    ("mail", "message"),
+    [
+        ({"dkim_selector": "my selector"}, r"mail.dkim_selector: expected a DNS name .* got 'my selector'"),
+        ({"dkim_selector": ""}, r"mail.dkim_selector: expected a DNS name"),
+        ({"dkim_rotations": [{"domain": "a.test", "at": 10, "selector": "a..b"}]}, r"selector: expected a DNS name"),
+    ],
+)
+def test_a_selector_that_is_no_dns_name_is_refused(mail: dict[str, Any], message: str) -> None:
+    """The selector becomes <selector>._domainkey.<domain>: a space or an empty label would publish nothing."""
+    with pytest.raises(ConfigError, match=message):
+        scenario({"servers": _servers(), **mail})

@@ -27,7 +27,7 @@ from netlab.mail.config.servers import (
     ServerSpec,
 )
 from netlab.mail.config.users import MailWorkloadSpec, ScriptedMessage, UserSpec
-from netlab.mail.content.address import Address
+from netlab.mail.content.address import Address, is_dns_name
 from netlab.topology.spec import option
 
 __all__ = ["MailSpec"]
@@ -62,6 +62,9 @@ class MailSpec:
     def __post_init__(self) -> None:
         for name in ("domains", "servers", "users", "records", "blocklists", "dkim_rotations", "send"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        if not (isinstance(self.dkim_selector, str) and is_dns_name(self.dkim_selector)):
+            raise ConfigError(f"mail.dkim_selector: expected a DNS name (letters, digits, hyphens, dots), "
+                              f"got {self.dkim_selector!r:.80}")  # fmt: skip
         if isinstance(self.dkim_key_bits, bool) or self.dkim_key_bits not in range(1024, 4097, 2):
             raise ConfigError(f"mail.dkim_key_bits: expected an even number of bits from 1024 to 4096 (RFC 8301), "
                               f"got {self.dkim_key_bits!r}")  # fmt: skip

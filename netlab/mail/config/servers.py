@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 from netlab.errors import ConfigError
+from netlab.mail.content.address import is_dns_name
 from netlab.options import Choice
 from netlab.topology.spec import option
 
@@ -315,6 +316,9 @@ class DkimRotationSpec:
                                      "(default: at)")  # fmt: skip
 
     def __post_init__(self) -> None:
+        if self.selector is not None and not (isinstance(self.selector, str) and is_dns_name(self.selector)):
+            raise ConfigError(f"dkim_rotations {self.domain}: selector: expected a DNS name (letters, digits, "
+                              f"hyphens, dots), got {self.selector!r:.80}")  # fmt: skip
         _check_window(self.at_s, None, f"dkim_rotations {self.domain}")
         if self.publish_s is not None:
             _check_window(self.publish_s, None, f"dkim_rotations {self.domain}")

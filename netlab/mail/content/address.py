@@ -21,7 +21,7 @@ from typing import overload
 
 from netlab.mail.errors import MailAddressError
 
-__all__ = ["Address", "parse_address", "qualify"]
+__all__ = ["Address", "is_dns_name", "parse_address", "qualify"]
 
 # RFC 5321 §4.1.2: atext for dot-atoms, qtext/quoted-pair for quoted strings.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -81,12 +81,20 @@ class Address:
         return "" if self.is_null else f"{self.local}@{self.domain}"
 
 
+def is_dns_name(name: str) -> bool:
+    """*name* is dot-separated labels of letters, digits and inner hyphens (RFC 1035 §2.3.1), 255 octets at most:
+    a host or domain name, or a DKIM selector (RFC 6376 §3.1).
+
+    >>> is_dns_name("mail-2024.example"), is_dns_name("bad selector"), is_dns_name("a..b")
+    (True, False, False)
+    """
+    return 0 < len(name) <= MAX_DOMAIN and all(_LABEL.fullmatch(label) for label in name.split("."))
+
+
 def _valid_domain(domain: str) -> bool:
-    if len(domain) > MAX_DOMAIN or not domain:
-        return False
     if domain.startswith("["):
-        return bool(_IPV4_LITERAL.fullmatch(domain) or _IPV6_LITERAL.fullmatch(domain))
-    return all(_LABEL.fullmatch(label) for label in domain.split("."))
+        return len(domain) <= MAX_DOMAIN and bool(_IPV4_LITERAL.fullmatch(domain) or _IPV6_LITERAL.fullmatch(domain))
+    return is_dns_name(domain)
 
 
 def _strip_path(text: str) -> str:
