@@ -15,9 +15,9 @@ hosts with two users each; the last domain's third client host is the DNS server
 (``--messages``) from every user at random over a simulated day (the workload's default sizes: lognormal
 bodies of median 2,000 B, 15 % with an attachment of median 50 KB), half the users fetching over IMAP IDLE and
 half over POP3 every 5 minutes, both deleting what they fetched (mail kept on the server is held in memory:
-about 43 KB of peak RSS per pair in two 10,000-message runs), no background flows, and the run ends when every (message, recipient) pair is final;
-mail conservation is checked as in every run. It adds messages, pairs delivered, SMTP transactions and
-messages per wall second to its row.
+about 43 KB of peak RSS per pair in two 10,000-message runs), no background flows, and the run ends when every
+(message, recipient) pair is final; mail conservation is checked as in every run. It adds messages, pairs
+delivered, SMTP transactions and messages per wall second to its row.
 
 ``--decisions`` measures instead the routing cost per decision of each strategy at 100, 1,000 and 5,000
 routers, microseconds per packet routed from host to host (each hop's decision included): the first packets
