@@ -8,7 +8,7 @@ the round trip is ``2 * delay_s`` plus serialisation and queueing.
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import netlab
@@ -40,7 +40,6 @@ class Bulk:
     delivered_bytes: list[int]
     seconds: float
     stack: TransportStack
-    rtt_samples: list[float] = field(default_factory=list)
 
     @property
     def goodput_bps(self) -> list[float]:

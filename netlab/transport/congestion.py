@@ -242,10 +242,10 @@ class Cubic:
         acked = acked_bytes / mss
         b = self.beta
         v.w_est += 3 * (1 - b) / (1 + b) * acked / cwnd  # RFC 9438 (4)
-        if self.c * (t - v.k) ** 3 + v.w_max < v.w_est:
+        if self.w_cubic(t, v.w_max, v.k) < v.w_est:
             w.cwnd = v.w_est * mss  # Reno-friendly region
             return
-        target = min(max(self.c * (t + rtt - v.k) ** 3 + v.w_max, cwnd), 1.5 * cwnd)
+        target = min(max(self.w_cubic(t + rtt, v.w_max, v.k), cwnd), 1.5 * cwnd)
         w.cwnd = (cwnd + (target - cwnd) / cwnd * acked) * mss
 
     def on_congestion(self, w: CongestionState, now_s: float) -> float:
