@@ -11,6 +11,7 @@ import pytest
 from loopback import TIMEOUT_S, loopback
 
 from netlab.mail.content.message import build_message, parse, to_bytes
+from netlab.mail.errors import ProtocolError
 from netlab.mail.imap import ImapClient, ImapServerSession
 from netlab.mail.imap.parse import (
     ImapSyntaxError,
@@ -378,3 +379,43 @@ def test_a_brace_or_bare_cr_that_is_no_literal_gets_a_tagged_bad(store: MessageS
 @pytest.mark.parametrize("line", [b"{\r\n", b"\r\n", b"(\r\n"])
 def test_a_line_without_a_tag_gets_an_untagged_bad(store: MessageStore, line: bytes) -> None:
     assert ImapServerSession(store).feed_line(line).startswith(b"* BAD ")
+
+
+@pytest.mark.parametrize(
+    ("tls", "plaintext_auth", "caps", "login"),
+    [
+        (False, True, "IMAP4rev1 IDLE LITERAL+", "OK"),
+        (True, True, "IMAP4rev1 IDLE LITERAL+ STARTTLS", "OK"),
+        (True, False, "IMAP4rev1 IDLE LITERAL+ STARTTLS LOGINDISABLED", "NO [PRIVACYREQUIRED]"),
+    ],
+)
+def test_starttls_and_logindisabled_before_tls(
+    store: MessageStore, tls: bool, plaintext_auth: bool, caps: str, login: str
+) -> None:
+    # RFC 3501 §6.2.1 (STARTTLS only where TLS can start) and §6.2.3 (LOGINDISABLED: LOGIN refused in clear)
+    session = ImapServerSession(store, tls=tls, plaintext_auth=plaintext_auth)
+    assert f"[CAPABILITY {caps}]" in session.greeting().decode()
+    assert session.feed_line(b"a1 CAPABILITY\r\n").decode().startswith(f"* CAPABILITY {caps}\r\n")
+    assert session.feed_line(b"a2 LOGIN bob pw\r\n").decode().startswith(f"a2 {login}")
+
+
+def test_starttls_hands_the_connection_to_tls_then_login_works(store: MessageStore) -> None:
+    session = ImapServerSession(store, tls=True, plaintext_auth=False)
+    assert session.feed_line(b"a1 STARTTLS\r\n") == b"a1 OK Begin TLS negotiation now\r\n"
+    assert session.starttls_pending and not session.secure
+    with pytest.raises(ProtocolError):
+        session.feed_line(b"a2 NOOP\r\n")  # nothing may be read in clear after the OK (RFC 3207 §4.2 likewise)
+    session.tls_started()
+    assert session.secure and not session.starttls_pending
+    assert session.feed_line(b"a2 CAPABILITY\r\n").startswith(b"* CAPABILITY IMAP4rev1 IDLE LITERAL+\r\n")
+    assert session.feed_line(b"a3 LOGIN bob pw\r\n").startswith(b"a3 OK")
+    assert session.feed_line(b"a4 STARTTLS\r\n").startswith(b"a4 BAD")  # in the authenticated state: not allowed
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"tls": False}])
+def test_starttls_without_tls_is_refused(store: MessageStore, kwargs: dict[str, bool]) -> None:
+    session = ImapServerSession(store, **kwargs)
+    assert session.feed_line(b"a1 STARTTLS\r\n") == b"a1 BAD STARTTLS not available\r\n"
+    assert not session.starttls_pending
+    with pytest.raises(ProtocolError):
+        session.tls_started()

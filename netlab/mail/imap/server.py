@@ -48,17 +48,32 @@ class ImapServerSession:
         The message store; LOGIN checks its passwords, SELECT opens the user's mailboxes.
     hostname
         Named in the greeting.
+    tls
+        The transport under this session can start TLS: only then is ``STARTTLS`` advertised and taken.
+    plaintext_auth
+        False: before TLS is active the session advertises ``LOGINDISABLED`` and refuses LOGIN (RFC 3501 §6.2.3,
+        ``[PRIVACYREQUIRED]``), so no password crosses in clear.
 
     Notes
     -----
     A line ending in ``{n}`` announces a literal: the caller reads exactly :attr:`literal_needed` octets and
     passes them to :meth:`feed_literal` (feeding them as lines works too). A synchronising literal gets a
     ``+`` continuation back; ``{n+}`` (LITERAL+) does not.
+
+    STARTTLS (RFC 3501 §6.2.1) is the seam every server session of netlab shares with its transport: after the
+    tagged ``OK`` the session's :attr:`starttls_pending` is True; the transport sends that reply, starts TLS on
+    the connection and calls :meth:`tls_started` (the session feeds nothing in between).
     """
 
-    def __init__(self, store: MessageStore, *, hostname: str = "netlab") -> None:
+    def __init__(
+        self, store: MessageStore, *, hostname: str = "netlab", tls: bool = False, plaintext_auth: bool = True
+    ) -> None:
         self.store = store
         self.hostname = hostname
+        self.tls = tls
+        self.plaintext_auth = plaintext_auth
+        self.secure = False  # TLS active (after tls_started)
+        self.starttls_pending = False
         self.state = "NOT_AUTHENTICATED"
         self.closed = False
         self.user: str | None = None
@@ -84,14 +99,35 @@ class ImapServerSession:
         """True while the client waits in IDLE (new mail is pushed by :meth:`notify_new`)."""
         return self._idle_tag is not None
 
+    @property
+    def capabilities(self) -> str:
+        """What ``CAPABILITY`` lists now: STARTTLS while TLS can still start, LOGINDISABLED while LOGIN waits for it."""
+        extra = ""
+        if self.tls and not self.secure:
+            extra += " STARTTLS"
+        if not self.plaintext_auth and not self.secure:
+            extra += " LOGINDISABLED"
+        return CAPABILITIES + extra
+
     def greeting(self) -> bytes:
         """The untagged OK the server sends first (with its capabilities, saving a round trip)."""
-        return f"* OK [CAPABILITY {CAPABILITIES}] {self.hostname} IMAP4rev1 server ready\r\n".encode()
+        return f"* OK [CAPABILITY {self.capabilities}] {self.hostname} IMAP4rev1 server ready\r\n".encode()
+
+    def tls_started(self) -> None:
+        """The transport finished the TLS handshake that STARTTLS announced: the session is now secure.
+
+        The client must ask for capabilities again (RFC 3501 §6.2.1); STARTTLS and LOGINDISABLED are gone.
+        """
+        if not self.starttls_pending:
+            raise ProtocolError("tls_started() without a STARTTLS the session accepted")
+        self.starttls_pending, self.secure = False, True
 
     def feed_line(self, line: bytes) -> bytes:
         """Handle one line (CRLF included); return the response bytes (``b""`` while a command is incomplete)."""
         if self.closed:
             raise ProtocolError("IMAP session is closed")
+        if self.starttls_pending:
+            raise ProtocolError("IMAP input while the TLS handshake is due (call tls_started() first)")
         if self._idle_tag is not None and not self.literal_needed:
             tag, self._idle_tag = self._idle_tag, None
             if line.rstrip(b"\r\n").upper() == b"DONE":
@@ -200,7 +236,15 @@ class ImapServerSession:
     # --- commands: each returns (untagged bytes, tagged status text) -----------------------------------------
 
     def _capability(self, tag: str, args: list[Token]) -> tuple[bytes, str]:
-        return f"* CAPABILITY {CAPABILITIES}\r\n".encode(), "OK CAPABILITY completed"
+        return f"* CAPABILITY {self.capabilities}\r\n".encode(), "OK CAPABILITY completed"
+
+    def _starttls(self, tag: str, args: list[Token]) -> tuple[bytes, str]:
+        if args:
+            raise ImapSyntaxError("STARTTLS takes no arguments")
+        if not self.tls or self.secure:
+            return b"", "BAD STARTTLS not available" + (" (TLS is already active)" if self.secure else "")
+        self.starttls_pending = True
+        return b"", "OK Begin TLS negotiation now"
 
     def _noop(self, tag: str, args: list[Token]) -> tuple[bytes, str]:
         return b"", "OK NOOP completed"
@@ -213,10 +257,12 @@ class ImapServerSession:
         if len(args) != 2:
             raise ImapSyntaxError("usage: LOGIN user password")
         user, password = _astring(args[0]), _astring(args[1])
+        if not self.plaintext_auth and not self.secure:
+            return b"", "NO [PRIVACYREQUIRED] LOGIN is disabled until STARTTLS"
         if not self.store.authenticate(user, password):
             return b"", "NO [AUTHENTICATIONFAILED] Authentication failed"
         self.user, self.state = user, "AUTHENTICATED"
-        return b"", "OK [CAPABILITY " + CAPABILITIES + "] LOGIN completed"
+        return b"", "OK [CAPABILITY " + self.capabilities + "] LOGIN completed"
 
     def _select(self, tag: str, args: list[Token], *, readonly: bool = False) -> tuple[bytes, str]:
         name = "SELECT" if not readonly else "EXAMINE"
@@ -304,6 +350,7 @@ _COMMANDS: dict[str, tuple[tuple[str, ...], _Handler]] = {
     "NOOP": (_ANY, ImapServerSession._noop),
     "LOGOUT": (_ANY, ImapServerSession._logout),
     "LOGIN": (("NOT_AUTHENTICATED",), ImapServerSession._login),
+    "STARTTLS": (("NOT_AUTHENTICATED",), ImapServerSession._starttls),
     "SELECT": (_AUTH, ImapServerSession._select),
     "EXAMINE": (_AUTH, ImapServerSession._examine),
     "IDLE": (_AUTH, ImapServerSession._idle),
