@@ -154,7 +154,9 @@ def _plot_saved(d: Path, out: Path, kind: object) -> int:
         df = read_table(d, "sweep")
         if df is None:
             raise ConfigError(f"{d}: a sweep's meta.json but no sweep.parquet or sweep.csv")
-        metrics = [m for m in ("latency_mean_s", "latency_p95_s", "throughput_bps") if (df["metric"] == m).any()]
+        metrics = [
+            m for m in ("packet_delay_mean_s", "packet_delay_p95_s", "throughput_bps") if (df["metric"] == m).any()
+        ]
         paths = save_figures(
             out, [(f"load_{m}.png", partial(plot_load_latency, df, metric=m), (7, 4.5)) for m in metrics]
         )

@@ -96,7 +96,7 @@ print(f'expected utilisation of r1->r3 under hop count: {expected_util:.3f}')
 """),
     code("""
 c = netlab.compare(scenario, strategies, replications=reps, progress=False)
-print(c.table(['latency_mean_s', 'latency_p95_s', 'latency_p99_s', 'loss_ratio', 'out_of_order', 'link_util_max', 'path_diversity']))
+print(c.table(['packet_delay_mean_s', 'packet_delay_p95_s', 'packet_delay_p99_s', 'loss_ratio', 'out_of_order', 'link_util_max', 'path_diversity']))
 """),
     code("""
 fig, axes = plt.subplots(1, 2, figsize=(12, 4))
@@ -121,14 +121,14 @@ links = c.links[(c.links.src == 'r1') & (c.links.dst == 'r3')].groupby('strategy
 print(links)
 assert abs(links['hop count'] - expected_util) < 0.03, links['hop count']
 p = c.paired.set_index(['strategy', 'metric'])
-hi = p.loc[('least-loaded (oracle)', 'latency_p95_s'), 'ci_high']
-assert hi < 0, p.loc[('least-loaded (oracle)', 'latency_p95_s')]
+hi = p.loc[('least-loaded (oracle)', 'packet_delay_p95_s'), 'ci_high']
+assert hi < 0, p.loc[('least-loaded (oracle)', 'packet_delay_p95_s')]
 assert abs(links['ECMP'] - expected_util) < 0.03
 assert (c.runs[c.runs.strategy == 'ECMP'].out_of_order == 0).all()
 c.save(OUT / 'compare-results')
 back = netlab.load_comparison(OUT / 'compare-results')
 pd.testing.assert_frame_equal(back.summary, c.summary)
-print('p95 paired difference, oracle - hop count (ms):', round(p.loc[('least-loaded (oracle)', 'latency_p95_s'), 'mean_diff'] * 1e3, 2))
+print('p95 paired difference, oracle - hop count (ms):', round(p.loc[('least-loaded (oracle)', 'packet_delay_p95_s'), 'mean_diff'] * 1e3, 2))
 """),
 )
 
@@ -181,7 +181,7 @@ scenario = netlab.load_scenario('../topologies/compare.yaml').override(f'run.unt
 reps = max(3, round(10 * SCALE))
 c = netlab.compare(scenario, {'hop count': 'shortest_hops', 'sidestep once': SidestepOnce(),
                               'least-loaded (oracle)': 'least_loaded'}, replications=reps, progress=False)
-print(c.table(['latency_mean_s', 'latency_p95_s', 'out_of_order', 'link_util_max', 'path_diversity']))
+print(c.table(['packet_delay_mean_s', 'packet_delay_p95_s', 'out_of_order', 'link_util_max', 'path_diversity']))
 fig, ax = plt.subplots(figsize=(8, 4))
 pc.plot_latency_cdf(c, ax=ax)
 fig.tight_layout()
@@ -204,7 +204,7 @@ p = c.paired.set_index(['strategy', 'metric'])
 print(f'expected hop-count utilisation {expected_util:.3f}; measured', util.round(3).to_dict())
 assert abs(util['hop count'] - expected_util) < 0.03
 assert util['sidestep once'] < expected_util - 0.05
-assert p.loc[('sidestep once', 'latency_p95_s'), 'ci_high'] < 0, p.loc[('sidestep once', 'latency_p95_s')]
+assert p.loc[('sidestep once', 'packet_delay_p95_s'), 'ci_high'] < 0, p.loc[('sidestep once', 'packet_delay_p95_s')]
 """),
 )
 
@@ -261,7 +261,7 @@ print('expected ratio hop/OSPF at least %.1f' % (exp_hops[0] / exp_ospf[1]))
     code("""
 c = netlab.compare(scenario, {'hop count': netlab.ShortestHops(), 'OSPF (ref 100 Mb/s)': netlab.OspfCost(reference_bps=100e6)},
                    replications=reps, progress=False)
-print(c.table(['latency_mean_s', 'latency_p95_s', 'link_util_max', 'path_diversity']))
+print(c.table(['packet_delay_mean_s', 'packet_delay_p95_s', 'link_util_max', 'path_diversity']))
 fig, ax = plt.subplots(figsize=(8, 4))
 pc.plot_latency_cdf(c, ax=ax)
 fig.tight_layout()
@@ -273,10 +273,10 @@ by 3 % (sampling at ρ = 0.8 is noisy), and the hop-count delay must be at least
     code("""
 s = c.summary.set_index(['strategy', 'metric'])
 for name, (lo, hi) in (('hop count', exp_hops), ('OSPF (ref 100 Mb/s)', exp_ospf)):
-    m = s.loc[(name, 'latency_mean_s')]
+    m = s.loc[(name, 'packet_delay_mean_s')]
     print(f'{name}: measured {m["mean"] * 1e3:.3f} ms [{m.ci_low * 1e3:.3f}, {m.ci_high * 1e3:.3f}], expected [{lo * 1e3:.3f}, {hi * 1e3:.3f}]')
     assert m.ci_high >= lo * 0.97 and m.ci_low <= hi * 1.03, (name, m)
-ratio = s.loc[('hop count', 'latency_mean_s'), 'mean'] / s.loc[('OSPF (ref 100 Mb/s)', 'latency_mean_s'), 'mean']
+ratio = s.loc[('hop count', 'packet_delay_mean_s'), 'mean'] / s.loc[('OSPF (ref 100 Mb/s)', 'packet_delay_mean_s'), 'mean']
 assert ratio >= exp_hops[0] / exp_ospf[1], ratio
 print(f'hop count / OSPF mean delay: {ratio:.2f}')
 """),
@@ -358,7 +358,7 @@ print(f'split: rho = {lam2 / mu:.2f}, path delay in [{split_lo * 1e3:.2f}, {spli
 """),
     code("""
 c = netlab.compare(scenario, strategies, replications=reps, progress=False)
-print(c.table(['latency_mean_s', 'latency_p95_s', 'loss_ratio', 'link_util_max', 'path_diversity']))
+print(c.table(['packet_delay_mean_s', 'packet_delay_p95_s', 'loss_ratio', 'link_util_max', 'path_diversity']))
 """),
     code("""
 paths = c.paths[c.paths.replication == 0].assign(via_a=lambda d: d.path.str.contains('-A-D-'))
@@ -386,7 +386,7 @@ for name in ('D-SPF', 'damped'):
 assert s[('damped', 'loss_ratio')] <= s[('D-SPF', 'loss_ratio')] + 0.01
 assert abs(share['split 50/50'].mean() - 0.5) < 0.03
 assert s[('split 50/50', 'loss_ratio')] == 0
-assert split_lo * 0.95 <= s[('split 50/50', 'latency_mean_s')] <= split_hi * 1.05
+assert split_lo * 0.95 <= s[('split 50/50', 'packet_delay_mean_s')] <= split_hi * 1.05
 print('loss:', {k: round(s[(k, 'loss_ratio')], 3) for k in strategies})
 """),
 )
@@ -512,7 +512,7 @@ for label, extra in (('symmetric', 0.0), (f'+{skew * 1e3:.0f} ms on one path', s
     c = netlab.compare(s, {'ECMP (per flow)': 'ecmp', 'spray (per packet)': 'spray'}, replications=reps, progress=False)
     delivered = c.runs.throughput_bps * (until - run.warmup_s) / (8 * size)
     results[label] = (c.runs.assign(ooo_fraction=c.runs.out_of_order / delivered)
-                      .groupby('strategy')[['out_of_order', 'ooo_fraction', 'latency_mean_s', 'latency_p99_s']].mean())
+                      .groupby('strategy')[['out_of_order', 'ooo_fraction', 'packet_delay_mean_s', 'packet_delay_p99_s']].mean())
 table = pd.concat(results, names=['paths'])
 table
 """),
@@ -582,7 +582,7 @@ no_bridge = netlab.compare(netlab.Scenario(braess(False), flows=(flow,), run=run
 bridge = netlab.compare(netlab.Scenario(braess(True), flows=(flow,), run=run),
                         {'all via bridge': netlab.WeightedSplit(splits={'S': {'A': 1}, 'A': {'B': 1}})},
                         replications=reps, progress=False)
-no_bridge.summary[no_bridge.summary.metric == 'latency_mean_s']
+no_bridge.summary[no_bridge.summary.metric == 'packet_delay_mean_s']
 """),
     md("""
 ## A packet keeps its length
@@ -613,8 +613,8 @@ def two_stage(seed):
 stage = [two_stage(seed) for seed in range(1, reps + 1)]
 independent = netlab.mean_ci([t for t, _ in stage])
 sa_sojourn = netlab.mean_ci([s for _, s in stage])
-kept = bridge.summary.set_index('metric').loc['latency_mean_s']
-nb = no_bridge.summary.set_index('metric').loc['latency_mean_s']
+kept = bridge.summary.set_index('metric').loc['packet_delay_mean_s']
+nb = no_bridge.summary.set_index('metric').loc['packet_delay_mean_s']
 print(f'no bridge (50/50):                  {nb["mean"]:.3f} s [{nb.ci_low:.3f}, {nb.ci_high:.3f}]  expected {expected_no_bridge:.3f}')
 print(f'bridge, sizes redrawn per queue:     {independent.mean:.3f} s [{independent.low:.3f}, {independent.high:.3f}]  expected {expected_bridge:.3f}')
 print(f'bridge, sizes kept (netlab engine):  {kept["mean"]:.3f} s [{kept.ci_low:.3f}, {kept.ci_high:.3f}]')
@@ -663,7 +663,7 @@ long way round, r-core → r-gamma → r-west1 → r-west2 → r-beta: four hops
 Hop count sends alpha.example's mail for beta.example (relay-a → mx-b1) over the busy line. Least-loaded routing
 (the oracle: each packet's source sees every link's backlog at that instant and takes the least-delay path) takes
 the long way whenever the line is backed up; the link-state variant measures the links every second and moves
-whole flows. The metric is `mail_latency_p95_s`: the 95th percentile of the time from submission (the MUA's
+whole flows. The metric is `mail_delivery_p95_s`: the 95th percentile of the time from submission (the MUA's
 message accepted by the MSA) to the mailbox, over every delivered (message, recipient) pair of a run.
 """),
     params(
@@ -695,7 +695,7 @@ assert expected_util > 0.6
 """),
     code("""
 c = netlab.compare(scenario, strategies, replications=reps, progress=False)
-print(c.table(['mail_latency_p50_s', 'mail_latency_p95_s', 'mail_latency_p99_s', 'latency_p95_s',
+print(c.table(['mail_delivery_p50_s', 'mail_delivery_p95_s', 'mail_delivery_p99_s', 'packet_delay_p95_s',
                'link_util_max', 'retransmissions', 'path_diversity']))
 """),
     md("""
@@ -727,7 +727,7 @@ fig.tight_layout()
 * Hop count's r-core→r-beta utilisation (mean over replications) equals the computed offered load within 0.05
   (the run ends a little after the bulk flow stops, which lowers it, and mail crossing the line raises it), and
   hop count's busiest link is above 0.6 in every replication.
-* Least-loaded (oracle) beats hop count on p95 mail delivery time: the paired 95 % CI of `mail_latency_p95_s`
+* Least-loaded (oracle) beats hop count on p95 mail delivery time: the paired 95 % CI of `mail_delivery_p95_s`
   lies entirely below zero, and it is lower in every replication.
 * It does so by taking load off the line: its busiest link is less busy, with non-overlapping CIs.
 """),
@@ -738,10 +738,10 @@ assert abs(hop.utilisation.mean() - expected_util) < 0.05
 hop_runs = c.runs[c.runs.strategy == 'hop count']
 assert (hop_runs.link_util_max > 0.6).all(), hop_runs.link_util_max
 p = c.paired.set_index(['strategy', 'metric'])
-diff = p.loc[('least-loaded (oracle)', 'mail_latency_p95_s')]
+diff = p.loc[('least-loaded (oracle)', 'mail_delivery_p95_s')]
 print(f"p95 mail delivery, oracle - hop count: {diff.mean_diff:.2f} s [{diff.ci_low:.2f}, {diff.ci_high:.2f}]")
 assert diff.ci_high < 0, diff
-per_rep = c.runs.pivot(index='replication', columns='strategy', values='mail_latency_p95_s')
+per_rep = c.runs.pivot(index='replication', columns='strategy', values='mail_delivery_p95_s')
 assert (per_rep['least-loaded (oracle)'] < per_rep['hop count']).all(), per_rep
 s = c.summary.set_index(['strategy', 'metric'])
 assert s.loc[('least-loaded (oracle)', 'link_util_max'), 'ci_high'] < s.loc[('hop count', 'link_util_max'), 'ci_low']

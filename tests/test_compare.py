@@ -146,11 +146,11 @@ def test_compare_tables(short: netlab.Scenario) -> None:
     c = compare(short, ["shortest_hops", "least_loaded"], replications=4, progress=False)
     assert list(c.summary.columns) == ["strategy", "metric", "mean", "ci_low", "ci_high", "n"]
     assert len(c.summary) == 2 * len(METRICS) and len(c.runs) == 8
-    p95 = c.summary.set_index(["strategy", "metric"]).loc[("shortest_hops", "latency_p95_s")]
+    p95 = c.summary.set_index(["strategy", "metric"]).loc[("shortest_hops", "packet_delay_p95_s")]
     assert p95["ci_low"] <= p95["mean"] <= p95["ci_high"] and p95["n"] == 4
     paired = c.paired.set_index("metric")
     assert set(c.paired["baseline"]) == {"shortest_hops"} and set(c.paired["strategy"]) == {"least_loaded"}
-    assert paired.loc["latency_p95_s", "ci_high"] < 0  # least-loaded is faster, clearly
+    assert paired.loc["packet_delay_p95_s", "ci_high"] < 0  # least-loaded is faster, clearly
     assert paired.loc["link_util_max", "ci_high"] < 0
     runs = c.runs.set_index(["strategy", "replication"])
     assert runs.loc[("shortest_hops", 0), "path_diversity"] == 1.0
@@ -160,7 +160,7 @@ def test_compare_tables(short: netlab.Scenario) -> None:
     assert (runs.loc["least_loaded", "out_of_order"] > 0).all()
     assert set(c.delays["strategy"]) == {"shortest_hops", "least_loaded"}
     text = str(c.table())
-    assert "paired difference to 'shortest_hops'" in text and "latency_p95 (ms)" in text
+    assert "paired difference to 'shortest_hops'" in text and "packet_delay_p95 (ms)" in text
 
 
 def test_compare_is_reproducible_and_reloadable(short: netlab.Scenario, tmp_path: Path) -> None:
@@ -224,7 +224,7 @@ def test_load_sweep(short: netlab.Scenario, tmp_path: Path) -> None:
     from netlab.experiment.table import COLUMNS
 
     assert list(df.columns) == ["key", "value", "offered_bps", *COLUMNS]
-    rows = df[(df["metric"] == "latency_mean_s")].set_index(["strategy", "value"])
+    rows = df[(df["metric"] == "packet_delay_mean_s")].set_index(["strategy", "value"])
     lat = rows["mean"]
     assert lat[("shortest_hops", 1.2)] > lat[("shortest_hops", 0.5)]
     assert lat[("least_loaded", 1.2)] < lat[("shortest_hops", 1.2)]
@@ -253,7 +253,7 @@ def test_cli_compare_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     code = main(["compare", SCENARIO, "--strategies", "shortest_hops,least_loaded(mode=link_state, update_interval=1s)",
                  "--reps", "2", "-o", str(out), "-q", "--set", "run.until=3s", "--warmup", "0.5s"])  # fmt: skip
     text = capsys.readouterr().out
-    assert code == 0 and "paired difference to 'shortest_hops'" in text and "latency_p99 (ms)" in text
+    assert code == 0 and "paired difference to 'shortest_hops'" in text and "packet_delay_p99 (ms)" in text
     assert (out / "summary.csv").is_file()
     assert main(["plot", str(out)]) == 0
     assert (out / "latency_cdf.png").stat().st_size > 5000 and (out / "path_share.png").is_file()

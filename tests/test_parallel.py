@@ -57,7 +57,7 @@ def test_sweep_runs_every_point_on_one_pool(short: netlab.Scenario) -> None:
     one = netlab.sweep(*args, replications=2, progress=False, workers=1)
     two = netlab.sweep(*args, replications=2, progress=False, workers=2)
     pd.testing.assert_frame_equal(one, two, check_exact=True)
-    p95 = one[one.metric == "latency_p95_s"].set_index(["value", "strategy"])["mean"]
+    p95 = one[one.metric == "packet_delay_p95_s"].set_index(["value", "strategy"])["mean"]
     assert p95[(1.5, "shortest_hops")] > p95[(0.5, "shortest_hops")]
 
 

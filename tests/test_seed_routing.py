@@ -29,10 +29,10 @@ def comparison() -> netlab.Comparison:
 def test_least_loaded_beats_hop_count_on_mail_p95(
     comparison: netlab.Comparison,
 ) -> None:
-    p = comparison.paired.set_index(["strategy", "metric"]).loc[("least_loaded", "mail_latency_p95_s")]
+    p = comparison.paired.set_index(["strategy", "metric"]).loc[("least_loaded", "mail_delivery_p95_s")]
     assert p["n"] == REPS
     assert p["ci_high"] < 0, p
-    runs = comparison.runs.pivot(index="replication", columns="strategy", values="mail_latency_p95_s")
+    runs = comparison.runs.pivot(index="replication", columns="strategy", values="mail_delivery_p95_s")
     assert (runs["least_loaded"] < runs["shortest_hops"]).all(), runs  # every replication, not only on average
 
 
@@ -51,5 +51,5 @@ def test_hop_count_runs_a_link_above_60_percent(comparison: netlab.Comparison) -
 
 @pytest.mark.slow
 def test_the_background_flows_gain_too(comparison: netlab.Comparison) -> None:
-    p = comparison.paired.set_index(["strategy", "metric"]).loc[("least_loaded", "latency_p95_s")]
+    p = comparison.paired.set_index(["strategy", "metric"]).loc[("least_loaded", "packet_delay_p95_s")]
     assert p["ci_high"] < 0, p

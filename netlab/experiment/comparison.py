@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netlab.errors import ConfigError
-from netlab.experiment.run_metrics import METRICS
+from netlab.experiment.run_metrics import METRICS, RENAMED, SUPPORT
 from netlab.experiment.stats import mean_ci
 from netlab.scenario.model import Scenario
 
@@ -37,7 +37,8 @@ MAIL_COLUMNS = {"strategy": "str", "replication": "int64", "message_id": "str", 
 class Comparison:
     """What :func:`~netlab.experiment.compare.compare` produced. Tables (pandas DataFrames):
 
-    ``summary``   strategy, metric, mean, ci_low, ci_high, n (Student-t CI over replications)
+    ``summary``   strategy, metric, mean, ci_low, ci_high, n (Student-t CI over replications, clipped to the
+                  values the metric can take: :data:`~netlab.experiment.run_metrics.SUPPORT`)
     ``paired``    strategy, baseline, metric, mean_diff, ci_low, ci_high, n (strategy minus baseline, paired by
                   replication, so common random numbers cancel)
     ``runs``      strategy, replication, seed and one column per metric
@@ -130,6 +131,7 @@ def load_comparison(directory: str | Path) -> Comparison:
         tables[name] = pd.DataFrame() if df is None else df
         if saved_as == 1 and "strategy" in tables[name]:  # CSV reads a label such as "1" as a number
             tables[name]["strategy"] = tables[name]["strategy"].astype(str)
+        tables[name] = _renamed_metrics(tables[name])
     scenario = None
     text = meta.pop("scenario_yaml", None)
     if text:
@@ -137,6 +139,16 @@ def load_comparison(directory: str | Path) -> Comparison:
 
         scenario = loads_scenario(text, source=str(meta_path))
     return Comparison(meta=meta, scenario=scenario, **tables)
+
+
+def _renamed_metrics(df: pd.DataFrame) -> pd.DataFrame:
+    """*df* of a comparison saved before the metrics were renamed (:data:`~netlab.experiment.run_metrics.RENAMED`)
+    with today's names, in its ``metric`` column and as column names."""
+    if "metric" in df.columns and df["metric"].isin(list(RENAMED)).any():
+        df = df.assign(metric=df["metric"].replace(RENAMED))
+    if any(c in RENAMED for c in df.columns):
+        df = df.rename(columns=RENAMED)
+    return df
 
 
 def summary_tables(
@@ -150,14 +162,15 @@ def summary_tables(
     by = {label: runs[runs["strategy"] == label].set_index("replication") for label in labels}
     for label in labels:
         for metric in METRICS:
-            ci = mean_ci(by[label][metric], level)
+            ci = mean_ci(by[label][metric], level, support=SUPPORT[metric])
             rows.append((label, metric, ci.mean, ci.low, ci.high, ci.n))
     for label in labels:
         if label == baseline:
             continue
         for metric in METRICS:
             diff = (by[label][metric] - by[baseline][metric]).dropna()
-            ci = mean_ci(diff, level)
+            lo, hi = SUPPORT[metric]
+            ci = mean_ci(diff, level, support=(lo - hi, hi - lo))  # a difference of two values in [lo, hi]
             prows.append((label, baseline, metric, ci.mean, ci.low, ci.high, ci.n))
     return pd.DataFrame(rows, columns=_COLUMNS), pd.DataFrame(prows, columns=_PAIRED)
 

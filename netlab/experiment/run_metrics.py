@@ -17,22 +17,22 @@ if TYPE_CHECKING:
 
     from netlab.results import Results
 
-__all__ = ["METRICS", "UNITS", "metrics_of", "path_diversity"]
+__all__ = ["METRICS", "RENAMED", "SUPPORT", "UNITS", "canonical_metric", "metrics_of", "path_diversity"]
 
 #: Metric name -> (description, display scale, display unit). Per run; the tables give mean and CI over runs.
 METRICS: dict[str, tuple[str, float, str]] = {
-    "latency_mean_s": ("mean one-way delay of delivered packets", 1e3, "ms"),
-    "latency_p50_s": ("median delay", 1e3, "ms"),
-    "latency_p95_s": ("95th percentile delay", 1e3, "ms"),
-    "latency_p99_s": ("99th percentile delay", 1e3, "ms"),
+    "packet_delay_mean_s": ("mean one-way delay of delivered packets", 1e3, "ms"),
+    "packet_delay_p50_s": ("median one-way delay of delivered packets", 1e3, "ms"),
+    "packet_delay_p95_s": ("95th percentile one-way delay of delivered packets", 1e3, "ms"),
+    "packet_delay_p99_s": ("99th percentile one-way delay of delivered packets", 1e3, "ms"),
     "throughput_bps": ("delivered bits per second after warm-up", 1e-6, "Mbit/s"),
     "drops": ("packets dropped (counted packets, any reason)", 1.0, ""),
     "loss_ratio": ("dropped / sent", 1.0, ""),
     "retransmissions": ("transport retransmissions (TCP sessions; NaN for runs without any)", 1.0, ""),
     "mail_delivered": ("(message, recipient) pairs delivered (runs with mail)", 1.0, ""),
-    "mail_latency_p50_s": ("median submission-to-delivery time of delivered mail", 1.0, "s"),
-    "mail_latency_p95_s": ("95th percentile submission-to-delivery time of delivered mail", 1.0, "s"),
-    "mail_latency_p99_s": ("99th percentile submission-to-delivery time of delivered mail", 1.0, "s"),
+    "mail_delivery_p50_s": ("median submission-to-delivery time of delivered mail", 1.0, "s"),
+    "mail_delivery_p95_s": ("95th percentile submission-to-delivery time of delivered mail", 1.0, "s"),
+    "mail_delivery_p99_s": ("99th percentile submission-to-delivery time of delivered mail", 1.0, "s"),
     "out_of_order": ("delivered packets with a lower seq than one of their flow delivered before", 1.0, ""),
     "link_util_max": ("utilisation of the busiest directed link", 1.0, ""),
     "link_util_mean": ("mean utilisation over the directed links", 1.0, ""),
@@ -41,11 +41,46 @@ METRICS: dict[str, tuple[str, float, str]] = {
 
 #: Metric name -> the unit of its values in the tables (SI: seconds, bit/s; "" for ratios), as ``table()`` says.
 UNITS: dict[str, str] = {
-    "latency_mean_s": "s", "latency_p50_s": "s", "latency_p95_s": "s", "latency_p99_s": "s",
+    "packet_delay_mean_s": "s", "packet_delay_p50_s": "s", "packet_delay_p95_s": "s", "packet_delay_p99_s": "s",
     "throughput_bps": "bit/s", "drops": "packets", "loss_ratio": "", "retransmissions": "segments",
-    "mail_delivered": "pairs", "mail_latency_p50_s": "s", "mail_latency_p95_s": "s", "mail_latency_p99_s": "s",
+    "mail_delivered": "pairs", "mail_delivery_p50_s": "s", "mail_delivery_p95_s": "s", "mail_delivery_p99_s": "s",
     "out_of_order": "packets", "link_util_max": "", "link_util_mean": "", "path_diversity": "paths",
 }  # fmt: skip
+
+_NONNEG = (0.0, math.inf)
+#: Metric name -> (lowest, highest) value it can take: the confidence intervals are clipped to it
+#: (:func:`~netlab.experiment.stats.mean_ci`), so no interval of a delay or a count goes below zero.
+SUPPORT: dict[str, tuple[float, float]] = {
+    **dict.fromkeys(METRICS, _NONNEG),
+    "loss_ratio": (0.0, 1.0), "link_util_max": (0.0, 1.0), "link_util_mean": (0.0, 1.0),
+    "path_diversity": (1.0, math.inf),
+}  # fmt: skip
+
+#: The names of earlier releases -> today's: ``latency_*`` was the packet delay, ``mail_latency_*`` the mail
+#: delivery time. :func:`canonical_metric` accepts them with a :class:`DeprecationWarning`.
+RENAMED: dict[str, str] = {
+    **{f"latency_{q}_s": f"packet_delay_{q}_s" for q in ("mean", "p50", "p95", "p99")},
+    **{f"mail_latency_{q}_s": f"mail_delivery_{q}_s" for q in ("p50", "p95", "p99")},
+}
+
+
+def canonical_metric(name: str, *, stacklevel: int = 3) -> str:
+    """Today's name of metric *name*: itself, or for a name of :data:`RENAMED` its new name with a warning.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     canonical_metric("mail_latency_p95_s"), w[0].category.__name__
+    ('mail_delivery_p95_s', 'DeprecationWarning')
+    """
+    new = RENAMED.get(name)
+    if new is None:
+        return name
+    import warnings
+
+    warnings.warn(f"metric {name!r} is now called {new!r}; the old name will go", DeprecationWarning,
+                  stacklevel=stacklevel)  # fmt: skip
+    return new
 
 
 def metrics_of(res: Results, paths: pd.DataFrame | None = None) -> dict[str, float]:
@@ -64,11 +99,11 @@ def metrics_of(res: Results, paths: pd.DataFrame | None = None) -> dict[str, flo
         ok = pk[pk["status"] == "delivered"]
         if len(ok):
             d = (ok["end_s"] - ok["created_s"]).to_numpy()
-            out["latency_mean_s"] = float(d.mean())
+            out["packet_delay_mean_s"] = float(d.mean())
             import numpy as np
 
             p50, p95, p99 = np.percentile(d, [50, 95, 99], method=PERCENTILE_METHOD)
-            out.update(latency_p50_s=float(p50), latency_p95_s=float(p95), latency_p99_s=float(p99))
+            out.update(packet_delay_p50_s=float(p50), packet_delay_p95_s=float(p95), packet_delay_p99_s=float(p99))
             prev_max = ok.groupby("flow", sort=False)["seq"].transform(lambda s: s.cummax().shift())
             out["out_of_order"] = float((ok["seq"] < prev_max).sum())
         else:
@@ -85,7 +120,7 @@ def metrics_of(res: Results, paths: pd.DataFrame | None = None) -> dict[str, flo
 
             d = (done["delivered_s"] - done["submitted_s"]).to_numpy(dtype=float)
             p50, p95, p99 = np.percentile(d, [50, 95, 99], method=PERCENTILE_METHOD)
-            out.update(mail_latency_p50_s=float(p50), mail_latency_p95_s=float(p95), mail_latency_p99_s=float(p99))
+            out.update(mail_delivery_p50_s=float(p50), mail_delivery_p95_s=float(p95), mail_delivery_p99_s=float(p99))
     links = res.links
     if len(links):
         util = links["utilisation"].dropna()

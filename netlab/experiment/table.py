@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from netlab.experiment.run_metrics import METRICS, UNITS
+from netlab.experiment.run_metrics import METRICS, UNITS, canonical_metric
 
 if TYPE_CHECKING:
     from netlab.experiment.comparison import Comparison
@@ -62,7 +62,7 @@ def comparison_table(comp: Comparison, metrics: Sequence[str] | None = None) -> 
     """:func:`tidy_table` of *metrics* (default: those the runs measured) as a :class:`ComparisonTable`."""
     from netlab.experiment.comparison import format_comparison, measured_metrics
 
-    chosen = list(metrics) if metrics is not None else measured_metrics(comp)
+    chosen = [canonical_metric(m, stacklevel=4) for m in metrics] if metrics is not None else measured_metrics(comp)
     unknown = [m for m in chosen if m not in METRICS]
     if unknown:
         from netlab._text import did_you_mean

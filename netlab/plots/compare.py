@@ -86,15 +86,16 @@ def plot_latency_box(comp: Comparison, ax: Axes | None = None, *, strategies: li
     return ax
 
 
-def plot_load_latency(sweep: pd.DataFrame, ax: Axes | None = None, *, metric: str = "latency_mean_s",
+def plot_load_latency(sweep: pd.DataFrame, ax: Axes | None = None, *, metric: str = "packet_delay_mean_s",
                       x: str | None = None) -> Axes:  # fmt: skip
     """*metric* (mean and CI band) against the swept value, one line per strategy, from :func:`netlab.sweep`.
 
     *x* is ``"value"`` (the swept value) or ``"offered_bps"`` (offered load, Mbit/s); by default the offered
     load for a load sweep, else the value.
     """
-    from netlab.experiment.run_metrics import METRICS
+    from netlab.experiment.run_metrics import METRICS, canonical_metric
 
+    metric = canonical_metric(metric)
     ax = _axes(ax)
     df = sweep[sweep["metric"] == metric]
     key = str(df["key"].iloc[0]) if len(df) else "value"
