@@ -148,12 +148,14 @@ def _plot_saved(d: Path, out: Path, kind: object) -> int:
 
         paths = save_comparison_plots(load_comparison(d), out)
     elif kind == "sweep":
+        from netlab.experiment.run_metrics import renamed_metrics
         from netlab.plots.compare import plot_load_latency
         from netlab.results import read_table
 
         df = read_table(d, "sweep")
         if df is None:
             raise ConfigError(f"{d}: a sweep's meta.json but no sweep.parquet or sweep.csv")
+        df = renamed_metrics(df)  # a sweep saved by an earlier release: its delay figures too
         metrics = [
             m for m in ("packet_delay_mean_s", "packet_delay_p95_s", "throughput_bps") if (df["metric"] == m).any()
         ]

@@ -176,3 +176,17 @@ def test_clipped_t_interval_keeps_the_coverage_of_the_t_interval(n: int) -> None
         negative += c.low < 0
     assert clipped_covered == covered and negative == 0
     assert 0.80 <= covered / trials <= 0.97
+
+
+def test_netlab_plot_draws_the_delay_figures_of_a_sweep_saved_with_the_old_names(tmp_path: Path) -> None:
+    from netlab.cli import main
+
+    nan = math.nan
+    old_names = ("latency_mean_s", "latency_p95_s")
+    rows = [("load", v, 1e6 * v, s, m, "s", 0.01 * v, 0.0, 0.02 * v, nan, nan, nan, 2)
+            for v in (0.5, 1.0) for s in ("shortest_hops", "least_loaded") for m in old_names]  # fmt: skip
+    df = pd.DataFrame(rows, columns=["key", "value", "offered_bps", *COLUMNS])
+    netlab.save_sweep(df, tmp_path / "old")
+    assert main(["plot", str(tmp_path / "old"), "-o", str(tmp_path / "fig")]) == 0
+    assert (tmp_path / "fig" / "load_packet_delay_mean_s.png").is_file()
+    assert (tmp_path / "fig" / "load_packet_delay_p95_s.png").is_file()

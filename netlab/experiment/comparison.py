@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netlab.errors import ConfigError
-from netlab.experiment.run_metrics import METRICS, RENAMED, SUPPORT
+from netlab.experiment.run_metrics import METRICS, SUPPORT, renamed_metrics
 from netlab.experiment.stats import mean_ci
 from netlab.scenario.model import Scenario
 
@@ -131,7 +131,7 @@ def load_comparison(directory: str | Path) -> Comparison:
         tables[name] = pd.DataFrame() if df is None else df
         if saved_as == 1 and "strategy" in tables[name]:  # CSV reads a label such as "1" as a number
             tables[name]["strategy"] = tables[name]["strategy"].astype(str)
-        tables[name] = _renamed_metrics(tables[name])
+        tables[name] = renamed_metrics(tables[name])
     scenario = None
     text = meta.pop("scenario_yaml", None)
     if text:
@@ -139,16 +139,6 @@ def load_comparison(directory: str | Path) -> Comparison:
 
         scenario = loads_scenario(text, source=str(meta_path))
     return Comparison(meta=meta, scenario=scenario, **tables)
-
-
-def _renamed_metrics(df: pd.DataFrame) -> pd.DataFrame:
-    """*df* of a comparison saved before the metrics were renamed (:data:`~netlab.experiment.run_metrics.RENAMED`)
-    with today's names, in its ``metric`` column and as column names."""
-    if "metric" in df.columns and df["metric"].isin(list(RENAMED)).any():
-        df = df.assign(metric=df["metric"].replace(RENAMED))
-    if any(c in RENAMED for c in df.columns):
-        df = df.rename(columns=RENAMED)
-    return df
 
 
 def summary_tables(

@@ -17,7 +17,16 @@ if TYPE_CHECKING:
 
     from netlab.results import Results
 
-__all__ = ["METRICS", "RENAMED", "SUPPORT", "UNITS", "canonical_metric", "metrics_of", "path_diversity"]
+__all__ = [
+    "METRICS",
+    "RENAMED",
+    "SUPPORT",
+    "UNITS",
+    "canonical_metric",
+    "metrics_of",
+    "path_diversity",
+    "renamed_metrics",
+]
 
 #: Metric name -> (description, display scale, display unit). Per run; the tables give mean and CI over runs.
 METRICS: dict[str, tuple[str, float, str]] = {
@@ -81,6 +90,16 @@ def canonical_metric(name: str, *, stacklevel: int = 3) -> str:
     warnings.warn(f"metric {name!r} is now called {new!r}; the old name will go", DeprecationWarning,
                   stacklevel=stacklevel)  # fmt: skip
     return new
+
+
+def renamed_metrics(df: pd.DataFrame) -> pd.DataFrame:
+    """*df*, a table saved before the metrics were renamed (a comparison's or a sweep's), with today's names
+    (:data:`RENAMED`) in its ``metric`` column and as column names; a table with today's names as it is."""
+    if "metric" in df.columns and df["metric"].isin(list(RENAMED)).any():
+        df = df.assign(metric=df["metric"].replace(RENAMED))
+    if any(c in RENAMED for c in df.columns):
+        df = df.rename(columns=RENAMED)
+    return df
 
 
 def metrics_of(res: Results, paths: pd.DataFrame | None = None) -> dict[str, float]:
