@@ -111,7 +111,7 @@ def test_smtplib_login_and_sendmail(live: LiveBridge) -> None:
     received = parse(stored).get_all("Received")
     assert [r.split("by ")[1].split()[0] for r in received] == ["mx1.a.test", "relay.net.test", "msa.a.test"]
     # RFC 3848: ESMTPA, authenticated without TLS (the loopback port has none)
-    assert "from laptop.example (laptop.example [127.0.0.1])" in received[-1] and "with ESMTPA id" in received[-1]
+    assert "from laptop.example (localhost [127.0.0.1])" in received[-1] and "with ESMTPA id" in received[-1]
 
 
 def test_data_reply_is_the_msa_queue_id(live: LiveBridge) -> None:
@@ -141,6 +141,9 @@ def _live_replies(bridge: LiveBridge, lines: list[bytes]) -> list[bytes]:
     return got
 
 
+AUTH_AS_BOB = base64.b64encode(b"bob@b.test\0alice@a.test\0pw").decode()  # authzid of another user
+
+
 @pytest.mark.parametrize(("lines", "code"), [
     ([b"EHLO laptop\r\n", b"MAIL FROM:<alice@a.test>\r\n"], 530),
     ([b"EHLO laptop\r\n", f"AUTH PLAIN {AUTH_BAD}\r\n".encode()], 535),
@@ -148,17 +151,75 @@ def _live_replies(bridge: LiveBridge, lines: list[bytes]) -> list[bytes]:
     ([b"EHLO laptop\r\n", f"AUTH PLAIN {AUTH_OK}\r\n".encode(), b"MAIL FROM:<bob@b.test>\r\n"], 550),
     ([b"EHLO laptop\r\n", f"AUTH PLAIN {AUTH_OK}\r\n".encode(), b"MAIL FROM:<alice>\r\n",
       b"RCPT TO:<bob@b.test>\r\n", b"RSET\r\n"], 250),
-], ids=["530-no-auth", "535-bad-password", "552-size", "550-sender-not-owned", "bare-name-qualified"])  # fmt: skip
-def test_refusals_are_the_simulated_msa_replies(live: LiveBridge, lines: list[bytes], code: int) -> None:
+    ([b"EHLO laptop\r\n", f"auth plain {AUTH_OK}\r\n".encode()], 235),  # RFC 4954 §7: any case
+    ([b"EHLO laptop\r\n", f"AUTH PLAIN {AUTH_AS_BOB}\r\n".encode()], 535),  # RFC 4616 §2: not bob's right
+    ([b"EHLO laptop\r\n", f"AUTH PLAIN {AUTH_OK}\r\n".encode(), b"MAIL FROM:<alice@a.test> AUTH=<>\r\n"], 250),
+    ([b"EHLO laptop\r\n", f"AUTH PLAIN {AUTH_OK}\r\n".encode(), b"MAIL FROM:<>\r\n"], 550),  # null sender
+    ([b"HELP\r\n"], 214),
+    ([b"NOOP\r\n", b"RCPT TO:<bob@b.test>\r\n", b"DATA\r\n", b"XYZZY\r\n", b"VRFY bob\r\n"], 252),
+    ([b"EHLO laptop\r\n", b"AUTH LOGIN\r\n", base64.b64encode(b"alice@a.test") + b"\r\n",
+      base64.b64encode(b"pw") + b"\r\n"], 235),
+    ([b"EHLO laptop\r\n", b"x" * 2000 + b"\r\n", f"AUTH PLAIN {AUTH_OK}\r\n".encode(), b"MAIL FROM:\r\n"], 501),
+], ids=["530-no-auth", "535-bad-password", "552-size", "550-sender-not-owned", "bare-name-qualified",
+        "auth-lower-case", "plain-authzid-of-another-user", "auth-param", "null-sender", "help-214",
+        "sequence-errors", "auth-login", "long-line"])  # fmt: skip
+def test_live_port_replies_are_the_simulated_msa_replies_byte_for_byte(live: LiveBridge, lines: list[bytes],
+                                                                        code: int) -> None:  # fmt: skip
+    # One SMTP parser: the live port runs the MSA's own session, so greeting, EHLO keywords, every reply and its
+    # text are the simulated MSA's (the former aiosmtpd port differed in all of these).
     got = _live_replies(live, lines)
-    simulated = raw_session(MAIL, "msa", 587, lines)
-
-    def after_ehlo(replies: list[bytes]) -> list[bytes]:
-        return replies[1 + next(i for i, r in enumerate(replies) if r.startswith(b"250 ")) :]
-
-    # past the greeting and the EHLO capabilities (aiosmtpd's list), every reply is the simulated MSA's, byte for byte
-    assert after_ehlo(got) == after_ehlo(simulated)
+    assert got == raw_session(MAIL, "msa", 587, lines)
     assert int(got[-1][:3]) == code
+
+
+def test_ehlo_keywords_are_the_msa_extensions(live: LiveBridge) -> None:
+    with smtplib.SMTP("127.0.0.1", live.ports["smtp"], timeout=TIMEOUT) as s:
+        s.ehlo("laptop")
+        assert set(s.esmtp_features) == {"pipelining", "size", "8bitmime", "enhancedstatuscodes", "auth"}
+        assert s.esmtp_features["auth"].split() == ["PLAIN", "LOGIN"]
+
+
+def test_a_client_that_half_closes_after_quit_gets_every_reply_and_its_mail_is_queued(live: LiveBridge) -> None:
+    # RFC 5321 §4.1.1.10: the server answers everything it received; a pipelined message then a half-close
+    raw = message("dave@b.test", "half close")
+    with live.lock:
+        before = len(live.directory.mailbox("dave@b.test"))
+    script = (f"EHLO laptop\r\nAUTH PLAIN {AUTH_OK}\r\nMAIL FROM:<alice@a.test>\r\nRCPT TO:<dave@b.test>\r\n"
+              "DATA\r\n").encode() + raw + b".\r\nQUIT\r\n"  # fmt: skip
+    with socket.create_connection(("127.0.0.1", live.ports["smtp"]), timeout=TIMEOUT) as sock:
+        sock.sendall(script)
+        sock.shutdown(socket.SHUT_WR)
+        got = b""
+        while chunk := sock.recv(65536):
+            got += chunk
+    codes = [line[:4] for line in got.split(b"\r\n") if line[3:4] == b" "]
+    assert codes == [b"220 ", b"250 ", b"235 ", b"250 ", b"250 ", b"354 ", b"250 ", b"221 "]
+    assert any(b"<half.close@pc.a.test>" in m for m in wait_for(live, "dave@b.test", count=before + 1))
+
+
+def test_a_silent_client_is_timed_out_with_421_bye_and_err() -> None:
+    # RFC 5321 §4.5.3.2.7 (SMTP 421), RFC 3501 §5.4 (IMAP BYE), RFC 1939 §3 (POP3): an idle client is
+    # disconnected with a word, not left holding a connection for ever
+    with LiveBridge(scenario(MAIL), factor=0.05, idle_timeout_s=(0.3, 0.3)) as bridge:
+        for kind, last in (("smtp", b"421 4.4.2 msa.a.test Error: timeout exceeded\r\n"),
+                           ("imap", b"* BYE Disconnected for inactivity.\r\n"),
+                           ("pop3", b"-ERR Disconnected for inactivity.\r\n")):  # fmt: skip
+            with socket.create_connection(("127.0.0.1", bridge.ports[kind]), timeout=TIMEOUT) as sock:
+                f = sock.makefile("rb")
+                f.readline()  # the greeting
+                assert f.readline() == last
+                assert f.readline() == b""  # then closed
+                f.close()
+
+
+@pytest.mark.parametrize("kind", ["imap", "pop3"])
+def test_a_line_over_64_kib_gets_bye_before_the_close(live: LiveBridge, kind: str) -> None:
+    with socket.create_connection(("127.0.0.1", live.ports[kind]), timeout=TIMEOUT) as sock:
+        f = sock.makefile("rb")
+        f.readline()
+        sock.sendall(b"a1 NOOP " + b"x" * 70_000 + b"\r\n")
+        assert f.readline() == (b"* BYE line too long\r\n" if kind == "imap" else b"-ERR line too long\r\n")
+        f.close()
 
 
 def test_smtplib_refusals(live: LiveBridge) -> None:

@@ -28,7 +28,8 @@ WHEN = datetime(2026, 1, 1, 0, 0, 5, tzinfo=UTC)
 
 def hop(n: int, rcpt: str | None = "bob@b.example") -> bytes:
     return received_header(by_host=f"mx{n}.example", by_ip=f"10.0.0.{n}", helo=f"host{n - 1}.example",
-                           peer_ip=f"10.0.1.{n}", protocol="ESMTPA" if n == 1 else "ESMTP", queue_id=f"{n:010X}",
+                           client_name=f"host{n - 1}.example", peer_ip=f"10.0.1.{n}",
+                           protocol="ESMTPA" if n == 1 else "ESMTP", queue_id=f"{n:010X}",
                            for_rcpt=rcpt, when=WHEN + timedelta(seconds=n))  # fmt: skip
 
 
@@ -84,6 +85,18 @@ def test_received_header_shape_order_and_count() -> None:
     assert all(len(part) <= 78 for part in line.split(b"\r\n"))
     assert line.count(b"\r\n") == 3 and line.split(b"\r\n")[1].startswith(b"\t")
     assert b"for <" not in hop(1, rcpt=None) and hop(1, rcpt=None).rstrip().endswith(b"+0000")
+
+
+@pytest.mark.parametrize(("client_name", "tcp_info"), [
+    ({"client_name": "localhost"}, b"(localhost [127.0.0.1])"),
+    ({}, b"(unknown [127.0.0.1])"),
+], ids=["verified", "not-verified"])  # fmt: skip
+def test_received_from_pairs_the_ehlo_name_with_the_verified_client_name(client_name: dict[str, str],
+                                                                         tcp_info: bytes) -> None:  # fmt: skip
+    # RFC 5321 §4.4: the TCP-info is what the server found out, not a copy of what the client claimed in EHLO
+    line = received_header(by_host="msa", helo="msg1.eml", peer_ip="127.0.0.1", protocol="ESMTPA", queue_id="AB",
+                           for_rcpt=None, when=WHEN, **client_name)  # fmt: skip
+    assert line.startswith(b"Received: from msg1.eml " + tcp_info + b"\r\n")
 
 
 def test_naive_dates_get_a_numeric_zone() -> None:

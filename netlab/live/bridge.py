@@ -3,9 +3,9 @@
 Three threads share the run. The **simulation thread** runs :meth:`Simulation.execute` on a
 :class:`LiveEnvironment`, SimPy's :class:`~simpy.rt.RealtimeEnvironment` (``strict=False``: a slow step delays
 the clock instead of failing) that sleeps *outside* the bridge's lock and processes each event *inside* it. The
-**socket thread** runs an asyncio loop with the submission port (:mod:`netlab.live.smtp`, aiosmtpd) and the POP3
-and IMAP ports (:mod:`netlab.live.mailstore`), on 127.0.0.1 only. The **caller's thread** starts and stops them
-(``netlab live`` waits there for Ctrl-C or ``--duration``).
+**socket thread** runs an asyncio loop with the submission port (:mod:`netlab.live.smtp`, the MSA's own SMTP
+session) and the POP3 and IMAP ports (:mod:`netlab.live.mailstore`), on 127.0.0.1 only. The **caller's thread**
+starts and stops them (``netlab live`` waits there for Ctrl-C or ``--duration``).
 
 Mail crosses from the socket thread into the simulation through a queue of jobs that a SimPy callback drains
 every *tick_s* of wall time (50 ms), so the simulation's state changes only in its own thread, at simulated
@@ -27,7 +27,6 @@ import contextlib
 import itertools
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -38,12 +37,10 @@ from simpy.core import EmptySchedule, Infinity
 
 from netlab.errors import ConfigError
 from netlab.experiment.runner import Simulation
-from netlab.live.mailstore import InboxPorts, MailDirectory
-from netlab.live.smtp import LiveStopped, submission_factory
+from netlab.live.mailstore import IDLE_TIMEOUT_S, InboxPorts, MailDirectory
+from netlab.live.smtp import SMTP_IDLE_TIMEOUT_S, LiveStopped, SubmissionPort
 
 if TYPE_CHECKING:
-    from aiosmtpd.smtp import SMTP
-
     from netlab.mail.system import MailSystem
     from netlab.results import Results
     from netlab.scenario.model import Scenario
@@ -121,15 +118,21 @@ class LiveBridge:
     echo
         Called with each maillog line (Postfix syslog form) as it is written: the lines of the messages
         submitted live, or every line with *echo_all*.
+    idle_timeout_s
+        Wall seconds a connection may stay silent, ``(smtp, pop3/imap)``: the SMTP session then gets ``421 4.4.2``
+        (RFC 5321 §4.5.3.2.7: 5 minutes), POP3 ``-ERR`` and IMAP ``* BYE`` (RFC 1939 §3, RFC 3501 §5.4: 30 minutes).
     """
 
     def __init__(self, scenario: Scenario, *, factor: float = 1.0, smtp_port: int = 0, pop3_port: int = 0,
                  imap_port: int = 0, tick_s: float = 0.05, echo: Callable[[str], None] | None = None,
-                 echo_all: bool = False) -> None:  # fmt: skip
+                 echo_all: bool = False,
+                 idle_timeout_s: tuple[float, float] = (SMTP_IDLE_TIMEOUT_S, IDLE_TIMEOUT_S)) -> None:  # fmt: skip
         if scenario.mail is None:
             raise ConfigError(f"{scenario.source or 'scenario'}: live mode needs a mail section")
         if not 0 < tick_s <= 0.05:
             raise ConfigError(f"live: tick must be in (0, 0.05] s of wall time, got {tick_s!r}")
+        if not all(t > 0 for t in idle_timeout_s):
+            raise ConfigError(f"live: idle timeouts must be > 0 s of wall time, got {idle_timeout_s!r}")
         self.factor = factor
         self.lock = threading.RLock()
         self.env = LiveEnvironment(factor, self.lock)
@@ -143,7 +146,10 @@ class LiveBridge:
         self.live_mids: set[str] = set()
         self.stats: dict[str, int] = {"sessions": 0, "submitted": 0, "accepted": 0, "refused": 0}
         self.directory = MailDirectory.of(self.system)
-        self.inbox = InboxPorts(self.directory, self.lock, self._retrieved, self.is_open)
+        self.inbox = InboxPorts(self.directory, self.lock, self._retrieved, self.is_open,
+                                idle_timeout_s=idle_timeout_s[1])  # fmt: skip
+        self.submission = SubmissionPort(self.system, self.lock, self.call, self.stats, self._accepted, self.is_open,
+                                         idle_timeout_s=idle_timeout_s[0])  # fmt: skip
         for store in self.system.stores.values():
             store.subscribe(self.inbox.on_delivery)
         self.results: Results | None = None
@@ -158,7 +164,6 @@ class LiveBridge:
         self._startup_error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
-        self._smtp_conns: weakref.WeakSet[SMTP] = weakref.WeakSet()
         self._threads: list[threading.Thread] = []
         self._stopped = False
         self.sim.stop.callbacks.append(self._close)  # runs inside the stop step, under the lock
@@ -304,14 +309,7 @@ class LiveBridge:
         self._loop, self._stopping = loop, asyncio.Event()
         servers: list[asyncio.Server] = []
         try:
-            make = submission_factory(self.system, self.lock, self.call, self.stats, self._accepted, self.is_open)
-
-            def factory() -> SMTP:
-                proto = make()
-                self._smtp_conns.add(proto)
-                return proto
-
-            servers.append(await loop.create_server(factory, LOOPBACK, self._want["smtp"]))
+            servers.append(await self.submission.start(LOOPBACK, self._want["smtp"]))
             servers.extend(await self.inbox.start(LOOPBACK, self._want["pop3"], self._want["imap"]))
         except BaseException as exc:
             self._startup_error = exc
@@ -325,13 +323,10 @@ class LiveBridge:
         await self._stopping.wait()
         for s in servers:
             s.close()
-        for proto in list(self._smtp_conns):
-            if proto.transport is not None:
-                proto.transport.close()
+        await self.submission.close()
         await self.inbox.close()
         for s in servers:
             await s.wait_closed()
-        await asyncio.sleep(0)  # let the closed SMTP connections run their connection_lost
 
     def _stop_sockets(self) -> None:
         if not self._threads:

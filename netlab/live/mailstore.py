@@ -126,11 +126,15 @@ class InboxPorts:
         Reports a message a live client retrieved and deleted or marked seen (see :data:`Retrieved`).
     is_open
         False once the simulation has stopped: sessions then end with an error instead of touching the stores.
+    idle_timeout_s
+        Wall seconds a session may stay silent; then POP3 ``-ERR`` or IMAP ``* BYE`` and the connection closes
+        (as a dropped connection: POP3 deletions are forgotten).
     """
 
     def __init__(self, directory: MailDirectory, lock: threading.RLock, retrieved: Retrieved,
-                 is_open: Callable[[], bool]) -> None:  # fmt: skip
+                 is_open: Callable[[], bool], *, idle_timeout_s: float = IDLE_TIMEOUT_S) -> None:  # fmt: skip
         self.directory = directory
+        self.idle_timeout_s = idle_timeout_s
         self.lock = lock
         self._retrieved = retrieved
         self._is_open = is_open
@@ -188,12 +192,23 @@ class InboxPorts:
             await writer.drain()
             while not session.closed:
                 literal = session.literal_needed if isinstance(session, ImapServerSession) else 0
-                if literal:
-                    data = await asyncio.wait_for(reader.readexactly(literal), IDLE_TIMEOUT_S)
-                else:
-                    data = await asyncio.wait_for(reader.readline(), IDLE_TIMEOUT_S)
-                    if not data.endswith(b"\n"):
-                        break  # the client went away (a partial last line is no command)
+                try:
+                    if literal:
+                        data = await asyncio.wait_for(reader.readexactly(literal), self.idle_timeout_s)
+                    else:
+                        data = await asyncio.wait_for(reader.readline(), self.idle_timeout_s)
+                except TimeoutError:
+                    # RFC 3501 §5.4 / RFC 1939 §3: an autologout timer; say so before closing (Dovecot's words)
+                    writer.write(b"-ERR Disconnected for inactivity.\r\n" if kind == "pop3" else
+                                 b"* BYE Disconnected for inactivity.\r\n")  # fmt: skip
+                    await writer.drain()
+                    break
+                except ValueError:  # a line longer than the stream's limit (64 KiB): no command is that long
+                    writer.write(b"-ERR line too long\r\n" if kind == "pop3" else b"* BYE line too long\r\n")
+                    await writer.drain()
+                    break
+                if not literal and not data.endswith(b"\n"):
+                    break  # the client went away (a partial last line is no command)
                 out = self._feed(session, data, literal=bool(literal))
                 if out is None:
                     writer.write(b"-ERR simulation stopped\r\n" if kind == "pop3" else
@@ -203,8 +218,8 @@ class InboxPorts:
                 if out:
                     writer.write(out)
                     await writer.drain()
-        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, ValueError):
-            pass  # idle too long, the client vanished, or a line longer than the stream limit
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the client vanished
         finally:
             if pair is not None:
                 self._imap.remove(pair)

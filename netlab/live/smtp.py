@@ -1,41 +1,53 @@
-"""The live submission port: aiosmtpd on loopback, deciding with the simulated MSA's own code.
+"""The live submission port: the simulated MSA's own SMTP server session on a loopback socket.
 
-aiosmtpd speaks the protocol with the real client (framing, AUTH exchanges, DATA). Every decision is taken by a
-shadow :class:`~netlab.mail.smtp.SmtpServerSession` of the user's MSA with the MSA's policy
-(:class:`~netlab.mail.mta.smtpd.SmtpdPolicy`): aiosmtpd's hooks feed it the same commands, and the reply it gives is
-the reply the real client gets. So the codes and texts are the simulation's: ``530 5.7.0`` at MAIL before AUTH (RFC 6409
-§4.3; enforced there as the simulated session does, not with aiosmtpd's ``auth_required``, which answers other
-commands too), ``535 5.7.8`` for bad credentials, ``552 5.3.4`` over the MSA's size limit (SIZE= at MAIL, or the
-data itself), ``550 5.7.1`` for a sender the user does not own, ``554 5.7.1`` for relaying without AUTH, and at the
-end of DATA the MSA's spam and hop checks and ``250 2.0.0 Ok: queued as QID`` with the MSA's real queue id.
+The bytes a real mail program sends are fed to a :class:`~netlab.mail.smtp.SmtpServerSession` made by the MSA
+exactly as it makes one for a simulated client (:meth:`Mta.server_session`), so there is one SMTP parser and
+the replies on the socket are the simulation's, byte for byte: EHLO keywords, ``530 5.7.0`` at MAIL before AUTH
+(RFC 6409 §4.3), ``535 5.7.8`` for bad credentials, ``552 5.3.4`` over the MSA's size limit (at MAIL SIZE= or on
+the data itself, which is counted, not kept, past the limit), ``550 5.7.1`` for a sender the user does not own,
+``214`` to HELP, ``221`` to QUIT, and at the end of DATA the MSA's spam and hop checks and
+``250 2.0.0 Ok: queued as QID`` with the MSA's real queue id.
+
+The session's policy is :class:`LivePolicy`: it asks the MSA's policy (:class:`~netlab.mail.mta.smtpd.SmtpdPolicy`)
+in the socket thread, under the bridge's lock (the simulation steps under the same lock, so the checks never see
+a half-processed event), except the end of DATA, which changes the simulation's state and so runs in the
+simulation thread: the policy suspends the session (:class:`~netlab.mail.smtp.Suspend`) on a future that a job
+on the bridge's queue completes at the next tick; the session holds every byte that arrives meanwhile and the
+driver resumes it when the future is done. A client that pipelines the message and QUIT and then half-closes
+still gets its ``250`` and its ``221`` (RFC 5321 §4.1.1.10).
 
 Which MSA: the user's (``mail.users[].msa`` or the msa serving the user's domain). Before AUTH the session belongs
-to the scenario's first MSA (it can only refuse: everything needs AUTH); a successful AUTH moves it to the user's.
+to the scenario's first MSA (it can only refuse: everything needs AUTH); a successful AUTH moves it to the user's,
+with that MSA's name, size limit and default domain.
 
-The message enters the simulation at the MSA: at the end of DATA the hook hands the shadow session's DATA to the
-simulation thread (through the bridge's queue, drained every tick), where the MSA's end-of-data code runs as for a
-simulated client: ``Date``/``Message-ID`` added when missing, the ``Received:`` line of the loopback hop
-(``from <name> (<name> [127.0.0.1]) by <msa> with ESMTPA id QID``), the maillog lines, the queue. The mail tracker
+At the end of DATA the MSA's code runs as for a simulated client: ``Date``/``Message-ID`` added when missing, the
+``Received:`` line of the loopback hop (``from <EHLO name> (localhost [127.0.0.1]) by <msa> with ESMTPA id QID``:
+``localhost`` is what a reverse lookup of 127.0.0.1 verifies), the maillog lines, the queue. The mail tracker
 gets the submission as a mail program's (rows created, then bound to the Message-ID or rejected), and the hop as
 an SMTP transaction from ``localhost``.
+
+A session silent for *idle_timeout_s* (RFC 5321 §4.5.3.2.7: at least 5 minutes; Postfix's ``smtpd_timeout``)
+gets ``421 4.4.2 <host> Error: timeout exceeded`` and is closed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import concurrent.futures
+import contextlib
 import itertools
 import re
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any, cast
 
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+import simpy
 
-from netlab.errors import NetlabError
+from netlab.errors import ConfigError, NetlabError
 from netlab.mail.config.servers import ServerRole
-from netlab.mail.content.message import dot_stuff
-from netlab.mail.smtp import Replies, Reply, SessionState, SmtpServerSession
+from netlab.mail.content.message import Envelope
+from netlab.mail.mta.smtpd import SmtpdPolicy
+from netlab.mail.smtp import Replies, Reply, SmtpServerSession
+from netlab.mail.smtp.server import Suspend
 from netlab.mail.tracker import HopRecord, MailStatus, message_id_of
 
 if TYPE_CHECKING:
@@ -44,14 +56,17 @@ if TYPE_CHECKING:
     from netlab.mail.mta.master import Mta
     from netlab.mail.system import MailSystem
 
-__all__ = ["LiveStopped", "SubmissionHandler", "submission_factory"]
+__all__ = ["SMTP_IDLE_TIMEOUT_S", "LivePolicy", "LiveStopped", "SubmissionPort", "default_msa", "msa_of"]
 
 PEER_NAME = "localhost"
 PEER_IP = "127.0.0.1"
+SMTP_IDLE_TIMEOUT_S = 300.0
+"""Wall seconds a live SMTP session may stay silent (RFC 5321 §4.5.3.2.7, Postfix ``smtpd_timeout``)."""
+_READ = 65536  # bytes per read: a message arrives in a few reads, fed to the session as they come
 _QUEUED = re.compile(r"queued as ([0-9A-Za-z]+)")
 _tokens = itertools.count(1)
 
-Submit = Callable[[Callable[[], Reply]], "concurrent.futures.Future[Reply]"]
+Submit = Callable[[Callable[[], Any]], "concurrent.futures.Future[Any]"]
 """Runs a function in the simulation thread (at the next tick); its future holds the result."""
 
 
@@ -59,171 +74,117 @@ class LiveStopped(NetlabError):
     """The live run stopped before a job handed to the simulation could run."""
 
 
-def _wire(reply: Reply) -> str:
-    """*reply* as the status text aiosmtpd pushes (it adds the final CRLF; multi-line replies keep theirs)."""
-    return bytes(reply).decode("utf-8").removesuffix("\r\n")
+def _when(wait: object) -> concurrent.futures.Future[None]:
+    """A future done when the SimPy event *wait* has been processed (called under the lock, between steps)."""
+    done: concurrent.futures.Future[None] = concurrent.futures.Future()
+    if not isinstance(wait, simpy.Event) or wait.callbacks is None:  # already processed: ask again at once
+        done.set_result(None)
+    else:
+        wait.callbacks.append(lambda _event: done.set_result(None))
+    return done
 
 
-class SubmissionHandler:
-    """aiosmtpd handler for one connection (see the module docstring).
+class LivePolicy:
+    """The user's MSA's decisions for one live SMTP session (a :class:`~netlab.mail.smtp.ServerPolicy`).
 
     Parameters
     ----------
     system
         The mail system of the run.
-    lock
-        The lock the simulation steps under (the policy reads the MSA's spec and message store).
     submit
-        Runs the end of DATA in the simulation thread (see :data:`Submit`).
-    stats
-        Counters shared by all connections (``sessions``, ``submitted``, ``accepted``, ``refused``).
+        Runs a function in the simulation thread (see :data:`Submit`): the end of DATA goes there.
     on_accepted
         Called in the simulation thread with the Message-ID of each accepted message.
-    is_open
-        False once the simulation has stopped (no more maillog lines then: the results are being built).
+    stats
+        Counts ``submitted``, ``accepted`` and ``refused`` messages.
     """
 
-    def __init__(self, system: MailSystem, lock: threading.RLock, submit: Submit, stats: dict[str, int],
-                 on_accepted: Callable[[str], None] = lambda mid: None,
-                 is_open: Callable[[], bool] = lambda: True) -> None:  # fmt: skip
+    def __init__(self, system: MailSystem, submit: Submit, on_accepted: Callable[[str], None] = lambda mid: None,
+                 stats: dict[str, int] | None = None) -> None:  # fmt: skip
         self.system = system
-        self.lock = lock
         self.submit = submit
-        self.stats = stats
         self.on_accepted = on_accepted
-        self.is_open = is_open
-        self.helo: str | None = None
+        self.stats = stats if stats is not None else {"submitted": 0, "accepted": 0, "refused": 0}
         self.mta = default_msa(system)
-        self.session = self._new_session(self.mta)
+        self.inner = SmtpdPolicy(self.mta.smtpd, PEER_NAME)
+        self.moved: Mta | None = None  # the user's MSA after a successful AUTH, until the driver follows
+        self._taking: concurrent.futures.Future[Reply] | None = None  # the end of DATA in the simulation thread
 
     def __repr__(self) -> str:
-        return f"<SubmissionHandler {self.mta.host} {self.session.state}>"
+        return f"<LivePolicy {self.mta.host}>"
 
-    # ------------------------------------------------------------------ the shadow session
-    def _new_session(self, mta: Mta) -> SmtpServerSession:
-        """A server session of *mta*'s MSA, the same one :meth:`Mta.server_session` makes for a simulated client."""
-        self._log(mta, "connect")
-        return mta.server_session(PEER_NAME, PEER_IP)  # an MSA's: submission, AUTH required
-
-    def _feed(self, line: str) -> Reply:
-        """Feed one command to the shadow session under the lock; return its (single) reply."""
-        with self.lock:
-            replies = self.session.feed_line(line.encode("utf-8") + b"\r\n")
-        return replies[-1] if replies else Replies.UNKNOWN_COMMAND
-
-    def closed(self) -> None:
-        """The connection ended: the maillog's disconnect line."""
-        self._log(self.mta, "disconnect")
-
-    def _log(self, mta: Mta, what: str) -> None:
-        with self.lock:
-            if self.is_open():
-                self.system.log(mta.host, "smtpd", "", f"{what} from {PEER_NAME}[{PEER_IP}]")
-
-    # ------------------------------------------------------------------ aiosmtpd hooks
-    async def handle_HELO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str) -> str:
-        session.host_name = hostname
-        self.helo = hostname
-        return _wire(self._feed(f"HELO {hostname}"))
-
-    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
-                          responses: list[str]) -> list[str]:  # fmt: skip
-        session.host_name = hostname  # the 5-argument hook must set it (aiosmtpd's contract)
-        self.helo = hostname
-        self._feed(f"EHLO {hostname}")
-        # aiosmtpd does not enforce the size (its texts differ from the MSA's); the MSA's limit is advertised here
-        # and enforced by the shadow session at MAIL (SIZE=) and at the end of DATA.
-        return [responses[0], f"250-SIZE {self.mta.spec.size_limit_bytes}", *responses[1:]]
-
-    async def handle_RSET(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        return _wire(self._feed("RSET"))
-
-    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          mail_options: list[str]) -> str:  # fmt: skip
-        if self.session.state in (SessionState.MAIL, SessionState.RCPT):
-            self._feed("RSET")  # aiosmtpd dropped a transaction on its own (a DATA error): follow it
-        reply = self._feed(" ".join([f"MAIL FROM:<{address}>", *mail_options]))
-        if reply.is_positive:
-            envelope.mail_from = self.session.mail_from  # qualified by the MSA when it was a bare name
-            envelope.mail_options.extend(mail_options)
-        return _wire(reply)
-
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          rcpt_options: list[str]) -> str:  # fmt: skip
-        reply = self._feed(" ".join([f"RCPT TO:<{address}>", *rcpt_options]))
-        if reply.is_positive:
-            envelope.rcpt_tos.append(self.session.rcpt_to[-1])
-            envelope.rcpt_options.extend(rcpt_options)
-        return _wire(reply)
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        content = envelope.original_content or b""
-        self.stats["submitted"] += 1
-        future = self.submit(lambda: self._end_of_data(content))
-        try:
-            reply = await asyncio.wrap_future(future)
-        except LiveStopped:  # the simulation stopped before it could take the message
-            reply = Replies.shutdown(self.mta.fqdn)
-        self.stats["accepted" if reply.is_positive else "refused"] += 1
-        return _wire(reply)
-
-    def authenticate(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str,
-                     auth_data: object) -> AuthResult:  # fmt: skip
-        """aiosmtpd's authenticator: the user's MSA decides (its session's AUTH PLAIN, same reply texts)."""
-        if not isinstance(auth_data, LoginPassword):
-            return AuthResult(success=False, handled=False, message=_wire(Replies.AUTH_FAILED))
-        user = auth_data.login.decode("utf-8", "replace")
-        password = auth_data.password.decode("utf-8", "replace")
+    def authenticate(self, user: str, password: str) -> bool:
         mta = msa_of(self.system, user) or self.mta
-        if mta is not self.mta:
-            self.closed()
-            self.mta, self.session = mta, self._new_session(mta)
-            if self.helo is not None:
-                self._feed(f"EHLO {self.helo}")
-        token = base64.b64encode(f"\0{user}\0{password}".encode()).decode("ascii")
-        reply = self._feed(f"AUTH PLAIN {token}")
-        return AuthResult(success=reply.is_positive, handled=False, message=_wire(reply),
-                          auth_data=auth_data)  # fmt: skip
+        ok = mta.smtpd.authenticate(user, password)
+        if ok and mta is not self.mta:
+            self.mta, self.inner, self.moved = mta, SmtpdPolicy(mta.smtpd, PEER_NAME), mta
+        return ok
 
-    # ------------------------------------------------------------------ in the simulation thread
-    def _end_of_data(self, content: bytes) -> Reply:
-        """The MSA takes the message (runs at a tick, in the simulation thread): DATA fed to the shadow session,
-        whose policy is the MSA's end-of-data code; the tracker books it as a mail program's submission would."""
-        system, mta, session = self.system, self.mta, self.session
-        if not mta.up:
-            return Replies.shutdown(mta.fqdn)  # the MSA host is down (a scenario fault)
+    def check_mail(self, session: SmtpServerSession, sender: str, size: int | None) -> Reply | None:
+        return self._ask(lambda: self.inner.check_mail(session, sender, size))
+
+    def check_rcpt(self, session: SmtpServerSession, rcpt: str) -> Reply | None:
+        return self._ask(lambda: self.inner.check_rcpt(session, rcpt))
+
+    @staticmethod
+    def _ask(check: Callable[[], Reply | None]) -> Reply | None:
+        """A check in the socket thread; one that waits for the simulation (DNS) waits on a future instead."""
+        try:
+            return check()
+        except Suspend as suspend:
+            raise Suspend(_when(suspend.wait)) from None
+
+    def end_of_data(self, session: SmtpServerSession, envelope: Envelope, data: bytes) -> Reply:
+        """First call: hand the message to the simulation thread and suspend; the call after resume: its reply."""
+        taking, self._taking = self._taking, None
+        if taking is not None:
+            try:
+                reply = taking.result()
+            except LiveStopped:  # the simulation stopped before it could take the message
+                reply = Replies.shutdown(self.mta.fqdn)
+            self.stats["accepted" if reply.is_positive else "refused"] += 1
+            return reply
+        self.stats["submitted"] += 1
+        future: concurrent.futures.Future[Reply] = concurrent.futures.Future()
+        mta = self.mta
+        job = self.submit(lambda: self.system.env.process(self._take(mta, session, envelope, data, future)))
+        job.add_done_callback(lambda job: future.set_exception(exc) if (exc := job.exception()) is not None else None)
+        self._taking = future
+        raise Suspend(future)
+
+    def _take(self, mta: Mta, session: SmtpServerSession, envelope: Envelope, data: bytes,
+              future: concurrent.futures.Future[Reply]) -> Generator[simpy.Event, Any, None]:  # fmt: skip
+        """In the simulation thread: the MSA's end-of-data code, booked by the tracker as a mail program's
+        submission (its DKIM or DNS waits, if any, are simulated time)."""
+        system = self.system
         now = system.env.now
-        sender, rcpts = session.mail_from or "", list(session.rcpt_to)
-        token = ("live", next(_tokens))
-        rows = system.tracker.create(token, sender, rcpts, now, len(content), message_id=message_id_of(content))
-        session.feed_line(b"DATA\r\n")
-        replies = session.feed(dot_stuff(content))
-        reply = replies[-1] if replies else Replies.LOST_CONNECTION
-        mid = message_id_of(content)
-        if reply.is_positive:
-            m = _QUEUED.search(reply.text)
-            mid = system.accepted_mid(mta.host, m.group(1)) if m else mid
-            system.tracker.bind(token, mid)
-            self.on_accepted(mid)
+        sender, rcpts = envelope.mail_from, list(envelope.rcpt_to)
+        if not mta.up:
+            reply = Replies.shutdown(mta.fqdn)  # the MSA host is down (a scenario fault)
         else:
-            for row in rows:
-                system.tracker.finish(row, MailStatus.REJECTED, now, reply.enhanced or "5.0.0", str(reply))
-        system.tracker.transaction(HopRecord(PEER_NAME, mta.host, mta.spec.port, now, now, reply.code,
-                                             reply.enhanced or "", mid, tuple(rcpts),
-                                             len(rcpts) if reply.is_positive else 0, len(content)))  # fmt: skip
-        return reply
-
-
-class _Session(Session):
-    """aiosmtpd's session without the deprecated ``login_data`` property, which logs a warning on every AUTH."""
-
-    @property
-    def login_data(self) -> Any:  # aiosmtpd's own attribute, untyped there
-        return self._login_data
-
-    @login_data.setter
-    def login_data(self, value: Any) -> None:
-        self._login_data = value
+            token = ("live", next(_tokens))
+            mid = message_id_of(data)
+            rows = system.tracker.create(token, sender, rcpts, now, len(data), message_id=mid)
+            while True:
+                try:
+                    reply = self.inner.end_of_data(session, envelope, data)
+                    break
+                except Suspend as suspend:
+                    yield cast(simpy.Event, suspend.wait)  # a SimPy event in the simulation
+            now = system.env.now
+            if reply.is_positive:
+                m = _QUEUED.search(reply.text)
+                mid = system.accepted_mid(mta.host, m.group(1)) if m else mid
+                system.tracker.bind(token, mid)
+                self.on_accepted(mid)
+            else:
+                for row in rows:
+                    system.tracker.finish(row, MailStatus.REJECTED, now, reply.enhanced or "5.0.0", str(reply))
+            system.tracker.transaction(HopRecord(PEER_NAME, mta.host, mta.spec.port, now, now, reply.code,
+                                                 reply.enhanced or "", mid, tuple(rcpts),
+                                                 len(rcpts) if reply.is_positive else 0, len(data)))  # fmt: skip
+        if not future.done():
+            future.set_result(reply)
 
 
 def default_msa(system: MailSystem) -> Mta:
@@ -231,8 +192,6 @@ def default_msa(system: MailSystem) -> Mta:
     for mta in system.mtas.values():
         if mta.spec.role == ServerRole.MSA:
             return mta
-    from netlab.errors import ConfigError
-
     raise ConfigError("live mode needs a mail server with role msa in the scenario (the submission port is its)")
 
 
@@ -243,27 +202,112 @@ def msa_of(system: MailSystem, address: str) -> Mta | None:
     return system.mta(host) if host is not None else None
 
 
-def submission_factory(system: MailSystem, lock: threading.RLock, submit: Submit, stats: dict[str, int],
-                       on_accepted: Callable[[str], None],
-                       is_open: Callable[[], bool]) -> Callable[[], SMTP]:  # fmt: skip
-    """The protocol factory for ``loop.create_server``: one aiosmtpd :class:`SMTP` and handler per connection."""
-    loop = asyncio.get_running_loop()
-    hostname = default_msa(system).fqdn
+class SubmissionPort:
+    """The SMTP submission server on loopback (run inside the bridge's asyncio loop; see the module docstring).
 
-    class _Smtp(SMTP):
-        def _create_session(self) -> Session:
-            return _Session(self.loop)
+    Parameters
+    ----------
+    system
+        The mail system of the run.
+    lock
+        The lock the simulation steps under; every session call holds it.
+    submit
+        Runs a function in the simulation thread (see :data:`Submit`).
+    stats
+        Counters shared by all connections (``sessions``, ``submitted``, ``accepted``, ``refused``).
+    on_accepted
+        Called in the simulation thread with the Message-ID of each accepted message.
+    is_open
+        False once the simulation has stopped (sessions then get ``421`` and no more maillog lines are written).
+    idle_timeout_s
+        Wall seconds a session may stay silent before ``421 4.4.2 ... timeout exceeded``.
+    """
 
-        def connection_lost(self, error: Exception | None) -> None:
-            super().connection_lost(error)
-            self.event_handler.closed()
+    def __init__(self, system: MailSystem, lock: threading.RLock, submit: Submit, stats: dict[str, int],
+                 on_accepted: Callable[[str], None] = lambda mid: None, is_open: Callable[[], bool] = lambda: True,
+                 idle_timeout_s: float = SMTP_IDLE_TIMEOUT_S) -> None:  # fmt: skip
+        default_msa(system)  # fail now, not at the first connection, without an msa
+        self.system = system
+        self.lock = lock
+        self.submit = submit
+        self.stats = stats
+        self.on_accepted = on_accepted
+        self.is_open = is_open
+        self.idle_timeout_s = idle_timeout_s
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    def make() -> SMTP:
-        stats["sessions"] += 1
-        handler = SubmissionHandler(system, lock, submit, stats, on_accepted, is_open)
-        # data_size_limit=None: the MSA's limit is advertised and enforced by the handler with the MSA's texts.
-        # auth_require_tls=False: AUTH without STARTTLS, acceptable on loopback only (the bridge binds nothing else).
-        return _Smtp(handler, data_size_limit=None, hostname=hostname, ident="ESMTP netlab",
-                     auth_require_tls=False, authenticator=handler.authenticate, loop=loop)  # fmt: skip
+    def __repr__(self) -> str:
+        return f"<SubmissionPort {self.stats}>"
 
-    return make
+    async def start(self, host: str, port: int) -> asyncio.Server:
+        """Listen on *host*:*port* (0: the OS picks); return the server."""
+        return await asyncio.start_server(self._spawn, host, port)
+
+    async def close(self) -> None:
+        """End every open session (as a dropped connection: a message not yet taken is not queued)."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.get_running_loop().create_task(self._serve(reader, writer))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _log(self, mta: Mta, what: str) -> None:
+        with self.lock:
+            if self.is_open():
+                self.system.log(mta.host, "smtpd", "", f"{what} from {PEER_NAME}[{PEER_IP}]")
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.stats["sessions"] += 1
+        policy = LivePolicy(self.system, self.submit, self.on_accepted, self.stats)
+        with self.lock:
+            # an MSA's session (submission, AUTH required); localhost is what 127.0.0.1 reverse-resolves to
+            session = policy.mta.server_session(PEER_NAME, PEER_IP, peer_name=PEER_NAME)
+        session.policy = policy
+        self._log(policy.mta, "connect")
+        try:
+            writer.write(bytes(session.greeting()))
+            await writer.drain()
+            while not session.closed:
+                try:
+                    data = await asyncio.wait_for(reader.read(_READ), self.idle_timeout_s)
+                except TimeoutError:
+                    with self.lock:
+                        writer.write(bytes(session.timed_out()))
+                    break
+                with self.lock:
+                    replies = session.feed(data) if self.is_open() else [session.shutdown()]
+                    self._follow(session, policy)
+                while session.pending is not None:  # the end of DATA runs in the simulation thread
+                    writer.write(b"".join(bytes(r) for r in replies))
+                    with contextlib.suppress(Exception):  # its outcome is the reply resume() gives
+                        await asyncio.wrap_future(session.pending)  # type: ignore[arg-type]
+                    with self.lock:
+                        replies = session.resume()
+                        self._follow(session, policy)
+                writer.write(b"".join(bytes(r) for r in replies))
+                await writer.drain()
+                if not data:
+                    break  # the client closed its side: everything it sent has been answered
+        except ConnectionError:
+            pass  # the client vanished
+        finally:
+            self._log(policy.mta, "disconnect")
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    def _follow(self, session: SmtpServerSession, policy: LivePolicy) -> None:
+        """After AUTH moved the session to the user's MSA: its name, limits and maillog from now on."""
+        mta, policy.moved = policy.moved, None
+        if mta is None:
+            return
+        old = default_msa(self.system)
+        self._log(old, "disconnect")
+        self._log(mta, "connect")
+        fresh = mta.server_session(PEER_NAME, PEER_IP, peer_name=PEER_NAME)
+        session.hostname, session.size_limit = fresh.hostname, fresh.size_limit
+        session.recipient_limit, session.default_domain = fresh.recipient_limit, fresh.default_domain

@@ -90,7 +90,7 @@ class MailContext:
         The run's: one ``hold`` per piece of work that must finish before the run may end idle.
     """
 
-    __slots__ = ("_hosts", "_net", "_resolvers", "dns_server", "env", "epoch", "hold", "maillog", "release",
+    __slots__ = ("_hosts", "_names", "_net", "_resolvers", "dns_server", "env", "epoch", "hold", "maillog", "release",
                  "resolver_retries", "resolver_timeout_s", "tracker", "transport")  # fmt: skip
 
     def __init__(self, net: Network, transport: TransportStack, tracker: Tracker, maillog: MailLog, *,
@@ -110,6 +110,7 @@ class MailContext:
         self.release = release
         self._resolvers: dict[str, Resolver] = {}
         self._hosts = {node.ip: name for name, node in net.nodes.items()}
+        self._names: dict[str, str] = {}  # host -> its DNS name, for the hosts that have one (the MTAs)
 
     def __repr__(self) -> str:
         return f"<MailContext dns={self.dns_server} {len(self._resolvers)} resolvers>"
@@ -118,6 +119,15 @@ class MailContext:
     def ip_of(self, host: str) -> str:
         """The IPv4 address of node *host*."""
         return self._net.nodes[host].ip
+
+    def name_host(self, host: str, fqdn: str) -> None:
+        """Record *fqdn* as *host*'s name (an MTA's ``fqdn``): what :meth:`host_name` answers from now on."""
+        self._names[host] = fqdn
+
+    def host_name(self, host: str) -> str:
+        """*host*'s name as a reverse lookup of its address gives it: an MTA's fqdn, else ``<host>.client``
+        (the name a mail program's host uses in EHLO); the verified client name of a ``Received:`` line."""
+        return self._names.get(host, f"{host}.client")
 
     def host_at(self, ip: str) -> str:
         """The node name at address *ip* (a connection's peer, from its ``remote_address``)."""

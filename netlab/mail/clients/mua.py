@@ -146,7 +146,7 @@ class Mua:
             ctx.tracker.transaction(HopRecord(self.host, name, port, t0, env.now, 0, "", message_id_of(raw),
                                                  tuple(rcpts), 0, len(raw), None, str(exc)))  # fmt: skip
             return f"connect to {name}[{ip}]:{port}: {exc}"
-        session = SmtpClientSession(helo=f"{self.host}.client", envelope=Envelope(sender, tuple(rcpts)), data=raw,
+        session = SmtpClientSession(helo=ctx.host_name(self.host), envelope=Envelope(sender, tuple(rcpts)), data=raw,
                                     auth=auth, pipelining=True, crlf=True)  # fmt: skip
         out = yield from run_client(conn, session, timeout_s=self.command_timeout_s)
         res = session.result

@@ -228,6 +228,7 @@ def received_header(
     by_host: str,
     by_ip: str | None = None,
     helo: str,
+    client_name: str = "unknown",
     peer_ip: str,
     protocol: str,
     queue_id: str,
@@ -236,22 +237,23 @@ def received_header(
 ) -> bytes:
     """The ``Received:`` line an SMTP server prepends on accepting a message (RFC 5321 §4.4), CRLF-folded.
 
-    Shaped as Postfix writes it: ``from HELO (HELO [PEER_IP]) by HOST (netlab) with PROTOCOL id QID
-    for <rcpt>; DATE``. The FROM clause pairs the EHLO name with the peer's address literal (netlab has no
-    reverse DNS, so the HELO name stands in for it); ``for`` names exactly one path and is left out for a
+    Shaped as Postfix writes it: ``from HELO (CLIENT_NAME [PEER_IP]) by HOST (netlab) with PROTOCOL id QID
+    for <rcpt>; DATE``. The FROM clause pairs the name the client gave in EHLO with the name the server verified
+    for its address (RFC 5321 §4.4: the TCP-info; ``unknown`` when there is none, as Postfix writes it), so a
+    client that names itself falsely shows; ``for`` names exactly one path and is left out for a
     multi-recipient transaction. *protocol* is ``SMTP``, ``ESMTP``, ``ESMTPA`` (authenticated) ...
     *by_ip* is accepted for symmetry with the peer but not printed, as Postfix does not print its own address.
 
     >>> from datetime import datetime, timezone
-    >>> received_header(by_host="mx", helo="c", peer_ip="10.0.0.1", protocol="ESMTP", queue_id="AB12",
-    ...       for_rcpt="b@x", when=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    >>> received_header(by_host="mx", helo="c", client_name="c.example", peer_ip="10.0.0.1", protocol="ESMTP",
+    ...       queue_id="AB12", for_rcpt="b@x", when=datetime(2026, 1, 1, tzinfo=timezone.utc),
     ... ).split(b"\\r\\n")  # doctest: +NORMALIZE_WHITESPACE
-    [b'Received: from c (c [10.0.0.1])', b'\\tby mx (netlab) with ESMTP id AB12',
+    [b'Received: from c (c.example [10.0.0.1])', b'\\tby mx (netlab) with ESMTP id AB12',
      b'\\tfor <b@x>; Thu, 01 Jan 2026 00:00:00 +0000', b'']
     """
     del by_ip  # kept in the signature (docs/mail-design.md); see the docstring
     lines = [
-        f"Received: from {helo or 'unknown'} ({helo or 'unknown'} [{peer_ip}])",
+        f"Received: from {helo or 'unknown'} ({client_name or 'unknown'} [{peer_ip}])",
         f"\tby {by_host} (netlab) with {protocol} id {queue_id}",
     ]
     when_text = _date(when)

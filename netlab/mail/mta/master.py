@@ -84,6 +84,7 @@ class Mta:
         self.host = spec.host
         self.ip = ctx.ip_of(spec.host)
         self.fqdn: str = spec.fqdn or spec.host
+        ctx.name_host(spec.host, self.fqdn)
         self.qspec = mail.queue_for(spec.host)
         msa = spec.role == ServerRole.MSA
         self.rewrite = TrivialRewrite(
@@ -150,9 +151,9 @@ class Mta:
         self.sessions.pop(conn, None)
         self.ctx.log(self.host, "smtpd", "", f"disconnect from {peer}[{ip}]")
 
-    def server_session(self, peer: str, peer_ip: str) -> SmtpServerSession:
+    def server_session(self, peer: str, peer_ip: str, *, peer_name: str | None = None) -> SmtpServerSession:
         """A fresh SMTP server session of this MTA for a client *peer* at *peer_ip* (see :meth:`Smtpd.session`)."""
-        return self.smtpd.session(peer, peer_ip)
+        return self.smtpd.session(peer, peer_ip, peer_name=peer_name)
 
     def crash(self) -> None:
         """The host went down: sessions and connections die, the queue stays on disk."""

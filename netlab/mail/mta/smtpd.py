@@ -117,12 +117,14 @@ class Smtpd:
     def __repr__(self) -> str:
         return f"<Smtpd {self.host} {self.spec.role}: {self.accepted} accepted, {self.refused} refused>"
 
-    def session(self, peer: str, peer_ip: str) -> SmtpServerSession:
+    def session(self, peer: str, peer_ip: str, *, peer_name: str | None = None) -> SmtpServerSession:
         """A fresh server session for a client *peer* at *peer_ip*, with this server's policy, limits and role; the
-        simulated sessions and the live bridge both take theirs from here."""
+        simulated sessions and the live bridge both take theirs from here. *peer_name* is the client's verified
+        name (default: the name netlab's DNS gives the peer host, :meth:`MailContext.host_name`)."""
         return SmtpServerSession(SmtpdPolicy(self, peer), hostname=self.fqdn, peer_ip=peer_ip,
                                  submission=self.submission, size_limit=self.spec.size_limit_bytes,
-                                 default_domain=self.rewrite.myorigin)  # fmt: skip
+                                 default_domain=self.rewrite.myorigin,
+                                 peer_name=self.ctx.host_name(peer) if peer_name is None else peer_name)  # fmt: skip
 
     # ------------------------------------------------------------------ the checks
     def authenticate(self, user: str, password: str) -> bool:
@@ -342,6 +344,7 @@ class Smtpd:
         qid = self.cleanup.new_qid()
         rcpts = list(envelope.rcpt_to)
         data = received_header(by_host=self.fqdn, by_ip=self.ip, helo=session.helo or "unknown",
+                               client_name=session.peer_name or "unknown",
                                peer_ip=session.peer_ip, protocol=session.protocol, queue_id=qid,
                                for_rcpt=rcpts[0] if len(rcpts) == 1 else None, when=when) + data  # fmt: skip
         self.accepted += 1

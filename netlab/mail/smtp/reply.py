@@ -191,6 +191,11 @@ class Replies:
         return Reply(550, f"<{rcpt}>: Recipient address rejected: User unknown in local recipient table", "5.1.1")
 
     @staticmethod
+    def timeout(hostname: str) -> Reply:
+        """``421 4.4.2 HOST Error: timeout exceeded``: the client was silent too long (Postfix ``smtpd_timeout``)."""
+        return Reply(421, f"{hostname} Error: timeout exceeded", "4.4.2")
+
+    @staticmethod
     def shutdown(hostname: str) -> Reply:
         """``421 4.3.2``: the server is going away; the session ends after this reply."""
         return Reply(421, f"{hostname} Service shutting down, closing transmission channel", "4.3.2")

@@ -121,6 +121,9 @@ class SmtpServerSession:
         Announced in the greeting and the EHLO reply.
     peer_ip
         The client's address (for the policy and the ``Received:`` line).
+    peer_name
+        The client's name as the server verified it (a reverse lookup of *peer_ip*), for the ``Received:``
+        line's TCP-info (RFC 5321 §4.4); None when unknown.
     submission
         A submission port (587): AUTH PLAIN/LOGIN is offered and MAIL needs it (530 otherwise, RFC 6409 §4.3).
     extensions
@@ -137,8 +140,8 @@ class SmtpServerSession:
     __slots__ = (
         "_auth", "_buffer", "_data", "_data_size", "_line_mode", "_rcpt_attempts", "_resume", "_scanned",
         "auth_enabled", "auth_required", "authenticated_user", "declared_size", "default_domain", "esmtp", "extensions",
-        "helo", "hostname", "mail_from", "peer_ip", "pending", "policy", "rcpt_given", "rcpt_to", "recipient_limit",
-        "size_limit", "state", "submission", "transactions",
+        "helo", "hostname", "mail_from", "peer_ip", "peer_name", "pending", "policy", "rcpt_given", "rcpt_to",
+        "recipient_limit", "size_limit", "state", "submission", "transactions",
     )  # fmt: skip
 
     def __init__(
@@ -153,8 +156,10 @@ class SmtpServerSession:
         recipient_limit: int = DEFAULT_RECIPIENT_LIMIT,
         auth_required: bool | None = None,
         default_domain: str | None = None,
+        peer_name: str | None = None,
     ) -> None:
         self.policy = policy
+        self.peer_name = peer_name
         #: Appended to MAIL/RCPT addresses without a domain (an MSA's duty, RFC 6409 §4.2); None refuses them.
         self.default_domain = default_domain
         self.hostname = hostname
@@ -201,6 +206,11 @@ class SmtpServerSession:
         """Close the session with ``421`` (the agent is going down)."""
         self.state = SessionState.CLOSED
         return Replies.shutdown(self.hostname)
+
+    def timed_out(self) -> Reply:
+        """Close the session with ``421 4.4.2`` (the client was silent longer than the server waits)."""
+        self.state = SessionState.CLOSED
+        return Replies.timeout(self.hostname)
 
     def feed(self, data: bytes) -> list[Reply]:
         """Consume bytes from the connection (any split); return the replies for the complete lines.
