@@ -27,6 +27,12 @@ def add_parser(sub: Any) -> None:
                       "the scenario's run.until)")  # fmt: skip
     live.add_argument("--maillog", action="store_true", help="print every maillog line as it is written "
                       "(default: only the lines of the mail you submit)")  # fmt: skip
+    live.add_argument("--cert", help="PEM certificate STARTTLS presents (default: one generated at start for "
+                      "localhost and 127.0.0.1, its path and fingerprint printed)")  # fmt: skip
+    live.add_argument("--key", help="PEM private key of --cert")
+    live.add_argument("--no-tls", action="store_true", help="no STARTTLS/STLS (AUTH and logins then in clear)")
+    live.add_argument("--plaintext-auth", action="store_true", help="offer AUTH, LOGIN and USER/PASS before "
+                      "STARTTLS too (default: only after it)")  # fmt: skip
     live.add_argument("-s", "--set", action="append", default=[], metavar="KEY=VALUE",
                       help="override a scenario key (dotted); repeatable")  # fmt: skip
 
@@ -34,15 +40,22 @@ def add_parser(sub: Any) -> None:
 def live_command(args: argparse.Namespace) -> int:
     """Run ``netlab live``; returns the exit status."""
     from netlab._run_cli import format_summary
-    from netlab.live import LiveBridge
+    from netlab.errors import ConfigError
+    from netlab.live import LiveBridge, LiveCertificate
     from netlab.scenario.files import load_scenario
 
     scenario = load_scenario(args.scenario)
     if args.set:
         scenario = scenario.override(*args.set)
+    if (args.cert is None) != (args.key is None):
+        raise ConfigError("live: --cert and --key go together (a PEM certificate and its private key)")
+    if args.no_tls and args.cert is not None:
+        raise ConfigError("live: --cert/--key with --no-tls: choose one")
+    certificate = LiveCertificate.load(args.cert, args.key) if args.cert is not None else None
     bridge = LiveBridge(scenario, factor=args.factor, smtp_port=args.smtp_port, pop3_port=args.pop3_port,
                         imap_port=args.imap_port, echo=lambda line: print(line, flush=True),
-                        echo_all=args.maillog)  # fmt: skip
+                        echo_all=args.maillog, tls=not args.no_tls, certificate=certificate,
+                        plaintext_auth=True if args.plaintext_auth or args.no_tls else None)  # fmt: skip
     try:
         ports = bridge.start()
     except OSError as exc:
@@ -74,13 +87,22 @@ def banner(bridge: Any, ports: dict[str, int]) -> str:
 
     system = bridge.system
     speed = "real time" if bridge.factor == 1 else f"{1 / bridge.factor:g} simulated s per wall s"
+    cert = bridge.certificate
+    auth = (
+        "AUTH PLAIN/LOGIN after STARTTLS"
+        if cert is not None and not bridge.submission.plaintext_auth
+        else ("STARTTLS, AUTH PLAIN/LOGIN" if cert is not None else "AUTH PLAIN/LOGIN without TLS")
+    )
     lines = [
         f"netlab live: scenario {bridge.sim.scenario.name!r}, factor {bridge.factor:g} ({speed}), on 127.0.0.1 only",
-        f"  SMTP submission  127.0.0.1:{ports['smtp']}  (AUTH PLAIN/LOGIN without TLS, SIZE)",
-        f"  POP3             127.0.0.1:{ports['pop3']}",
-        f"  IMAP             127.0.0.1:{ports['imap']}",
-        "  users (login = address):",
+        f"  SMTP submission  127.0.0.1:{ports['smtp']}  ({auth}, SIZE)",
+        f"  POP3             127.0.0.1:{ports['pop3']}{'  (STLS)' if cert is not None else ''}",
+        f"  IMAP             127.0.0.1:{ports['imap']}{'  (STARTTLS)' if cert is not None else ''}",
     ]
+    if cert is not None:
+        lines += [f"  TLS certificate  {cert.cert}{' (generated for localhost, 127.0.0.1)' if cert.generated else ''}",
+                  f"  SHA-256          {cert.fingerprint}"]  # fmt: skip
+    lines.append("  users (login = address):")
     for u in system.spec.users:
         msa = msa_of(system, u.address)
         inbox = bridge.directory.route(u.address)

@@ -11,5 +11,7 @@ from __future__ import annotations
 from netlab.live.bridge import LOOPBACK, LiveBridge, LiveEnvironment, LiveStopped
 from netlab.live.mailstore import InboxPorts, MailDirectory
 from netlab.live.smtp import SubmissionPort
+from netlab.live.tls import LiveCertificate
 
-__all__ = ["LOOPBACK", "InboxPorts", "LiveBridge", "LiveEnvironment", "LiveStopped", "MailDirectory", "SubmissionPort"]
+__all__ = ["LOOPBACK", "InboxPorts", "LiveBridge", "LiveCertificate", "LiveEnvironment", "LiveStopped", "MailDirectory",
+           "SubmissionPort"]  # fmt: skip

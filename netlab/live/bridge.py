@@ -39,6 +39,7 @@ from netlab.errors import ConfigError
 from netlab.experiment.runner import Simulation
 from netlab.live.mailstore import IDLE_TIMEOUT_S, InboxPorts, MailDirectory
 from netlab.live.smtp import SMTP_IDLE_TIMEOUT_S, LiveStopped, SubmissionPort
+from netlab.live.tls import LiveCertificate
 
 if TYPE_CHECKING:
     from netlab.mail.system import MailSystem
@@ -121,12 +122,21 @@ class LiveBridge:
     idle_timeout_s
         Wall seconds a connection may stay silent, ``(smtp, pop3/imap)``: the SMTP session then gets ``421 4.4.2``
         (RFC 5321 §4.5.3.2.7: 5 minutes), POP3 ``-ERR`` and IMAP ``* BYE`` (RFC 1939 §3, RFC 3501 §5.4: 30 minutes).
+    tls
+        STARTTLS on every port (SMTP ``STARTTLS``, IMAP ``STARTTLS``, POP3 ``STLS``; RFC 3207, RFC 2595) with
+        *certificate*, or one generated at start (:attr:`certificate` says where, and its fingerprint).
+    certificate
+        The certificate and key to use (:meth:`LiveCertificate.load`); default: generated.
+    plaintext_auth
+        Offer AUTH, LOGIN and USER/PASS before TLS. Default: only with *tls* off, as a mail server with Postfix's
+        ``smtpd_tls_auth_only`` and Dovecot's ``disable_plaintext_auth`` does.
     """
 
     def __init__(self, scenario: Scenario, *, factor: float = 1.0, smtp_port: int = 0, pop3_port: int = 0,
                  imap_port: int = 0, tick_s: float = 0.05, echo: Callable[[str], None] | None = None,
-                 echo_all: bool = False,
-                 idle_timeout_s: tuple[float, float] = (SMTP_IDLE_TIMEOUT_S, IDLE_TIMEOUT_S)) -> None:  # fmt: skip
+                 echo_all: bool = False, idle_timeout_s: tuple[float, float] = (SMTP_IDLE_TIMEOUT_S, IDLE_TIMEOUT_S),
+                 tls: bool = True, certificate: LiveCertificate | None = None,
+                 plaintext_auth: bool | None = None) -> None:  # fmt: skip
         if scenario.mail is None:
             raise ConfigError(f"{scenario.source or 'scenario'}: live mode needs a mail section")
         if not 0 < tick_s <= 0.05:
@@ -146,10 +156,15 @@ class LiveBridge:
         self.live_mids: set[str] = set()
         self.stats: dict[str, int] = {"sessions": 0, "submitted": 0, "accepted": 0, "refused": 0}
         self.directory = MailDirectory.of(self.system)
+        #: The certificate STARTTLS presents (None without *tls*).
+        self.certificate = (certificate or LiveCertificate.generate()) if tls else None
+        context = self.certificate.context() if self.certificate is not None else None
+        plain = not tls if plaintext_auth is None else plaintext_auth
         self.inbox = InboxPorts(self.directory, self.lock, self._retrieved, self.is_open,
-                                idle_timeout_s=idle_timeout_s[1])  # fmt: skip
+                                idle_timeout_s=idle_timeout_s[1], tls=context, plaintext_auth=plain)  # fmt: skip
         self.submission = SubmissionPort(self.system, self.lock, self.call, self.stats, self._accepted, self.is_open,
-                                         idle_timeout_s=idle_timeout_s[0])  # fmt: skip
+                                         idle_timeout_s=idle_timeout_s[0], tls=context,
+                                         plaintext_auth=plain)  # fmt: skip
         for store in self.system.stores.values():
             store.subscribe(self.inbox.on_delivery)
         self.results: Results | None = None

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
+from netlab.live.tls import upgrade
 from netlab.mail.imap import ImapServerSession
 from netlab.mail.mailbox.store import Mailbox, MailboxNotFound, MessageStore, StoredEntry, account
 from netlab.mail.pop3 import Pop3ServerSession
@@ -129,11 +131,18 @@ class InboxPorts:
     idle_timeout_s
         Wall seconds a session may stay silent; then POP3 ``-ERR`` or IMAP ``* BYE`` and the connection closes
         (as a dropped connection: POP3 deletions are forgotten).
+    tls
+        The server context IMAP STARTTLS and POP3 STLS start (None: neither is offered).
+    plaintext_auth
+        Allow LOGIN and USER/PASS before TLS (False: LOGINDISABLED and ``-ERR [AUTH]`` until STARTTLS/STLS).
     """
 
     def __init__(self, directory: MailDirectory, lock: threading.RLock, retrieved: Retrieved,
-                 is_open: Callable[[], bool], *, idle_timeout_s: float = IDLE_TIMEOUT_S) -> None:  # fmt: skip
+                 is_open: Callable[[], bool], *, idle_timeout_s: float = IDLE_TIMEOUT_S,
+                 tls: ssl.SSLContext | None = None, plaintext_auth: bool = True) -> None:  # fmt: skip
         self.directory = directory
+        self.tls = tls
+        self.plaintext_auth = plaintext_auth or tls is None
         self.idle_timeout_s = idle_timeout_s
         self.lock = lock
         self._retrieved = retrieved
@@ -182,8 +191,9 @@ class InboxPorts:
         self.sessions[kind] += 1
         hostname = "localhost"
         store = cast(MessageStore, self.directory)  # duck-typed: the part of a store the sessions use
-        session: Session = (Pop3ServerSession(store, hostname=hostname) if kind == "pop3"
-                            else ImapServerSession(store, hostname=hostname))  # fmt: skip
+        secure = {"tls": self.tls is not None, "plaintext_auth": self.plaintext_auth}
+        session: Session = (Pop3ServerSession(store, hostname=hostname, **secure) if kind == "pop3"
+                            else ImapServerSession(store, hostname=hostname, **secure))  # fmt: skip
         pair = (session, writer) if isinstance(session, ImapServerSession) else None
         if pair is not None:
             self._imap.append(pair)
@@ -218,6 +228,13 @@ class InboxPorts:
                 if out:
                     writer.write(out)
                     await writer.drain()
+                if session.starttls_pending and self.tls is not None:
+                    try:
+                        await upgrade(reader, writer, self.tls, self.idle_timeout_s)
+                    except (ssl.SSLError, OSError, TimeoutError):
+                        break  # the handshake failed: nothing more can be read in clear
+                    with self.lock:
+                        session.tls_started()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass  # the client vanished
         finally:

@@ -37,12 +37,14 @@ import concurrent.futures
 import contextlib
 import itertools
 import re
+import ssl
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, cast
 
 import simpy
 
 from netlab.errors import ConfigError, NetlabError
+from netlab.live.tls import upgrade
 from netlab.mail.config.servers import ServerRole
 from netlab.mail.content.message import Envelope
 from netlab.mail.mta.smtpd import SmtpdPolicy
@@ -221,11 +223,18 @@ class SubmissionPort:
         False once the simulation has stopped (sessions then get ``421`` and no more maillog lines are written).
     idle_timeout_s
         Wall seconds a session may stay silent before ``421 4.4.2 ... timeout exceeded``.
+    tls
+        The server context STARTTLS starts (None: no STARTTLS).
+    plaintext_auth
+        Offer AUTH before TLS (False: only after STARTTLS, ``538 5.7.11`` before; meaningless without *tls*).
     """
 
     def __init__(self, system: MailSystem, lock: threading.RLock, submit: Submit, stats: dict[str, int],
                  on_accepted: Callable[[str], None] = lambda mid: None, is_open: Callable[[], bool] = lambda: True,
-                 idle_timeout_s: float = SMTP_IDLE_TIMEOUT_S) -> None:  # fmt: skip
+                 idle_timeout_s: float = SMTP_IDLE_TIMEOUT_S, tls: ssl.SSLContext | None = None,
+                 plaintext_auth: bool = True) -> None:  # fmt: skip
+        self.tls = tls
+        self.plaintext_auth = plaintext_auth or tls is None
         default_msa(system)  # fail now, not at the first connection, without an msa
         self.system = system
         self.lock = lock
@@ -267,6 +276,7 @@ class SubmissionPort:
             # an MSA's session (submission, AUTH required); localhost is what 127.0.0.1 reverse-resolves to
             session = policy.mta.server_session(PEER_NAME, PEER_IP, peer_name=PEER_NAME)
         session.policy = policy
+        session.tls, session.plaintext_auth = self.tls is not None, self.plaintext_auth
         self._log(policy.mta, "connect")
         try:
             writer.write(bytes(session.greeting()))
@@ -290,6 +300,14 @@ class SubmissionPort:
                         self._follow(session, policy)
                 writer.write(b"".join(bytes(r) for r in replies))
                 await writer.drain()
+                if session.starttls_pending and self.tls is not None:
+                    try:
+                        await upgrade(reader, writer, self.tls, self.idle_timeout_s)
+                    except (ssl.SSLError, OSError, TimeoutError):
+                        break  # the handshake failed: nothing more can be read in clear
+                    with self.lock:
+                        session.tls_started()
+                    continue
                 if not data:
                     break  # the client closed its side: everything it sent has been answered
         except ConnectionError:

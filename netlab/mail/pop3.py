@@ -58,11 +58,24 @@ class Pop3ServerSession:
         The message store; the session reads the user's INBOX.
     hostname
         Named in the greeting and the QUIT response.
+    tls
+        The transport under this session can start TLS: ``STLS`` is advertised and taken (RFC 2595 §4).
+    plaintext_auth
+        False: USER/PASS are refused until TLS is active (``-ERR [AUTH]``) and ``USER`` is not in CAPA then.
+
+    STLS is the seam the session shares with its transport, as IMAP's STARTTLS: after ``+OK Begin TLS
+    negotiation`` :attr:`starttls_pending` is True; the transport sends that response, starts TLS and calls
+    :meth:`tls_started` (the session feeds nothing in between).
     """
 
-    def __init__(self, store: MessageStore, *, hostname: str = "netlab") -> None:
+    def __init__(self, store: MessageStore, *, hostname: str = "netlab", tls: bool = False,
+                 plaintext_auth: bool = True) -> None:  # fmt: skip
         self.store = store
         self.hostname = hostname
+        self.tls = tls
+        self.plaintext_auth = plaintext_auth
+        self.secure = False  # TLS active (after tls_started)
+        self.starttls_pending = False
         self.state = "AUTHORIZATION"
         self.closed = False
         self.user: str | None = None
@@ -78,10 +91,18 @@ class Pop3ServerSession:
         """The ``+OK`` banner the server sends first."""
         return _ok(f"{self.hostname} POP3 server ready")
 
+    def tls_started(self) -> None:
+        """The transport finished the TLS handshake that STLS announced: the session is now secure."""
+        if not self.starttls_pending:
+            raise ProtocolError("tls_started() without an STLS the session accepted")
+        self.starttls_pending, self.secure = False, True
+
     def feed_line(self, line: bytes) -> bytes:
         """Handle one command line (with or without CRLF); return the complete response bytes."""
         if self.closed:
             raise ProtocolError("POP3 session is closed")
+        if self.starttls_pending:
+            raise ProtocolError("POP3 input while the TLS handshake is due (call tls_started() first)")
         self.commands += 1
         if len(line) > _MAX_LINE:
             return _err("command line too long")
@@ -91,9 +112,9 @@ class Pop3ServerSession:
         handler: Callable[[list[str]], bytes] | None = getattr(self, f"_cmd_{verb.upper()}", None)
         if not verb.isalpha() or handler is None:
             return _err(f"unknown command {verb[:20]!r}")
-        if verb.upper() in ("USER", "PASS") and self.state != "AUTHORIZATION":
+        if verb.upper() in ("USER", "PASS", "STLS") and self.state != "AUTHORIZATION":
             return _err("command not valid in this state")
-        if verb.upper() not in ("USER", "PASS", "QUIT", "CAPA") and self.state != "TRANSACTION":
+        if verb.upper() not in ("USER", "PASS", "QUIT", "CAPA", "STLS") and self.state != "TRANSACTION":
             return _err("command not valid in this state")
         return handler(args)
 
@@ -104,7 +125,19 @@ class Pop3ServerSession:
 
     # --- AUTHORIZATION ----------------------------------------------------------------------------------------
 
+    def _cmd_STLS(self, args: list[str]) -> bytes:
+        if not self.tls:
+            return _err("unknown command 'STLS'")
+        if args:
+            return _err("usage: STLS")
+        if self.secure:
+            return _err("Command not permitted when TLS active")
+        self.starttls_pending = True
+        return _ok("Begin TLS negotiation now")
+
     def _cmd_USER(self, args: list[str]) -> bytes:
+        if not (self.plaintext_auth or self.secure):
+            return _err("[AUTH] Plaintext authentication disallowed on non-secure connections")
         if len(args) != 1:
             return _err("usage: USER name")
         # Accept any name: telling unknown users apart here would let clients probe for accounts.
@@ -113,6 +146,8 @@ class Pop3ServerSession:
 
     def _cmd_PASS(self, args: list[str]) -> bytes:
         user, self._pending_user = self._pending_user, None
+        if not (self.plaintext_auth or self.secure):
+            return _err("[AUTH] Plaintext authentication disallowed on non-secure connections")
         if user is None:
             return _err("send USER first")
         # The password is the rest of the line, spaces included (RFC 1939 §7 allows them).
@@ -127,7 +162,10 @@ class Pop3ServerSession:
         return _ok(f"maildrop has {_plural(len(self._snapshot))} ({size} octets)")
 
     def _cmd_CAPA(self, args: list[str]) -> bytes:
-        return _ok("Capability list follows") + "".join(f"{c}\r\n" for c in _CAPABILITIES).encode() + b".\r\n"
+        capabilities = [c for c in _CAPABILITIES if c != "USER" or self.plaintext_auth or self.secure]
+        if self.tls and not self.secure:
+            capabilities.append("STLS")
+        return _ok("Capability list follows") + "".join(f"{c}\r\n" for c in capabilities).encode() + b".\r\n"
 
     def _cmd_QUIT(self, args: list[str]) -> bytes:
         self.closed = True

@@ -47,7 +47,7 @@ LINE_LIMIT = 1000
 """RFC 5321 §4.5.3.1.6: a text line is at most 1000 octets including CRLF."""
 
 _PATH = re.compile(r"\s*(<[^<>]*>|[^<>\s]+)\s*(.*)", re.DOTALL)
-_IMPLEMENTED_ELSEWHERE = frozenset({"STARTTLS", "ETRN", "EXPN", "TURN", "BDAT", "XCLIENT", "XFORWARD"})
+_IMPLEMENTED_ELSEWHERE = frozenset({"ETRN", "EXPN", "TURN", "BDAT", "XCLIENT", "XFORWARD"})
 
 
 class SessionState(StrEnum):
@@ -135,13 +135,25 @@ class SmtpServerSession:
         Accepted recipients per transaction; more get ``452 4.5.3``.
     auth_required
         Whether MAIL needs AUTH first; default: same as *submission*.
+    tls
+        The transport under this session can start TLS: ``STARTTLS`` is advertised and taken (RFC 3207).
+    plaintext_auth
+        False: AUTH is advertised and taken only once TLS is active (``538 5.7.11`` before, RFC 4954 §6), as a
+        submission server with Postfix's ``smtpd_tls_auth_only = yes``.
+
+    STARTTLS is the seam the session shares with its transport (as the IMAP and POP3 sessions do): after
+    ``220 2.0.0 Ready to start TLS`` :attr:`starttls_pending` is True and whatever the client sent after the command
+    is discarded (plaintext injected before the handshake must not count as encrypted commands, CVE-2011-0411);
+    the transport sends the reply, starts TLS and calls :meth:`tls_started`, which forgets the session's state
+    (the client greets again, RFC 3207 §4.2).
     """
 
     __slots__ = (
         "_auth", "_buffer", "_data", "_data_size", "_line_mode", "_rcpt_attempts", "_resume", "_scanned",
         "auth_enabled", "auth_required", "authenticated_user", "declared_size", "default_domain", "esmtp", "extensions",
-        "helo", "hostname", "mail_from", "peer_ip", "peer_name", "pending", "policy", "rcpt_given", "rcpt_to",
-        "recipient_limit", "size_limit", "state", "submission", "transactions",
+        "helo", "hostname", "mail_from", "peer_ip", "peer_name", "pending", "plaintext_auth", "policy", "rcpt_given",
+        "rcpt_to", "recipient_limit", "secure", "size_limit", "starttls_pending", "state", "submission", "tls",
+        "transactions",
     )  # fmt: skip
 
     def __init__(
@@ -157,9 +169,15 @@ class SmtpServerSession:
         auth_required: bool | None = None,
         default_domain: str | None = None,
         peer_name: str | None = None,
+        tls: bool = False,
+        plaintext_auth: bool = True,
     ) -> None:
         self.policy = policy
         self.peer_name = peer_name
+        self.tls = tls
+        self.plaintext_auth = plaintext_auth
+        self.secure = False  # TLS active (after tls_started)
+        self.starttls_pending = False
         #: Appended to MAIL/RCPT addresses without a domain (an MSA's duty, RFC 6409 §4.2); None refuses them.
         self.default_domain = default_domain
         self.hostname = hostname
@@ -190,8 +208,13 @@ class SmtpServerSession:
 
     @property
     def protocol(self) -> str:
-        """``SMTP``/``ESMTP`` with ``A`` when authenticated, as in the ``Received:`` ``with`` clause."""
-        return ("ESMTP" if self.esmtp else "SMTP") + ("A" if self.authenticated_user else "")
+        """``SMTP``/``ESMTP`` with ``S`` under TLS and ``A`` when authenticated, as in the ``Received:`` ``with``
+        clause (RFC 3848: ``ESMTPSA`` is authenticated over STARTTLS)."""
+        return (
+            ("ESMTP" if self.esmtp else "SMTP")
+            + ("S" if self.secure else "")
+            + ("A" if self.authenticated_user else "")
+        )
 
     @property
     def closed(self) -> bool:
@@ -206,6 +229,15 @@ class SmtpServerSession:
         """Close the session with ``421`` (the agent is going down)."""
         self.state = SessionState.CLOSED
         return Replies.shutdown(self.hostname)
+
+    def tls_started(self) -> None:
+        """The transport finished the TLS handshake STARTTLS announced: the session starts over, now secure."""
+        if not self.starttls_pending:
+            raise RuntimeError("tls_started() without a STARTTLS the session accepted")
+        self.starttls_pending, self.secure = False, True
+        self.state, self.helo, self.esmtp, self.authenticated_user = SessionState.CONNECTED, None, False, None
+        self._buffer.clear()
+        self._reset()
 
     def timed_out(self) -> Reply:
         """Close the session with ``421 4.4.2`` (the client was silent longer than the server waits)."""
@@ -246,6 +278,9 @@ class SmtpServerSession:
             pos = end + 1
             if not self._step(out, partial(self.feed_line, line)):
                 break
+            if self.starttls_pending:
+                pos = len(buf)  # sent after STARTTLS in plaintext: discarded, never read as protected
+                break
         del buf[:pos]
         self._scanned = max(0, self._scanned - pos)
         # Bound the memory a client can make us hold: a line longer than any legal one is cut here and its
@@ -276,7 +311,7 @@ class SmtpServerSession:
 
     def feed_line(self, line: bytes) -> list[Reply]:
         """Consume one line (CRLF optional); return the replies it causes (none inside DATA)."""
-        if self.state is SessionState.CLOSED:
+        if self.state is SessionState.CLOSED or self.starttls_pending:
             return []
         if b"\n" in line.rstrip(b"\r\n"):  # several lines passed at once: take them one by one
             parts = [part + b"\n" for part in line.split(b"\n")]
@@ -325,6 +360,7 @@ class SmtpServerSession:
             "QUIT": self._quit,
             "HELP": lambda _: Reply(214, "See RFC 5321", "2.0.0"),
             "AUTH": self._auth_cmd,
+            "STARTTLS": self._starttls,
         }.get(verb)
         if handler is None:
             return Replies.NOT_IMPLEMENTED if verb in _IMPLEMENTED_ELSEWHERE else Replies.UNKNOWN_COMMAND
@@ -363,10 +399,25 @@ class SmtpServerSession:
             if keyword == "SIZE":
                 lines.append(f"SIZE {self.size_limit}")
             elif keyword == "AUTH":
-                lines.append("AUTH PLAIN LOGIN")
+                if self.plaintext_auth or self.secure:
+                    lines.append("AUTH PLAIN LOGIN")
             else:
                 lines.append(keyword)
+        if self.tls and not self.secure:
+            lines.append("STARTTLS")
         return Reply(250, "\n".join(lines))
+
+    def _starttls(self, arg: str) -> Reply:
+        if not self.tls:
+            return Replies.NOT_IMPLEMENTED
+        if arg:
+            return Reply(501, "Syntax: STARTTLS", "5.5.4")
+        if self.secure:
+            return Reply(554, "Error: TLS already active", "5.5.1")
+        if self.state in (SessionState.MAIL, SessionState.RCPT):
+            return Reply(503, "Error: MAIL transaction in progress", "5.5.1")
+        self.starttls_pending = True
+        return Reply(220, "Ready to start TLS", "2.0.0")
 
     def _helo(self, arg: str) -> Reply:
         return self._greet(arg, esmtp=False) or Reply(250, self.hostname)
@@ -378,6 +429,8 @@ class SmtpServerSession:
             return Replies.NEED_HELO
         if self.authenticated_user is not None:
             return Reply(503, "Error: already authenticated", "5.5.1")
+        if not (self.plaintext_auth or self.secure):
+            return Reply(538, "Encryption required for requested authentication mechanism", "5.7.11")
         if self.state is not SessionState.READY:
             return Reply(503, "Error: MAIL transaction in progress", "5.5.1")
         mechanism, _, initial = arg.partition(" ")
