@@ -10,7 +10,7 @@ quota, per-user mailboxes with UIDs that POP3 and IMAP read); the MTA adds ``Ret
 >>> agent.has_user("bob@b.test"), agent.file("eve@b.test", b"x\\r\\n", 2.0).reply.enhanced
 (True, '5.1.1')
 >>> agent.file("bob@b.test", b"x\\r\\n", 2.0)
-Filed(reply=Reply(code=250, text='Ok: delivered to mailbox as UID 1', enhanced='2.0.0'), uidvalidity=1, uid=1)
+Filed(reply=Reply(code=250, text='Ok: delivered to mailbox as UID 1', enhanced='2.0.0'), uidvalidity=1, uid=1, user='bob@b.test')
 """
 
 from __future__ import annotations
@@ -25,12 +25,14 @@ __all__ = ["DeliveryAgent", "Filed"]
 
 @dataclass(frozen=True, slots=True)
 class Filed:
-    """What the MDA did with one copy: its *reply* and, when it was stored (2xx), the mailbox's UIDVALIDITY and the
-    message's UID there (0 otherwise)."""
+    """What the MDA did with one copy: its *reply* and, when it was stored (2xx), the mailbox's UIDVALIDITY, the
+    message's UID there (0 otherwise) and the *user* whose mailbox it is, as the store names it (the recipient may
+    have spelt the local part in another case)."""
 
     reply: Reply
     uidvalidity: int = 0
     uid: int = 0
+    user: str = ""
 
     @property
     def mailbox_uid(self) -> str:

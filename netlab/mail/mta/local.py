@@ -52,10 +52,11 @@ class LocalDelivery:
         ctx, entry, now = self.ctx, job.entry, self.ctx.env.now
         outcomes = []
         for r in job.rcpts:
-            user = account(r)
-            filed = self.agent.file(user, return_path(entry.raw, entry.sender), now)
+            filed = self.agent.file(account(r), return_path(entry.raw, entry.sender), now)
             reply = filed.reply
             if reply.is_positive:
+                # the mailbox under the store's name for the user: BOB@b.test files into bob@b.test's
+                user = filed.user or account(r)
                 where = (self.host, user, filed.mailbox_uid)
                 ctx.tracker.filed(entry.message_id, r, where, now, fetched=user in self.fetching)
                 o = Outcome(r, OutcomeKind.SENT, "2.0.0", f"delivered to mailbox as UID {filed.uid}", LOCAL, reply.code)
