@@ -416,9 +416,8 @@ class Tracker:
                 counts["in_transit"] += 1
             else:
                 lost.append(row)
-        for row in self.merged_rows:  # a merged pair is as accounted for as the row it went into
-            if row.merged_into is None or id(row.merged_into) not in booked:
-                lost.append(row)
+        # a merged pair is as accounted for as the row it went into (a row of the books, checked above)
+        lost.extend(r for r in self.merged_rows if r.merged_into is None or id(r.merged_into) not in booked)
         if lost:
             err = MailConservationError(
                 f"mail conservation violated: {len(lost)} (message, recipient) pair(s) are neither delivered, "

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import EmailMessage
 
+from netlab.errors import ConfigError
 from netlab.mail.content.address import Address, user_key
 from netlab.mail.content.message import (
     DEFAULT_EPOCH,
@@ -199,7 +200,8 @@ class MessageStore:
         for user in passwords:
             taken = self._accounts.setdefault(self._key(user), user)
             if taken != user:
-                raise StoreError(f"users {taken!r} and {user!r} are one user when local parts fold case")
+                raise ConfigError(f"message store: users {taken!r} and {user!r} are one user when local parts fold "
+                                  "case (fold_local_parts)")  # fmt: skip
         self._passwords: dict[str, str | None] = passwords
         self.domain = domain
         self.quota_bytes = quota_bytes
@@ -322,8 +324,9 @@ class MessageStore:
         entry = box.append(data, when)
         for listener in self._listeners:
             listener(user, box, entry)
-        return Filed(Reply(250, f"Ok: delivered to mailbox as UID {entry.uid}", "2.0.0"), box.uidvalidity, entry.uid,
-                     user)
+        return Filed(
+            Reply(250, f"Ok: delivered to mailbox as UID {entry.uid}", "2.0.0"), box.uidvalidity, entry.uid, user
+        )
 
     def entry(self, user: str, uid: int, mailbox: str = "INBOX") -> StoredEntry:
         """The stored entry *uid* of *user*'s *mailbox*.
