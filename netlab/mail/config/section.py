@@ -57,7 +57,7 @@ class MailSpec:
     submit_retry_s: float = option(60.0, key="submit_retry", unit="time", doc="a mail program retries after this")
     submit_give_up_s: float = option(3600.0, key="submit_give_up", unit="time", doc="and gives up after this")
     fold_local_parts: bool = option(True, doc="local users are found whatever the case of their local part, as with "
-                                    "Postfix (local(8) folds it, its tables match any case): RCPT TO:<BOB@b.test> "
+                                    "Postfix (local(8) folds it, its tables match any case): `RCPT TO:<BOB@b.test>` "
                                     "is delivered to bob@b.test, logins (SMTP AUTH, POP3, IMAP) and MAIL FROM's "
                                     "owner take any case, and the mx's cleanup removes recipients that fold to one "
                                     "mailbox; false: local parts compare exactly (RFC 5321 §2.4 leaves it to the "

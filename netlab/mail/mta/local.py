@@ -6,7 +6,9 @@ through the :class:`~netlab.mail.mailbox.DeliveryAgent` Protocol (the inbox serv
 :class:`~netlab.mail.mailbox.MessageStore`: ``Delivered-To``, quota, the mailbox and its UID). A stored copy is
 ``sent`` and booked with the tracker where it was filed (so conservation can find it in its mailbox); over quota
 for now (452 4.2.2) is deferred and retried from the queue; an unknown user or a full mailbox with ``quota_action:
-bounce`` (552 5.2.2) bounces.
+bounce`` (552 5.2.2) bounces. With ``mail.fold_local_parts`` the store finds the user whatever the case of the local
+part (Postfix's local(8) lowercases it before the lookup), and the copy is booked under the store's own name for the
+user, where the user's mail program retrieves it.
 """
 
 from __future__ import annotations
