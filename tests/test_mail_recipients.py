@@ -258,3 +258,19 @@ def test_a_pair_lost_before_any_mta_names_its_mail_program(monkeypatch: pytest.M
         str(info.value)
     )
     assert "maillog: no line names it" in str(info.value)
+
+
+@pytest.mark.parametrize("reported", [("BOB",), ("BOB@a.test",), ("bob@a.test",), ("BOB", "BOB@a.test", "bob@a.test")])
+def test_events_under_an_old_spelling_find_the_row_once(reported: tuple[str, ...]) -> None:
+    """A rewrite chain (the MSA qualifies BOB, the mx folds BOB@a.test into bob@a.test): a transaction reported
+    under any spelling, or all of them, is the row's once."""
+    from netlab.mail.tracker import HopRecord
+
+    tracker = Tracker(lambda: None, lambda: None)
+    bob, upper = tracker.create(None, "x@a.test", ["bob@a.test", "BOB"], 0.0, 10, message_id="<m@a.test>")
+    tracker.alias("<m@a.test>", "BOB", "BOB@a.test")
+    tracker.alias("<m@a.test>", "BOB@a.test", "bob@a.test")
+    assert tracker.rows == [bob] and upper.merged_into is bob and tracker.rewritten("<m@a.test>", "BOB") == "bob@a.test"
+    rec = HopRecord("msa", "mx1", 25, 0.0, 1.0, 250, "2.0.0", "<m@a.test>", reported, len(reported), 10)
+    tracker.transaction(rec)
+    assert bob.transactions == [rec]

@@ -237,7 +237,7 @@ class Tracker:
 
     def _bind(self, row: MessageRow, mid: str) -> None:
         row.message_id = mid
-        rcpt = self._aliases.get((mid, row.rcpt), row.rcpt)
+        rcpt = self.rewritten(mid, row.rcpt)
         if rcpt != row.rcpt:
             row.given_rcpt = row.given_rcpt or row.rcpt
             row.rcpt = rcpt
@@ -283,6 +283,17 @@ class Tracker:
             del self.by_key[(mid, given)]
             self._bind(row, mid)
 
+    def rewritten(self, mid: str, rcpt: str) -> str:
+        """*rcpt* of message *mid* as the servers last rewrote it (qualified at the MSA, then perhaps merged into
+        another spelling of the user at the mx); *rcpt* itself if nobody did."""
+        seen = {rcpt}
+        while (mid, rcpt) in self._aliases:
+            rcpt = self._aliases[(mid, rcpt)]
+            if rcpt in seen:  # a cycle (a -> b, then b -> a) ends where it started
+                break
+            seen.add(rcpt)
+        return rcpt
+
     def bind(self, token: SubmissionToken, mid: str) -> None:
         """The MSA accepted the submission *token* as Message-ID *mid*."""
         for row in self._token_rows.pop(token, ()):
@@ -293,7 +304,7 @@ class Tracker:
         return self._token_rows.get(token, [])
 
     def _on(self, mid: str, rcpt: str, fn: Callable[[MessageRow], None]) -> None:
-        rcpt = self._aliases.get((mid, rcpt), rcpt)  # reported under a spelling a server rewrote
+        rcpt = self.rewritten(mid, rcpt)
         row = self.by_key.get((mid, rcpt))
         if row is None:
             self._early.setdefault((mid, rcpt), []).append(fn)
