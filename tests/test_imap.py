@@ -82,6 +82,27 @@ def test_greeting_capability_login(store: MessageStore) -> None:
     assert s.session.feed_line(b"\r\n").startswith(b"* BAD")
 
 
+def _exact(fold: bool) -> dict[str, bool]:
+    """The store's keyword for exact local parts; folding is the default (so nothing is passed for it)."""
+    return {} if fold else {"fold_local_parts": False}
+
+
+@pytest.mark.parametrize(("user", "fold", "ok"), [
+    ("bob@b.test", True, True), ("BOB@b.test", True, True), ("bob@BETA.TEST", True, False),
+    ("HEIDI@B.TEST", True, False), ("Bob@B.Test", True, True), ('"BOB@B.TEST"', True, True),
+    ("bob@B.TEST", False, True), ("BOB@b.test", False, False),  # exact local parts, the domain in any case
+])  # fmt: skip
+def test_login_name_in_any_case(user: str, fold: bool, ok: bool) -> None:
+    store = MessageStore({"bob@b.test": "pw"}, **_exact(fold))
+    store.deliver("BOB@B.TEST" if fold else "bob@b.test", _raw("one"), 10.0)
+    s = Script(store)
+    if not ok:
+        assert s(f"LOGIN {user} pw").startswith("t1 NO [AUTHENTICATIONFAILED]")
+        return
+    s.ok(f"LOGIN {user} pw")
+    assert "* 1 EXISTS" in s.ok("SELECT INBOX") and "Subject: one" in s.ok("FETCH 1 BODY.PEEK[HEADER]")
+
+
 def test_login_with_literals(store: MessageStore) -> None:
     session = ImapServerSession(store)
     assert session.feed_line(b"a1 LOGIN {3}\r\n") == b"+ Ready for literal data\r\n"

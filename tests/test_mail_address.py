@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from netlab.errors import ConfigError
-from netlab.mail.content.address import Address, parse_address, qualify
+from netlab.mail.content.address import Address, parse_address, qualify, user_key
 from netlab.mail.errors import MailAddressError
 
 
@@ -46,3 +46,15 @@ def test_qualify_and_default_domain() -> None:
     assert qualify("bob@c.example", "b.example") == "bob@c.example"
     assert qualify("<>", "b.example") == "<>"
     assert qualify(Address("bob", "c.example"), "b.example") == Address("bob", "c.example")
+
+
+@pytest.mark.parametrize(("address", "fold", "expected"), [
+    ("HEIDI@beta.example", True, "heidi@beta.example"),
+    ("heidi@BETA.EXAMPLE", True, "heidi@beta.example"),
+    ("HEIDI@BETA.EXAMPLE", False, "HEIDI@beta.example"),  # RFC 5321 §2.4: the local part as given
+    ('"Odd Name"@Beta.Example', True, '"odd name"@beta.example'),
+    ("Bob", True, "bob"),  # a bare store user
+    ("Bob", False, "Bob"),
+])  # fmt: skip
+def test_user_key_folds_the_domain_and_the_local_part_if_asked(address: str, fold: bool, expected: str) -> None:
+    assert user_key(address, fold_local_part=fold) == expected

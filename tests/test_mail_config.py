@@ -49,6 +49,9 @@ def test_round_trip_and_overrides() -> None:
      "whole number >= 1, got 0")),
     (lambda m: m.update(queue={"destination_concurrency_failed_cohort_limit": -1}),
      r"destination_concurrency_failed_cohort_limit: expected a number >= 0, got -1"),
+    (lambda m: m.update(fold_local_parts="yes"), r"bad.yaml:\d+: mail.fold_local_parts: expected true or false"),
+    (lambda m: m["users"].append({"address": "BOB@B.test"}),
+     r"mail.users\[3\].address: duplicate user 'BOB@B.test' \(local parts fold case: mail.fold_local_parts\)"),
 ])  # fmt: skip
 def test_bad_mail_sections_fail_at_load_time(mutate, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(netlab.ConfigError, match=message) as info:
@@ -132,3 +135,14 @@ def test_server_and_fetch_choices_are_enums() -> None:
     assert FetchSpec(protocol="pop3").protocol is FetchProtocol.POP3
     with pytest.raises(netlab.ConfigError, match="server mx1: role must be one of msa, mx, relay, got 'mxx'; did you"):
         ServerSpec("mx1", role="mxx")
+
+
+def test_fold_local_parts_from_python_is_checked_and_false_lets_two_cases_be_two_users() -> None:
+    from netlab.mail.config import MailSpec
+
+    with pytest.raises(netlab.ConfigError, match=r"mail.fold_local_parts: expected true or false, got 1"):
+        MailSpec(dns_server="dns", fold_local_parts=1)  # type: ignore[arg-type]
+    s = scenario({"fold_local_parts": False, "users": [*BASE["mail"]["users"], {"address": "Bob@b.test"}]})
+    assert s.mail is not None and s.mail.user("Bob@b.test") is s.mail.users[3]
+    assert s.mail.user("bob@B.TEST") is s.mail.users[1] and s.mail.user("BOB@b.test") is None
+    assert scenario({}).mail.user("BOB@B.TEST").address == "bob@b.test"  # type: ignore[union-attr]

@@ -58,6 +58,29 @@ def test_second_session_finds_the_maildrop_locked(store: MessageStore) -> None:
     assert out[1].startswith(b"+OK")
 
 
+def _exact(fold: bool) -> dict[str, bool]:
+    """The store's keyword for exact local parts; folding is the default (so nothing is passed for it)."""
+    return {} if fold else {"fold_local_parts": False}
+
+
+@pytest.mark.parametrize(("user", "fold", "ok"), [
+    (b"bob@b.test", True, True), (b"BOB@b.test", True, True), (b"bob", True, False),  # no domain: another name
+    (b"bob@B.TEST", True, True), (b"Bob@B.Test", True, True),
+    (b"bob@B.TEST", False, True),  # domains compare case-insensitively either way
+    (b"BOB@b.test", False, False), (b"carol@b.test", True, False),
+])  # fmt: skip
+def test_login_name_in_any_case(user: bytes, fold: bool, ok: bool) -> None:
+    """USER HEIDI@beta.example and heidi@BETA.EXAMPLE are heidi@beta.example (as with Dovecot's %Lu); one lock."""
+    store = MessageStore({"bob@b.test": "pw"}, **_exact(fold))
+    store.deliver("bob@b.test", _raw("one"), 1.0)
+    pop, out = _session(store, b"USER " + user, b"PASS pw")
+    assert out[1].startswith(b"+OK maildrop has 1 message" if ok else b"-ERR [AUTH]")
+    if ok:
+        assert pop.feed_line(b"RETR 1\r\n").startswith(b"+OK")
+        _, again = _session(store, b"USER bob@b.test", b"PASS pw")
+        assert again[1].startswith(b"-ERR [IN-USE]")  # the same maildrop under another spelling
+
+
 def test_stat_list_uidl(store: MessageStore) -> None:
     sizes = [e.size for e in store.mailbox("bob").entries]
     _, out = _login(store, b"STAT", b"LIST", b"LIST 2", b"LIST 3", b"UIDL", b"UIDL 1", b"LIST x")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from netlab.errors import NetlabError
+from netlab.errors import ConfigError, NetlabError
 from netlab.mail.content.message import build_message, to_bytes
 from netlab.mail.mailbox import DeliveryAgent
 from netlab.mail.mailbox.store import MailboxNotFound, MessageNotFound, MessageStore
@@ -124,3 +124,29 @@ def test_store_is_the_mx_delivery_agent() -> None:
     assert [first.mailbox_uid, second.mailbox_uid] == [f"{box.uidvalidity}.{e.uid}" for e in box.entries]
     refused = agent.file("eve", b"x\r\n", 2.0)
     assert refused.reply.enhanced == "5.1.1" and (refused.uidvalidity, refused.uid) == (0, 0)
+
+
+def _exact(fold: bool) -> dict[str, bool]:
+    """The store's keyword for exact local parts; folding is the default (so nothing is passed for it)."""
+    return {} if fold else {"fold_local_parts": False}
+
+
+@pytest.mark.parametrize(("fold", "name", "found"), [
+    (True, "bob@b.test", "Bob@b.test"), (True, "BOB@B.TEST", "Bob@b.test"), (True, "eve@b.test", None),
+    (False, "Bob@B.TEST", "Bob@b.test"), (False, "bob@b.test", None),
+])  # fmt: skip
+def test_a_user_is_found_in_any_case_and_keeps_its_own_name(fold: bool, name: str, found: str | None) -> None:
+    store = MessageStore({"Bob@b.test": "pw"}, **_exact(fold))
+    assert store.account_of(name) == found and store.has_user(name) is (found is not None)
+    filed = store.file(name, _raw(), 1.0)
+    assert (filed.reply.code, filed.user) == ((250, found) if found else (550, ""))
+    if found:
+        assert store.users == ["Bob@b.test"] and store.usage(name) == store.usage(found) > 0
+        assert store.entry(name, 1).raw.startswith(b"Delivered-To: Bob@b.test\r\n")
+        assert store.lock(found) and not store.lock(name)
+
+
+def test_two_users_one_when_folded_are_refused() -> None:
+    with pytest.raises(ConfigError, match=r"users 'bob@b\.test' and 'BOB@b\.test' are one user when local parts fold"):
+        MessageStore(["bob@b.test", "BOB@b.test"])
+    assert MessageStore(["bob@b.test", "BOB@b.test"], fold_local_parts=False).users == ["bob@b.test", "BOB@b.test"]

@@ -167,7 +167,8 @@ class MailSystem:
         # The message store of each mx, keyed by account: the mailboxes of the users of its domains.
         self.stores: dict[str, MessageStore] = {
             s.host: MessageStore(self._mailbox_users(s.domains), quota_bytes=s.quota_bytes,
-                                 quota_permanent=s.quota_action == QuotaAction.BOUNCE, epoch=self.epoch)
+                                 quota_permanent=s.quota_action == QuotaAction.BOUNCE, epoch=self.epoch,
+                                 fold_local_parts=spec.fold_local_parts)
             for s in spec.servers if s.role == ServerRole.MX
         }  # fmt: skip
         fetching = {account(u.address) for u in spec.users if u.fetch is not None}

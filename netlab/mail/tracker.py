@@ -13,10 +13,15 @@ still in its mailbox or was retrieved by the recipient's mail program before it 
 
 A row follows its recipient as the servers rewrite it: an MSA qualifies a bare ``bob`` with its own domain and
 folds the domain's case (``bob@B.TEST`` is ``bob@b.test``), and the server that took the message reports each
-rewrite (:meth:`Tracker.alias`) before it books the message, so the row is re-keyed under the address the MTAs use.
-A recipient listed twice is one (message, recipient): the second row is merged into the first (``merged``) --
-whether the mail program listed it twice or two spellings became one address at the MSA (Postfix's cleanup
-removes duplicate recipients the same way).
+rewrite (:meth:`Tracker.alias`) before it books the message, so the row is re-keyed under the address the MTAs use
+(and events reported later under the old address find it too).
+A recipient listed twice is one (message, recipient): the second row is merged into the first -- whether the mail
+program listed it twice, two spellings became one address at the MSA, or the final MX's cleanup found two
+recipients to be one user (``BOB@b.test`` and ``bob@b.test`` with ``fold_local_parts``; Postfix's cleanup removes
+duplicate recipients the same way, and the log says ``duplicate recipient <..> removed``). A merged row leaves the
+books (``Results.messages`` has one row, the first spelling's; the summary counts ``merged_recipients``) but is
+kept in :attr:`Tracker.merged_rows` with the row it went into, and conservation checks that row: each scripted
+pair is final, queued, in transit, or merged into a pair that is.
 
 A row filed for a user whose mail program fetches is held until the program has retrieved it, so a run that ends
 idle ends with the mail on the recipient's screen.
@@ -118,6 +123,7 @@ class MessageRow:
     given_rcpt: str = ""  # the recipient as the mail program wrote it, when a server rewrote it (else "")
     client: str = ""  # the mail program's host that submitted it ("" for a DSN)
     batch: int = 0  # the serial of the create() call that made it: rows of one submission share it
+    merged_into: MessageRow | None = None  # the row of the same (message, recipient) this one was merged into
 
 
 class ConnectionCounts(Protocol):
@@ -193,8 +199,13 @@ class Tracker:
         self._queue_files: dict[tuple[str, str], str] = {}
         self._aliases: dict[RowKey, str] = {}  # (Message-ID, recipient as given) -> as a server rewrote it
         self.duplicates = 0
-        self.merged = 0  # rows merged into another of the same (message, recipient)
+        self.merged_rows: list[MessageRow] = []  # rows merged into another of the same (message, recipient)
         self._batches = 0
+
+    @property
+    def merged(self) -> int:
+        """Rows merged into another of the same (message, recipient) (the summary's ``merged_recipients``)."""
+        return len(self.merged_rows)
 
     # ------------------------------------------------------------------ rows
     def create(self, token: SubmissionToken | None, sender: str, rcpts: Iterable[str], t: float, size: int, *,
@@ -205,15 +216,16 @@ class Tracker:
         rows = []
         client = token[0] if token is not None else ""
         self._batches += 1
-        seen: set[str] = set()
+        seen: dict[str, MessageRow] = {}
         for r in rcpts:
-            if r in seen:  # listed twice: one (message, recipient), the mail program sends it once
-                self.merged += 1
-                continue
-            seen.add(r)
             row = MessageRow(
                 None, sender, r, kind, t, size, message_id=message_id, origin=origin, client=client, batch=self._batches
             )
+            if r in seen:  # listed twice: one (message, recipient), the mail program sends it once
+                row.merged_into = seen[r]
+                self.merged_rows.append(row)
+                continue
+            seen[r] = row
             self.rows.append(row)
             self._hold()
             rows.append(row)
@@ -225,7 +237,7 @@ class Tracker:
 
     def _bind(self, row: MessageRow, mid: str) -> None:
         row.message_id = mid
-        rcpt = self._aliases.get((mid, row.rcpt), row.rcpt)
+        rcpt = self.rewritten(mid, row.rcpt)
         if rcpt != row.rcpt:
             row.given_rcpt = row.given_rcpt or row.rcpt
             row.rcpt = rcpt
@@ -238,7 +250,7 @@ class Tracker:
                 if first.status is None and not first.hops and self.rows.index(row) < self.rows.index(first):
                     row, first = first, row  # nothing happened to either yet: keep the one listed first
                     self.by_key[key] = first
-                self._merge(row)
+                self._merge(row, first)
             else:
                 self.duplicates += 1  # the same Message-ID submitted twice to one recipient: keep the first row
             return
@@ -246,13 +258,17 @@ class Tracker:
         for fn in self._early.pop(key, ()):
             fn(row)
 
-    def _merge(self, row: MessageRow) -> None:
-        """*row* is the same (message, recipient) as a row already booked: it leaves the books."""
+    def _merge(self, row: MessageRow, into: MessageRow) -> None:
+        """*row* is the same (message, recipient) as *into*, a row already booked: it leaves the books."""
         self.rows.remove(row)
         for rows in self._token_rows.values():
             if row in rows:
                 rows.remove(row)
-        self.merged += 1
+        row.merged_into = into
+        self.merged_rows.append(row)
+        for other in self.merged_rows:  # rows merged into this one go with it
+            if other.merged_into is row:
+                other.merged_into = into
         if row.status is None:  # its hold goes with it (a final row released its hold already)
             self._release()
 
@@ -267,6 +283,17 @@ class Tracker:
             del self.by_key[(mid, given)]
             self._bind(row, mid)
 
+    def rewritten(self, mid: str, rcpt: str) -> str:
+        """*rcpt* of message *mid* as the servers last rewrote it (qualified at the MSA, then perhaps merged into
+        another spelling of the user at the mx); *rcpt* itself if nobody did."""
+        seen = {rcpt}
+        while (mid, rcpt) in self._aliases:
+            rcpt = self._aliases[(mid, rcpt)]
+            if rcpt in seen:  # a cycle (a -> b, then b -> a) ends where it started
+                break
+            seen.add(rcpt)
+        return rcpt
+
     def bind(self, token: SubmissionToken, mid: str) -> None:
         """The MSA accepted the submission *token* as Message-ID *mid*."""
         for row in self._token_rows.pop(token, ()):
@@ -277,6 +304,7 @@ class Tracker:
         return self._token_rows.get(token, [])
 
     def _on(self, mid: str, rcpt: str, fn: Callable[[MessageRow], None]) -> None:
+        rcpt = self.rewritten(mid, rcpt)
         row = self.by_key.get((mid, rcpt))
         if row is None:
             self._early.setdefault((mid, rcpt), []).append(fn)
@@ -368,9 +396,14 @@ class Tracker:
     def transaction(self, rec: HopRecord) -> None:
         """One SMTP transaction (client side), attributed to each of its recipients."""
         self.hops.append(rec)
+
+        def apply(row: MessageRow) -> None:
+            if not row.transactions or row.transactions[-1] is not rec:  # two spellings of one row: booked once
+                row.transactions.append(rec)
+
         if rec.message_id:
             for r in rec.recipients:
-                self._on(rec.message_id, r, lambda row: row.transactions.append(rec))
+                self._on(rec.message_id, r, apply)
 
     # ------------------------------------------------------------------ conservation
     def check(self, queued: set[RowKey], in_transit: set[int],
@@ -384,6 +417,7 @@ class Tracker:
         counts = dict.fromkeys([s.value for s in MailStatus], 0)
         in_mua = in_transit
         lost = []
+        booked = {id(row) for row in self.rows}
         for row in self.rows:
             if row.status is not None:
                 counts[row.status] += 1
@@ -393,6 +427,8 @@ class Tracker:
                 counts["in_transit"] += 1
             else:
                 lost.append(row)
+        # a merged pair is as accounted for as the row it went into (a row of the books, checked above)
+        lost.extend(r for r in self.merged_rows if r.merged_into is None or id(r.merged_into) not in booked)
         if lost:
             err = MailConservationError(
                 f"mail conservation violated: {len(lost)} (message, recipient) pair(s) are neither delivered, "
@@ -401,6 +437,7 @@ class Tracker:
             err.lost = [(r.message_id, r.rcpt) for r in lost]
             raise err
         counts["submitted"] = len(self.rows)
+        counts["merged"] = len(self.merged_rows)
         return counts
 
     def diagnosis(self, rows: list[MessageRow], log_of: Callable[[MessageRow], list[str]] | None = None, *,
@@ -424,6 +461,9 @@ class Tracker:
     def last_place(self, row: MessageRow) -> str:
         """Where *row* was last seen: the last MTA that took it, else its last SMTP transaction, else its mail
         program (times in s)."""
+        if row.merged_into is not None:
+            into = row.merged_into
+            return f"merged into <{into.rcpt}> of the same message, a row no longer in the books"
         if row.hops:
             host, qid, t = row.hops[-1]
             return f"last taken by {host} as queue file {qid} at {t:.6g} s, no longer in its queue"

@@ -111,9 +111,11 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
         if mail.mailbox_host(a.domain) is None:
             raise ConfigError(f"{where}.address: user {u.address!r} has no mailbox: no mx server lists "
                               f"{a.domain!r} in its domains")  # fmt: skip
-        if str(a).lower() in addrs:
-            raise ConfigError(f"{where}.address: duplicate user {u.address!r}")
-        addrs.add(str(a).lower())
+        key = mail.user_key(str(a))
+        if key in addrs:
+            folded = " (local parts fold case: mail.fold_local_parts)" if mail.fold_local_parts else ""
+            raise ConfigError(f"{where}.address: duplicate user {u.address!r}{folded}")
+        addrs.add(key)
         _known(u.client, hosts, f"{where}.client")
         if u.fetch is not None and u.client is None:
             raise ConfigError(f"{where}.fetch: the mail program needs a client host (set client)")

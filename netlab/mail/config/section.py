@@ -27,7 +27,7 @@ from netlab.mail.config.servers import (
     ServerSpec,
 )
 from netlab.mail.config.users import MailWorkloadSpec, ScriptedMessage, UserSpec
-from netlab.mail.content.address import Address, is_dns_name
+from netlab.mail.content.address import Address, is_dns_name, user_key
 from netlab.topology.spec import option
 
 __all__ = ["MailSpec"]
@@ -56,6 +56,12 @@ class MailSpec:
     epoch: str = option(_DEFAULT_EPOCH, doc="wall-clock date of simulated time 0 (ISO 8601)")
     submit_retry_s: float = option(60.0, key="submit_retry", unit="time", doc="a mail program retries after this")
     submit_give_up_s: float = option(3600.0, key="submit_give_up", unit="time", doc="and gives up after this")
+    fold_local_parts: bool = option(True, doc="local users are found whatever the case of their local part, as with "
+                                    "Postfix (local(8) folds it, its tables match any case): `RCPT TO:<BOB@b.test>` "
+                                    "is delivered to bob@b.test, logins (SMTP AUTH, POP3, IMAP) and MAIL FROM's "
+                                    "owner take any case, and the mx's cleanup removes recipients that fold to one "
+                                    "mailbox; false: local parts compare exactly (RFC 5321 §2.4 leaves it to the "
+                                    "host). Domains compare case-insensitively either way")  # fmt: skip
     send: tuple[ScriptedMessage, ...] = option((), doc="scripted submissions")
     workload: MailWorkloadSpec | None = option(None, doc="random mail traffic")
 
@@ -65,6 +71,8 @@ class MailSpec:
         if not (isinstance(self.dkim_selector, str) and is_dns_name(self.dkim_selector)):
             raise ConfigError(f"mail.dkim_selector: expected a DNS name (letters, digits, hyphens, dots), "
                               f"got {self.dkim_selector!r:.80}")  # fmt: skip
+        if not isinstance(self.fold_local_parts, bool):
+            raise ConfigError(f"mail.fold_local_parts: expected true or false, got {self.fold_local_parts!r:.80}")
         if isinstance(self.dkim_key_bits, bool) or self.dkim_key_bits not in range(1024, 4097, 2):
             raise ConfigError(f"mail.dkim_key_bits: expected an even number of bits from 1024 to 4096 (RFC 8301), "
                               f"got {self.dkim_key_bits!r}")  # fmt: skip
@@ -132,10 +140,15 @@ class MailSpec:
         """The queue parameters of the server on *host*."""
         return self.server(host).queue or self.queue
 
+    def user_key(self, address: str) -> str:
+        """*address* as local users are looked up: domain in lower case, the local part too with
+        ``fold_local_parts``."""
+        return user_key(address, fold_local_part=self.fold_local_parts)
+
     def user(self, address: str) -> UserSpec | None:
-        """The user with *address* (case-insensitive domain), or None."""
-        wanted = Address.split(address)
+        """The user with *address* (case-insensitive domain; local part too with ``fold_local_parts``), or None."""
+        wanted = self.user_key(address)
         for u in self.users:
-            if Address.split(u.address) == wanted:
+            if self.user_key(u.address) == wanted:
                 return u
         return None

@@ -11,6 +11,8 @@ most 255 octets). ``<>`` is the null reverse-path that bounces are sent from.
 ('', True)
 >>> qualify("bob", "example.org")
 'bob@example.org'
+>>> user_key("Bob@B.Test"), user_key("Bob@B.Test", fold_local_part=False), user_key("Bob")
+('bob@b.test', 'Bob@b.test', 'bob')
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import overload
 
 from netlab.mail.errors import MailAddressError
 
-__all__ = ["Address", "is_dns_name", "parse_address", "qualify"]
+__all__ = ["Address", "is_dns_name", "parse_address", "qualify", "user_key"]
 
 # RFC 5321 §4.1.2: atext for dot-atoms, qtext/quoted-pair for quoted strings.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -170,3 +172,17 @@ def qualify(addr: str | Address, domain: str) -> str | Address:
     if not addr.strip() or addr.strip() == "<>":
         return addr
     return str(parse_address(addr, default_domain=domain))
+
+
+def user_key(address: str, *, fold_local_part: bool = True) -> str:
+    """The form a local user is looked up under: the domain in lower case (DNS names compare case-insensitively,
+    RFC 4343) and, with *fold_local_part*, the local part too.
+
+    RFC 5321 §2.4 leaves a local part's case to the destination host; Postfix's local(8) folds it before the
+    lookup and its tables match keys case-insensitively, so ``HEIDI@beta.example`` is ``heidi@beta.example``
+    there. Only the host that holds the mailboxes may fold: a relay passes the local part on as given.
+    """
+    local, at, domain = address.rpartition("@")
+    if not at:  # a bare user name (a message store without domains)
+        return address.lower() if fold_local_part else address
+    return f"{local.lower() if fold_local_part else local}@{domain.lower()}"

@@ -9,8 +9,9 @@ quota, per-user mailboxes with UIDs that POP3 and IMAP read); the MTA adds ``Ret
 >>> agent: DeliveryAgent = MessageStore({"bob@b.test": "pw"})
 >>> agent.has_user("bob@b.test"), agent.file("eve@b.test", b"x\\r\\n", 2.0).reply.enhanced
 (True, '5.1.1')
->>> agent.file("bob@b.test", b"x\\r\\n", 2.0)
-Filed(reply=Reply(code=250, text='Ok: delivered to mailbox as UID 1', enhanced='2.0.0'), uidvalidity=1, uid=1)
+>>> filed = agent.file("BOB@b.test", b"x\\r\\n", 2.0)
+>>> str(filed.reply), filed.mailbox_uid, filed.user
+('250 2.0.0 Ok: delivered to mailbox as UID 1', '1.1', 'bob@b.test')
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ __all__ = ["DeliveryAgent", "Filed"]
 
 @dataclass(frozen=True, slots=True)
 class Filed:
-    """What the MDA did with one copy: its *reply* and, when it was stored (2xx), the mailbox's UIDVALIDITY and the
-    message's UID there (0 otherwise)."""
+    """What the MDA did with one copy: its *reply* and, when it was stored (2xx), the mailbox's UIDVALIDITY, the
+    message's UID there (0 otherwise) and the *user* whose mailbox it is, as the store names it (the recipient may
+    have spelt the local part in another case)."""
 
     reply: Reply
     uidvalidity: int = 0
     uid: int = 0
+    user: str = ""
 
     @property
     def mailbox_uid(self) -> str:

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import EmailMessage
 
-from netlab.mail.content.address import Address
+from netlab.errors import ConfigError
+from netlab.mail.content.address import Address, user_key
 from netlab.mail.content.message import (
     DEFAULT_EPOCH,
     normalize_crlf,
@@ -176,6 +177,10 @@ class MessageStore:
     uidvalidity
         UIDVALIDITY of the first mailbox created; later ones count up (deterministic, unlike a real server's
         timestamp).
+    fold_local_parts
+        Find a user whatever the case of the local part (``BOB@b.test`` is ``bob@b.test``), as Postfix's local(8)
+        and a Dovecot with ``auth_username_format = %Lu`` do: deliveries, logins and every lookup by name. The user
+        keeps the name it was made with (its *account*); False compares local parts exactly.
     """
 
     def __init__(
@@ -187,8 +192,16 @@ class MessageStore:
         quota_permanent: bool = False,
         epoch: datetime = DEFAULT_EPOCH,
         uidvalidity: int = 1,
+        fold_local_parts: bool = True,
     ) -> None:
         passwords = dict(users) if isinstance(users, Mapping) else dict.fromkeys(users)
+        self.fold_local_parts = fold_local_parts
+        self._accounts: dict[str, str] = {}  # user_key(name) -> the account's own name
+        for user in passwords:
+            taken = self._accounts.setdefault(self._key(user), user)
+            if taken != user:
+                raise ConfigError(f"message store: users {taken!r} and {user!r} are one user when local parts fold "
+                                  "case (fold_local_parts)")  # fmt: skip
         self._passwords: dict[str, str | None] = passwords
         self.domain = domain
         self.quota_bytes = quota_bytes
@@ -209,17 +222,35 @@ class MessageStore:
         """The users that have mailboxes here."""
         return list(self._boxes)
 
+    def _key(self, user: str) -> str:
+        return user_key(user, fold_local_part=self.fold_local_parts)
+
+    def account_of(self, user: str) -> str | None:
+        """The account *user* names here (itself, or with local parts folded the account whatever its case), or
+        None for a user without mailboxes.
+
+        >>> MessageStore(["Bob@b.test"]).account_of("BOB@B.TEST"), MessageStore(["bob"]).account_of("eve")
+        ('Bob@b.test', None)
+        """
+        return self._accounts.get(self._key(user))
+
+    def _account(self, user: str) -> str:
+        """:meth:`account_of`, or *user* itself when it names no account (the lookup that follows then fails)."""
+        return self._accounts.get(self._key(user), user)
+
     def has_user(self, user: str) -> bool:
-        """True if *user* has mailboxes here (the MX's RCPT check; local parts compared case-sensitively)."""
-        return user in self._boxes
+        """True if *user* has mailboxes here (the MX's RCPT check; local parts fold case unless told not to)."""
+        return self._account(user) in self._boxes
 
     def authenticate(self, user: str, password: str) -> bool:
         """True if *user* exists and *password* is theirs (a user without a password cannot log in)."""
-        expected = self._passwords.get(user)
+        expected = self._passwords.get(self._account(user))
         return expected is not None and expected == password
 
     def lock(self, user: str) -> bool:
-        """Take *user*'s exclusive maildrop lock (RFC 1939 §4); False if another POP3 session holds it."""
+        """Take *user*'s exclusive maildrop lock (RFC 1939 §4); False if another POP3 session holds it (under
+        whatever spelling of the name it logged in)."""
+        user = self._account(user)
         if user in self._locked:
             return False
         self._locked.add(user)
@@ -227,10 +258,11 @@ class MessageStore:
 
     def unlock(self, user: str) -> None:
         """Release *user*'s maildrop lock (QUIT or a dropped connection)."""
-        self._locked.discard(user)
+        self._locked.discard(self._account(user))
 
     def create_mailbox(self, user: str, name: str) -> Mailbox:
         """Create (or return the existing) mailbox *name* of *user*; ``INBOX`` is case-insensitive."""
+        user = self._accounts.setdefault(self._key(user), user)
         boxes = self._boxes.setdefault(user, {})
         key = "INBOX" if name.upper() == "INBOX" else name
         if key not in boxes:
@@ -247,7 +279,7 @@ class MessageStore:
             Unknown user or mailbox.
         """
         key = "INBOX" if name.upper() == "INBOX" else name
-        box = self._boxes.get(user, {}).get(key)
+        box = self._boxes.get(self._account(user), {}).get(key)
         if box is None:
             raise MailboxNotFound(f"no mailbox {name!r} for user {user!r}")
         return box
@@ -258,7 +290,7 @@ class MessageStore:
 
     def usage(self, user: str) -> int:
         """Octets stored for *user* in all mailboxes."""
-        return sum(box.size for box in self._boxes.get(user, {}).values())
+        return sum(box.size for box in self._boxes.get(self._account(user), {}).values())
 
     def count(self) -> int:
         """Messages stored in every mailbox of every user."""
@@ -276,7 +308,9 @@ class MessageStore:
         return self.file(user, raw, when).reply
 
     def file(self, user: str, raw: bytes, when: float) -> Filed:
-        """:meth:`deliver`, telling where the copy went (the :class:`~netlab.mail.mailbox.agent.DeliveryAgent` call)."""
+        """:meth:`deliver`, telling where the copy went (the :class:`~netlab.mail.mailbox.agent.DeliveryAgent` call):
+        the account that has it (*user* as this store names it), its mailbox and UID."""
+        user = self._account(user)
         if user not in self._boxes:
             return Filed(Reply(550, f"<{user}>: Recipient address rejected: User unknown in local recipient table",
                                "5.1.1"))  # fmt: skip
@@ -290,7 +324,9 @@ class MessageStore:
         entry = box.append(data, when)
         for listener in self._listeners:
             listener(user, box, entry)
-        return Filed(Reply(250, f"Ok: delivered to mailbox as UID {entry.uid}", "2.0.0"), box.uidvalidity, entry.uid)
+        return Filed(
+            Reply(250, f"Ok: delivered to mailbox as UID {entry.uid}", "2.0.0"), box.uidvalidity, entry.uid, user
+        )
 
     def entry(self, user: str, uid: int, mailbox: str = "INBOX") -> StoredEntry:
         """The stored entry *uid* of *user*'s *mailbox*.

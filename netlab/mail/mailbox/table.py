@@ -17,6 +17,8 @@ back from disk):
 >>> res = netlab.run(netlab.Scenario(topo, mail=mail))
 >>> [(m["Delivered-To"], m["Subject"]) for m in read_mailbox(res, "bob@b.test")], res.mailboxes.imap_flags.tolist()
 ([('bob@b.test', 'Hello')], ['\\\\Seen'])
+>>> len(read_mailbox(res, "BOB@B.TEST")), len(read_mailbox(res, "eve@b.test"))
+(1, 0)
 >>> res.fetch_sessions[["client", "server", "protocol", "fetch_mode", "messages"]].values.tolist()
 [['pc', 'mx', 'imap', 'idle', 1]]
 """
@@ -27,6 +29,7 @@ from collections.abc import Iterable
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Protocol
 
+from netlab.mail.content.address import user_key
 from netlab.mail.content.message import parse
 from netlab.mail.mailbox.store import MessageStore, account
 from netlab.mail.tracker import message_id_of
@@ -72,7 +75,12 @@ def read_mailbox(results: HasMailboxes, address: str) -> list[EmailMessage]:
     """The messages in *address*'s mailbox at the end of the run, oldest first, parsed with ``policy.default``.
 
     *results* is a :class:`netlab.Results` of a run with a ``mail`` section (or one loaded back from disk).
+    *address* is the user's account as the scenario spells it or, when no account is spelt so, the account it
+    names with its local part in any case (``BOB@b.test`` reads bob@b.test's mailbox, as the mx found him).
     """
     boxes = results.mailboxes
-    mine = boxes[boxes.user == account(address)].sort_values(["server", "uid"])
+    wanted = boxes.user == account(address)
+    if not wanted.any():
+        wanted = boxes.user.map(user_key) == user_key(address)
+    mine = boxes[wanted].sort_values(["server", "uid"])
     return [parse(str(raw).encode("latin-1")) for raw in mine.raw]

@@ -6,6 +6,13 @@ the host's seeded stream ``mail/<host>/qid``), completes the headers a submissio
 manager, which logs ``qmgr: from=<..>, size=.., nrcpt=.. (queue active)``. Here it also tells the books: the
 tracker learns which Message-ID the queue id holds and that this host took responsibility for each recipient
 (final when the recipient is local).
+
+A recipient listed twice is queued once, as Postfix's cleanup removes duplicate recipients; "twice" means the same
+address, or, on the host that holds the mailboxes and with ``fold_local_parts``, the same user in another case
+(``BOB@b.test`` after ``bob@b.test``: Postfix's local(8) would drop that copy as a duplicate delivery). Postfix
+says nothing of it; here cleanup logs ``QID: duplicate recipient <BOB@b.test> removed (same as <bob@b.test>)``
+(``QID: duplicate recipient <bob@b.test> removed`` for the same address twice) so the user sees where the
+recipient went, and the tracker merges its row into the first one's.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from netlab.mail.content.address import user_key
 from netlab.mail.content.message import ensure_date_and_message_id
 from netlab.mail.mta.qmgr import QueueEntry
 from netlab.mail.tracker import message_id_of
@@ -29,14 +37,16 @@ __all__ = ["Cleanup"]
 class Cleanup:
     """The cleanup daemon of the MTA on *host* (see the module docstring)."""
 
-    __slots__ = ("_counter", "_qids", "ctx", "fqdn", "host", "qmgr", "rewrite")
+    __slots__ = ("_counter", "_qids", "ctx", "fold_local_parts", "fqdn", "host", "qmgr", "rewrite")
 
-    def __init__(self, ctx: MailContext, *, host: str, fqdn: str, rewrite: TrivialRewrite, qmgr: QueueManager) -> None:
+    def __init__(self, ctx: MailContext, *, host: str, fqdn: str, rewrite: TrivialRewrite, qmgr: QueueManager,
+                 fold_local_parts: bool = True) -> None:  # fmt: skip
         self.ctx = ctx
         self.host = host
         self.fqdn = fqdn
         self.rewrite = rewrite
         self.qmgr = qmgr
+        self.fold_local_parts = fold_local_parts
         self._qids = ctx.stream(host, "qid")
         self._counter = 0  # Message-IDs this host made up
 
@@ -60,18 +70,32 @@ class Cleanup:
         *client* is the peer smtpd received it from (None for mail made here, a DSN); *spam_score* the score smtpd
         found, if it looked; *auth* its (SPF, DKIM, DMARC) results, if it checked; *given* maps a recipient as the
         client wrote it to the one smtpd made of it (qualified, domain in lower case), so the books follow the
-        rewrite. A recipient listed twice is queued once, as Postfix's cleanup removes duplicate recipients.
+        rewrite. A recipient listed twice is queued once (see the module docstring).
         """
         ctx, now = self.ctx, self.ctx.env.now
         mid = message_id_of(data)
-        rcpts = list(dict.fromkeys(rcpts))
         for was, rcpt in (given or {}).items():
             ctx.tracker.alias(mid, was, rcpt)
+        kept: dict[str, str] = {}  # the recipient's key -> the first recipient with it
+        removed: list[tuple[str, str]] = []
+        for r in rcpts:
+            key = self.duplicate_key(r)
+            if key not in kept:
+                kept[key] = r
+            else:
+                first = kept[key]
+                removed.append((r, first))
+                if r != first:  # the same user in another case: the books follow it into the first one's row
+                    ctx.tracker.alias(mid, r, first)
+        rcpts = list(kept.values())
         ctx.tracker.queue_file(self.host, qid, mid)
         entry = QueueEntry(qid, sender, rcpts, data, now, message_id=mid)
         if client is not None:
             entry.info["client"] = client
         ctx.log(self.host, "cleanup", qid, f"message-id={mid}")
+        for r, first in removed:
+            same = "" if r == first else f" (same as <{first}>)"
+            ctx.log(self.host, "cleanup", qid, f"duplicate recipient <{r}> removed{same}")
         ctx.log(self.host, "qmgr", qid, f"from=<{sender}>, size={len(data)}, nrcpt={len(rcpts)} (queue active)")
         for r in rcpts:
             ctx.tracker.received(
@@ -79,6 +103,11 @@ class Cleanup:
             )
         self.qmgr.enqueue(entry)
         return entry
+
+    def duplicate_key(self, rcpt: str) -> str:
+        """What two recipients of one message share when they are one: the address (its domain is in lower case
+        already), its local part in lower case too for a local user with ``fold_local_parts``."""
+        return user_key(rcpt, fold_local_part=self.fold_local_parts and self.rewrite.is_local(rcpt))
 
     def enqueue_local(self, sender: str, rcpts: list[str], raw: bytes) -> QueueEntry:
         """Queue a message made on this host (a DSN from bounce), under a fresh queue id."""

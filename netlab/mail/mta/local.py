@@ -6,7 +6,9 @@ through the :class:`~netlab.mail.mailbox.DeliveryAgent` Protocol (the inbox serv
 :class:`~netlab.mail.mailbox.MessageStore`: ``Delivered-To``, quota, the mailbox and its UID). A stored copy is
 ``sent`` and booked with the tracker where it was filed (so conservation can find it in its mailbox); over quota
 for now (452 4.2.2) is deferred and retried from the queue; an unknown user or a full mailbox with ``quota_action:
-bounce`` (552 5.2.2) bounces.
+bounce`` (552 5.2.2) bounces. With ``mail.fold_local_parts`` the store finds the user whatever the case of the local
+part (Postfix's local(8) lowercases it before the lookup), and the copy is booked under the store's own name for the
+user, where the user's mail program retrieves it.
 """
 
 from __future__ import annotations
@@ -52,10 +54,11 @@ class LocalDelivery:
         ctx, entry, now = self.ctx, job.entry, self.ctx.env.now
         outcomes = []
         for r in job.rcpts:
-            user = account(r)
-            filed = self.agent.file(user, return_path(entry.raw, entry.sender), now)
+            filed = self.agent.file(account(r), return_path(entry.raw, entry.sender), now)
             reply = filed.reply
             if reply.is_positive:
+                # the mailbox under the store's name for the user: BOB@b.test files into bob@b.test's
+                user = filed.user or account(r)
                 where = (self.host, user, filed.mailbox_uid)
                 ctx.tracker.filed(entry.message_id, r, where, now, fetched=user in self.fetching)
                 o = Outcome(r, OutcomeKind.SENT, "2.0.0", f"delivered to mailbox as UID {filed.uid}", LOCAL, reply.code)

@@ -101,7 +101,8 @@ class Mta:
         if spec.smarthost is not None:
             smarthost = (mail.server(spec.smarthost).fqdn or spec.smarthost, ctx.ip_of(spec.smarthost))
         self.smtp = SmtpClient(ctx, host=self.host, fqdn=self.fqdn, ip=self.ip, qspec=self.qspec, smarthost=smarthost)
-        self.cleanup = Cleanup(ctx, host=self.host, fqdn=self.fqdn, rewrite=self.rewrite, qmgr=self.queue)
+        self.cleanup = Cleanup(ctx, host=self.host, fqdn=self.fqdn, rewrite=self.rewrite, qmgr=self.queue,
+                               fold_local_parts=mail.fold_local_parts)  # fmt: skip
         self.smtpd = Smtpd(ctx, spec, fqdn=self.fqdn, ip=self.ip, users=mail, rewrite=self.rewrite,
                            local_user=None if self.local is None else self.local.has_user, spam=spam,
                            cleanup=self.cleanup, dkim_keys=dkim_keys or {})  # fmt: skip

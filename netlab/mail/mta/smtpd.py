@@ -4,7 +4,8 @@ The protocol itself is :class:`~netlab.mail.smtp.SmtpServerSession`'s; the decis
 :class:`SmtpdPolicy` (a :class:`~netlab.mail.smtp.ServerPolicy`) per session, by role:
 
 * AUTH only on the MSA, with the user's password; a user may send as itself and its ``may_send_as`` addresses
-  (``550 5.7.1`` otherwise; 530/535 come from the session);
+  (``550 5.7.1`` otherwise; 530/535 come from the session); logins and addresses compare as the mail section
+  looks users up (domains in any case; local parts too with ``fold_local_parts``, as Postfix does);
 * no open relay on 25: a recipient whose domain is not local is taken from an authenticated or ``trusted`` client,
   or for a ``relay_domains`` domain, else refused (``554 5.7.1``, or ``454 4.7.1`` with ``relay_refusal: defer``);
 * unknown local users ``550 5.1.1`` (the local delivery agent's recipient table);
@@ -128,17 +129,22 @@ class Smtpd:
 
     # ------------------------------------------------------------------ the checks
     def authenticate(self, user: str, password: str) -> bool:
-        """True for a user's own password, on an MSA."""
+        """True for a user's own password, on an MSA (the login's local part in any case with
+        ``fold_local_parts``, its domain in any case always)."""
         u = self.users.user(user) if "@" in user else None
         return u is not None and u.password == password and self.submission
 
     def check_sender(self, session: SmtpServerSession, sender: str) -> Reply | None:
-        """On an MSA, an authenticated user sends only as itself or its ``may_send_as`` addresses."""
+        """On an MSA, an authenticated user sends only as itself or its ``may_send_as`` addresses (compared as
+        users are looked up: domains in any case, local parts too with ``fold_local_parts``)."""
         user = session.authenticated_user
         if self.submission and user is not None:
             u = self.users.user(user)
-            allowed = {user.lower(), *(a.lower() for a in (u.may_send_as if u else ()))}
-            if sender.lower() not in allowed:
+            key = self.users.user_key
+            allowed = {key(user), *(key(a) for a in (u.may_send_as if u else ()))}
+            if u is not None:
+                allowed.add(key(u.address))
+            if key(sender) not in allowed:
                 return Reply(550, f"<{sender}>: Sender address rejected: not owned by user {user}", "5.7.1")
         return None
 
