@@ -197,8 +197,10 @@ def test_two_directed_links_of_one_pair_are_told_apart_by_the_order_of_the_ends(
 def test_ends_that_name_two_links_are_an_error_giving_the_indices(demo: Scenario) -> None:
     """An earlier assignment of the same call made links[6] a second r1-r2 link: the ends no longer name one
     link, and the override is refused rather than applied to the first silently."""
-    message = (r"^override 'links\[r2,r1\]\.loss=0\.05': links\[r2,r1\]: 2 links join 'r2' and 'r1': "
-               r"links\[4\] \(r1-r2\), links\[6\] \(r1-r2\); name one by its index, e\.g\. links\[4\]$")
+    message = (
+        r"^override 'links\[r2,r1\]\.loss=0\.05': links\[r2,r1\]: 2 links join 'r2' and 'r1': "
+        r"links\[4\] \(r1-r2\), links\[6\] \(r1-r2\); name one by its index, e\.g\. links\[4\]$"
+    )
     with pytest.raises(ConfigError, match=message):
         demo.override("links[6].b=r2", "links[r2,r1].loss=0.05")
 
