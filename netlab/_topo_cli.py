@@ -9,26 +9,31 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from netlab.errors import ConfigError
 from netlab.topology.spec import LinkSpec, Topology
 from netlab.units import format_rate, format_size, format_time
+
+if TYPE_CHECKING:
+    from netlab.mail.config import MailSpec
 
 __all__ = ["draw", "show", "validate"]
 
 _SCENARIO_SUFFIXES = (".yaml", ".yml")
 
 
-def _load(file: str) -> tuple[Topology, int]:
-    """The topology in *file* and its number of flows (0 for a bare GraphML/GML topology)."""
+def _load(file: str) -> tuple[Topology, int, MailSpec | None]:
+    """The topology in *file*, its number of flows and its mail section (0 and None for a bare GraphML/GML
+    topology)."""
     if Path(file).suffix.lower() in _SCENARIO_SUFFIXES:
         from netlab.scenario.files import load_scenario
 
         scenario = load_scenario(file)
-        return scenario.topology, len(scenario.flows)
+        return scenario.topology, len(scenario.flows), scenario.mail
     from netlab.topology.zoo import read_topology_file
 
-    return read_topology_file(file), 0
+    return read_topology_file(file), 0, None
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -50,20 +55,30 @@ def _queue(link: LinkSpec) -> str:
 
 def validate(args: argparse.Namespace) -> int:
     """Load ``args.file`` (scenario YAML, GraphML or GML) and print a one-line summary."""
-    topology, flows = _load(args.file)
+    topology, flows, _ = _load(args.file)
     directed = sum(1 for _ in topology.directed_links())
     print(f"OK: {len(topology.nodes)} nodes, {len(topology.links)} links ({directed} directed links), {flows} flows")
     return 0
 
 
 def show(args: argparse.Namespace) -> int:
-    """Print the nodes and the links of ``args.file`` as aligned plain-text tables."""
-    topology, _ = _load(args.file)
-    nodes = [(n.name, n.role, n.ip or "auto") for n in topology.nodes]
+    """Print the nodes and the links of ``args.file`` as aligned plain-text tables: each node with the IPv4
+    address the run gives it (the scenario's, else the one assigned in node order) and, for a scenario with a
+    ``mail:`` section, what it runs for mail (``msa``, ``mx``, ``relay``, ``dns``, ``client``)."""
+    from netlab.network.network import assign_ips
+
+    topology, _, mail = _load(args.file)
+    ips = assign_ips(topology)
+    header: tuple[str, ...] = ("name", "role", "ip")
+    nodes: list[tuple[str, ...]] = [(n.name, n.role, ips[n.name]) for n in topology.nodes]
+    if mail is not None:
+        roles = mail.host_roles()
+        header = (*header, "mail")
+        nodes = [(*row, ", ".join(roles.get(row[0], ()))) for row in nodes]
     links = [(link.a, "->" if link.directed else "<->", link.b, format_rate(link.rate_bps),
               format_time(link.delay_s), _queue(link), f"{link.loss:g}") for link in topology.links]  # fmt: skip
     print(f"{args.file}: {len(topology.nodes)} nodes")
-    print(_table(("name", "role", "ip"), nodes))
+    print(_table(header, nodes))
     print()
     print(f"{len(topology.links)} links")
     print(_table(("a", "", "b", "rate", "delay", "queue", "loss"), links))
@@ -84,7 +99,7 @@ def draw(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"-o/--out {out}: folder {out.parent} does not exist; expected an image file in an existing folder"
         )
-    topology, _ = _load(args.file)
+    topology, _, _ = _load(args.file)
     # A bare Figure on the Agg canvas: no pyplot, so no GUI backend and no global figure state.
     fig = Figure(figsize=(10, 7), layout="tight")
     FigureCanvasAgg(fig)

@@ -180,8 +180,53 @@ def test_a_directed_link_is_found_only_its_own_way() -> None:
     s = Scenario(netlab_topology_with_a_directed_link())
     assert s.override("links[a,b].rate=5Mbps").topology.links[0].rate_bps == 5e6
     assert s.override("links[a,c].rate=5Mbps").topology.links[2].rate_bps == 5e6
-    with pytest.raises(ConfigError, match=r"no link between 'b' and 'a'; links at b or a: \[a,b\], \[b,c\], \[c,a\]$"):
+    with pytest.raises(ConfigError, match=(r"no link between 'b' and 'a' \(links\[0\] is directed: only a -> b\); "
+                                           r"links at b or a: \[a,b\], \[b,c\], \[c,a\]$")):  # fmt: skip
         s.override("links[b,a].rate=5Mbps")
+
+
+def test_two_directed_links_of_one_pair_are_told_apart_by_the_order_of_the_ends() -> None:
+    from netlab.topology.spec import LinkSpec, NodeSpec, Topology
+
+    s = Scenario(Topology((NodeSpec("a", "host"), NodeSpec("b", "host")),
+                          (LinkSpec("a", "b", directed=True), LinkSpec("b", "a", directed=True))))  # fmt: skip
+    assert [x.loss for x in s.override("links[a,b].loss=0.1").topology.links] == [0.1, 0.0]
+    assert [x.loss for x in s.override("links[b,a].loss=0.1").topology.links] == [0.0, 0.1]
+
+
+def test_ends_that_name_two_links_are_an_error_giving_the_indices(demo: Scenario) -> None:
+    """An earlier assignment of the same call made links[6] a second r1-r2 link: the ends no longer name one
+    link, and the override is refused rather than applied to the first silently."""
+    message = (
+        r"^override 'links\[r2,r1\]\.loss=0\.05': links\[r2,r1\]: 2 links join 'r2' and 'r1': "
+        r"links\[4\] \(r1-r2\), links\[6\] \(r1-r2\); name one by its index, e\.g\. links\[4\]$"
+    )
+    with pytest.raises(ConfigError, match=message):
+        demo.override("links[6].b=r2", "links[r2,r1].loss=0.05")
+
+
+@pytest.mark.parametrize(("assignment", "message"), [
+    ("links[r2,r1].loss=0.05", None),
+    ("links[r1,r3].loss=0.05",
+     "override 'links[r1,r3].loss=0.05': links[r1,r3]: no link between 'r1' and 'r3'; links at r1 or r3: [h1,r1]"),
+    ("links[r1,r9].loss=0.05",
+     ("override 'links[r1,r9].loss=0.05': links[r1,r9]: no link has an end 'r9'; "
+      "expected one of h1, h2, h3, h4, r1, r2, r3, r4")),
+])  # fmt: skip
+def test_a_link_by_its_ends_on_the_command_line(assignment: str, message: str | None, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    from netlab.cli import main
+
+    code = main(["run", str(DEMO), "-o", str(tmp_path / "r"), "--set", "run.until=2.5s", "--set", assignment])
+    err = capsys.readouterr().err
+    if message is None:
+        assert code == 0, err
+        from netlab.results import load_results
+
+        saved = load_results(tmp_path / "r").scenario
+        assert saved is not None and [(x.a, x.b) for x in saved.topology.links if x.loss == 0.05] == [("r1", "r2")]
+    else:
+        assert code == 2 and err.startswith("netlab: error: ") and message in err, err
 
 
 def netlab_topology_with_a_directed_link() -> Any:

@@ -11,6 +11,7 @@ from netlab.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 ABILENE = ROOT / "topologies" / "abilene.graphml"
 DEMO = ROOT / "topologies" / "demo.yaml"
+SEED = ROOT / "topologies" / "seed.yaml"
 TINY = Path(__file__).parent / "data" / "tiny.gml"
 
 
@@ -38,7 +39,7 @@ def test_show_graphml(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["topo", "show", str(ABILENE)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].split() == ["name", "role", "ip"]
-    assert lines[3].split() == ["New", "York", "router", "auto"]
+    assert lines[3].split() == ["New", "York", "router", "10.0.0.1"]
     header = next(i for i, line in enumerate(lines) if line.startswith("a "))
     assert lines[header].split() == ["a", "b", "rate", "delay", "queue", "loss"]
     first = lines[header + 2]
@@ -52,8 +53,62 @@ def test_show_graphml(capsys: pytest.CaptureFixture[str]) -> None:
 def test_show_scenario(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["topo", "show", str(DEMO)]) == 0
     out = capsys.readouterr().out
-    assert "h1    host    auto" in out
+    assert "h1    host    10.0.0.1" in out
     assert any(line.split() == ["r1", "<->", "r4", "2Mbps", "5ms", "50", "pkts", "0"] for line in out.splitlines())
+
+
+def _node_rows(out: str) -> dict[str, list[str]]:
+    """The node table of ``topo show``: name -> the other cells (split on runs of two or more spaces)."""
+    import re
+
+    lines = out.splitlines()
+    end = lines.index("")
+    return {cells[0]: cells[1:] for cells in (re.split(r"\s{2,}", line) for line in lines[3:end])}
+
+
+def test_show_gives_each_node_the_address_the_run_gives_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A node's own ip as given; the others the next free address of 10.0.0.1, 10.0.0.2, ... in node order,
+    skipping one taken by a given address, as the run's Network assigns them."""
+    from netlab.network.network import Network
+    from netlab.scenario.files import load_scenario
+
+    path = tmp_path / "ips.yaml"
+    path.write_text("nodes: [{name: a, role: host}, {name: b, role: host, ip: 10.0.0.2}, c]\nlinks: [[a, c], [b, c]]\n")
+    assert main(["topo", "show", str(path)]) == 0
+    rows = _node_rows(capsys.readouterr().out)
+    assert {name: cells[1] for name, cells in rows.items()} == {"a": "10.0.0.1", "b": "10.0.0.2", "c": "10.0.0.3"}
+    import simpy
+
+    net = Network(simpy.Environment(), load_scenario(str(path)).topology)
+    assert {name: node.ip for name, node in net.nodes.items()} == {"a": "10.0.0.1", "b": "10.0.0.2", "c": "10.0.0.3"}
+
+
+@pytest.mark.parametrize(("node", "cells"), [
+    ("pc1", ["host", "10.0.0.1", "client"]),
+    ("msa-a", ["host", "10.0.0.4", "msa"]),
+    ("relay-g1", ["host", "10.0.0.7", "relay"]),
+    ("mx-a", ["host", "10.0.0.9", "mx"]),
+    ("mx-b2", ["host", "10.0.0.11", "relay"]),  # the backup MX relays to the primary: a relay, not a final mx
+    ("dns1", ["host", "10.0.0.12", "dns"]),
+    ("pc4", ["host", "10.0.0.21", "client"]),  # beta's users only receive: still their mail program's host
+    ("bg1", ["host", "10.0.0.13"]),
+    ("r-core", ["router", "10.0.0.17"]),
+])  # fmt: skip
+def test_show_mail_scenario_gives_ips_and_mail_roles(node: str, cells: list[str],
+                                                    capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    assert main(["topo", "show", str(SEED)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[1].split() == ["name", "role", "ip", "mail"]
+    assert _node_rows(out)[node] == cells
+
+
+def test_mail_roles_of_a_host_with_two_parts() -> None:
+    """One host may be the DNS server and an MX, and host a user's mail program: every part, server first."""
+    from netlab.mail.config import MailSpec, ServerSpec, UserSpec
+
+    spec = MailSpec(dns_server="mx1", servers=(ServerSpec("msa", role="msa"), ServerSpec("mx1", role="mx")),
+                    users=(UserSpec("bob@b.test", client="mx1"), UserSpec("al@b.test", client="mx1")))  # fmt: skip
+    assert spec.host_roles() == {"msa": ("msa",), "mx1": ("mx", "dns", "client")}
 
 
 @pytest.mark.parametrize("source", [ABILENE, DEMO])

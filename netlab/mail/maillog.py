@@ -42,6 +42,7 @@ __all__ = [
     "format_message_id",
     "format_qmgr_active",
     "parse_fields",
+    "queue_files",
     "relay_name",
 ]
 
@@ -233,3 +234,28 @@ class MailLog:
             )
         columns = ["time_s", "host", "program", "queue_id", "text", "to", "relay", "delay", "dsn", "status"]
         return pd.DataFrame(rows, columns=columns)
+
+
+def queue_files(messages: pd.DataFrame) -> pd.DataFrame:
+    """One row per (message, recipient, MTA that took it) of a ``Results.messages`` table: ``message_id``,
+    ``rcpt_to``, ``hop`` (1 for the first MTA), ``host``, ``queue_id`` and ``received_s`` (when that MTA took it,
+    in s). ``maillog`` lines are keyed by (``host``, ``queue_id``) too, so a merge on those gives each message's
+    lines along its whole path; ``messages.host`` and ``messages.queue_id`` are the last hop alone.
+
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({"message_id": ["<1@a>"], "rcpt_to": ["bob@b"], "queue_ids": ["msa:A1B2C3 mx:D4E5F6"],
+    ...                   "hop_times_s": ["1.000000 1.250000"]})
+    >>> queue_files(m).to_dict("records")[1]
+    {'message_id': '<1@a>', 'rcpt_to': 'bob@b', 'hop': 2, 'host': 'mx', 'queue_id': 'D4E5F6', 'received_s': 1.25}
+    """
+    import pandas as pd
+
+    rows = []
+    for mid, rcpt, qids, times in zip(messages["message_id"], messages["rcpt_to"], messages["queue_ids"],
+                                      messages["hop_times_s"], strict=True):  # fmt: skip
+        if not isinstance(qids, str):  # never taken by an MTA, read back from CSV ("" became NaN)
+            continue
+        for hop, (where, t) in enumerate(zip(qids.split(), str(times).split(), strict=True), 1):
+            host, _, qid = where.rpartition(":")  # a queue id is hex; a host name might hold a colon
+            rows.append((mid, rcpt, hop, host, qid, float(t)))
+    return pd.DataFrame(rows, columns=["message_id", "rcpt_to", "hop", "host", "queue_id", "received_s"])

@@ -110,6 +110,11 @@ class RunHandle(Protocol):
         """Undo one :meth:`hold`."""
         ...
 
+    @property
+    def snapshots(self) -> Sequence[tuple[float, Any]]:
+        """The link statistics' samples, the first element of each its time (s): the run's bin boundaries."""
+        ...
+
 
 class MailSystem:
     """Runner extension for the scenario's ``mail:`` section (see the module docstring).
@@ -320,7 +325,8 @@ class MailSystem:
 
     def tables(self, run: RunHandle) -> dict[str, pd.DataFrame]:
         """``messages``, ``mail_hops``, ``maillog`` (with the full syslog ``line``), ``connections``,
-        ``fetch_sessions`` (one row per POP3/IMAP session of a mail program) and ``mailboxes`` (the stores)."""
+        ``fetch_sessions`` (one row per POP3/IMAP session of a mail program), ``mailboxes`` (the stores) and
+        ``mail_queues`` (each MTA's queue sizes at every bin boundary of the run)."""
         from netlab.mail.mailbox.table import mailboxes_frame
         from netlab.transport import connections_table
         from netlab.transport.stats import cwnd_table
@@ -334,11 +340,21 @@ class MailSystem:
             "connections": connections_table(self.stack),
             "fetch_sessions": self.tracker.fetches_frame(),
             "mailboxes": mailboxes_frame(self.stores.items()),
+            "mail_queues": self.queues_frame([t for t, _ in run.snapshots]),
             **({"cwnd": cwnd_table(self.stack)} if self.stack.config.trace else {}),
         }
         if any(s.dmarc != "off" for s in self.spec.servers):
             tables["dmarc_reports"] = self.dmarc_report()
         return tables
+
+    def queues_frame(self, times: Sequence[float]) -> pd.DataFrame:
+        """``Results.mail_queues``: per time of *times* (s; the run's bin boundaries, ``link_bins.bin_start_s``
+        and the end) and MTA, the messages in its ``incoming``, ``active`` and ``deferred`` queues at that instant,
+        after every queue move made at it. Counted per message (queue file), not per recipient."""
+        import pandas as pd
+
+        rows = [(t, host, *mta.queue.sizes_at(t)) for t in times for host, mta in self.mtas.items()]
+        return pd.DataFrame(rows, columns=["time_s", "mta", "incoming", "active", "deferred"])
 
     def dmarc_report(self) -> pd.DataFrame:
         """The run's DMARC aggregate counts, one row per (reporting server, header From domain, source IP,

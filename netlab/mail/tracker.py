@@ -124,6 +124,8 @@ class MessageRow:
     client: str = ""  # the mail program's host that submitted it ("" for a DSN)
     batch: int = 0  # the serial of the create() call that made it: rows of one submission share it
     merged_into: MessageRow | None = None  # the row of the same (message, recipient) this one was merged into
+    subject: str = ""  # Subject: as its writer (mail program or bounce) wrote it, decoded
+    trace_row: int | None = None  # its 1-based row of mail.send (the data row of a send file); None otherwise
 
 
 class ConnectionCounts(Protocol):
@@ -209,8 +211,8 @@ class Tracker:
 
     # ------------------------------------------------------------------ rows
     def create(self, token: SubmissionToken | None, sender: str, rcpts: Iterable[str], t: float, size: int, *,
-               kind: MessageKind = MessageKind.MAIL, message_id: str = "",
-               origin: str = "") -> list[MessageRow]:  # fmt: skip
+               kind: MessageKind = MessageKind.MAIL, message_id: str = "", origin: str = "", subject: str = "",
+               trace_row: int | None = None) -> list[MessageRow]:  # fmt: skip
         """New rows for a message about to be submitted (or a DSN just made): one per recipient. Without
         *message_id* they wait under *token* until :meth:`bind` names it."""
         rows = []
@@ -218,9 +220,8 @@ class Tracker:
         self._batches += 1
         seen: dict[str, MessageRow] = {}
         for r in rcpts:
-            row = MessageRow(
-                None, sender, r, kind, t, size, message_id=message_id, origin=origin, client=client, batch=self._batches
-            )
+            row = MessageRow(None, sender, r, kind, t, size, message_id=message_id, origin=origin, client=client,
+                             batch=self._batches, subject=subject, trace_row=trace_row)  # fmt: skip
             if r in seen:  # listed twice: one (message, recipient), the mail program sends it once
                 row.merged_into = seen[r]
                 self.merged_rows.append(row)
@@ -483,7 +484,9 @@ class Tracker:
 
     # ------------------------------------------------------------------ tables
     def messages_frame(self, queued: set[RowKey]) -> pd.DataFrame:
-        """``Results.messages``: one row per (message, recipient)."""
+        """``Results.messages``: one row per (message, recipient). ``host`` and ``queue_id`` are the last MTA that
+        took it and its queue file there (where it was delivered, bounced or still waits; ``""`` if no MTA took it),
+        the key of its lines in ``maillog``; ``queue_ids`` lists every hop."""
         import pandas as pd
 
         out = []
@@ -506,8 +509,12 @@ class Tracker:
                 "origin_message_id": row.origin, "mailbox_s": row.mailbox_s, "retrieved_s": row.retrieved_s,
                 "mailbox_uid": row.mailbox[2] if row.mailbox else "",
                 "spf": row.auth[0], "dkim": row.auth[1], "dmarc": row.auth[2],
+                "host": row.hops[-1][0] if row.hops else "", "queue_id": row.hops[-1][1] if row.hops else "",
+                "subject": row.subject, "trace_row": row.trace_row,
             })  # fmt: skip
-        return pd.DataFrame(out, columns=MESSAGE_COLUMNS)
+        frame = pd.DataFrame(out, columns=MESSAGE_COLUMNS)
+        frame["trace_row"] = frame["trace_row"].astype("Int64")  # a whole number, or <NA> for unscripted mail
+        return frame
 
     def hops_frame(self) -> pd.DataFrame:
         """``Results.mail_hops``: one row per SMTP transaction."""
@@ -543,7 +550,7 @@ MESSAGE_COLUMNS = ["message_id", "kind", "mail_from", "rcpt_to", "size_bytes", "
                    "hop_hosts", "hop_times_s", "first_mta_s", "accepted_by_final_mx_s", "delivered_s", "delay_s",
                    "status", "dsn", "reason", "final_s", "mail_hops", "smtp_transactions", "packets",
                    "retransmissions", "spam_score", "origin_message_id", "mailbox_s", "retrieved_s",
-                   "mailbox_uid", "spf", "dkim", "dmarc"]  # fmt: skip
+                   "mailbox_uid", "spf", "dkim", "dmarc", "host", "queue_id", "subject", "trace_row"]  # fmt: skip
 HOP_COLUMNS = [
     "client",
     "server",

@@ -121,7 +121,7 @@ class MailWorkload:
                       when=when if m.headers else None, message_id=mid)  # fmt: skip
         password = user.password if m.password is None else m.password
         auth = None if password == "none" else (m.sender, password)
-        self.mua(user.client).submit(m.sender, list(m.to), raw, auth=auth, msa=spec.msa_for(user))
+        self.mua(user.client).submit(m.sender, list(m.to), raw, auth=auth, msa=spec.msa_for(user), trace_row=i + 1)
         self.count += 1
         ctx.release()
 

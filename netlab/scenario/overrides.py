@@ -321,22 +321,34 @@ def _index(items: list[Any], seg: str | int, ctx: Ctx, label: str) -> int:
 
 
 def _link_index(links: list[Any], seg: str, ctx: Ctx) -> int:
-    """``links[r1,r2]``: the link between r1 and r2 (either way unless it is directed)."""
+    """``links[r1,r2]``: the link between r1 and r2 (either way unless it is directed).
+
+    A valid topology has at most one link per pair and direction, but the assignments of one call are applied to
+    drafts before the topology checks them, so ``links[0].b=r2`` may have made a second r1-r2 link: then the ends
+    name no single link and the error gives the indices to choose from, rather than editing the first silently.
+    """
     here = dataclasses.replace(ctx, path=f"{ctx.path}[{seg}]")
     ends = [e.strip() for e in seg.split(",")]
     if len(ends) != 2 or not all(ends):
         raise here.error("expected a link index or its two ends, like links[3] or links[r1,r2]")
     pairs = [(_get(link, "a"), _get(link, "b"), bool(_get(link, "directed"))) for link in links]
-    for i, (a, b, directed) in enumerate(pairs):
-        if (a, b) == tuple(ends) or (not directed and (b, a) == tuple(ends)):
-            return i
+    found = [i for i, (a, b, directed) in enumerate(pairs)
+             if (a, b) == tuple(ends) or (not directed and (b, a) == tuple(ends))]  # fmt: skip
+    if len(found) == 1:
+        return found[0]
+    if found:
+        which = ", ".join(f"links[{i}] ({pairs[i][0]}-{pairs[i][1]})" for i in found)
+        raise here.error(f"{len(found)} links join {ends[0]!r} and {ends[1]!r}: {which}; name one by its index, "
+                         f"e.g. links[{found[0]}]")  # fmt: skip
     nodes = {n for a, b, _ in pairs for n in (a, b)}
     for end in ends:
         if end not in nodes:
             raise here.error(f"no link has an end {end!r}" + did_you_mean(end, nodes))
     near = [f"[{a},{b}]" for a, b, _ in pairs if a in ends or b in ends]
     shown = ", ".join(near[:12]) + (", ..." if len(near) > 12 else "")
-    raise here.error(f"no link between {ends[0]!r} and {ends[1]!r}; links at {ends[0]} or {ends[1]}: {shown}")
+    back = [i for i, (a, b, directed) in enumerate(pairs) if directed and (b, a) == tuple(ends)]
+    hint = f" (links[{back[0]}] is directed: only {ends[1]} -> {ends[0]})" if back else ""
+    raise here.error(f"no link between {ends[0]!r} and {ends[1]!r}{hint}; links at {ends[0]} or {ends[1]}: {shown}")
 
 
 def _cls(item: Any) -> type:

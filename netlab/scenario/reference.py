@@ -64,6 +64,8 @@ Every key can be changed from the command line or `Scenario.override` with a dot
 `routing.strategy=ospf`, `links[0].rate=5Mbps` (or `links.0.rate`), a link by its ends `links[r1,r2].loss=0.05`,
 `flows.f1.arrivals.poisson=300/s` (list items are addressed by their `name`; mail servers by `host`, users by
 `address`: `mail.users[bob@b.test].password=x`). Each value is read as the file reader reads that key.
+An undirected link is found by its ends in either order (`links[r2,r1]`); ends that name no link, or more than
+one, are an error listing the links at those nodes, or the indices to pick from.
 """
 
 #: (heading, where the keys go, note, classes) for the sections generated from dataclasses.

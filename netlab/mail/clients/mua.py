@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from netlab.mail.content.address import Address
-from netlab.mail.content.message import Envelope, normalize_crlf
+from netlab.mail.content.message import Envelope, header_value, normalize_crlf
 from netlab.mail.dns import DnsError, mx_targets
 from netlab.mail.smtp import ClientResult, SmtpClientSession
 from netlab.mail.smtp.drivers import run_client
@@ -68,15 +68,18 @@ class Mua:
         return {id(r) for rows in self.holding.values() for r in rows if not r.status}
 
     def submit(self, sender: str, rcpts: list[str], raw: bytes, *, auth: tuple[str, str] | None,
-               msa: str | None, kind: MessageKind = MessageKind.MAIL) -> simpy.Process:  # fmt: skip
+               msa: str | None, kind: MessageKind = MessageKind.MAIL, trace_row: int | None = None,
+               ) -> simpy.Process:  # fmt: skip
         """Start submitting *raw* from *sender* to *rcpts*: to *msa* (port 587) with *auth*, or, with *msa*
-        None, straight to the recipient domain's MX on port 25 (no AUTH)."""
+        None, straight to the recipient domain's MX on port 25 (no AUTH). *trace_row* is the row of ``mail.send``
+        it comes from (booked with its rows)."""
         self._tokens += 1
         token = self._tokens
         raw = normalize_crlf(raw)  # once here, not at every attempt: SMTP sends CRLF lines
         mid = message_id_of(raw)
         rows = self.ctx.tracker.create((self.host, token), sender, rcpts, self.env.now, len(raw), kind=kind,
-                                          message_id=mid)  # fmt: skip
+                                       message_id=mid, subject=header_value(raw, "Subject"),
+                                       trace_row=trace_row)  # fmt: skip
         self.holding[token] = rows
         self.submitted += 1
         return self.env.process(self._run(token, sender, list(rcpts), raw, auth, msa, rows))

@@ -136,6 +136,22 @@ class MailSpec:
         """The workload's senders when it names none: every user with a client host and an MSA."""
         return tuple(u.address for u in self.users if u.client is not None and self.msa_for(u) is not None)
 
+    def host_roles(self) -> dict[str, tuple[str, ...]]:
+        """What each host runs for mail, in this order: its server's role (``msa``, ``mx``, ``relay``), ``dns``
+        (the DNS server) and ``client`` (some user's mail program runs there); hosts with no part are left out.
+
+        >>> MailSpec(dns_server="dns", servers=(ServerSpec("mx1", role="mx"),),
+        ...          users=(UserSpec("bob@b.test", client="pc"),)).host_roles()
+        {'mx1': ('mx',), 'dns': ('dns',), 'pc': ('client',)}
+        """
+        roles: dict[str, list[str]] = {}
+        for s in self.servers:
+            roles.setdefault(s.host, []).append(str(s.role))
+        roles.setdefault(self.dns_server, []).append("dns")
+        for host in dict.fromkeys(u.client for u in self.users if u.client is not None):
+            roles.setdefault(host, []).append("client")
+        return {host: tuple(r) for host, r in roles.items()}
+
     def queue_for(self, host: str) -> QueueSpec:
         """The queue parameters of the server on *host*."""
         return self.server(host).queue or self.queue

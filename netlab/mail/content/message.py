@@ -41,6 +41,7 @@ __all__ = [
     "ensure_date_and_message_id",
     "header_fields",
     "header_section",
+    "header_value",
     "make_message_id",
     "normalize_crlf",
     "parse",
@@ -200,6 +201,27 @@ def header_fields(head: bytes) -> list[bytes]:
         else:
             fields.append(line)
     return fields
+
+
+def header_value(raw: bytes, name: str) -> str:
+    """The value of the first header field *name* of *raw*, unfolded and with its RFC 2047 encoded words decoded
+    (``""`` if there is none); the header section only, without parsing the message.
+
+    >>> header_value(b"From: a@b\\r\\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\\r\\n and more\\r\\n\\r\\nbody", "subject")
+    'Grüße and more'
+    """
+    from email.header import decode_header, make_header
+
+    wanted = name.lower().encode("ascii")
+    for f in header_fields(header_section(raw)[0]):
+        if _field_name(f) == wanted:
+            value = f.split(b":", 1)[1].decode("utf-8", "replace")
+            unfolded = re.sub(r"\r?\n(?=[ \t])", "", value).strip()
+            try:
+                return str(make_header(decode_header(unfolded)))
+            except (ValueError, LookupError):  # a malformed encoded word or an unknown charset: as written
+                return unfolded
+    return ""
 
 
 def _field_name(field: bytes) -> bytes:

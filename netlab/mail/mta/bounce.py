@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from netlab.mail.content.dsn import RecipientStatus, build_dsn
-from netlab.mail.content.message import sim_datetime
+from netlab.mail.content.message import header_value, sim_datetime
 from netlab.mail.tracker import MessageKind
 
 if TYPE_CHECKING:
@@ -61,6 +61,6 @@ class Bounce:
                         recipients=recipients, arrival=sim_datetime(ctx.epoch, entry.arrival), when=when,
                         message_id=mid, queue_id=entry.qid)  # fmt: skip
         ctx.tracker.create(None, "", [entry.sender], now, len(raw), kind=MessageKind.DSN, message_id=mid,
-                           origin=entry.message_id)  # fmt: skip
+                           origin=entry.message_id, subject=header_value(raw, "Subject"))  # fmt: skip
         dsn_entry = self.cleanup.enqueue_local("", [entry.sender], raw)
         ctx.log(self.host, "bounce", entry.qid, f"sender non-delivery notification: {dsn_entry.qid}")

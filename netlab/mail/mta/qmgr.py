@@ -25,6 +25,7 @@ ignored), active messages go back to incoming, and :meth:`QueueManager.restart` 
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import defaultdict, deque
 from collections.abc import Callable, Generator
@@ -205,6 +206,10 @@ class QueueManager:
         self._scan_pending = False
         self.scans = 0
         self.attempt_log: list[tuple[float, str, str]] = []  # (time, qid, destination) of every job started
+        # The queue sizes over time: (t, incoming, active, deferred) after the last change at instant t, one
+        # record per instant with a change (so a run's memory grows with its queue moves, not with its length).
+        self.history: list[tuple[float, int, int, int]] = []
+        self._sizes = dict.fromkeys((QueueState.INCOMING, QueueState.ACTIVE, QueueState.DEFERRED), 0)
 
     def __repr__(self) -> str:
         return f"<QueueManager {len(self.entries)} messages, {self.count(QueueState.DEFERRED)} deferred>"
@@ -214,9 +219,29 @@ class QueueManager:
         """Messages in queue *state* (incoming, active, deferred)."""
         return sum(1 for e in self.entries.values() if e.state == state)
 
+    def sizes_at(self, t: float) -> tuple[int, int, int]:
+        """(incoming, active, deferred) messages at time *t*: after every change made at *t* or before."""
+        i = bisect.bisect_right(self.history, t, key=lambda h: h[0])
+        return self.history[i - 1][1:] if i else (0, 0, 0)
+
+    def _move(self, entry: QueueEntry, state: QueueState, *, new: bool = False) -> None:
+        """Put *entry* in queue *state* (REMOVED: out of the queue) and book the queue sizes now."""
+        sizes = self._sizes
+        if not new:
+            sizes[entry.state] -= 1
+        entry.state = state
+        if state is not QueueState.REMOVED:
+            sizes[state] += 1
+        now = self.env.now
+        record = (now, sizes[QueueState.INCOMING], sizes[QueueState.ACTIVE], sizes[QueueState.DEFERRED])
+        if self.history and self.history[-1][0] == now:
+            self.history[-1] = record
+        else:
+            self.history.append(record)
+
     def enqueue(self, entry: QueueEntry) -> None:
         """A new message (its bytes are safe on "disk": the server may now answer 250)."""
-        entry.state = QueueState.INCOMING
+        self._move(entry, QueueState.INCOMING, new=True)
         self.entries[entry.qid] = entry
         if self.up:
             self._ready.append(entry)
@@ -235,7 +260,7 @@ class QueueManager:
         for e in self.entries.values():
             e.jobs = 0
             if e.state is QueueState.ACTIVE:
-                e.state = QueueState.INCOMING
+                self._move(e, QueueState.INCOMING)
 
     def restart(self) -> None:
         """The host is back: incoming messages are tried now, deferred ones at their scan."""
@@ -255,7 +280,7 @@ class QueueManager:
             entry = ready.popleft()
             if entry.qid not in self.entries or entry.state is QueueState.ACTIVE:
                 continue
-            entry.state = QueueState.ACTIVE
+            self._move(entry, QueueState.ACTIVE)
             entry.activated_at = self.env.now
             entry.attempts += 1
             groups: dict[str, list[str]] = {}
@@ -363,14 +388,14 @@ class QueueManager:
             return
         now_i = int(now)
         entry.next_i = now_i + backoff_s(self.spec, now_i, entry.arrival_i)
-        entry.state = QueueState.DEFERRED
+        self._move(entry, QueueState.DEFERRED)
         if self.on_deferred is not None:
             self.on_deferred(entry, [entry.last[r] for r in entry.rcpts if r in entry.last])
         self._arm_scan()
 
     def _remove(self, entry: QueueEntry, expired: bool = False) -> None:
         del self.entries[entry.qid]
-        entry.state = QueueState.REMOVED
+        self._move(entry, QueueState.REMOVED)
         entry.info["expired"] = expired
         self.on_removed(entry)
 
