@@ -315,6 +315,16 @@ def test_imap_idle_gets_new_mail_pushed(live: LiveBridge) -> None:
         f.close()
 
 
+def test_logins_in_any_case_as_the_simulated_stores(live: LiveBridge) -> None:
+    pop = poplib.POP3("127.0.0.1", live.ports["pop3"], timeout=TIMEOUT)
+    pop.user("BOB@B.TEST")
+    assert pop.pass_("bobpw").startswith(b"+OK")
+    pop.quit()
+    imap = imaplib.IMAP4("127.0.0.1", live.ports["imap"], timeout=TIMEOUT)
+    assert imap.login("Carol@b.TEST", "carolpw")[0] == "OK"
+    imap.logout()
+
+
 def test_bad_logins(live: LiveBridge) -> None:
     pop = poplib.POP3("127.0.0.1", live.ports["pop3"], timeout=TIMEOUT)
     pop.user("bob@b.test")

@@ -71,10 +71,17 @@ class MailDirectory:
         return list(self._where)
 
     def route(self, user: str) -> tuple[str, MessageStore, str] | None:
-        """``(mx host, store, account)`` of *user* (an address; the domain's case does not matter), or None."""
+        """``(mx host, store, account)`` of *user* (an address in any case the stores fold, as the simulated
+        logins do: ``BOB@B.TEST`` is ``bob@b.test`` unless ``mail.fold_local_parts`` is false), or None."""
         key = account(user)
         found = self._where.get(key)
-        return None if found is None else (found[0], found[1], key)
+        if found is not None:
+            return found[0], found[1], key
+        for host, store in dict.fromkeys(self._where.values()):
+            name = store.account_of(user)
+            if name is not None:
+                return host, store, name
+        return None
 
     # -- the part of the MessageStore interface the POP3 and IMAP sessions use ---------------------------------
     def authenticate(self, user: str, password: str) -> bool:
