@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 __all__ = ["add_parser", "live_command"]
@@ -30,6 +31,8 @@ def add_parser(sub: Any) -> None:
     live.add_argument("--cert", help="PEM certificate STARTTLS presents (default: one generated at start for "
                       "localhost and 127.0.0.1, its path and fingerprint printed)")  # fmt: skip
     live.add_argument("--key", help="PEM private key of --cert")
+    live.add_argument("--cert-dir", help="write the generated certificate and key here (netlab-live.crt, "
+                      "netlab-live.key), for clients to trust; default: a fresh temporary directory")  # fmt: skip
     live.add_argument("--no-tls", action="store_true", help="no STARTTLS/STLS (AUTH and logins then in clear)")
     live.add_argument("--plaintext-auth", action="store_true", help="offer AUTH, LOGIN and USER/PASS before "
                       "STARTTLS too (default: only after it)")  # fmt: skip
@@ -51,7 +54,19 @@ def live_command(args: argparse.Namespace) -> int:
         raise ConfigError("live: --cert and --key go together (a PEM certificate and its private key)")
     if args.no_tls and args.cert is not None:
         raise ConfigError("live: --cert/--key with --no-tls: choose one")
-    certificate = LiveCertificate.load(args.cert, args.key) if args.cert is not None else None
+    if args.cert_dir is not None and (args.cert is not None or args.no_tls):
+        raise ConfigError("live: --cert-dir is where a generated certificate goes: not with --cert or --no-tls")
+    if args.cert is not None:
+        certificate = LiveCertificate.load(args.cert, args.key)
+    elif args.cert_dir is not None and not args.no_tls:
+        where = Path(args.cert_dir)
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"live: --cert-dir {where}: cannot create it ({exc.strerror})") from None
+        certificate = LiveCertificate.generate(where)
+    else:
+        certificate = None
     bridge = LiveBridge(scenario, factor=args.factor, smtp_port=args.smtp_port, pop3_port=args.pop3_port,
                         imap_port=args.imap_port, echo=lambda line: print(line, flush=True),
                         echo_all=args.maillog, tls=not args.no_tls, certificate=certificate,

@@ -12,6 +12,7 @@ import imaplib
 import poplib
 import smtplib
 import socket
+import textwrap
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -432,3 +433,33 @@ def test_tick_and_factor_are_checked() -> None:
         LiveBridge(scenario(MAIL), tick_s=0.1)
     with pytest.raises(ConfigError, match="factor"):
         LiveBridge(scenario(MAIL), factor=0)
+
+
+def test_the_readmes_live_example_runs(tmp_path: Path) -> None:
+    """The README's live-mode snippets, as printed there, against the bundled seed scenario (only the ports and
+    the certificate directory are the test's own)."""
+    import re
+
+    from netlab.live import LiveCertificate
+    from netlab.scenario.files import load_scenario
+
+    root = Path(__file__).resolve().parents[1]
+    section = (root / "README.md").read_text().split("## Live mode", 1)[1].split("\n## ", 1)[0]
+    snippets = [textwrap.dedent(m) for m in re.findall(r"    python - <<'PY'\n(.*?)    PY\n", section, re.DOTALL)]
+    assert len(snippets) == 2 and "netlab live topologies/seed.yaml --cert-dir /tmp/netlab-tls" in section
+    cert = LiveCertificate.generate(tmp_path)
+    with LiveBridge(load_scenario(root / "topologies" / "seed.yaml"), factor=0.05, certificate=cert) as bridge:
+        for snippet in snippets:
+            code = snippet.replace("/tmp/netlab-tls/netlab-live.crt", str(cert.cert))
+            for name, default in (("smtp", 2525), ("pop3", 1110), ("imap", 1143)):
+                code = code.replace(f'"127.0.0.1", {default}', f'"127.0.0.1", {bridge.ports[name]}')
+            exec(compile(code, "README.md", "exec"), {})  # the README's own example
+            end = time.monotonic() + 30.0
+            while "smtplib" in code and not arrived(bridge, b"Hello from outside"):
+                assert time.monotonic() < end, "the README's message never reached heidi's mailbox"
+                time.sleep(0.05)
+
+
+def arrived(bridge: LiveBridge, text: bytes, user: str = "heidi@beta.example") -> bool:
+    with bridge.lock:
+        return any(text in e.raw for e in bridge.directory.mailbox(user).entries)

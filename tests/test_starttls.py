@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 from mail_helpers import scenario
-from test_live import MAIL, TIMEOUT, message, wait_for
+from test_live import MAIL, TIMEOUT, _scenario_file, message, wait_for
 
+from netlab.cli import main
 from netlab.errors import ConfigError
 from netlab.live import LiveBridge, LiveCertificate
 from netlab.mail.content.message import parse
@@ -252,3 +253,27 @@ def test_own_certificate_is_loaded_and_checked(tmp_path: Path) -> None:
     bad.write_text("not a certificate\n")
     with pytest.raises(ConfigError, match="not a PEM certificate and its key"):
         LiveCertificate.load(bad, made.key)
+
+
+# ---------------------------------------------------------------------------------------------------- the CLI
+def test_cli_prints_the_certificate_it_wrote_to_cert_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ports = ["--smtp-port", "0", "--pop3-port", "0", "--imap-port", "0"]
+    where = tmp_path / "tls"
+    args = ["live", str(_scenario_file(tmp_path)), "--factor", "0.05", "--duration", "0.2", "--cert-dir", str(where)]
+    assert main([*args, *ports]) == 0
+    out = capsys.readouterr().out
+    fingerprint = LiveCertificate.load(where / "netlab-live.crt", where / "netlab-live.key").fingerprint
+    assert f"TLS certificate  {where / 'netlab-live.crt'} (generated for localhost, 127.0.0.1)" in out
+    assert f"SHA-256          {fingerprint}" in out and "AUTH PLAIN/LOGIN after STARTTLS" in out
+
+
+@pytest.mark.parametrize(("extra", "error"), [
+    (["--cert", "x.crt"], "--cert and --key go together"),
+    (["--no-tls", "--cert", "x.crt", "--key", "x.key"], "--cert/--key with --no-tls"),
+    (["--cert", "missing.crt", "--key", "missing.key"], "--cert missing.crt: no such file"),
+    (["--no-tls", "--cert-dir", "d"], "--cert-dir is where a generated certificate goes"),
+], ids=["cert-without-key", "cert-and-no-tls", "missing-file", "cert-dir-and-no-tls"])  # fmt: skip
+def test_cli_certificate_options_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str],
+                                             error: str) -> None:  # fmt: skip
+    assert main(["live", str(_scenario_file(tmp_path)), "--duration", "0.1", *extra]) == 2
+    assert error in capsys.readouterr().err
