@@ -41,7 +41,8 @@ def loopback(make_session: Callable[[], Any]) -> Iterator[tuple[int, queue.Queue
                         break
                     out = session.feed_line(line)
                     while getattr(session, "literal_needed", 0):
-                        out += session.feed_literal(reader.read(session.literal_needed))
+                        conn.sendall(out)  # a synchronising literal's "+" goes out before the client sends it
+                        out = session.feed_literal(reader.read(session.literal_needed))
                     conn.sendall(out)
         with lock:
             live.remove((session, conn))

@@ -19,6 +19,7 @@ from netlab.mail.imap.parse import (
     sequence_set,
     tokenize,
 )
+from netlab.mail.imap.server import CAPABILITIES
 from netlab.mail.mailbox.store import MessageStore
 
 DAY_S = 86400.0
@@ -405,9 +406,9 @@ def test_a_line_without_a_tag_gets_an_untagged_bad(store: MessageStore, line: by
 @pytest.mark.parametrize(
     ("tls", "plaintext_auth", "caps", "login"),
     [
-        (False, True, "IMAP4rev1 IDLE LITERAL+", "OK"),
-        (True, True, "IMAP4rev1 IDLE LITERAL+ STARTTLS", "OK"),
-        (True, False, "IMAP4rev1 IDLE LITERAL+ STARTTLS LOGINDISABLED", "NO [PRIVACYREQUIRED]"),
+        (False, True, CAPABILITIES, "OK"),
+        (True, True, CAPABILITIES + " STARTTLS", "OK"),
+        (True, False, CAPABILITIES + " STARTTLS LOGINDISABLED", "NO [PRIVACYREQUIRED]"),
     ],
 )
 def test_starttls_and_logindisabled_before_tls(
@@ -428,7 +429,7 @@ def test_starttls_hands_the_connection_to_tls_then_login_works(store: MessageSto
         session.feed_line(b"a2 NOOP\r\n")  # nothing may be read in clear after the OK (RFC 3207 §4.2 likewise)
     session.tls_started()
     assert session.secure and not session.starttls_pending
-    assert session.feed_line(b"a2 CAPABILITY\r\n").startswith(b"* CAPABILITY IMAP4rev1 IDLE LITERAL+\r\n")
+    assert session.feed_line(b"a2 CAPABILITY\r\n").startswith(f"* CAPABILITY {CAPABILITIES}\r\n".encode())
     assert session.feed_line(b"a3 LOGIN bob pw\r\n").startswith(b"a3 OK")
     assert session.feed_line(b"a4 STARTTLS\r\n").startswith(b"a4 BAD")  # in the authenticated state: not allowed
 

@@ -161,7 +161,8 @@ class LiveBridge:
         context = self.certificate.context() if self.certificate is not None else None
         plain = not tls if plaintext_auth is None else plaintext_auth
         self.inbox = InboxPorts(self.directory, self.lock, self._retrieved, self.is_open,
-                                idle_timeout_s=idle_timeout_s[1], tls=context, plaintext_auth=plain)  # fmt: skip
+                                idle_timeout_s=idle_timeout_s[1], tls=context, plaintext_auth=plain,
+                                clock=lambda: float(self.env.now))  # fmt: skip
         self.submission = SubmissionPort(self.system, self.lock, self.call, self.stats, self._accepted, self.is_open,
                                          idle_timeout_s=idle_timeout_s[0], tls=context,
                                          plaintext_auth=plain)  # fmt: skip

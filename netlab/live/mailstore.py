@@ -106,10 +106,46 @@ class MailDirectory:
 
     def mailbox(self, user: str, name: str = "INBOX") -> Mailbox:
         """*user*'s mailbox *name* (raises MailboxNotFound)."""
+        return self._store(user).mailbox(self._account(user), name)
+
+    def _store(self, user: str) -> MessageStore:
         r = self.route(user)
         if r is None:
-            raise MailboxNotFound(f"no mailbox {name!r} for user {user!r}")
-        return r[1].mailbox(r[2], name)
+            raise MailboxNotFound(f"no mailboxes for user {user!r}")
+        return r[1]
+
+    def _account(self, user: str) -> str:
+        r = self.route(user)
+        return r[2] if r is not None else user
+
+    def mailboxes(self, user: str) -> list[Mailbox]:
+        """*user*'s mailboxes (empty for an unknown user)."""
+        r = self.route(user)
+        return [] if r is None else r[1].mailboxes(r[2])
+
+    def create_mailbox(self, user: str, name: str) -> Mailbox:
+        """Create (or return) *user*'s mailbox *name* in the store that holds the user."""
+        return self._store(user).create_mailbox(self._account(user), name)
+
+    def delete_mailbox(self, user: str, name: str) -> Mailbox:
+        """Delete *user*'s mailbox *name* (see :meth:`MessageStore.delete_mailbox`)."""
+        return self._store(user).delete_mailbox(self._account(user), name)
+
+    def rename_mailbox(self, user: str, old: str, new: str) -> Mailbox:
+        """Rename *user*'s mailbox (see :meth:`MessageStore.rename_mailbox`)."""
+        return self._store(user).rename_mailbox(self._account(user), old, new)
+
+    def subscriptions(self, user: str) -> set[str]:
+        """*user*'s subscribed mailbox names."""
+        return self._store(user).subscriptions(self._account(user))
+
+    def usage(self, user: str) -> int:
+        """Octets stored for *user*."""
+        return self._store(user).usage(self._account(user))
+
+    def quota_of(self, user: str) -> int | None:
+        """*user*'s store's quota (octets), or None."""
+        return self._store(user).quota_bytes
 
     def internal_date(self, entry: StoredEntry) -> datetime:
         """The wall-clock arrival date of *entry*."""
@@ -142,12 +178,16 @@ class InboxPorts:
         The server context IMAP STARTTLS and POP3 STLS start (None: neither is offered).
     plaintext_auth
         Allow LOGIN and USER/PASS before TLS (False: LOGINDISABLED and ``-ERR [AUTH]`` until STARTTLS/STLS).
+    clock
+        The simulated time (read under the lock): an IMAP APPEND's internal date.
     """
 
     def __init__(self, directory: MailDirectory, lock: threading.RLock, retrieved: Retrieved,
                  is_open: Callable[[], bool], *, idle_timeout_s: float = IDLE_TIMEOUT_S,
-                 tls: ssl.SSLContext | None = None, plaintext_auth: bool = True) -> None:  # fmt: skip
+                 tls: ssl.SSLContext | None = None, plaintext_auth: bool = True,
+                 clock: Callable[[], float] = lambda: 0.0) -> None:  # fmt: skip
         self.directory = directory
+        self.clock = clock
         self.tls = tls
         self.plaintext_auth = plaintext_auth or tls is None
         self.idle_timeout_s = idle_timeout_s
@@ -200,7 +240,7 @@ class InboxPorts:
         store = cast(MessageStore, self.directory)  # duck-typed: the part of a store the sessions use
         secure = {"tls": self.tls is not None, "plaintext_auth": self.plaintext_auth}
         session: Session = (Pop3ServerSession(store, hostname=hostname, **secure) if kind == "pop3"
-                            else ImapServerSession(store, hostname=hostname, **secure))  # fmt: skip
+                            else ImapServerSession(store, hostname=hostname, clock=self.clock, **secure))  # fmt: skip
         pair = (session, writer) if isinstance(session, ImapServerSession) else None
         if pair is not None:
             self._imap.append(pair)

@@ -1,10 +1,13 @@
-"""The IMAP4rev1 server session (RFC 3501), sans-IO: the subset Python's :mod:`imaplib` speaks.
+"""The IMAP4rev1 server session (RFC 3501), sans-IO, with the extensions mail programs rely on.
 
 States: not authenticated -> (LOGIN) authenticated -> (SELECT/EXAMINE) selected -> (LOGOUT) closed. The session
 keeps its own view of the selected mailbox (sequence number -> UID) and brings it up to date with untagged
 ``EXISTS``/``EXPUNGE`` responses, so numbers only change when the client has been told. EXAMINE selects
 read-only: nothing the client does there changes the mailbox, not even the implicit ``\\Seen`` of a
-``BODY[]`` fetch. FETCH, SEARCH and STORE live in :mod:`netlab.mail.imap.fetch`.
+``BODY[]`` fetch. FETCH, SEARCH and STORE live in :mod:`netlab.mail.imap.fetch`, the mailbox commands (LIST,
+CREATE, APPEND, COPY, MOVE ...) in :mod:`netlab.mail.imap.mailboxes`. Extensions: IDLE (RFC 2177), LITERAL+
+(RFC 7888), UIDPLUS (RFC 4315), MOVE (RFC 6851), NAMESPACE (RFC 2342), ID (RFC 2971), ENABLE (RFC 5161),
+UNSELECT (RFC 3691), SPECIAL-USE (RFC 6154), CHILDREN (RFC 3348).
 
 >>> from netlab.mail.mailbox.store import MessageStore
 >>> store = MessageStore({"bob": "pw"})
@@ -25,13 +28,14 @@ import re
 from collections.abc import Callable
 
 from netlab.mail.errors import ProtocolError
+from netlab.mail.imap import mailboxes
 from netlab.mail.imap.fetch import fetch_responses, search, store_flags
 from netlab.mail.imap.parse import ImapSyntaxError, LineAssembler, Token, tokenize
 from netlab.mail.mailbox.store import Mailbox, MailboxNotFound, MessageStore
 
 __all__ = ["CAPABILITIES", "ImapServerSession"]
 
-CAPABILITIES = "IMAP4rev1 IDLE LITERAL+"
+CAPABILITIES = "IMAP4rev1 IDLE LITERAL+ UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT SPECIAL-USE CHILDREN"
 _FLAGS = "(\\Answered \\Flagged \\Deleted \\Seen \\Draft)"
 _MAX_LINE = 8192  # octets; RFC 7162 §4 recommends servers accept at least 8000
 #: The largest literal before LOGIN (a user name or a password) and after (an APPEND of a message), in octets.
@@ -53,6 +57,8 @@ class ImapServerSession:
     plaintext_auth
         False: before TLS is active the session advertises ``LOGINDISABLED`` and refuses LOGIN (RFC 3501 §6.2.3,
         ``[PRIVACYREQUIRED]``), so no password crosses in clear.
+    clock
+        The current time in simulated seconds: the internal date of an APPEND without one.
 
     Notes
     -----
@@ -66,9 +72,16 @@ class ImapServerSession:
     """
 
     def __init__(
-        self, store: MessageStore, *, hostname: str = "netlab", tls: bool = False, plaintext_auth: bool = True
+        self,
+        store: MessageStore,
+        *,
+        hostname: str = "netlab",
+        tls: bool = False,
+        plaintext_auth: bool = True,
+        clock: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self.store = store
+        self.clock = clock
         self.hostname = hostname
         self.tls = tls
         self.plaintext_auth = plaintext_auth
@@ -153,7 +166,7 @@ class ImapServerSession:
             return b""
         if count is not None and count <= len(self.uids):
             return b""
-        return self._sync(expunge=True)
+        return self.sync(expunge=True)
 
     def connection_lost(self) -> None:
         """The connection dropped: nothing is expunged (``\\Deleted`` flags stay for a later EXPUNGE)."""
@@ -207,12 +220,12 @@ class ImapServerSession:
             return f"{tag} BAD {exc}\r\n".encode()
         # new mail is announced after any command; expunges only where the RFC lets numbers shift (§7.4.1)
         if self.mailbox is not None and tagged.startswith("OK") and name not in ("LOGOUT", "CLOSE", "IDLE"):
-            untagged += self._sync(expunge=name not in ("FETCH", "STORE", "SEARCH"))
+            untagged += self.sync(expunge=name not in ("FETCH", "STORE", "SEARCH"))
         if name == "IDLE" and tagged == "":
             return untagged
         return untagged + f"{tag} {tagged}\r\n".encode()
 
-    def _sync(self, *, expunge: bool) -> bytes:
+    def sync(self, *, expunge: bool) -> bytes:
         """Bring the client's view in line with the store: ``EXPUNGE`` for vanished UIDs, ``EXISTS`` for new."""
         assert self.mailbox is not None
         out = []
@@ -306,11 +319,11 @@ class ImapServerSession:
             return b"", "NO [READ-ONLY] mailbox was opened with EXAMINE"
         assert self.mailbox is not None
         self.mailbox.remove(e.uid for e in self.mailbox.entries if "\\Deleted" in e.flags)
-        return self._sync(expunge=True), "OK EXPUNGE completed"
+        return self.sync(expunge=True), "OK EXPUNGE completed"
 
     def _idle(self, tag: str, args: list[Token]) -> tuple[bytes, str]:
         self._idle_tag = tag
-        pending = self._sync(expunge=True) if self.mailbox is not None else b""
+        pending = self.sync(expunge=True) if self.mailbox is not None else b""
         return pending + b"+ idling\r\n", ""
 
     def _fetch(self, tag: str, args: list[Token], *, by_uid: bool = False) -> tuple[bytes, str]:
@@ -324,6 +337,39 @@ class ImapServerSession:
         if self.readonly:
             return b"", "NO [READ-ONLY] mailbox was opened with EXAMINE"
         return store_flags(self, args, by_uid=by_uid), "OK STORE completed"
+
+    def _unselect(self, tag: str, args: list[Token]) -> tuple[bytes, str]:
+        """UNSELECT (RFC 3691): CLOSE without the expunge."""
+        self.mailbox, self.state, self.uids, self.recent = None, "AUTHENTICATED", [], set()
+        return b"", "OK UNSELECT completed"
+
+    def _uid_expunge(self, tag: str, args: list[Token]) -> tuple[bytes, str]:
+        """UID EXPUNGE (RFC 4315 §2.1): expunge only the \\Deleted messages among the given UIDs."""
+        from netlab.mail.imap.fetch import _targets
+
+        if len(args) != 1:
+            raise ImapSyntaxError("usage: UID EXPUNGE uid-set")
+        if self.readonly:
+            return b"", "NO [READ-ONLY] mailbox was opened with EXAMINE"
+        assert self.mailbox is not None
+        self.mailbox.remove(e.uid for _n, e in _targets(self, args[0], True) if "\\Deleted" in e.flags)
+        return self.sync(expunge=True), "OK UID EXPUNGE completed"
+
+    def _namespace(self, tag: str, args: list[Token]) -> tuple[bytes, str]:
+        """NAMESPACE (RFC 2342): one personal namespace, no prefix; no other users' or shared ones."""
+        return f'* NAMESPACE (("" "{mailboxes.DELIMITER}")) NIL NIL\r\n'.encode(), "OK NAMESPACE completed"
+
+    def _id(self, tag: str, args: list[Token]) -> tuple[bytes, str]:
+        """ID (RFC 2971): the client's identification is taken and ours given."""
+        if len(args) != 1 or not (isinstance(args[0], list) or str(args[0]).upper() == "NIL"):
+            raise ImapSyntaxError("usage: ID (field value ...) or ID NIL")
+        return b'* ID ("name" "netlab" "vendor" "netlab")\r\n', "OK ID completed"
+
+    def _enable(self, tag: str, args: list[Token]) -> tuple[bytes, str]:
+        """ENABLE (RFC 5161): none of the extensions that need enabling is offered, so none is enabled."""
+        if not args:
+            raise ImapSyntaxError("usage: ENABLE capability ...")
+        return b"* ENABLED\r\n", "OK ENABLE completed"
 
     def _uid_fetch(self, tag: str, args: list[Token]) -> tuple[bytes, str]:
         return self._fetch(tag, args, by_uid=True)
@@ -363,6 +409,24 @@ _COMMANDS: dict[str, tuple[tuple[str, ...], _Handler]] = {
     "UID FETCH": (("SELECTED",), ImapServerSession._uid_fetch),
     "UID SEARCH": (("SELECTED",), ImapServerSession._uid_search),
     "UID STORE": (("SELECTED",), ImapServerSession._uid_store),
+    "UID EXPUNGE": (("SELECTED",), ImapServerSession._uid_expunge),
+    "UNSELECT": (("SELECTED",), ImapServerSession._unselect),
+    "NAMESPACE": (_AUTH, ImapServerSession._namespace),
+    "ID": (_ANY, ImapServerSession._id),
+    "ENABLE": (_AUTH, ImapServerSession._enable),
+    "LIST": (_AUTH, mailboxes.list_mailboxes),
+    "LSUB": (_AUTH, lambda s, t, a: mailboxes.list_mailboxes(s, t, a, lsub=True)),
+    "CREATE": (_AUTH, mailboxes.create),
+    "DELETE": (_AUTH, mailboxes.delete),
+    "RENAME": (_AUTH, mailboxes.rename),
+    "SUBSCRIBE": (_AUTH, mailboxes.subscribe),
+    "UNSUBSCRIBE": (_AUTH, lambda s, t, a: mailboxes.subscribe(s, t, a, on=False)),
+    "STATUS": (_AUTH, mailboxes.status),
+    "APPEND": (_AUTH, mailboxes.append),
+    "COPY": (("SELECTED",), lambda s, t, a: mailboxes.copy(s, t, a, by_uid=False, move=False)),
+    "UID COPY": (("SELECTED",), lambda s, t, a: mailboxes.copy(s, t, a, by_uid=True, move=False)),
+    "MOVE": (("SELECTED",), lambda s, t, a: mailboxes.copy(s, t, a, by_uid=False, move=True)),
+    "UID MOVE": (("SELECTED",), lambda s, t, a: mailboxes.copy(s, t, a, by_uid=True, move=True)),
 }
 
 

@@ -103,7 +103,7 @@ class InboxServer:
 
     def _imap_session(self, conn: MailStream) -> Generator[simpy.Event, Any, None]:
         self.sessions["imap"] += 1
-        session = ImapServerSession(self.store, hostname=self.fqdn)
+        session = ImapServerSession(self.store, hostname=self.fqdn, clock=lambda: float(self.env.now))
         pair = (session, conn)
         self._imap.append(pair)
         try:

@@ -38,6 +38,7 @@ from netlab.mail.mailbox.agent import Filed
 from netlab.mail.smtp.reply import Reply
 
 __all__ = [
+    "SPECIAL_USE",
     "SYSTEM_FLAGS",
     "Mailbox",
     "MailboxNotFound",
@@ -62,6 +63,10 @@ def account(address: str) -> str:
     'Bob@b.test'
     """
     return str(Address.split(address))
+
+
+SPECIAL_USE = {"Drafts": "\\Drafts", "Junk": "\\Junk", "Sent": "\\Sent", "Trash": "\\Trash"}
+"""The folders every user has besides INBOX, with their RFC 6154 attributes (what mail programs look for)."""
 
 
 class StoreError(MailError, LookupError):
@@ -103,6 +108,8 @@ class Mailbox:
     uidvalidity: int
     uidnext: int = 1
     entries: list[StoredEntry] = field(default_factory=list)
+    #: The RFC 6154 attribute of a special-use mailbox (``\\Sent``, ``\\Drafts``, ``\\Trash``, ``\\Junk``), or "".
+    special_use: str = ""
     # UIDs above this floor are \Recent for the next session that selects read-write (RFC 3501 §2.3.2).
     recent_floor: int = 0
     # UIDs removed so far (POP3 UPDATE, IMAP EXPUNGE/CLOSE), in order: the books show where mail went.
@@ -211,8 +218,14 @@ class MessageStore:
         self._boxes: dict[str, dict[str, Mailbox]] = {}
         self._listeners: list[DeliveryListener] = []
         self._locked: set[str] = set()
+        self._subscribed: dict[str, set[str]] = {}
         for user in passwords:
             self.create_mailbox(user, "INBOX")
+        # after every INBOX, so the INBOXes' UIDVALIDITY values are those of a store without folders
+        for user in passwords:
+            for name, use in SPECIAL_USE.items():
+                self.create_mailbox(user, name).special_use = use
+            self._subscribed[user] = {"INBOX", *SPECIAL_USE}
 
     def __repr__(self) -> str:
         return f"<MessageStore {len(self._boxes)} users, {self.count()} messages>"
@@ -270,6 +283,58 @@ class MessageStore:
             self._next_uidvalidity += 1
         return boxes[key]
 
+    def mailboxes(self, user: str) -> list[Mailbox]:
+        """*user*'s mailboxes, INBOX first, then by name (empty for an unknown user)."""
+        boxes = self._boxes.get(self._account(user), {})
+        return sorted(boxes.values(), key=lambda b: (b.name != "INBOX", b.name))
+
+    def delete_mailbox(self, user: str, name: str) -> Mailbox:
+        """Delete *user*'s mailbox *name* with its messages (RFC 3501 §6.3.4); return it. INBOX cannot go.
+
+        Raises
+        ------
+        MailboxNotFound
+            No such mailbox.
+        StoreError
+            *name* is INBOX.
+        """
+        box = self.mailbox(user, name)
+        if box.name == "INBOX":
+            raise StoreError("INBOX cannot be deleted")
+        del self._boxes[self._account(user)][box.name]
+        box.expunged += [e.uid for e in box.entries]
+        return box
+
+    def rename_mailbox(self, user: str, old: str, new: str) -> Mailbox:
+        """Rename *user*'s mailbox *old* to *new* (RFC 3501 §6.3.5); return the mailbox under its new name.
+
+        Renaming INBOX moves its messages to a new mailbox *new* and leaves INBOX empty, as the RFC says.
+
+        Raises
+        ------
+        MailboxNotFound, StoreError
+            *old* does not exist, or *new* already does.
+        """
+        boxes = self._boxes.get(self._account(user), {})
+        box = self.mailbox(user, old)
+        key = "INBOX" if new.upper() == "INBOX" else new
+        if key in boxes:
+            raise StoreError(f"mailbox {new!r} already exists")
+        if box.name == "INBOX":
+            moved = self.create_mailbox(user, new)
+            for entry in box.entries:
+                moved.append(entry.raw, entry.internal_s, entry.flags)
+            box.remove([e.uid for e in box.entries])
+            return moved
+        del boxes[box.name]
+        box.name = key
+        boxes[key] = box
+        return box
+
+    def subscriptions(self, user: str) -> set[str]:
+        """The mailbox names *user* is subscribed to (RFC 3501 §6.3.6; the set itself, to change)."""
+        return self._subscribed.setdefault(self._account(user), set())
+
     def mailbox(self, user: str, name: str = "INBOX") -> Mailbox:
         """The mailbox *name* of *user*.
 
@@ -287,6 +352,10 @@ class MessageStore:
     def subscribe(self, listener: DeliveryListener) -> None:
         """Call *listener(user, mailbox, entry)* after every delivery (wakes IDLE sessions, feeds results)."""
         self._listeners.append(listener)
+
+    def quota_of(self, user: str) -> int | None:
+        """The most octets *user* may store (the store's quota), or None for no limit."""
+        return self.quota_bytes
 
     def usage(self, user: str) -> int:
         """Octets stored for *user* in all mailboxes."""
