@@ -1,5 +1,6 @@
-"""Mail programs nobody here wrote, against ``LiveBridge`` on loopback: swaks and curl submit with STARTTLS, curl
-reads over POP3 (STLS) and IMAP (STARTTLS), fetchmail retrieves over POP3 with STLS, getmail6 over POP3.
+"""Mail programs nobody here wrote, against ``LiveBridge`` on loopback: swaks, curl and neomutt submit with
+STARTTLS, curl reads over POP3 (STLS) and lists and fetches over IMAP (STARTTLS), fetchmail retrieves over POP3
+with STLS, getmail6 over POP3, mbsync syncs folders, flags and an appended message both ways.
 
 They are test tools like tshark: installed by ``.ci/run`` from Debian where missing, skipped only outside CI
 (under CI=true a skip fails, tests/conftest.py). Every program runs with a timeout and verifies the certificate
@@ -102,6 +103,8 @@ def test_curl_fetches_over_imap_with_starttls(live: LiveBridge) -> None:
     (uid,) = found.stdout.split()[2:]  # "* SEARCH n": sequence numbers; INBOX keeps UID = number here
     done = run([*base, f"imap://127.0.0.1:{live.ports['imap']}/INBOX;UID={uid}"])
     assert "Message-ID: <curl.imap@pc.a.test>" in done.stdout
+    listed = run([*base, f"imap://127.0.0.1:{live.ports['imap']}/"])  # curl's LIST "" *
+    assert '* LIST (\\HasNoChildren \\Sent) "/" Sent' in listed.stdout
 
 
 def test_fetchmail_retrieves_over_pop3_with_stls(live: LiveBridge, tmp_path: Path) -> None:
@@ -162,3 +165,35 @@ def test_neomutt_sends_with_starttls_and_keeps_a_copy(live: LiveBridge, tmp_path
         input="sent by neomutt\n", env=env)  # fmt: skip
     delivered(live, "carol@b.test", b"<neomutt@pc.a.test>")
     assert b"Subject: from neomutt" in sent.read_bytes()
+
+
+def test_mbsync_syncs_folders_flags_and_an_appended_message_both_ways(live: LiveBridge, tmp_path: Path) -> None:
+    assert submit_plain(live, "erin@b.test", "for mbsync") == 250
+    delivered(live, "erin@b.test", b"<for.mbsync@pc.a.test>")
+    local = tmp_path / "Mail"
+    local.mkdir()
+    rc = tmp_path / "mbsyncrc"
+    # Host localhost: mbsync 1.4 matches the certificate by DNS name only (the IP SAN does not count for it)
+    rc.write_text(f"IMAPAccount lab\nHost localhost\nPort {live.ports['imap']}\nUser erin@b.test\nPass erinpw\n"
+                  f"SSLType STARTTLS\nCertificateFile {cacert(live)}\n\nIMAPStore remote\nAccount lab\n\n"
+                  f"MaildirStore local\nPath {local}/\nInbox {local}/INBOX\nSubFolders Verbatim\n\n"
+                  "Channel lab\nFar :remote:\nNear :local:\nPatterns *\nCreate Both\nExpunge Both\n"
+                  "SyncState *\n")  # fmt: skip
+    sync = [program("mbsync"), "-q", "-c", str(rc), "-a"]
+    run(sync)
+    assert {p.name for p in local.iterdir()} >= {"INBOX", "Sent", "Drafts", "Trash", "Junk"}  # SPECIAL-USE folders
+    (fetched,) = [f for f in (local / "INBOX" / "new").iterdir() if b"<for.mbsync@pc.a.test>" in f.read_bytes()]
+    # near side changes: read the message, file a sent one, make a folder; then sync again
+    (local / "INBOX" / "cur").mkdir(exist_ok=True)
+    fetched.rename(local / "INBOX" / "cur" / (fetched.name.split(":")[0] + ":2,S"))
+    (local / "Sent" / "new" / "1767225600.M1P1.pc").write_bytes(message("bob@b.test", "kept by mbsync"))
+    for sub in ("cur", "new", "tmp"):
+        (local / "Projects" / sub).mkdir(parents=True)
+    run(sync)
+    with live.lock:
+        inbox = live.directory.mailbox("erin@b.test")
+        (entry,) = [e for e in inbox.entries if b"<for.mbsync@pc.a.test>" in e.raw]
+        assert "\\Seen" in entry.flags  # the flag went up (STORE)
+        sent = live.directory.mailbox("erin@b.test", "Sent")
+        assert any(b"<kept.by.mbsync@pc.a.test>" in e.raw for e in sent.entries)  # APPEND
+        assert "Projects" in [b.name for b in live.directory.mailboxes("erin@b.test")]  # CREATE
