@@ -463,3 +463,40 @@ def test_the_readmes_live_example_runs(tmp_path: Path) -> None:
 def arrived(bridge: LiveBridge, text: bytes, user: str = "heidi@beta.example") -> bool:
     with bridge.lock:
         return any(text in e.raw for e in bridge.directory.mailbox(user).entries)
+
+
+def test_under_load_100_imap_sessions_and_50_submissions_are_all_served() -> None:
+    """The issue's load bound: 100 concurrent IMAP sessions and 50 concurrent submissions on loopback, every one
+    served, every accepted message in its mailbox, mail conservation checked at the end (stop() raises if not)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    users = [("bob@b.test", "bobpw"), ("carol@b.test", "carolpw"), ("dave@b.test", "davepw"), ("erin@b.test", "erinpw")]
+
+    def send(n: int) -> int:
+        to = users[n % 4][0]
+        return submit(bridge, to, message(to, f"load {n}"))[0]
+
+    def read(n: int) -> str:
+        user, password = users[n % 4]
+        imap = imaplib.IMAP4("127.0.0.1", bridge.ports["imap"], timeout=30.0)
+        try:
+            imap.login(user, password)
+            imap.select("INBOX")
+            return imap.search(None, "ALL")[0]
+        finally:
+            imap.logout()
+
+    with LiveBridge(scenario(MAIL), factor=0.05, tls=False) as bridge, ThreadPoolExecutor(150) as pool:
+        sends = [pool.submit(send, n) for n in range(50)]
+        reads = [pool.submit(read, n) for n in range(100)]
+        assert [f.result(timeout=60.0) for f in sends] == [250] * 50
+        assert [f.result(timeout=60.0) for f in reads] == ["OK"] * 100
+        for n in range(50):
+            to = users[n % 4][0]
+            end = time.monotonic() + 30.0
+            while not arrived(bridge, f"<load.{n}@pc.a.test>".encode(), to):
+                assert time.monotonic() < end, f"load {n} never reached {to}"
+                time.sleep(0.02)
+        res = bridge.stop()
+    live = res.summary["live"]
+    assert (live["sessions"], live["accepted"], live["imap_sessions"]) == (50, 50, 100)
