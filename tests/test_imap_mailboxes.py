@@ -169,3 +169,16 @@ def test_imaplib_lists_creates_appends_and_moves(store: MessageStore) -> None:
         assert imap.uid("MOVE", "1", "Archive/2026")[0] == "OK"
         assert imap.status("Archive/2026", "(MESSAGES)")[1] == [b"Archive/2026 (MESSAGES 2)"]
         imap.logout()
+
+
+@pytest.mark.parametrize("pieces", [[b"a7 NOOP " + b"x" * 9000 + b"\r\n"],
+                                    [b"a7 LOGIN {3+}\r\n", b"bob", b" " + b"y" * 9000 + b"\r\n"]],
+                         ids=["one-line", "after-a-literal"])  # fmt: skip
+def test_a_command_line_over_8192_octets_gets_its_tagged_bad(pieces: list[bytes]) -> None:
+    # RFC 3501 §7.1: the client waits for the tagged response; an untagged BAD left it hanging
+    imap = ImapServerSession(MessageStore({"bob": "pw"}))
+    out = b""
+    for piece in pieces:
+        out += imap.feed_literal(piece) if imap.literal_needed else imap.feed_line(piece)
+    assert out == b"a7 BAD line too long (more than 8192 octets)\r\n"
+    assert imap.feed_line(b"a8 NOOP\r\n") == b"a8 OK NOOP completed\r\n"

@@ -147,8 +147,10 @@ class ImapServerSession:
                 return f"{tag} OK IDLE terminated\r\n".encode()
             return f"{tag} BAD expected DONE\r\n".encode()
         if len(line) > _MAX_LINE and not self.literal_needed:
+            # the tagged BAD ends the client's wait for this command (RFC 3501 §7.1); an untagged one would not
+            first = self._assembler.first_piece() or line
             self._assembler = LineAssembler()
-            return b"* BAD line too long\r\n"
+            return f"{_tag_of(first)} BAD line too long (more than {_MAX_LINE} octets)\r\n".encode()
         return self._pieces(self._assembler.feed_line(line), line)
 
     def feed_literal(self, data: bytes) -> bytes:
