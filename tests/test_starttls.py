@@ -9,14 +9,17 @@ import poplib
 import smtplib
 import socket
 import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mail_helpers import scenario
+from mail_helpers import scenario, send
+from mail_helpers import scenario as sim_scenario
 from test_live import MAIL, TIMEOUT, _scenario_file, message, wait_for
 
+import netlab
 from netlab.cli import main
 from netlab.errors import ConfigError
 from netlab.live import LiveBridge, LiveCertificate
@@ -277,3 +280,51 @@ def test_cli_certificate_options_are_checked(tmp_path: Path, capsys: pytest.Capt
                                              error: str) -> None:  # fmt: skip
     assert main(["live", str(_scenario_file(tmp_path)), "--duration", "0.1", *extra]) == 2
     assert error in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------------- simulation
+def _submission(starttls: bool) -> tuple[netlab.Results, float]:
+    mail = {"servers": [{"host": "msa", "role": "msa", "domains": ["a.test"], "starttls": starttls},
+                        {"host": "mx1", "role": "mx", "domains": ["a.test", "b.test"], "spam_action": "tag",
+                         "starttls": starttls},
+                        {"host": "mx2", "role": "relay", "relay_domains": ["b.test"]}],
+            "send": [send(["bob@b.test"], at=1.0, subject="over tls")]}  # fmt: skip
+    res = netlab.run(sim_scenario(mail))
+    hops = res.tables["mail_hops"]
+    (submit_s,) = hops[hops.client == "pc"].duration_s
+    return res, float(submit_s)
+
+
+def test_simulated_starttls_costs_its_round_trips_and_bytes_and_delivers() -> None:
+    # pc -r1- msa: 4 ms each way. STARTTLS adds the STARTTLS exchange, the handshake's round trip and the second
+    # EHLO: three round trips of 8 ms, plus the handshake's 159 + 683 + 64 octets and 22 per record at 100 Mb/s
+    plain, t_plain = _submission(False)
+    tls, t_tls = _submission(True)
+    for res in (plain, tls):
+        assert res.messages.status.tolist() == ["delivered"]
+    extra = t_tls - t_plain
+    assert 3 * 0.008 <= extra < 3 * 0.008 + 0.002, extra
+    with_tls = tls.tables["mail_hops"]
+    assert (with_tls.code == 250).all()
+
+
+def test_simulated_starttls_in_the_capture_is_tls_to_tshark(tmp_path: Path) -> None:
+    import shutil
+
+    exe = shutil.which("tshark") or pytest.skip("tshark is not installed (apt-get install tshark)")
+    from netlab.pcap import Capture
+
+    mail = {"servers": [{"host": "msa", "role": "msa", "domains": ["a.test"], "starttls": True},
+                        {"host": "mx1", "role": "mx", "domains": ["a.test", "b.test"], "spam_action": "tag"},
+                        {"host": "mx2", "role": "relay", "relay_domains": ["b.test"]}],
+            "send": [send(["bob@b.test"], at=1.0)]}  # fmt: skip
+    netlab.run(sim_scenario(mail), capture=Capture(tmp_path, mode="host", hosts=["pc"]))
+    fields = subprocess.run([exe, "-r", str(tmp_path / "pc.pcap"), "-T", "fields", "-e", "smtp.req.command",
+                             "-e", "tls.handshake.type", "-e", "tls.record.opaque_type"], capture_output=True,
+                            text=True, timeout=60, check=True).stdout  # fmt: skip
+    rows = [line.split("\t") for line in fields.splitlines()]
+    commands = [r[0] for r in rows if r[0]]
+    assert commands == ["EHLO", "STAR"]  # tshark names commands by four letters; after STARTTLS all is TLS
+    handshakes = [r[1] for r in rows if r[1]]
+    assert handshakes == ["1", "2"]  # ClientHello, ServerHello (the rest of the handshake is protected)
+    assert sum(r[2].count("23") for r in rows) >= 8  # protected records: the handshake's, then the session's

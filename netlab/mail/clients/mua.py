@@ -150,7 +150,7 @@ class Mua:
                                                  tuple(rcpts), 0, len(raw), None, str(exc)))  # fmt: skip
             return f"connect to {name}[{ip}]:{port}: {exc}"
         session = SmtpClientSession(helo=ctx.host_name(self.host), envelope=Envelope(sender, tuple(rcpts)), data=raw,
-                                    auth=auth, pipelining=True, crlf=True)  # fmt: skip
+                                    auth=auth, pipelining=True, crlf=True, starttls=True)  # fmt: skip
         out = yield from run_client(conn, session, timeout_s=self.command_timeout_s)
         res = session.result
         code = res.data_reply.code if res.data_reply is not None else (out.last_reply.code if out.last_reply else 0)

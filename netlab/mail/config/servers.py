@@ -173,6 +173,8 @@ class ServerSpec:
     dkim_sign: tuple[str, ...] = option((), doc="DKIM-sign (RFC 6376) mail whose From: domain is one of these, "
                                         "as OpenDKIM; the keys are published in DNS")  # fmt: skip
     dkim_verify: bool = option(False, doc="verify DKIM signatures of arriving mail (Authentication-Results header)")
+    starttls: bool = option(False, doc="offer STARTTLS (RFC 3207); clients that see it start TLS 1.3 first: "
+                            "one round trip and the handshake's bytes, then 22 octets per record")  # fmt: skip
     footer: str | None = option(None, doc="text appended to the body of every message passing through (a list "
                                 "server's footer; it breaks DKIM signatures made before)")  # fmt: skip
     dmarc: DmarcMode | str = option(

@@ -309,3 +309,9 @@ def _key(session: ImapServerSession, keys: list[Token]) -> _Predicate:
         numbers = set(sequence_set(key, len(session.uids)))
         return lambda c: c.number in numbers
     raise ImapSyntaxError(f"unsupported search key {key!r}")
+
+
+def messages_in(session: ImapServerSession, text: Token, by_uid: bool) -> list[tuple[int, StoredEntry]]:
+    """The ``(sequence number, entry)`` pairs a sequence set (or, *by_uid*, a UID set) names in the selected
+    mailbox: what COPY, MOVE and UID EXPUNGE act on."""
+    return _targets(session, text, by_uid)

@@ -276,14 +276,14 @@ def append(session: ImapServerSession, tag: str, args: list[Token]) -> tuple[byt
 
 def copy(session: ImapServerSession, tag: str, args: list[Token], *, by_uid: bool, move: bool) -> tuple[bytes, str]:
     """COPY / UID COPY (RFC 3501 §6.4.7) and MOVE / UID MOVE (RFC 6851), with ``COPYUID`` (RFC 4315)."""
-    from netlab.mail.imap.fetch import _targets
+    from netlab.mail.imap.fetch import messages_in
 
     name = ("UID " if by_uid else "") + ("MOVE" if move else "COPY")
     if len(args) != 2:
         raise ImapSyntaxError(f"usage: {name} sequence-set mailbox")
     if move and session.readonly:
         return b"", "NO [READ-ONLY] mailbox was opened with EXAMINE"
-    targets = _targets(session, args[0], by_uid)
+    targets = messages_in(session, args[0], by_uid)
     try:
         dest: Mailbox = session.store.mailbox(session.user or "", _text(args[1], "a mailbox name"))
     except MailboxNotFound:

@@ -347,14 +347,14 @@ class ImapServerSession:
 
     def _uid_expunge(self, tag: str, args: list[Token]) -> tuple[bytes, str]:
         """UID EXPUNGE (RFC 4315 §2.1): expunge only the \\Deleted messages among the given UIDs."""
-        from netlab.mail.imap.fetch import _targets
+        from netlab.mail.imap.fetch import messages_in
 
         if len(args) != 1:
             raise ImapSyntaxError("usage: UID EXPUNGE uid-set")
         if self.readonly:
             return b"", "NO [READ-ONLY] mailbox was opened with EXAMINE"
         assert self.mailbox is not None
-        self.mailbox.remove(e.uid for _n, e in _targets(self, args[0], True) if "\\Deleted" in e.flags)
+        self.mailbox.remove(e.uid for _n, e in messages_in(self, args[0], True) if "\\Deleted" in e.flags)
         return self.sync(expunge=True), "OK UID EXPUNGE completed"
 
     def _namespace(self, tag: str, args: list[Token]) -> tuple[bytes, str]:

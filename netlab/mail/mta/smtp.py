@@ -121,7 +121,7 @@ class SmtpClient:
             return failed, False
         self.conns[conn] = None
         session = SmtpClientSession(helo=self.fqdn, envelope=Envelope(entry.sender, tuple(job.rcpts)), data=entry.raw,
-                                    pipelining=True, crlf=True)  # fmt: skip
+                                    pipelining=True, crlf=True, starttls=True)  # fmt: skip
         t_setup = env.now
         out = yield from run_client(conn, session, timeout_s=self.qspec.command_timeout_s,
                                     data_timeout_s=2 * self.qspec.command_timeout_s)  # fmt: skip

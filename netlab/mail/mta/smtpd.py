@@ -124,7 +124,7 @@ class Smtpd:
         name (default: the name netlab's DNS gives the peer host, :meth:`MailContext.host_name`)."""
         return SmtpServerSession(SmtpdPolicy(self, peer), hostname=self.fqdn, peer_ip=peer_ip,
                                  submission=self.submission, size_limit=self.spec.size_limit_bytes,
-                                 default_domain=self.rewrite.myorigin,
+                                 default_domain=self.rewrite.myorigin, tls=self.spec.starttls,
                                  peer_name=self.ctx.host_name(peer) if peer_name is None else peer_name)  # fmt: skip
 
     # ------------------------------------------------------------------ the checks

@@ -36,6 +36,7 @@ class Stage(StrEnum):
     GREETING = "greeting"  # the server's 220
     EHLO = "ehlo"
     HELO = "helo"  # the fallback for a server that does not know EHLO
+    STARTTLS = "starttls"  # the reply to STARTTLS (220: the TLS handshake follows)
     AUTH = "auth"
     MAIL = "mail"
     RCPT = "rcpt"
@@ -107,6 +108,11 @@ class SmtpClientSession:
     crlf
         True when *data* already ends every line with CRLF (as all mail netlab composes or receives): skips the
         check, which costs a pass over the message per transaction.
+    starttls
+        Start TLS when the server offers ``STARTTLS`` (RFC 3207), as mail programs and Postfix's
+        ``smtp_tls_security_level = may`` do; a refused STARTTLS goes on in clear. After the ``220`` the
+        session's :attr:`starttls_pending` is True: the driver does the handshake and calls :meth:`tls_started`,
+        which greets again.
     """
 
     def __init__(
@@ -119,8 +125,12 @@ class SmtpClientSession:
         size_ext: bool = True,
         pipelining: bool = False,
         crlf: bool = False,
+        starttls: bool = False,
     ) -> None:
         self.helo = helo
+        self.starttls = starttls
+        self.starttls_pending = False
+        self.secure = False
         self.envelope = envelope
         self.data = data
         self.auth = auth
@@ -172,6 +182,14 @@ class SmtpClientSession:
             out.append(self._cmd("QUIT"))
             self._expect.append((Stage.QUIT, None))
         return out
+
+    def tls_started(self) -> list[bytes]:
+        """The TLS handshake after STARTTLS is done: forget the extensions and greet again (RFC 3207 §4.2)."""
+        if not self.starttls_pending:
+            raise ProtocolError("tls_started() without an accepted STARTTLS")
+        self.starttls_pending, self.secure = False, True
+        self.extensions.clear()
+        return [self._send(Stage.EHLO, f"EHLO {self.helo}")]
 
     def abort(self, reply: Reply | None = None) -> None:
         """The connection broke or timed out: settle the outcome as *reply* (default 451 4.4.2, RFC 5321 §3.8)."""
@@ -229,7 +247,15 @@ class SmtpClientSession:
             keyword, _, params = line.strip().partition(" ")
             if keyword:
                 self.extensions[keyword.upper()] = params.strip()
+        if self.starttls and not self.secure and "STARTTLS" in self.extensions:
+            return [self._send(Stage.STARTTLS, "STARTTLS")]
         return self._after_hello()
+
+    def _on_starttls(self, reply: Reply, _: str | None) -> list[bytes]:
+        if reply.code == 220:
+            self.starttls_pending = True
+            return []
+        return self._after_hello()  # refused: go on in clear, as an opportunistic client does
 
     def _on_helo(self, reply: Reply, _: str | None) -> list[bytes]:
         return self._after_hello() if reply.is_positive else self._fail(Stage.HELO, reply)
