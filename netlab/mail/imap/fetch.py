@@ -192,6 +192,7 @@ class _Part:
     headers: Message
     maintype: str
     subtype: str
+    fields: dict[str, str]
     children: tuple[_Part, ...] = ()
     message: _Part | None = None
 
@@ -213,8 +214,9 @@ def _entity(raw: bytes, default: str = "text/plain", depth: int = 0) -> _Part:
     if "/" not in ctype or ctype.startswith("/") or ctype.endswith("/"):
         ctype = "text/plain"  # a malformed type is text/plain (RFC 2045 §5.2)
     maintype, subtype = ctype.split("/", 1)
+    fields = _field_values(head)
     if depth > 50:  # a hostile nesting depth: stop descending, the rest is opaque octets
-        return _Part(head, body, headers, maintype, subtype)
+        return _Part(head, body, headers, maintype, subtype, fields)
     if maintype == "multipart":
         boundary = headers.get_boundary()
         inner = "message/rfc822" if subtype == "digest" else "text/plain"
@@ -222,10 +224,10 @@ def _entity(raw: bytes, default: str = "text/plain", depth: int = 0) -> _Part:
         if not pieces:
             pieces = [b""]  # §9 wants one body or more: an unparseable multipart shows one empty part
         children = tuple(_entity(p, inner, depth + 1) for p in pieces)
-        return _Part(head, body, headers, maintype, subtype, children=children)
+        return _Part(head, body, headers, maintype, subtype, fields, children=children)
     if ctype == "message/rfc822":
-        return _Part(head, body, headers, maintype, subtype, message=_entity(body, depth=depth + 1))
-    return _Part(head, body, headers, maintype, subtype)
+        return _Part(head, body, headers, maintype, subtype, fields, message=_entity(body, depth=depth + 1))
+    return _Part(head, body, headers, maintype, subtype, fields)
 
 
 def _multipart_pieces(body: bytes, boundary: str) -> list[bytes]:
@@ -264,12 +266,20 @@ def _nstring(value: str | bytes | None) -> bytes:
     return b'"' + data + b'"'
 
 
-def _raw_value(headers: Message, name: str) -> str | None:
-    """The header field *name* unfolded, as written (encoded words stay), None if absent."""
-    value = headers.get(name)
-    if value is None:
-        return None
-    return re.sub(r"\r?\n(?=[ \t])", "", str(value)).strip()
+def _raw_value(part: _Part, name: str) -> str | None:
+    """The first header field *name* of *part*, unfolded, as written (encoded words and 8-bit octets stay, the
+    latter as surrogate escapes so :func:`_nstring` sends the octets back), None if absent."""
+    return part.fields.get(name.lower())
+
+
+def _field_values(head: bytes) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in header_fields(head):
+        name, colon, value = line.partition(b":")
+        if colon:
+            text = re.sub(r"\r?\n(?=[ \t])", "", value.decode("utf-8", "surrogateescape")).strip()
+            values.setdefault(name.decode("utf-8", "surrogateescape").strip().lower(), text)
+    return values
 
 
 def _address_list(value: str | None) -> bytes:
@@ -340,7 +350,7 @@ def _address_tokens(value: str) -> list[tuple[str, str]]:
 
 
 def _envelope(part: _Part) -> bytes:
-    headers = part.headers
+    headers = part
     sender = _address_list(_raw_value(headers, "From"))
     fields = [_nstring(_raw_value(headers, "Date")), _nstring(_raw_value(headers, "Subject")), sender]
     for name in ("Sender", "Reply-To"):
@@ -376,20 +386,21 @@ def _lines(body: bytes) -> int:
     return body.count(b"\n") + (1 if body and not body.endswith(b"\n") else 0)
 
 
-def _disposition_language_location(headers: Message) -> list[bytes]:
+def _disposition_language_location(part: _Part) -> list[bytes]:
+    headers = part.headers
     dsp = headers.get("Content-Disposition")
     if dsp is None:
         disposition = b"NIL"
     else:
         kind = str(dsp).split(";", 1)[0].strip().upper()
         disposition = b"(" + _nstring(kind) + b" " + _params(headers, "Content-Disposition") + b")"
-    language = _raw_value(headers, "Content-Language")
+    language = _raw_value(part, "Content-Language")
     if language is not None:
         tags = [t.strip() for t in language.split(",") if t.strip()]
         lang = _nstring(tags[0]) if len(tags) == 1 else b"(" + b" ".join(map(_nstring, tags)) + b")"
     else:
         lang = b"NIL"
-    return [disposition, lang if language else b"NIL", _nstring(_raw_value(headers, "Content-Location"))]
+    return [disposition, lang if language else b"NIL", _nstring(_raw_value(part, "Content-Location"))]
 
 
 def _body(part: _Part, extensible: bool) -> bytes:
@@ -397,21 +408,21 @@ def _body(part: _Part, extensible: bool) -> bytes:
     if part.children:
         out = b"".join(_body(child, extensible) for child in part.children) + b" " + _nstring(part.subtype.upper())
         if extensible:
-            out += b" " + b" ".join([_params(headers, "Content-Type"), *_disposition_language_location(headers)])
+            out += b" " + b" ".join([_params(headers, "Content-Type"), *_disposition_language_location(part)])
         return b"(" + out + b")"
     params = _params(headers, "Content-Type")
     if params == b"NIL" and part.maintype == "text":
         params = b'("CHARSET" "US-ASCII")'  # RFC 2045 §5.2's default
-    encoding = (_raw_value(headers, "Content-Transfer-Encoding") or "7BIT").upper()
+    encoding = (_raw_value(part, "Content-Transfer-Encoding") or "7BIT").upper()
     fields = [_nstring(part.maintype.upper()), _nstring(part.subtype.upper()), params,
-              _nstring(_raw_value(headers, "Content-ID")), _nstring(_raw_value(headers, "Content-Description")),
+              _nstring(_raw_value(part, "Content-ID")), _nstring(_raw_value(part, "Content-Description")),
               _nstring(encoding), str(len(part.body)).encode()]  # fmt: skip
     if part.message is not None:
         fields += [_envelope(part.message), _body(part.message, extensible), str(_lines(part.body)).encode()]
     elif part.maintype == "text":
         fields.append(str(_lines(part.body)).encode())
     if extensible:
-        fields += [_nstring(_raw_value(headers, "Content-MD5")), *_disposition_language_location(headers)]
+        fields += [_nstring(_raw_value(part, "Content-MD5")), *_disposition_language_location(part)]
     return b"(" + b" ".join(fields) + b")"
 
 
@@ -647,9 +658,9 @@ class _Candidate:
         """The day of the Date header in its own zone (§6.4.4 disregards time and timezone), None if unreadable."""
         from email.utils import parsedate_to_datetime
 
-        value = _raw_value(self.headers, "Date")
+        value = self.headers.get("Date")
         try:
-            return parsedate_to_datetime(value).date() if value else None
+            return parsedate_to_datetime(str(value)).date() if value is not None else None
         except (TypeError, ValueError, IndexError):
             return None
 
