@@ -9,6 +9,8 @@ from __future__ import annotations
 import imaplib
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from loopback import TIMEOUT_S, loopback
 
 from netlab.mail.imap import ImapServerSession
@@ -207,16 +209,16 @@ def check_envelope(v: object) -> None:
 
 
 def check_params(v: object) -> None:
-    assert v is None or (isinstance(v, list) and v and len(v) % 2 == 0 and all(isinstance(s, str) for s in v))
+    assert v is None or (isinstance(v, list) and v and len(v) % 2 == 0 and all(isinstance(s, (str, bytes)) for s in v))
 
 
 def check_extension(v: list[object]) -> None:
     """body-fld-dsp body-fld-lang body-fld-loc."""
     dsp, lang, loc = v
-    assert dsp is None or (isinstance(dsp, list) and len(dsp) == 2 and isinstance(dsp[0], str))
+    assert dsp is None or (isinstance(dsp, list) and len(dsp) == 2 and isinstance(dsp[0], (str, bytes)))
     if isinstance(dsp, list):
         check_params(dsp[1])
-    assert is_nstring(lang) or (isinstance(lang, list) and all(isinstance(s, str) for s in lang))
+    assert is_nstring(lang) or (isinstance(lang, list) and all(isinstance(s, (str, bytes)) for s in lang))
     assert is_nstring(loc)
 
 
@@ -229,7 +231,7 @@ def check_body(v: object, extensible: bool) -> None:
         for part in parts:
             check_body(part, extensible)
         rest = v[n:]
-        assert isinstance(rest[0], str)
+        assert isinstance(rest[0], (str, bytes))
         if extensible:
             assert len(rest) == 5
             check_params(rest[1])
@@ -238,16 +240,16 @@ def check_body(v: object, extensible: bool) -> None:
             assert len(rest) == 1
         return
     kind, subtype, params, cid, desc, encoding, octets = v[:7]
-    assert isinstance(kind, str) and isinstance(subtype, str) and isinstance(encoding, str)
+    assert all(isinstance(x, (str, bytes)) for x in (kind, subtype, encoding))
     check_params(params)
     assert is_nstring(cid) and is_nstring(desc) and isinstance(octets, int)
     rest = v[7:]
-    if (kind.upper(), subtype.upper()) == ("MESSAGE", "RFC822"):
+    if (as_text(kind), as_text(subtype)) == ("MESSAGE", "RFC822"):
         check_envelope(rest[0])
         check_body(rest[1], extensible)
         assert isinstance(rest[2], int)
         rest = rest[3:]
-    elif kind.upper() == "TEXT":
+    elif as_text(kind) == "TEXT":
         assert isinstance(rest[0], int)
         rest = rest[1:]
     if extensible:
@@ -380,6 +382,23 @@ def test_body_structure_sizes_are_the_octets_of_each_part(raw: bytes) -> None:
         assert len(data) == octets
         if lines is not None:
             assert lines == data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+
+_PIECES = [b"\r\n", b"--B\r\n", b"--B--\r\n", b"Content-Type: multipart/mixed; boundary=B\r\n",
+           b"Content-Type: message/rfc822\r\n", b"Content-Type: text/plain; charset=\"x\r\n",
+           b"Subject: \xc3\xa9\"\\\r\n",
+           b"From: a@b, (c) <d@e>, g: h@i;\r\n", b" folded\r\n", b"x", b"\n", b"Content-Disposition: ;=\r\n",
+           b"Content-Type: /\r\n", b"\xff"]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=30))
+def test_any_message_gives_well_formed_structures(pieces: list[bytes]) -> None:
+    raw = b"".join(pieces)
+    check_envelope(sexp(envelope(raw))[0])
+    for extensible in (True, False):
+        check_body(sexp(body_structure(raw, extensible=extensible))[0], extensible)
+    for section in ("1", "1.MIME", "2.1", "1.HEADER", "TEXT", "HEADER.FIELDS (FROM)"):
+        assert isinstance(section_data(raw, section), bytes)
 
 
 def test_multipart_digest_parts_default_to_message_rfc822() -> None:
