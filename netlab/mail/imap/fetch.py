@@ -279,13 +279,21 @@ def _raw_value(part: _Part, name: str) -> str | None:
     return part.fields.get(name.lower())
 
 
-def _field_values(head: bytes) -> dict[str, str]:
-    values: dict[str, str] = {}
+def _all_fields(head: bytes) -> list[tuple[str, str]]:
+    """(lower-case name, unfolded value) of every header field of *head*; 8-bit octets as surrogate escapes."""
+    out: list[tuple[str, str]] = []
     for line in header_fields(head):
         name, colon, value = line.partition(b":")
         if colon:
             text = re.sub(r"\r?\n(?=[ \t])", "", value.decode("utf-8", "surrogateescape")).strip()
-            values.setdefault(name.decode("utf-8", "surrogateescape").strip().lower(), text)
+            out.append((name.decode("utf-8", "surrogateescape").strip().lower(), text))
+    return out
+
+
+def _field_values(head: bytes) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name, text in _all_fields(head):
+        values.setdefault(name, text)
     return values
 
 
@@ -623,12 +631,12 @@ class _Candidate:
     """One message under test. Its dates and texts are worked out only if a search key asks: a client polling
     ``UID SEARCH UNSEEN`` on a large mailbox should cost a flag look-up per message, not a parse."""
 
-    __slots__ = ("_body", "_day", "_headers", "entry", "number", "session")
+    __slots__ = ("_body", "_day", "_fields", "entry", "number", "session")
 
     def __init__(self, number: int, entry: StoredEntry, session: ImapServerSession) -> None:
         self.number, self.entry, self.session = number, entry, session
         self._day: date | None = None
-        self._headers: Message | None = None
+        self._fields: list[tuple[str, str]] | None = None
         self._body: str | None = None
 
     @property
@@ -638,20 +646,21 @@ class _Candidate:
         return self._day
 
     @property
-    def headers(self) -> Message:
-        """The header section parsed with ``policy.default``: ``str(value)`` has RFC 2047 words decoded."""
-        if self._headers is None:
-            from netlab.mail.content.message import parse
-
-            self._headers = parse(header_section(self.entry.raw)[0] + b"\r\n")
-        return self._headers
+    def fields(self) -> list[tuple[str, str]]:
+        """(lower-case name, value with RFC 2047 words decoded) of each header field. Read from the octets, not
+        with the :mod:`email` header registry, which raises on some malformed address lists (CPython 3.11:
+        AttributeError for ``From: a@b, (c) <d@e>, g: h@i;`` folded)."""
+        if self._fields is None:
+            self._fields = [(n, _decode_words(v)) for n, v in _all_fields(header_section(self.entry.raw)[0])]
+        return self._fields
 
     def header_values(self, name: str) -> list[str]:
-        return [_decoded(v) for v in self.headers.get_all(name) or []]
+        wanted = name.lower()
+        return [v for n, v in self.fields if n == wanted]
 
     @property
     def header_text(self) -> str:
-        return "\n".join(f"{k}: {_decoded(v)}" for k, v in self.headers.items())
+        return "\n".join(f"{n}: {v}" for n, v in self.fields)
 
     @property
     def body(self) -> str:
@@ -665,31 +674,39 @@ class _Candidate:
         """The day of the Date header in its own zone (§6.4.4 disregards time and timezone), None if unreadable."""
         from email.utils import parsedate_to_datetime
 
-        value = self.headers.get("Date")
+        value = next(iter(self.header_values("date")), None)
         try:
-            return parsedate_to_datetime(str(value)).date() if value is not None else None
-        except (TypeError, ValueError, IndexError):
+            return parsedate_to_datetime(value).date() if value else None
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
 
 
-def _decoded(value: object) -> str:
+def _decode_words(value: str) -> str:
+    from email.header import decode_header, make_header
+
     try:
-        return str(value)
-    except (ValueError, LookupError):  # a header the registry cannot render: as written
-        return repr(value)
+        return str(make_header(decode_header(value)))
+    except (ValueError, LookupError, UnicodeError):  # a malformed encoded word or an unknown charset: as written
+        return value
+
+
+# what the email package raises on malformed MIME besides its own errors (CPython bugs included)
+_EMAIL_ERRORS = (LookupError, ValueError, AssertionError, AttributeError, TypeError, IndexError)
 
 
 def _body_text(raw: bytes) -> str:
     from netlab.mail.content.message import parse
 
-    message = parse(raw)
+    try:
+        message = parse(raw)
+        parts = [p for p in message.walk() if not p.is_multipart() and p.get_content_maintype() == "text"]
+    except _EMAIL_ERRORS:
+        return _split(raw)[1].decode("utf-8", "replace")
     texts: list[str] = []
-    for part in message.walk():
-        if part.is_multipart() or part.get_content_maintype() != "text":
-            continue
+    for part in parts:
         try:
             texts.append(str(part.get_content()))
-        except (LookupError, ValueError, AssertionError):  # an unknown charset: the octets as UTF-8
+        except _EMAIL_ERRORS:  # an unknown charset, a broken header: the octets as UTF-8
             payload = part.get_payload(decode=True)
             texts.append(payload.decode("utf-8", "replace") if isinstance(payload, bytes) else str(payload))
     if not texts and not message.is_multipart():
