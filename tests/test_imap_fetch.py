@@ -690,3 +690,12 @@ def test_store_refuses_what_is_no_flag(store: MessageStore, flags: str) -> None:
     s = Script(store)
     assert s.status(f"STORE 1 +FLAGS {flags}".encode()).startswith(b"BAD")
     assert _flags(store)[0] == set()
+
+
+@pytest.mark.parametrize("query", ["FROM h@i", "TEXT folded", "HEADER From g"])
+def test_search_survives_a_header_the_email_registry_cannot_parse(query: str) -> None:
+    # CPython 3.11's header registry raises AttributeError ('Group' object has no attribute 'local_part') on this
+    # From; SEARCH read it that way before and the exception escaped the session
+    store = MessageStore({"bob": "pw"})
+    store.mailbox("bob").append(b"From: a@b, (c) <d@e>, g: h@i;\r\n folded\r\n\r\nx\r\n", 0.0)
+    assert Script(store)(f"SEARCH {query}".encode()).startswith(b"* SEARCH 1\r\n")

@@ -365,14 +365,13 @@ def _address_tokens(value: str) -> list[tuple[str, str]]:
 
 
 def _envelope(part: _Part) -> bytes:
-    headers = part
-    sender = _address_list(_raw_value(headers, "From"))
-    fields = [_nstring(_raw_value(headers, "Date")), _nstring(_raw_value(headers, "Subject")), sender]
+    sender = _address_list(_raw_value(part, "From"))
+    fields = [_nstring(_raw_value(part, "Date")), _nstring(_raw_value(part, "Subject")), sender]
     for name in ("Sender", "Reply-To"):
-        value = _address_list(_raw_value(headers, name))
+        value = _address_list(_raw_value(part, name))
         fields.append(sender if value == b"NIL" else value)  # absent or empty: the From value (§7.4.2)
-    fields += [_address_list(_raw_value(headers, name)) for name in ("To", "Cc", "Bcc")]
-    fields += [_nstring(_raw_value(headers, "In-Reply-To")), _nstring(_raw_value(headers, "Message-ID"))]
+    fields += [_address_list(_raw_value(part, name)) for name in ("To", "Cc", "Bcc")]
+    fields += [_nstring(_raw_value(part, "In-Reply-To")), _nstring(_raw_value(part, "Message-ID"))]
     return b"(" + b" ".join(fields) + b")"
 
 
