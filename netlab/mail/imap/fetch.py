@@ -56,6 +56,7 @@ __all__ = [
     "fetch_items",
     "fetch_responses",
     "mailbox_keywords",
+    "messages_in",
     "search",
     "section_data",
     "store_flags",
@@ -532,6 +533,12 @@ def _targets(session: ImapServerSession, text: Token, by_uid: bool) -> list[tupl
             raise ImapSyntaxError(f"message number beyond the end of the mailbox ({len(session.uids)} messages)")
     entries = {e.uid: e for e in session.mailbox.entries}
     return [(n, entries[session.uids[n - 1]]) for n in numbers if session.uids[n - 1] in entries]
+
+
+def messages_in(session: ImapServerSession, text: Token, by_uid: bool) -> list[tuple[int, StoredEntry]]:
+    """The ``(sequence number, entry)`` pairs a sequence set (or, *by_uid*, a UID set) names in the selected
+    mailbox: what COPY, MOVE and UID EXPUNGE act on."""
+    return _targets(session, text, by_uid)
 
 
 def fetch_responses(session: ImapServerSession, args: list[Token], *, by_uid: bool) -> bytes:
