@@ -52,6 +52,7 @@ __all__ = [
     "FetchItem",
     "ImapNo",
     "body_structure",
+    "canonical_flag",
     "envelope",
     "fetch_items",
     "fetch_responses",
@@ -593,7 +594,15 @@ def mailbox_keywords(mailbox: Mailbox) -> list[str]:
     return sorted({f for e in mailbox.entries for f in e.flags} - SYSTEM_FLAGS)
 
 
-def _store_flag(given: Token, known: dict[str, str]) -> str:
+def canonical_flag(given: Token, known: dict[str, str]) -> str:
+    """*given* as stored: a system flag in its RFC spelling (``\\seen`` -> ``\\Seen``), a keyword in the spelling
+    *known* maps its case-folded form to (the mailbox's, see :func:`mailbox_keywords`), else as given.
+
+    Raises
+    ------
+    ImapSyntaxError
+        ``\\Recent`` or another backslash flag, or a keyword that is no atom (RFC 3501 §9 ``flag``).
+    """
     if not isinstance(given, str):
         raise ImapSyntaxError("a flag is an atom, not a string or literal (RFC 3501 §9 flag)")
     system = next((f for f in SYSTEM_FLAGS if f.lower() == given.lower()), None)
@@ -618,7 +627,7 @@ def store_flags(session: ImapServerSession, args: list[Token], *, by_uid: bool) 
     given = args[2] if len(args) == 3 and isinstance(args[2], list) else args[2:]
     assert session.mailbox is not None
     known = {k.casefold(): k for k in mailbox_keywords(session.mailbox)}
-    flags = {_store_flag(g, known) for g in given}
+    flags = {canonical_flag(g, known) for g in given}
     out: list[bytes] = []
     for number, old in _targets(session, args[0], by_uid):
         gone = {f for f in old.flags if f.casefold() in {g.casefold() for g in flags}}
