@@ -7,6 +7,8 @@ literals, lists), so a test can assert both the exact values and the shape the g
 from __future__ import annotations
 
 import imaplib
+import shutil
+import subprocess
 
 import pytest
 from hypothesis import given
@@ -699,3 +701,22 @@ def test_search_survives_a_header_the_email_registry_cannot_parse(query: str) ->
     store = MessageStore({"bob": "pw"})
     store.mailbox("bob").append(b"From: a@b, (c) <d@e>, g: h@i;\r\n folded\r\n\r\nx\r\n", 0.0)
     assert Script(store)(f"SEARCH {query}".encode()).startswith(b"* SEARCH 1\r\n")
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("INBOX;UID=2/;SECTION=1", b"=C3=9Cmlaut here"),  # curl's RFC 5092 URL: UID FETCH 2 BODY[1]
+        ("INBOX;UID=2/;SECTION=3.2", b"<p>inner</p>"),
+        ("INBOX;UID=2/;SECTION=3.HEADER.FIELDS%20(SUBJECT)", b"Subject: inner\r\n\r\n"),
+    ],
+)
+def test_curl_fetches_sections(store: MessageStore, url: str, expected: bytes) -> None:
+    with loopback(lambda: ImapServerSession(store)) as (port, ended, _):
+        command = ["curl", "-sS", "--max-time", str(TIMEOUT_S), "--user", "bob:pw", f"imap://127.0.0.1:{port}/{url}"]
+        done = subprocess.run(command, check=False, capture_output=True, timeout=4 * TIMEOUT_S)
+        ended.get(timeout=TIMEOUT_S)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == expected
+    assert _flags(store)[1] == {"\\Flagged", "\\Seen"}  # curl fetches BODY[...], not BODY.PEEK
