@@ -69,7 +69,9 @@ def test_every_user_has_the_special_use_folders_subscribed(store: MessageStore) 
     (b'a ID NIL', '* ID ("name" "netlab" "vendor" "netlab")\r\na OK ID completed\r\n'),
     (b'a ENABLE CONDSTORE', '* ENABLED\r\na OK ENABLE completed\r\n'),  # none of ours needs enabling
     (b'a APPEND Nowhere {3+}\r\nabc', 'a NO [TRYCREATE] no such mailbox\r\n'),
-    (b'a APPEND Sent (\\Recent) {3+}\r\nabc', "a BAD invalid flag '\\\\Recent'\r\n"),
+    (b'a APPEND Sent (\\Recent) {3+}\r\nabc', ("a BAD flag '\\\\Recent' cannot be stored (system flags: "
+                                             "\\Answered \\Deleted \\Draft \\Flagged \\Seen)\r\n")),
+    (b'a APPEND Sent (\\seen) {3+}\r\nabc', "a OK [APPENDUID 4 1] APPEND completed\r\n"),  # \\Seen
     (b'a APPEND Sent "31-Feb-2026 00:00:00 +0000" {3+}\r\nabc', ("a BAD invalid date-time '31-Feb-2026 00:00:00 "
                                                                  "+0000' (expected like 17-Jul-1996 02:44:25 "
                                                                  "-0700)\r\n")),

@@ -229,14 +229,14 @@ def status(session: ImapServerSession, tag: str, args: list[Token]) -> tuple[byt
     return f"* STATUS {_quoted(box.name)} ({body})\r\n".encode(), "OK STATUS completed"
 
 
-def _flag_list(token: Token) -> list[str]:
+def _flag_list(token: Token, box: Mailbox) -> list[str]:
+    """APPEND's flags, by STORE's rules: system flags in their RFC spelling, keywords as the mailbox spells them."""
+    from netlab.mail.imap.fetch import canonical_flag, mailbox_keywords
+
     if not isinstance(token, list):
         raise ImapSyntaxError("expected a parenthesised flag list")
-    flags = [_text(t, "a flag") for t in token]
-    for flag in flags:
-        if flag.upper() == "\\RECENT" or not re.fullmatch(r"\\?[!#$&'+\-.0-9:<=>?@A-Z^_`a-z|~]+", flag):
-            raise ImapSyntaxError(f"invalid flag {flag!r}")
-    return flags
+    known = {k.casefold(): k for k in mailbox_keywords(box)}
+    return [canonical_flag(t, known) for t in token]
 
 
 def _date_time(text: str, epoch: datetime) -> float:
@@ -256,7 +256,7 @@ def append(session: ImapServerSession, tag: str, args: list[Token]) -> tuple[byt
     message = rest.pop()
     if not isinstance(message, bytes):
         raise ImapSyntaxError("APPEND takes the message as a literal")
-    flags = _flag_list(rest.pop(0)) if rest and isinstance(rest[0], list) else []
+    flag_list = rest.pop(0) if rest and isinstance(rest[0], list) else []
     when = session.clock()
     if rest:
         when = _date_time(_text(rest.pop(0), "a date-time"), session.store.epoch)
@@ -267,6 +267,7 @@ def append(session: ImapServerSession, tag: str, args: list[Token]) -> tuple[byt
         box = store.mailbox(user, name)
     except MailboxNotFound:
         return b"", "NO [TRYCREATE] no such mailbox"
+    flags = _flag_list(flag_list, box)
     quota = store.quota_of(user)
     if quota is not None and store.usage(user) + len(message) > quota:
         return b"", "NO [OVERQUOTA] quota exceeded"

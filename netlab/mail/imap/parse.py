@@ -34,7 +34,7 @@ Token = str | bytes | list["Token"]
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _LITERAL_END = re.compile(rb"\{(\d+)\+?\}\r?\n?$")
-_SEQUENCE = re.compile(r"(\d+|\*)(:(\d+|\*))?")
+_SEQUENCE = re.compile(r"([1-9]\d*|\*)(:([1-9]\d*|\*))?")
 _ATOM_STOP = frozenset(' (){"\r\n')
 
 
@@ -173,7 +173,8 @@ def sequence_set(text: str, largest: int) -> list[int]:
     """The numbers of *text* (``1:*``, ``2,4:6``) in ascending order; ``*`` is *largest* (RFC 3501 §9).
 
     A range is taken in either order, and ``n:*`` with n past the end still names the last number, as the RFC
-    says. Numbers past *largest* are dropped; an empty mailbox gives an empty list.
+    says. Numbers past *largest* are dropped; an empty mailbox gives an empty list. ``0`` is no sequence number
+    (§9: ``nz-number``).
 
     Raises
     ------

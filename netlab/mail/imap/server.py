@@ -16,8 +16,8 @@ UNSELECT (RFC 3691), SPECIAL-USE (RFC 6154), CHILDREN (RFC 3348).
 >>> _ = imap.feed_line(b"a1 LOGIN bob pw\\r\\n")
 >>> print(imap.feed_line(b"a2 SELECT INBOX\\r\\n").decode().replace("\\r\\n", "|"))  # doctest: +NORMALIZE_WHITESPACE
 * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)|* 1 EXISTS|* 1 RECENT|* OK [UNSEEN 1] First unseen|\
-* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)] Limited|* OK [UIDVALIDITY 1] UIDs valid|\
-* OK [UIDNEXT 2] Predicted next UID|a2 OK [READ-WRITE] SELECT completed|
+* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted|\
+* OK [UIDVALIDITY 1] UIDs valid|* OK [UIDNEXT 2] Predicted next UID|a2 OK [READ-WRITE] SELECT completed|
 >>> imap.feed_line(b"a3 FETCH 1 (FLAGS RFC822.SIZE)\\r\\n")
 b'* 1 FETCH (FLAGS (\\\\Recent) RFC822.SIZE 41)\\r\\na3 OK FETCH completed\\r\\n'
 """
@@ -29,7 +29,14 @@ from collections.abc import Callable
 
 from netlab.mail.errors import ProtocolError
 from netlab.mail.imap import mailboxes
-from netlab.mail.imap.fetch import fetch_responses, search, store_flags
+from netlab.mail.imap.fetch import (
+    PERMANENT_FLAGS,
+    ImapNo,
+    fetch_responses,
+    mailbox_keywords,
+    search,
+    store_flags,
+)
 from netlab.mail.imap.parse import ImapSyntaxError, LineAssembler, Token, tokenize
 from netlab.mail.mailbox.store import Mailbox, MailboxNotFound, MessageStore
 
@@ -218,6 +225,8 @@ class ImapServerSession:
             return f"{tag} BAD {name} not allowed now (state {self.state})\r\n".encode()
         try:
             untagged, tagged = method(self, tag, args)
+        except ImapNo as exc:  # a well-formed command the server cannot carry out (an unknown CHARSET)
+            return f"{tag} NO {exc}\r\n".encode()
         except ImapSyntaxError as exc:
             return f"{tag} BAD {exc}\r\n".encode()
         # new mail is announced after any command; expunges only where the RFC lets numbers shift (§7.4.1)
@@ -294,11 +303,13 @@ class ImapServerSession:
         if not readonly:
             self.recent = {u for u in self.uids if u > box.recent_floor}
             box.claim_recent()
-        lines = [f"* FLAGS {_FLAGS}", f"* {len(self.uids)} EXISTS", f"* {len(self.recent)} RECENT"]
+        flags = " ".join([_FLAGS[:-1], *mailbox_keywords(box)]) + ")"  # the system flags, then keywords in use
+        lines = [f"* FLAGS {flags}", f"* {len(self.uids)} EXISTS", f"* {len(self.recent)} RECENT"]
         unseen = next((n for n, e in enumerate(box.entries, 1) if "\\Seen" not in e.flags), None)
         if unseen is not None:
             lines.append(f"* OK [UNSEEN {unseen}] First unseen")
-        lines.append(f"* OK [PERMANENTFLAGS {'()' if readonly else _FLAGS}] Limited")
+        lines.append("* OK [PERMANENTFLAGS ()] Read-only mailbox" if readonly else
+                     f"* OK [PERMANENTFLAGS {PERMANENT_FLAGS}] Flags permitted")  # fmt: skip
         lines += [
             f"* OK [UIDVALIDITY {box.uidvalidity}] UIDs valid",
             f"* OK [UIDNEXT {box.uidnext}] Predicted next UID",
