@@ -406,8 +406,8 @@ def test_a_line_without_a_tag_gets_an_untagged_bad(store: MessageStore, line: by
 @pytest.mark.parametrize(
     ("tls", "plaintext_auth", "caps", "login"),
     [
-        (False, True, CAPABILITIES, "OK"),
-        (True, True, CAPABILITIES + " STARTTLS", "OK"),
+        (False, True, CAPABILITIES + " AUTH=PLAIN SASL-IR", "OK"),
+        (True, True, CAPABILITIES + " STARTTLS AUTH=PLAIN SASL-IR", "OK"),
         (True, False, CAPABILITIES + " STARTTLS LOGINDISABLED", "NO [PRIVACYREQUIRED]"),
     ],
 )
@@ -429,7 +429,8 @@ def test_starttls_hands_the_connection_to_tls_then_login_works(store: MessageSto
         session.feed_line(b"a2 NOOP\r\n")  # nothing may be read in clear after the OK (RFC 3207 §4.2 likewise)
     session.tls_started()
     assert session.secure and not session.starttls_pending
-    assert session.feed_line(b"a2 CAPABILITY\r\n").startswith(f"* CAPABILITY {CAPABILITIES}\r\n".encode())
+    caps = f"* CAPABILITY {CAPABILITIES} AUTH=PLAIN SASL-IR\r\n".encode()
+    assert session.feed_line(b"a2 CAPABILITY\r\n").startswith(caps)
     assert session.feed_line(b"a3 LOGIN bob pw\r\n").startswith(b"a3 OK")
     assert session.feed_line(b"a4 STARTTLS\r\n").startswith(b"a4 BAD")  # in the authenticated state: not allowed
 

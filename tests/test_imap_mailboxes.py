@@ -184,3 +184,31 @@ def test_a_command_line_over_8192_octets_gets_its_tagged_bad(pieces: list[bytes]
         out += imap.feed_literal(piece) if imap.literal_needed else imap.feed_line(piece)
     assert out == b"a7 BAD line too long (more than 8192 octets)\r\n"
     assert imap.feed_line(b"a8 NOOP\r\n") == b"a8 OK NOOP completed\r\n"
+
+
+PLAIN = "AGJvYgBwdw=="  # base64 of "\0bob\0pw"
+
+
+@pytest.mark.parametrize(("lines", "last"), [
+    ([f"a AUTHENTICATE PLAIN {PLAIN}"], "a OK [CAPABILITY"),  # SASL-IR (RFC 4959)
+    (["a AUTHENTICATE plain", PLAIN], "a OK [CAPABILITY"),  # after the "+" continuation (RFC 3501 §6.2.2)
+    (["a AUTHENTICATE PLAIN", "*"], "a BAD AUTHENTICATE cancelled"),
+    (["a AUTHENTICATE PLAIN", "not base64!"], "a BAD invalid base64"),
+    ([f"a AUTHENTICATE PLAIN {'AGJvYgB3cm9uZw=='}"], "a NO [AUTHENTICATIONFAILED]"),  # wrong password
+    ([f"a AUTHENTICATE PLAIN {'ZXZlAGJvYgBwdw=='}"], "a NO [AUTHENTICATIONFAILED]"),  # eve acting as bob
+    (["a AUTHENTICATE CRAM-MD5"], "a NO [CANNOT]"),
+], ids=["initial-response", "continuation", "cancel", "bad-base64", "wrong-password", "authzid",
+        "mechanism"])  # fmt: skip
+def test_authenticate_plain(lines: list[str], last: str) -> None:
+    imap = ImapServerSession(MessageStore({"bob": "pw"}))
+    out = [imap.feed_line(line.encode() + b"\r\n").decode() for line in lines]
+    if len(lines) == 2:
+        assert out[0] == "+ \r\n"
+    assert out[-1].startswith(last)
+    assert (imap.state == "AUTHENTICATED") == last.startswith("a OK")
+
+
+def test_authenticate_is_refused_in_clear_when_logins_wait_for_tls() -> None:
+    imap = ImapServerSession(MessageStore({"bob": "pw"}), tls=True, plaintext_auth=False)
+    assert "AUTH=PLAIN" not in imap.capabilities
+    assert imap.feed_line(f"a AUTHENTICATE PLAIN {PLAIN}\r\n".encode()).startswith(b"a NO [PRIVACYREQUIRED]")

@@ -103,6 +103,7 @@ class ImapServerSession:
         self.uids: list[int] = []  # the client's view: sequence number n is uids[n - 1]
         self.recent: set[int] = set()
         self._idle_tag: str | None = None
+        self._sasl_tag: str | None = None  # an AUTHENTICATE waiting for the client's response
         self._assembler = LineAssembler()
 
     def __repr__(self) -> str:
@@ -127,6 +128,8 @@ class ImapServerSession:
             extra += " STARTTLS"
         if not self.plaintext_auth and not self.secure:
             extra += " LOGINDISABLED"
+        elif self.state == "NOT_AUTHENTICATED":
+            extra += " AUTH=PLAIN SASL-IR"  # RFC 3501 §6.2.2, RFC 4959: offered where a password may cross
         return CAPABILITIES + extra
 
     def greeting(self) -> bytes:
@@ -148,6 +151,9 @@ class ImapServerSession:
             raise ProtocolError("IMAP session is closed")
         if self.starttls_pending:
             raise ProtocolError("IMAP input while the TLS handshake is due (call tls_started() first)")
+        if self._sasl_tag is not None and not self.literal_needed:
+            tag, self._sasl_tag = self._sasl_tag, None
+            return f"{tag} {self._sasl_plain(line.strip().decode('ascii', 'replace'))}\r\n".encode()
         if self._idle_tag is not None and not self.literal_needed:
             tag, self._idle_tag = self._idle_tag, None
             if line.rstrip(b"\r\n").upper() == b"DONE":
@@ -232,7 +238,7 @@ class ImapServerSession:
         # new mail is announced after any command; expunges only where the RFC lets numbers shift (§7.4.1)
         if self.mailbox is not None and tagged.startswith("OK") and name not in ("LOGOUT", "CLOSE", "IDLE"):
             untagged += self.sync(expunge=name not in ("FETCH", "STORE", "SEARCH"))
-        if name == "IDLE" and tagged == "":
+        if name in ("IDLE", "AUTHENTICATE") and tagged == "":
             return untagged
         return untagged + f"{tag} {tagged}\r\n".encode()
 
@@ -287,6 +293,37 @@ class ImapServerSession:
             return b"", "NO [AUTHENTICATIONFAILED] Authentication failed"
         self.user, self.state = user, "AUTHENTICATED"
         return b"", "OK [CAPABILITY " + self.capabilities + "] LOGIN completed"
+
+    def _authenticate(self, tag: str, args: list[Token]) -> tuple[bytes, str]:
+        """AUTHENTICATE PLAIN (RFC 3501 §6.2.2, RFC 4616), with an initial response (SASL-IR, RFC 4959) or after
+        a ``+`` continuation."""
+        if not args or len(args) > 2:
+            raise ImapSyntaxError("usage: AUTHENTICATE mechanism [initial-response]")
+        if _astring(args[0]).upper() != "PLAIN":
+            return b"", "NO [CANNOT] unsupported authentication mechanism (PLAIN is offered)"
+        if not self.plaintext_auth and not self.secure:
+            return b"", "NO [PRIVACYREQUIRED] AUTHENTICATE is disabled until STARTTLS"
+        if len(args) == 2:
+            return b"", self._sasl_plain(_astring(args[1]))
+        self._sasl_tag = tag
+        return b"+ \r\n", ""
+
+    def _sasl_plain(self, response: str) -> str:
+        """The tagged status for a PLAIN response: ``authzid NUL authcid NUL password`` in base64."""
+        import base64
+        import binascii
+
+        if response == "*":
+            return "BAD AUTHENTICATE cancelled"
+        try:
+            parts = base64.b64decode(response if response != "=" else "", validate=True).decode("utf-8").split("\0")
+        except (binascii.Error, UnicodeError, ValueError):
+            return "BAD invalid base64 in the SASL response"
+        # acting for another identity is not supported: an authzid must be the user itself (RFC 4616 §2)
+        if len(parts) != 3 or (parts[0] and parts[0] != parts[1]) or not self.store.authenticate(parts[1], parts[2]):
+            return "NO [AUTHENTICATIONFAILED] Authentication failed"
+        self.user, self.state = parts[1], "AUTHENTICATED"
+        return "OK [CAPABILITY " + self.capabilities + "] AUTHENTICATE completed"
 
     def _select(self, tag: str, args: list[Token], *, readonly: bool = False) -> tuple[bytes, str]:
         name = "SELECT" if not readonly else "EXAMINE"
@@ -409,6 +446,7 @@ _COMMANDS: dict[str, tuple[tuple[str, ...], _Handler]] = {
     "NOOP": (_ANY, ImapServerSession._noop),
     "LOGOUT": (_ANY, ImapServerSession._logout),
     "LOGIN": (("NOT_AUTHENTICATED",), ImapServerSession._login),
+    "AUTHENTICATE": (("NOT_AUTHENTICATED",), ImapServerSession._authenticate),
     "STARTTLS": (("NOT_AUTHENTICATED",), ImapServerSession._starttls),
     "SELECT": (_AUTH, ImapServerSession._select),
     "EXAMINE": (_AUTH, ImapServerSession._examine),
