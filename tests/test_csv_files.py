@@ -339,3 +339,21 @@ def test_a_send_file_is_read_exactly_or_refused_naming_a_defective_line_or_row(
     assert s.mail is not None and len(s.mail.send) == len(messages)
     for got, want in zip(s.mail.send, messages, strict=True):
         assert {k: getattr(got, k) for k in want} == want
+
+
+# ------------------------------------------------------------------ the results tables' CSV reader
+@given(st.one_of(CSV_BYTES, st.builds(lambda h, b: h + b, st.sampled_from([b"flow,tx_packets\n", b"a,a\n", BOM + b"x\n"]),
+                                      st.binary(max_size=60))))  # fmt: skip
+def test_any_bytes_as_a_saved_results_table_give_a_table_or_an_error_naming_the_file(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
+    # Results saved before Parquet (format 1), comparisons and sweeps are read back from CSV by read_table.
+    from netlab.results import read_table
+
+    d = tmp_path_factory.mktemp("res")
+    (d / "flows.csv").write_bytes(data)
+    table, err = attempt(read_table, d, "flows")
+    if err is not None:
+        assert isinstance(err, netlab.ConfigError) and f"{d / 'flows.csv'}: a damaged results table" in str(err)
+    else:
+        assert table is None or hasattr(table, "columns")
