@@ -342,8 +342,10 @@ def test_a_send_file_is_read_exactly_or_refused_naming_a_defective_line_or_row(
 
 
 # ------------------------------------------------------------------ the results tables' CSV reader
-@given(st.one_of(CSV_BYTES, st.builds(lambda h, b: h + b, st.sampled_from([b"flow,tx_packets\n", b"a,a\n", BOM + b"x\n"]),
-                                      st.binary(max_size=60))))  # fmt: skip
+RESULT_HEADERS = st.sampled_from([b"flow,tx_packets\n", b"a,a\n", BOM + b"x\n"])
+
+
+@given(st.one_of(CSV_BYTES, st.builds(lambda h, b: h + b, RESULT_HEADERS, st.binary(max_size=60))))
 def test_any_bytes_as_a_saved_results_table_give_a_table_or_an_error_naming_the_file(
     tmp_path_factory: pytest.TempPathFactory, data: bytes
 ) -> None:
