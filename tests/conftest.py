@@ -14,7 +14,8 @@ import netlab.testing
 # `make fuzz` (NETLAB_FUZZ=1 or --hypothesis-profile=fuzz), which draws fresh ones each time.
 settings.register_profile("default", max_examples=25, derandomize=True, deadline=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
-settings.register_profile("fuzz", max_examples=2000, deadline=None,
+# derandomize=False said outright: a profile inherits unset values from the one named "default" above.
+settings.register_profile("fuzz", max_examples=2000, deadline=None, derandomize=False,
                           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                  HealthCheck.too_slow])  # fmt: skip
 settings.load_profile("fuzz" if os.environ.get("NETLAB_FUZZ") else "default")

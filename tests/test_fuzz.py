@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import netlab
@@ -22,6 +22,12 @@ def attempt(fn: Callable[..., Any], *args: Any, **kw: Any) -> tuple[Any, netlab.
         return fn(*args, **kw), None
     except netlab.NetlabError as exc:
         return None, exc
+
+
+def test_make_test_repeats_its_examples_and_make_fuzz_draws_fresh_ones() -> None:
+    # The fuzz profile inherited derandomize=True from "default" (same 2,000 examples every `make fuzz`).
+    assert settings.get_profile("default").derandomize is True
+    assert settings.get_profile("fuzz").derandomize is False and settings.get_profile("fuzz").max_examples == 2000
 
 
 NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(min_value=-(10**400),

@@ -101,16 +101,18 @@ class CsvReader:
             raise file_error(f"{path}: the file is empty; expected a header line {self.header} and rows")
         reader = csv.reader(io.StringIO(text, newline=""))
         try:
-            header = next(reader)
-            while not header:  # blank lines before the header
-                header = next(reader)
+            header = next(reader, None)
+            while header is not None and _blank(header):  # blank lines before the header, as between rows
+                header = next(reader, None)
+            if header is None:  # only blank lines and quotes around nothing (a lone '"')
+                raise file_error(f"{path}: no header line; expected a header line {self.header} and rows")
             header_line = reader.line_num
             columns = tuple(c.strip() for c in header)
             self._check_header(path, header_line, columns)
             rows = []
             for cells in reader:
-                if not cells or (len(cells) == 1 and not cells[0].strip()):
-                    continue  # a blank line
+                if _blank(cells):
+                    continue
                 row = CsvRow(path, reader.line_num, dict(zip(columns, cells, strict=False)))
                 if len(cells) < len(columns):
                     lacking = ", ".join(columns[len(cells) :])
@@ -140,3 +142,8 @@ class CsvReader:
         if missing:
             raise ConfigError(f"{path}:{line}: missing column {', '.join(map(repr, missing))}; expected a header "
                               f"line naming at least {', '.join(self.required)}")  # fmt: skip
+
+
+def _blank(cells: list[str]) -> bool:
+    """A blank line: no cells, or one of only spaces (skipped before the header and between rows alike)."""
+    return not cells or (len(cells) == 1 and not cells[0].strip())

@@ -255,7 +255,8 @@ _TRACE = CsvReader("trace file", required=("time_s",), optional=("size_bytes",))
 def _trace_file(spec: Mapping[str, Any], ctx: Ctx) -> Trace:
     """``trace: {file: t.csv}``: a CSV with columns ``time_s`` and (optionally) ``size_bytes``."""
     table, _ = _csv_file(spec, ctx, _TRACE)
-    times, sizes = [], []
+    times: list[float] = []
+    sizes: list[int] = []
     for row in table.rows:
         cell = row.cells["time_s"].strip()
         try:
@@ -264,6 +265,8 @@ def _trace_file(spec: Mapping[str, Any], ctx: Ctx) -> Trace:
             raise row.error("time_s", f"expected a time in seconds, got {cell!r}") from None
         if not (t >= 0 and math.isfinite(t)):
             raise row.error("time_s", f"expected a finite time >= 0 s, got {cell!r}")
+        if times and t < times[-1]:  # here, not in Trace: its message could not name the file's line
+            raise row.error("time_s", f"expected times in order (non-decreasing), got {cell!r} after {times[-1]:g}")
         times.append(t)
         if "size_bytes" in table.columns:
             cell = row.cells["size_bytes"].strip()

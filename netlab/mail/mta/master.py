@@ -166,7 +166,10 @@ class Mta:
         self.queue.crash()
 
     def restart(self) -> None:
-        """The host is back: the queue manager resumes."""
+        """The host is back: the queue manager resumes. A host that is up already is left alone: restarting its
+        queue manager would move its deferred-queue scans to a new grid (and log a start that did not happen)."""
+        if self.up:
+            return
         self.up = True
         self.ctx.log(self.host, "master", "", "daemon started -- queue manager resumes")
         self.queue.restart()
