@@ -216,8 +216,8 @@ def test_a_mail_run_under_random_faults_ends_and_conserves_mail(data: dict[str, 
 # ------------------------------------------------------------------ a fault that changes nothing
 def _with_idle_ups(data: dict[str, Any], draw: st.DrawFn, targets: list[Any]) -> dict[str, Any]:
     """*data* plus one to three ``up`` faults of links and nodes that are up (nothing has failed yet), each told
-    to routing before the first real fault happens. (Told later, it shows routing that fault early: the xfail
-    test below.)"""
+    to routing before the first real fault happens (told later, it showed routing that fault early before
+    ``Link.routed_up``: the regression test below)."""
     scenario = scenario_from_data(data, where="faultfuzz.yaml")
     until = scenario.run.until_s or 3.0
     room = min((f.at_s for f in scenario.faults), default=until) - scenario.routing.detection_delay_s
@@ -271,11 +271,6 @@ def test_an_up_fault_of_a_running_mta_does_not_restart_its_queue_manager() -> No
     assert deferrals([{"at": 0.01, "action": "up", "node": "msa"}, *dns_down]) == (times, [])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12: routing is told of each fault detection_delay after it, but topology_changed() reads the "
-    "links' state as it is then, so a notification of an earlier fault shows routing a later one early",
-)
 @pytest.mark.parametrize(
     "earlier",
     [

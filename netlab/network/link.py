@@ -52,8 +52,10 @@ class Link:
         "_departs",
         "_eid",
         "_heap",
+        "_notices",
         "_on_arrival",
         "_qbytes",
+        "_routed",
         "_sizes",
         "_t_area",
         "admin_up",
@@ -92,6 +94,8 @@ class Link:
         self.qlimit_bytes: float = spec.queue_bytes if spec.queue_bytes is not None else math.inf
         self.admin_up = True
         self.up = True
+        self._routed: bool | None = None  # routing's belief while a fault's notice is on its way; None: up
+        self._notices = 0  # fault notices still on their way to the strategy
         self.free_at = 0.0
         self._departs: deque[float] = deque()  # departure times of packets in the system, FIFO
         self._sizes: deque[int] | None = deque() if spec.queue_bytes is not None else None
@@ -197,6 +201,23 @@ class Link:
         return iter(self.wire)
 
     # ---------------------------------------------------------------- faults
+    @property
+    def routed_up(self) -> bool:
+        """The state routing knows: :attr:`up`, except while a fault's notice is on its way to the strategy (its
+        detection delay): then the state the last notice told. The forwarding plane uses :attr:`up`."""
+        return self.up if self._routed is None else self._routed
+
+    def fault_pending(self) -> None:
+        """A fault is about to change this link: routing keeps believing what it believes until told."""
+        if self._notices == 0:
+            self._routed = self.routed_up
+        self._notices += 1
+
+    def fault_noticed(self, state: bool) -> None:
+        """The notice of a fault that left the link in *state* reached the strategy."""
+        self._notices -= 1
+        self._routed = None if self._notices == 0 else state
+
     def set_up(self, up: bool) -> None:
         """Bring the link up or down (the node ends' states are taken into account)."""
         self.admin_up = up

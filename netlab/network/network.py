@@ -198,19 +198,37 @@ class Network:
     def _apply_fault(self, ev: simpy.Event) -> None:
         fault = cast("FaultSpec", ev.value)
         up = fault.action == "up"
+        strategy = self.strategy
+        if fault.node is not None:
+            node = self.nodes[fault.node]
+            touched = [*node.out_links, *node.in_links]
+        else:
+            assert fault.link is not None
+            u, v = fault.link
+            touched = [self._by_pair[(u, v)]]
+            back = self._by_pair.get((v, u))
+            if back is not None and not back.spec.directed and back.spec is touched[0].spec:
+                touched.append(back)
+        if strategy is not None:  # routing learns of it after its detection delay, not now
+            for link in touched:
+                link.fault_pending()
         if fault.node is not None:
             self.nodes[fault.node].set_up(up)
-        elif fault.link is not None:
-            u, v = fault.link
-            self._by_pair[(u, v)].set_up(up)
-            back = self._by_pair.get((v, u))
-            if back is not None and not back.spec.directed and back.spec is self._by_pair[(u, v)].spec:
-                back.set_up(up)
-        strategy = self.strategy
+        else:
+            for link in touched:
+                link.set_up(up)
         if strategy is None:
             return  # nothing routes yet: attach() builds its tables from the state as it then is
+        # what this fault did, as routing will learn it (a later fault's notice must not show a still later one)
+        learned = [(link, link.up) for link in touched]
         delay = getattr(strategy, "detection_delay_s", 0.0)  # required by RoutingStrategy; older user classes lack it
-        self.env.timeout(delay).callbacks.append(lambda _ev: strategy.topology_changed(self))
+
+        def notice(_ev: simpy.Event) -> None:
+            for link, state in learned:
+                link.fault_noticed(state)
+            strategy.topology_changed(self)
+
+        self.env.timeout(delay).callbacks.append(notice)
 
     # ---------------------------------------------------------------- conservation
     def count_in_flight(self) -> int:

@@ -117,8 +117,8 @@ class ShortestPathTrees:
         Force the scipy engine on (True) or off (False); by default it serves graphs of :data:`FAST_MIN_NODES`
         nodes and more.
     is_up : callable, optional
-        Which links count as up (default: ``link.up`` when the trees are built or refreshed). A strategy that
-        learns of changes late passes its own view.
+        Which links count as up (default: ``link.routed_up``, the state routing has been told of, when the trees
+        are built or refreshed). A strategy that learns of changes later still passes its own view.
 
     A tree costs one 4-byte link number and one distance per node (about 130 KB at 11,000 nodes).
     """
@@ -151,7 +151,7 @@ class ShortestPathTrees:
     def _snapshot(self) -> None:
         """Read the links' up states and costs; build the engine's view of the links that are up."""
         is_up = self.is_up
-        self.up = [link.up for link in self.links] if is_up is None else [is_up(link) for link in self.links]
+        self.up = [link.routed_up for link in self.links] if is_up is None else [is_up(link) for link in self.links]
         raw = [self.weight(link) for link in self.links]
         self.hop_count = all(w is None for w in raw)
         self.costs = [1.0 if w is None else float(w) for w in raw]

@@ -168,7 +168,9 @@ class _LoadAware:
             self.monitor = LinkMonitor(net, self.update_interval_s, self._update)
 
     def _adjacency(self, net: Network) -> None:
-        self.adj: dict[Node, list[Link]] = {n: [link for link in n.out_links if link.up] for n in net.nodes.values()}
+        self.adj: dict[Node, list[Link]] = {
+            n: [link for link in n.out_links if link.routed_up] for n in net.nodes.values()
+        }
         self.known_up = {link for links in self.adj.values() for link in links}  # as of the last topology change
 
     def _update(self, _now: float) -> None:

@@ -16,7 +16,7 @@ A user-defined strategy is any object with these three methods and a ``detection
         def attach(self, net): self.rng = net.stream("routing", "random")
         def topology_changed(self, net): pass
         def next_link(self, node, packet):
-            up = [link for link in node.out_links if link.up]
+            up = [link for link in node.out_links if link.routed_up]
             return self.rng.choice(up) if up else None
 
 Each run works on its own deep copy of the strategy, so state set in ``attach`` never leaks between runs.

@@ -198,7 +198,9 @@ class WeightedSplit:
             trees.refresh()
         self.choices: dict[Node, dict[Node, tuple[list[float], list[Link]]]] = {n: {} for n in net.nodes.values()}
         self.split_links = {
-            net.nodes[u]: [(link, w) for v, w in hops.items() if w > 0 and (link := net.link_between(u, v)) and link.up]
+            net.nodes[u]: [
+                (link, w) for v, w in hops.items() if w > 0 and (link := net.link_between(u, v)) and link.routed_up
+            ]
             for u, hops in self.splits.items()
         }
         self.ready: set[Node] = set()  # destinations whose splits are worked out

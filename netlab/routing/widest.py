@@ -70,7 +70,9 @@ class _Widths:
         self.topology_changed(net)
 
     def topology_changed(self, net: Network) -> None:
-        self.adj: dict[Node, list[Link]] = {n: [link for link in n.out_links if link.up] for n in net.nodes.values()}
+        self.adj: dict[Node, list[Link]] = {
+            n: [link for link in n.out_links if link.routed_up] for n in net.nodes.values()
+        }
         self.recompute()
 
     def _update(self, _now: float) -> None:
