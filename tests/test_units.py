@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import math
-import time
 import re
+import time
 from typing import Any
 
 import pytest
