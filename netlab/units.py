@@ -17,7 +17,7 @@ import re
 
 from netlab.errors import UnitError
 
-__all__ = ["format_rate", "format_size", "format_time", "parse_rate", "parse_size", "parse_time"]
+__all__ = ["NUMBER", "format_rate", "format_size", "format_time", "parse_rate", "parse_size", "parse_time"]
 
 SimTime = float
 
@@ -28,7 +28,9 @@ _PREFIX = {
 _TIME = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 # Atomic (Python 3.11): once the digits are read they are never given back, so a long digit string without a unit
 # fails in linear time; `[0-9]*\.?[0-9]+` tried every split of it (100,000 digits took about 10 minutes).
-_NUM = r"((?>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?>[eE][-+]?[0-9]+)?)"
+NUMBER = r"(?>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?>[eE][-+]?[0-9]+)?"
+"""A non-negative decimal number as a regular expression (``15``, ``1.5``, ``.5``, ``2e-3``), linear to match."""
+_NUM = rf"({NUMBER})"
 _RATE_RE = re.compile(rf"^{_NUM}\s*(|k|K|M|G|T|Ki|Mi|Gi|Ti)(bps|b/s|Bps|B/s)$")
 _SIZE_RE = re.compile(rf"^{_NUM}\s*(|k|K|M|G|T|Ki|Mi|Gi|Ti)(B|b|bytes|bits)$")
 _TIME_RE = re.compile(rf"^{_NUM}\s*(ns|us|µs|ms|s|min|h|d)$")

@@ -12,6 +12,7 @@ import re
 
 from netlab.errors import UnitError
 from netlab.units import (
+    NUMBER,
     format_rate,
     format_size,
     format_time,
@@ -25,8 +26,7 @@ __all__ = ["UNIT_NAMES", "format_quantity", "parse_packet_rate", "parse_quantity
 #: How each unit kind reads in the reference page.
 UNIT_NAMES = {"rate": "bit/s", "size": "bytes", "time": "s", "packet_rate": "packets/s"}
 
-_NUM = r"[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
-_PPS_RE = re.compile(rf"^({_NUM})\s*(/s|pps)$")
+_PPS_RE = re.compile(rf"^({NUMBER})\s*(/s|pps)$")  # the units' linear number pattern
 
 
 def parse_packet_rate(value: object) -> float:
