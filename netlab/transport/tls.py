@@ -19,7 +19,7 @@ received bytes (any split) back into plaintext.
 >>> len(wire) - len(b"EHLO pc\\r\\n") == RECORD_OVERHEAD, server.unwrap(wire[:4]), server.unwrap(wire[4:])
 (True, b'', b'EHLO pc\\r\\n')
 >>> len(client_hello(b"x")), len(server_flight(b"x")), len(CLIENT_FINISHED)
-(159, 770, 64)
+(159, 683, 64)
 """
 
 from __future__ import annotations
