@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import random
 import smtplib
 import socket
@@ -25,6 +26,7 @@ from netlab.mail.smtp import (
     parse_reply_lines,
 )
 from netlab.mail.smtp.drivers import run_client, serve
+from netlab.mail.smtp.server import LINE_LIMIT
 from netlab.testing import RecordingPolicy, stream_pair
 from netlab.transport import ConnectionReset
 
@@ -560,3 +562,16 @@ def test_serve_ends_when_the_client_goes_away_without_quit() -> None:
     assert lines[0].startswith(b"220 ") and lines[-2] == b"250 2.1.0 Ok" and not policy.messages
     assert env.run(until=a.recv()) == bytes(b.sent)  # the client reads what it was told, then the FIN
     assert env.run(until=a.recv()) == b""
+
+
+def test_an_endless_data_line_over_the_size_limit_is_counted_not_held() -> None:
+    # Issue 12 item 8: a 300 MB DATA was buffered whole before the 552; a line without an end was still held
+    policy = RecordingPolicy(users={"a@a.test": "pw"})
+    s = SmtpServerSession(policy, hostname="msa", peer_ip="10.0.0.9", submission=True, size_limit=1000)
+    plain = base64.b64encode(b"\0a@a.test\0pw").decode()
+    s.feed(f"EHLO x\r\nAUTH PLAIN {plain}\r\nMAIL FROM:<a@a.test>\r\nRCPT TO:<b@b.test>\r\nDATA\r\n".encode())
+    for _ in range(20):
+        s.feed(b"x" * 1_000_000)  # 20 MB in one line, never a line end
+        assert len(s._buffer) <= 2 * LINE_LIMIT + 1_000_000  # at most what one read brings, never the sum
+    assert [str(r) for r in s.feed(b"\r\n.\r\n")] == ["552 5.3.4 Message size exceeds fixed limit"]
+    assert policy.messages == [] and s.state == "ready"

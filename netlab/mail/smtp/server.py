@@ -287,6 +287,11 @@ class SmtpServerSession:
         # end rejected when it arrives.
         if self.state is not SessionState.DATA and len(buf) > 4 * LINE_LIMIT:
             del buf[2 * LINE_LIMIT :]
+        elif (self.state is SessionState.DATA and self._line_mode and len(buf) > 2 * LINE_LIMIT and self.size_limit
+              and self._data_size + len(buf) > self.size_limit):  # fmt: skip
+            # a data line that never ends, in a message already over the limit: counted, not kept (552 at the end)
+            self._data_size += len(buf) - 1
+            del buf[:-1]  # the last octet may be the CR of the CRLF still to come
         return out
 
     def resume(self) -> list[Reply]:
