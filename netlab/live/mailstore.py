@@ -275,13 +275,9 @@ class InboxPorts:
                 if out:
                     writer.write(out)
                     await writer.drain()
-                if session.starttls_pending and self.tls is not None:
-                    try:
-                        await upgrade(reader, writer, self.tls, self.idle_timeout_s)
-                    except (ssl.SSLError, OSError, TimeoutError):
-                        break  # the handshake failed: nothing more can be read in clear
-                    with self.lock:
-                        session.tls_started()
+                tls = self.tls if session.starttls_pending else None
+                if tls is not None and not await upgrade(session, reader, writer, tls, self.idle_timeout_s, self.lock):
+                    break  # the handshake failed
         except (asyncio.IncompleteReadError, ConnectionError):
             pass  # the client vanished
         finally:

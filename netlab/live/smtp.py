@@ -301,12 +301,8 @@ class SubmissionPort:
                 writer.write(b"".join(bytes(r) for r in replies))
                 await writer.drain()
                 if session.starttls_pending and self.tls is not None:
-                    try:
-                        await upgrade(reader, writer, self.tls, self.idle_timeout_s)
-                    except (ssl.SSLError, OSError, TimeoutError):
-                        break  # the handshake failed: nothing more can be read in clear
-                    with self.lock:
-                        session.tls_started()
+                    if not await upgrade(session, reader, writer, self.tls, self.idle_timeout_s, self.lock):
+                        break
                     continue
                 if not data:
                     break  # the client closed its side: everything it sent has been answered

@@ -19,8 +19,10 @@ import datetime
 import hashlib
 import ssl
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from netlab.errors import ConfigError
 
@@ -97,17 +99,31 @@ def _fingerprint(der: bytes) -> str:
     return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
 
 
-async def upgrade(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, context: ssl.SSLContext,
-                  timeout_s: float) -> None:  # fmt: skip
-    """Start TLS on a connection whose session has just accepted STARTTLS/STLS (its reply already written).
+class TlsSession(Protocol):
+    """A server session with the STARTTLS seam (the SMTP, POP3 and IMAP sessions all have it)."""
+
+    starttls_pending: bool
+
+    def tls_started(self) -> object: ...
+
+
+async def upgrade(session: TlsSession, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                  context: ssl.SSLContext, timeout_s: float, lock: threading.RLock) -> bool:  # fmt: skip
+    """Start TLS on a connection whose *session* has just accepted STARTTLS/STLS (its reply already written), then
+    tell the session (under *lock*); False when the handshake failed and the connection must close.
 
     Bytes the client sent after the command and before the handshake are dropped first: they were sent in clear and
-    must not be read as commands from inside TLS (the STARTTLS command-injection flaw, CVE-2011-0411). Raises
-    ``ssl.SSLError``/``OSError``/``TimeoutError`` when the handshake fails; the caller closes the connection.
+    must not be read as commands from inside TLS (the STARTTLS command-injection flaw, CVE-2011-0411).
     """
     await writer.drain()
     # asyncio has no public call to empty a StreamReader; the buffer is a bytearray in every CPython since 3.4
     buffered = getattr(reader, "_buffer", None)
     if isinstance(buffered, bytearray):
         buffered.clear()
-    await asyncio.wait_for(writer.start_tls(context), timeout_s)
+    try:
+        await asyncio.wait_for(writer.start_tls(context), timeout_s)
+    except (ssl.SSLError, OSError, TimeoutError):
+        return False  # nothing more can be read in clear
+    with lock:
+        session.tls_started()
+    return True
