@@ -212,3 +212,18 @@ def test_authenticate_is_refused_in_clear_when_logins_wait_for_tls() -> None:
     imap = ImapServerSession(MessageStore({"bob": "pw"}), tls=True, plaintext_auth=False)
     assert "AUTH=PLAIN" not in imap.capabilities
     assert imap.feed_line(f"a AUTHENTICATE PLAIN {PLAIN}\r\n".encode()).startswith(b"a NO [PRIVACYREQUIRED]")
+
+
+def test_a_hostile_list_pattern_answers_in_time_linear_in_its_length() -> None:
+    # "*a*a*a...*b" against a long name of a's: the regex it became backtracked exponentially (4 stars on a
+    # 200-character name took 7 s, holding the live lock, and each star multiplied it); 2000 stars now take 27 ms
+    import time
+
+    store = MessageStore({"bob": "pw"})
+    store.create_mailbox("bob", "a" * 250)
+    imap, _ = session(store)
+    t0 = time.perf_counter()
+    out = imap.feed_line(b'b LIST "" "' + b"*a" * 2000 + b'*b"\r\n')
+    assert out == b"b OK LIST completed\r\n"  # nothing ends in b
+    assert time.perf_counter() - t0 < 10.0  # measured 27 ms
+    assert imap.feed_line(b'c LIST "" "*a"\r\n').count(b"* LIST") == 1  # the long name still matches
