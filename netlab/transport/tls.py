@@ -27,8 +27,18 @@ from __future__ import annotations
 import hashlib
 import struct
 
-__all__ = ["CERT_BYTES", "CLIENT_FINISHED", "MAX_PLAINTEXT", "RECORD_OVERHEAD", "TlsError", "TlsRecords",
-           "client_hello", "server_flight"]  # fmt: skip
+__all__ = [
+    "CERT_BYTES",
+    "CLIENT_FINISHED",
+    "CLIENT_HELLO_BYTES",
+    "MAX_PLAINTEXT",
+    "RECORD_OVERHEAD",
+    "SERVER_FLIGHT_BYTES",
+    "TlsError",
+    "TlsRecords",
+    "client_hello",
+    "server_flight",
+]  # fmt: skip
 
 CERT_BYTES = 393
 """DER size of the server certificate (octets): a self-signed ECDSA P-256 one, as ``netlab live`` makes."""
@@ -96,6 +106,10 @@ def server_flight(seed: bytes) -> bytes:
 
 CLIENT_FINISHED = _CCS_RECORD + _protected(_handshake(20, bytes(32)))
 """The client's last flight: ChangeCipherSpec and its protected Finished."""
+CLIENT_HELLO_BYTES = len(client_hello(b""))
+"""Octets of the client's first flight (the same for every seed): what the server reads before it answers."""
+SERVER_FLIGHT_BYTES = len(server_flight(b""))
+"""Octets of the server's flight: what the client reads before its Finished."""
 
 
 class TlsRecords:

@@ -22,7 +22,15 @@ from netlab.mail.smtp.client import SmtpClientSession, Stage
 from netlab.mail.smtp.reply import Reply, ReplyReader
 from netlab.mail.smtp.server import SmtpServerSession
 from netlab.transport import Stream, TransportError
-from netlab.transport.tls import CLIENT_FINISHED, TlsError, TlsRecords, client_hello, server_flight
+from netlab.transport.tls import (
+    CLIENT_FINISHED,
+    CLIENT_HELLO_BYTES,
+    SERVER_FLIGHT_BYTES,
+    TlsError,
+    TlsRecords,
+    client_hello,
+    server_flight,
+)
 
 __all__ = ["ClientOutcome", "run_client", "serve"]
 
@@ -53,7 +61,7 @@ def serve(conn: Stream, session: SmtpServerSession, *, timeout_s: float = 300.0)
                 replies = session.resume()
             send(replies)
             if session.starttls_pending:
-                hello = yield from _read(conn, len(client_hello(b"")), timeout_s)
+                hello = yield from _read(conn, CLIENT_HELLO_BYTES, timeout_s)
                 if hello[:1] != b"\x16":
                     break  # not a TLS ClientHello: nothing more can be read in clear
                 conn.send(server_flight(repr(conn.remote_address).encode()))
@@ -117,7 +125,7 @@ def run_client(conn: Stream, session: SmtpClientSession, *, timeout_s: float = 3
                     conn.send(tls.wrap(payload) if tls is not None else payload)
                 if session.starttls_pending:  # the 220 to STARTTLS: the handshake, then EHLO again inside TLS
                     conn.send(client_hello(repr(conn.remote_address).encode()))
-                    yield from _read(conn, len(server_flight(b"")), timeout_s)
+                    yield from _read(conn, SERVER_FLIGHT_BYTES, timeout_s)
                     conn.send(CLIENT_FINISHED)
                     tls, reader = TlsRecords(), ReplyReader()
                     conn.send(tls.wrap(b"".join(session.tls_started())))
