@@ -53,7 +53,8 @@ class MailDirectory:
     def __init__(self, stores: Iterable[tuple[str, MessageStore]], epoch: datetime) -> None:
         self.epoch = epoch
         self._where: dict[str, tuple[str, MessageStore]] = {}
-        for host, store in stores:
+        self._stores = list(stores)  # for the names that need a store's own folding (route)
+        for host, store in self._stores:
             for user in store.users:
                 self._where.setdefault(user, (host, store))
 
@@ -77,7 +78,7 @@ class MailDirectory:
         found = self._where.get(key)
         if found is not None:
             return found[0], found[1], key
-        for host, store in dict.fromkeys(self._where.values()):
+        for host, store in self._stores:
             name = store.account_of(user)
             if name is not None:
                 return host, store, name
