@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from netlab.mail.imap.fetch import canonical_flag, mailbox_keywords, messages_in
 from netlab.mail.imap.parse import ImapSyntaxError, Token
 from netlab.mail.mailbox.store import Mailbox, MailboxNotFound, StoreError
 
@@ -262,8 +263,6 @@ def status(session: ImapServerSession, tag: str, args: list[Token]) -> tuple[byt
 
 def _flag_list(token: Token, box: Mailbox) -> list[str]:
     """APPEND's flags, by STORE's rules: system flags in their RFC spelling, keywords as the mailbox spells them."""
-    from netlab.mail.imap.fetch import canonical_flag, mailbox_keywords
-
     if not isinstance(token, list):
         raise ImapSyntaxError("expected a parenthesised flag list")
     known = {k.casefold(): k for k in mailbox_keywords(box)}
@@ -308,8 +307,6 @@ def append(session: ImapServerSession, tag: str, args: list[Token]) -> tuple[byt
 
 def copy(session: ImapServerSession, tag: str, args: list[Token], *, by_uid: bool, move: bool) -> tuple[bytes, str]:
     """COPY / UID COPY (RFC 3501 §6.4.7) and MOVE / UID MOVE (RFC 6851), with ``COPYUID`` (RFC 4315)."""
-    from netlab.mail.imap.fetch import messages_in
-
     name = ("UID " if by_uid else "") + ("MOVE" if move else "COPY")
     if len(args) != 2:
         raise ImapSyntaxError(f"usage: {name} sequence-set mailbox")

@@ -24,6 +24,8 @@ b'* 1 FETCH (FLAGS (\\\\Recent) RFC822.SIZE 41)\\r\\na3 OK FETCH completed\\r\\n
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable
 
@@ -34,6 +36,7 @@ from netlab.mail.imap.fetch import (
     ImapNo,
     fetch_responses,
     mailbox_keywords,
+    messages_in,
     search,
     store_flags,
 )
@@ -310,9 +313,6 @@ class ImapServerSession:
 
     def _sasl_plain(self, response: str) -> str:
         """The tagged status for a PLAIN response: ``authzid NUL authcid NUL password`` in base64."""
-        import base64
-        import binascii
-
         if response == "*":
             return "BAD AUTHENTICATE cancelled"
         try:
@@ -395,8 +395,6 @@ class ImapServerSession:
 
     def _uid_expunge(self, tag: str, args: list[Token]) -> tuple[bytes, str]:
         """UID EXPUNGE (RFC 4315 §2.1): expunge only the \\Deleted messages among the given UIDs."""
-        from netlab.mail.imap.fetch import messages_in
-
         if len(args) != 1:
             raise ImapSyntaxError("usage: UID EXPUNGE uid-set")
         if self.readonly:
