@@ -105,6 +105,9 @@ def test_a_line_of_spaces_before_the_header_is_read_past(tmp_path: Path, kind: s
     [
         (b"time_s\nsoon\n", r"t.csv:2: column 'time_s': expected a time in seconds, got 'soon'"),
         (b"time_s\nnan\n", r"t.csv:2: column 'time_s': expected a finite time >= 0 s, got 'nan'"),
+        # float() reads these, a typo and another script's digits: '1_0' would have been 10 s
+        (b"time_s\n1_0\n", r"t.csv:2: column 'time_s': expected a time in seconds, got '1_0'"),
+        ("time_s\n\u0661\n".encode(), r"t.csv:2: column 'time_s': expected a time in seconds, got '\u0661'"),
         (b"time_s\n0.1\n-1\n", r"t.csv:3: column 'time_s': expected a finite time >= 0 s, got '-1'"),
         (b"time_s,size_bytes\n0.1,1.5\n", r"t.csv:2: column 'size_bytes': expected a whole number of bytes >= 1"),
         (b"time_s,size_bytes\n0.1,\n", r"t.csv:2: column 'size_bytes': expected a whole number of bytes >= 1, got ''"),

@@ -73,6 +73,7 @@ def test_listed_msa_mail_bounces_to_the_sender() -> None:
 @pytest.mark.parametrize(
     ("mail", "match"),
     [(_mail(["bl.test*x"], []), "dnsbl entry 'bl.test\\*x'"),
+     (_mail(["bl.test*\u00b2"], []), "dnsbl entry 'bl.test\\*\u00b2'"),  # isdigit() is true, int() fails
      (_mail(["bl.test"], [{"zone": "bl.test", "listed": ["nohost"]}]), r"blocklists\[0\].listed\[0\]")],
 )  # fmt: skip
 def test_bad_input_refused_at_load(mail: dict[str, Any], match: str) -> None:

@@ -35,6 +35,7 @@ from netlab.scenario.fields import (
 )
 from netlab.scenario.quantities import parse_quantity
 from netlab.scenario.registry import Kind, Kinds, is_ref, kinds_of, named_class, split_call
+from netlab.units import NUMBER
 from netlab.workload.spec import Trace
 
 __all__ = ["Ctx", "build", "called", "construct", "convert", "instance", "read_list"]
@@ -250,6 +251,7 @@ def _csv_file(spec: Mapping[str, Any], ctx: Ctx, reader: CsvReader) -> tuple[Csv
 
 
 _TRACE = CsvReader("trace file", required=("time_s",), optional=("size_bytes",))
+_DECIMAL = re.compile(rf"[-+]?{NUMBER}")  # what a time_s cell may hold (ASCII digits, no underscores)
 
 
 def _trace_file(spec: Mapping[str, Any], ctx: Ctx) -> Trace:
@@ -261,6 +263,9 @@ def _trace_file(spec: Mapping[str, Any], ctx: Ctx) -> Trace:
         cell = row.cells["time_s"].strip()
         try:
             t = float(cell)
+            if math.isfinite(t) and not _DECIMAL.fullmatch(cell):
+                # float() also reads '1_0' (10) and other scripts' digits: a typo must not become a time
+                raise ValueError(cell)
         except ValueError:
             raise row.error("time_s", f"expected a time in seconds, got {cell!r}") from None
         if not (t >= 0 and math.isfinite(t)):

@@ -11,6 +11,7 @@ made (a ConfigError naming the key). :mod:`~netlab.mail.config` re-exports them 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from netlab.errors import ConfigError
@@ -230,7 +231,7 @@ class ServerSpec:
         object.__setattr__(self, "dnsbl", tuple(self.dnsbl))
         for entry in self.dnsbl:
             zone, star, weight = str(entry).partition("*")
-            if not zone or (star and not weight.lstrip("-").isdigit()):
+            if not zone or (star and not re.fullmatch(r"-?[0-9]+", weight)):  # isdigit() takes "²"
                 raise ConfigError(f"server {self.host}: dnsbl entry {entry!r}: expected zone or zone*weight "
                                   "(a whole number)")  # fmt: skip
         if isinstance(self.dnsbl_threshold, bool) or not isinstance(self.dnsbl_threshold, int):
