@@ -101,3 +101,17 @@ def test_a_bot_that_does_not_retry_delivers_nothing() -> None:
     lines = raw_session(_mail(), "mx1", 25, [b"EHLO bot.far.test\r\n", b"MAIL FROM:<x@far.test>\r\n",
                                              b"RCPT TO:<bob@b.test>\r\n", b"QUIT\r\n"])  # fmt: skip
     assert lines[-2].startswith(b"450 4.2.0 <bob@b.test>: Recipient address rejected: Greylisted")
+
+
+def test_qmgr_logs_queue_active_before_each_attempt() -> None:
+    # Postfix's qmgr writes "(queue active)" each time it reads the queue file into the active queue, so each
+    # retry from the deferred queue is preceded by one: here four attempts (0, 300, 600, 1200 s) at the msa
+    res, _ = run({**_mail(greylist_delay="700s"), "send": [send(["bob@b.test"])]})
+    log = res.maillog
+    msa = log[(log.host == "msa") & (log.program.isin(["qmgr", "smtp"]))]
+    qid = msa.queue_id.iloc[0]
+    one = msa[msa.queue_id == qid]
+    events = ["active" if t.endswith("(queue active)") else s for t, s in zip(one.text, one.status, strict=True)
+              if t.endswith("(queue active)") or s in ("deferred", "sent")]  # fmt: skip
+    assert events == ["active", "deferred", "active", "deferred", "active", "deferred", "active", "sent"]
+    assert one.text[one.text.str.endswith("(queue active)")].str.contains(", nrcpt=1 ").all()

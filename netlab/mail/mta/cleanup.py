@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from netlab.mail.content.address import user_key
 from netlab.mail.content.message import ensure_date_and_message_id
+from netlab.mail.maillog import format_qmgr_active
 from netlab.mail.mta.qmgr import QueueEntry
 from netlab.mail.tracker import message_id_of
 
@@ -96,7 +97,7 @@ class Cleanup:
         for r, first in removed:
             same = "" if r == first else f" (same as <{first}>)"
             ctx.log(self.host, "cleanup", qid, f"duplicate recipient <{r}> removed{same}")
-        ctx.log(self.host, "qmgr", qid, f"from=<{sender}>, size={len(data)}, nrcpt={len(rcpts)} (queue active)")
+        ctx.log(self.host, "qmgr", qid, format_qmgr_active(sender=sender, size=len(data), nrcpt=len(rcpts)))
         for r in rcpts:
             ctx.tracker.received(
                 mid, r, self.host, qid, now, final=self.rewrite.is_local(r), spam_score=spam_score, auth=auth

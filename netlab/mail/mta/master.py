@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from netlab.mail.config.servers import ServerRole
+from netlab.mail.maillog import format_qmgr_active
 from netlab.mail.mta.anvil import Anvil, too_many_connections
 from netlab.mail.mta.bounce import Bounce
 from netlab.mail.mta.cleanup import Cleanup
@@ -94,7 +95,7 @@ class Mta:
             myorigin=(spec.domains[0] if spec.domains else self.fqdn.partition(".")[2] or None) if msa else None,
         )  # fmt: skip
         self.queue = QueueManager(ctx.env, self.qspec, self, self._on_done, self._on_removed,
-                                  on_suspended=self._on_suspended)  # fmt: skip
+                                  on_suspended=self._on_suspended, on_reactivated=self._on_reactivated)  # fmt: skip
         self.local = (None if mailboxes is None else
                       LocalDelivery(ctx, host=self.host, agent=mailboxes, fetching=fetching))  # fmt: skip
         smarthost = None
@@ -206,6 +207,11 @@ class Mta:
         # The queue manager itself defers mail for a dead destination (no delivery agent ran): qmgr logs it.
         for o in outcomes:
             self.ctx.log(self.host, "qmgr", entry.qid, delivery_log(entry, o, self.ctx.env.now))
+
+    def _on_reactivated(self, entry: QueueEntry) -> None:
+        # nrcpt counts the recipients still to do, as Postfix's does for a queue file with some already done
+        self.ctx.log(self.host, "qmgr", entry.qid,
+                     format_qmgr_active(sender=entry.sender, size=entry.size, nrcpt=len(entry.rcpts)))  # fmt: skip
 
     def _on_removed(self, entry: QueueEntry) -> None:
         self.ctx.log(self.host, "qmgr", entry.qid, "removed")

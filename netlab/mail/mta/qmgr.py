@@ -178,6 +178,8 @@ class QueueManager:
         ``on_removed(entry)`` when the last recipient has left the message.
     on_deferred : callable, optional
         ``on_deferred(entry, last_outcomes)`` when an attempt ends with recipients left.
+    on_reactivated : callable, optional
+        ``on_reactivated(entry)`` when a message that had an attempt enters the active queue again.
     on_suspended : callable, optional
         ``on_suspended(entry, outcomes)`` for a job deferred without an attempt (its destination is dead).
     """
@@ -186,7 +188,8 @@ class QueueManager:
                  on_done: Callable[[QueueEntry, list[Outcome], float], None],
                  on_removed: Callable[[QueueEntry], None],
                  on_deferred: Callable[[QueueEntry, list[Outcome]], None] | None = None,
-                 on_suspended: Callable[[QueueEntry, list[Outcome]], None] | None = None) -> None:  # fmt: skip
+                 on_suspended: Callable[[QueueEntry, list[Outcome]], None] | None = None,
+                 on_reactivated: Callable[[QueueEntry], None] | None = None) -> None:  # fmt: skip
         self.env = env
         self.spec = spec
         self.deliverer = deliverer
@@ -194,6 +197,7 @@ class QueueManager:
         self.on_removed = on_removed
         self.on_deferred = on_deferred
         self.on_suspended = on_suspended
+        self.on_reactivated = on_reactivated
         self.entries: dict[str, QueueEntry] = {}
         self.up = True
         self.generation = 0
@@ -282,6 +286,10 @@ class QueueManager:
                 continue
             self._move(entry, QueueState.ACTIVE)
             entry.activated_at = self.env.now
+            if entry.attempts and self.on_reactivated is not None:
+                # Postfix's qmgr logs "(queue active)" each time it reads the file into the active queue: a
+                # retry from deferred, or a message an MTA crash put back in incoming (cleanup logs the first)
+                self.on_reactivated(entry)
             entry.attempts += 1
             groups: dict[str, list[str]] = {}
             for rcpt in entry.rcpts:
