@@ -14,6 +14,7 @@ import enum
 import math
 import re
 import typing
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -319,13 +320,23 @@ def build(cls: type, value: Any, ctx: Ctx, defaults: Mapping[str, Any] | None = 
     by_key = fields_by_key(cls)
     if not isinstance(value, Mapping):
         raise ctx.error(f"expected a mapping with keys {', '.join(by_key)}, got {_show(value)}")
+    names = {f.name: key for key, f in by_key.items() if f.name != key}
+    given: dict[str, str] = {}  # YAML key -> the key it was written under (itself, or the Python field name)
     for key in value:
-        if key not in by_key:
+        if key in by_key:
+            given[key] = key
+        elif key in names and names[key] not in value:
+            # The Python name (``stop_s``) in a file is the same option: accepted, pointing at the key that files,
+            # overrides, the writer and the reference page spell (``stop: 5s``).
+            text = f"{key!r} is the Python name of this option; a scenario file says {names[key]!r}"
+            warnings.warn(str(ctx.key(key, value).error(text)), DeprecationWarning, stacklevel=2)
+            given[names[key]] = key
+        else:
             raise ctx.key(key, value).error("unknown key" + did_you_mean(key, by_key))
     hints, kwargs = type_hints(cls), {}
     for key, f in by_key.items():
-        if key in value:
-            kwargs[f.name] = convert(value[key], hints[f.name], field_unit(f), ctx.key(key, value))
+        if key in given:
+            kwargs[f.name] = convert(value[given[key]], hints[f.name], field_unit(f), ctx.key(given[key], value))
         elif defaults and f.name in defaults:
             kwargs[f.name] = defaults[f.name]
         elif is_required(cls, f):
