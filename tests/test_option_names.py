@@ -40,3 +40,19 @@ def test_the_warning_names_file_line_and_key() -> None:
 def test_both_spellings_at_once_are_refused() -> None:
     with pytest.raises(ConfigError, match=r"flows\[0\]\.stop_s: unknown key"):
         loads_scenario(NET + "flows: [{name: f, src: h1, dst: h2, stop: 1, stop_s: 2}]\n")
+
+
+def test_python_names_in_run_overrides_mean_the_same_and_warn() -> None:
+    s = loads_scenario(NET + "flows: [{name: f, src: h1, dst: h2, arrivals: {poisson: 100/s}}]\n")
+    a = netlab.run(s, run={"until": "2s"})
+    with pytest.warns(DeprecationWarning, match=r"run\.until_s: 'until_s' is the Python name .* says 'until'") as w:
+        b = netlab.run(s, run={"until_s": 2})
+    assert w[0].filename == __file__  # attributed to the caller's line, not to netlab's insides
+    assert a.flows.equals(b.flows) and a.summary["sim_time_s"] == b.summary["sim_time_s"] == 2.0
+
+
+def test_dotted_override_with_the_python_name() -> None:
+    s = loads_scenario(NET + "flows: [{name: f, src: h1, dst: h2, count: 5}]\n")
+    with pytest.warns(DeprecationWarning, match=r"flows\[0\]\.stop_s: 'stop_s' is the Python name"):
+        b = s.override("flows[0].stop_s=1s")
+    assert b == s.override("flows[0].stop=1s") and b.flows[0].stop_s == 1.0

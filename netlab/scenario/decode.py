@@ -14,7 +14,6 @@ import enum
 import math
 import re
 import typing
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,8 @@ from netlab.scenario.fields import (
     field_unit,
     fields_by_key,
     is_required,
+    python_name_warning,
+    python_names,
     type_hints,
     union_members,
 )
@@ -320,16 +321,14 @@ def build(cls: type, value: Any, ctx: Ctx, defaults: Mapping[str, Any] | None = 
     by_key = fields_by_key(cls)
     if not isinstance(value, Mapping):
         raise ctx.error(f"expected a mapping with keys {', '.join(by_key)}, got {_show(value)}")
-    names = {f.name: key for key, f in by_key.items() if f.name != key}
+    names = python_names(cls)
     given: dict[str, str] = {}  # YAML key -> the key it was written under (itself, or the Python field name)
     for key in value:
         if key in by_key:
             given[key] = key
         elif key in names and names[key] not in value:
-            # The Python name (``stop_s``) in a file is the same option: accepted, pointing at the key that files,
-            # overrides, the writer and the reference page spell (``stop: 5s``).
-            text = f"{key!r} is the Python name of this option; a scenario file says {names[key]!r}"
-            warnings.warn(str(ctx.key(key, value).error(text)), DeprecationWarning, stacklevel=2)
+            # The Python name (``stop_s``) in a file is the same option: accepted, pointing at the key (``stop``).
+            python_name_warning(str(ctx.key(key, value).error("")).removesuffix(": "), key, names[key])
             given[names[key]] = key
         else:
             raise ctx.key(key, value).error("unknown key" + did_you_mean(key, by_key))
