@@ -184,7 +184,8 @@ def run_command(args: argparse.Namespace) -> int:
 
 def save_plots(res: Results, out: Path) -> list[Path]:
     """Write the standard figures of *res* as PNG files into *out* (for a mail scenario also the delivery-time
-    CDF and the first delivered message's timeline); returns their paths."""
+    CDF, the first delivered message's timeline, the MTA queue lengths and, when some mail was deferred, the retry
+    Gantt); returns their paths."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -196,11 +197,16 @@ def save_plots(res: Results, out: Path) -> list[Path]:
                                       ("flow_delays.png", plot_flow_delays)]  # fmt: skip
     messages = res.tables.get("messages")
     if messages is not None and (messages["kind"] == "mail").any():  # a mail scenario: its figures too
-        from netlab.plots.mail import plot_mail_delivery_cdf, plot_message_timeline
+        from netlab.plots.mail import plot_mail_delivery_cdf, plot_mail_queues, plot_message_timeline, plot_retries
 
         figures.append(("mail_delivery_cdf.png", plot_mail_delivery_cdf))
         if (messages["status"] == "delivered").any():
             figures.append(("message_timeline.png", plot_message_timeline))
+        if "mail_queues" in res.tables:
+            figures.append(("mail_queues.png", plot_mail_queues))
+        attempts = res.tables.get("mail_attempts")  # absent from results saved before it existed
+        if attempts is not None and (attempts["result"] == "deferred").any():  # a Gantt of nothing says nothing
+            figures.append(("mail_retries.png", plot_retries))
     paths = []
     for name, fn in figures:
         fig, ax = plt.subplots(figsize=(9, 4.5))

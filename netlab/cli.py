@@ -1,4 +1,5 @@
-"""The ``netlab`` command line: ``netlab run``, ``compare``, ``plot``, ``live``, ``topo validate|show|draw``.
+"""The ``netlab`` command line: ``netlab run``, ``compare``, ``plot``, ``live``, ``animate``,
+``topo validate|show|draw``.
 
 Every subcommand calls the same public API a notebook uses. ``main(argv) -> int`` is tested in-process.
 """
@@ -43,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_live_parser(sub)
 
+    from netlab._animate_cli import add_parser as add_animate_parser
+
+    add_animate_parser(sub)
+
     topo = sub.add_parser("topo", help="check, describe or draw a topology or scenario file")
     tsub = topo.add_subparsers(dest="topo_command", required=True)
     for name, text in (("validate", "check a file and report the first problem"),
@@ -79,6 +84,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             from netlab._run_cli import run_command
 
             return run_command(args)
+        if args.command == "animate":
+            from netlab._animate_cli import animate_command
+
+            return animate_command(args)
         if args.command == "live":
             from netlab._live_cli import live_command
 

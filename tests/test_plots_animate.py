@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import pytest
 
 import netlab
-from netlab.plots.animate import SEGMENTS, animate_message, message_frames
+from netlab.plots.animate import SEGMENTS, animate_links, animate_message, link_frames, message_frames
 from netlab.plots.compare import node_positions
 from netlab.plots.mail import message_stages
 
@@ -62,3 +62,62 @@ def test_animation_refuses_results_without_mail_or_scenario(two_hosts: netlab.To
         message_frames(netlab.run(netlab.Scenario(two_hosts)))
     with pytest.raises(netlab.ConfigError, match="frames_per_stage"):
         message_frames(seed_run, frames_per_stage=1)
+
+
+def test_link_frames_colour_each_edge_by_its_busier_direction() -> None:
+    res = netlab.run(netlab.load_scenario(SEED).override("run.until=20s", "run.bin=2s"))
+    edges, starts, util = link_frames(res)
+    bins = res.link_bins
+    assert starts == sorted(set(bins.bin_start_s)) and util.shape == (10, len(edges))
+    for i, t in enumerate(starts):
+        for j, (a, b) in enumerate(edges):
+            both = bins[
+                (bins.bin_start_s == t) & (((bins.src == a) & (bins.dst == b)) | ((bins.src == b) & (bins.dst == a)))
+            ]
+            assert util[i, j] == pytest.approx(both.utilisation.max())
+    assert util.max() > 0.1  # the bulk flow loads some edge
+    anim = animate_links(res)
+    try:
+        assert anim._fig.axes[1].get_ylabel().startswith("utilisation")  # the colour bar
+        assert anim.to_jshtml().count("data:image/png;base64") == 10  # a frame per bin, no ffmpeg
+    finally:
+        plt.close(anim._fig)
+
+
+def test_cli_animate_links_writes_one_frame_per_bin(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from netlab.cli import main
+
+    out = tmp_path / "links.html"
+    assert main(["animate", str(SEED), "--links", "-o", str(out), "--set", "run.until=12s", "--set", "run.bin=3s"]) == 0
+    html = out.read_text()
+    assert html.count("data:image/png;base64") == 4 and "<script" in html
+    assert "(4 frames)" in capsys.readouterr().out
+
+
+def test_cli_animate_message_of_saved_results(seed_run: netlab.Results, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    from netlab.cli import main
+
+    saved = seed_run.save(tmp_path / "run")
+    mid = str(seed_run.messages[seed_run.messages.status == "delivered"].message_id.iloc[0])
+    out = tmp_path / "message.html"
+    assert main(["animate", str(saved), "--message", mid.strip("<>"), "-o", str(out)]) == 0  # <> optional
+    stages = message_stages(netlab.load_results(saved), mid)
+    assert out.read_text().count("data:image/png;base64") == 12 * len(stages)  # 12 frames per stage
+    capsys.readouterr()
+
+
+def test_cli_animate_unknown_message_is_a_clear_error(seed_run: netlab.Results, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    from netlab.cli import main
+
+    saved = seed_run.save(tmp_path / "run")
+    out = tmp_path / "m.html"
+    assert main(["animate", str(saved), "--message", "<nope@x>", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "netlab: error: --message: unknown message id '<nope@x>'" in err and "e.g. <" in err
+    assert not out.exists()
+    with pytest.raises(SystemExit) as exc:  # neither --message nor --links: argparse's usage error
+        main(["animate", str(saved), "-o", str(out)])
+    assert exc.value.code == 2
+    capsys.readouterr()

@@ -31,10 +31,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "ATTEMPT_COLUMNS",
     "FIELD_RE",
     "SYSLOG_RE",
     "LogLine",
     "MailLog",
+    "attempts_frame",
     "format_client",
     "format_delay",
     "format_delivery",
@@ -259,3 +261,52 @@ def queue_files(messages: pd.DataFrame) -> pd.DataFrame:
             host, _, qid = where.rpartition(":")  # a queue id is hex; a host name might hold a colon
             rows.append((mid, rcpt, hop, host, qid, float(t)))
     return pd.DataFrame(rows, columns=["message_id", "rcpt_to", "hop", "host", "queue_id", "received_s"])
+
+
+ATTEMPT_COLUMNS = ["time_s", "host", "queue_id", "message_id", "rcpt", "attempt", "program", "dest_host", "dest_ip",
+                   "dest_port", "result", "dsn", "reply"]  # fmt: skip
+_RELAY_RE = re.compile(r"(?P<name>[^\[\s]+)(?:\[(?P<ip>[^\]]*)\](?::(?P<port>\d+))?)?")
+_RESULTS = ("sent", "deferred", "bounced")
+
+
+def attempts_frame(maillog: pd.DataFrame) -> pd.DataFrame:
+    """``Results.mail_attempts``: one row per delivery attempt of one recipient of one queue file, read from the
+    delivery agents' ``status=sent|deferred|bounced`` lines of a ``Results.maillog`` table (so it is built from
+    what the MTAs logged, and works on loaded results too). ``time_s`` is when the attempt ended (s), ``host`` and
+    ``queue_id`` the MTA and its queue file (the key of ``maillog``), ``message_id`` from cleanup's line of that
+    queue file, ``attempt`` counts from 1 per (host, queue_id, rcpt), ``dest_host``/``dest_ip``/``dest_port`` the
+    relay (``local`` or ``none`` with no IP when no connection was made; port 0 then), ``result`` the logged
+    status, ``dsn`` its enhanced code and ``reply`` the text in parentheses. qmgr's ``status=expired`` lines
+    are not attempts (nothing was tried) and are left out.
+
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({"time_s": [1.0, 2.5], "host": ["mx", "mx"], "program": ["cleanup", "smtp"],
+    ...     "queue_id": ["A1B2C3", "A1B2C3"], "status": [None, "deferred"],
+    ...     "text": ["message-id=<1@a>", "to=<b@x>, relay=mx.x[10.0.0.2]:25, delay=1.5, delays=0/0/1.5/0, "
+    ...              "dsn=4.4.1, status=deferred (timed out)"]})
+    >>> attempts_frame(log).iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'time_s': 2.5, 'host': 'mx', 'queue_id': 'A1B2C3', 'message_id': '<1@a>', 'rcpt': 'b@x', 'attempt': 1,
+     'program': 'smtp', 'dest_host': 'mx.x', 'dest_ip': '10.0.0.2', 'dest_port': 25, 'result': 'deferred',
+     'dsn': '4.4.1', 'reply': 'timed out'}
+    """
+    import pandas as pd
+
+    cleanup = maillog[(maillog["program"] == "cleanup") & maillog["text"].astype(str).str.startswith("message-id=")]
+    ids = {(h, q): t[len("message-id=") :]
+           for h, q, t in zip(cleanup["host"], cleanup["queue_id"], cleanup["text"], strict=True)}  # fmt: skip
+    rows = []
+    seen: dict[tuple[str, str, str], int] = {}
+    mine = maillog[maillog["status"].isin(_RESULTS)]
+    for t, host, program, qid, text in zip(mine["time_s"], mine["host"], mine["program"], mine["queue_id"],
+                                           mine["text"], strict=True):  # fmt: skip
+        f = parse_fields(str(text))
+        rcpt = f.get("to", "")
+        key = (host, qid, rcpt)
+        seen[key] = seen.get(key, 0) + 1
+        relay = _RELAY_RE.fullmatch(f.get("relay", "")) or _RELAY_RE.fullmatch("none")
+        assert relay is not None  # "none" always matches
+        rows.append((float(t), host, qid, ids.get((host, qid), ""), rcpt, seen[key], program, relay["name"],
+                     relay["ip"] or "", int(relay["port"] or 0), f["status"], f.get("dsn", ""),
+                     f.get("reply", "")))  # fmt: skip
+    frame = pd.DataFrame(rows, columns=ATTEMPT_COLUMNS)
+    return frame.astype({"attempt": "int64", "dest_port": "int64"})

@@ -326,8 +326,10 @@ class MailSystem:
     def tables(self, run: RunHandle) -> dict[str, pd.DataFrame]:
         """``messages``, ``mail_hops``, ``maillog`` (with the full syslog ``line``), ``connections``,
         ``fetch_sessions`` (one row per POP3/IMAP session of a mail program), ``mailboxes`` (the stores) and
-        ``mail_queues`` (each MTA's queue sizes at every bin boundary of the run)."""
+        ``mail_queues`` (each MTA's queue sizes at every bin boundary of the run) and ``mail_attempts`` (one row per
+        delivery attempt of one recipient of one queue file, from the delivery agents' ``status=`` lines)."""
         from netlab.mail.mailbox.table import mailboxes_frame
+        from netlab.mail.maillog import attempts_frame
         from netlab.transport import connections_table
         from netlab.transport.stats import cwnd_table
 
@@ -341,6 +343,7 @@ class MailSystem:
             "fetch_sessions": self.tracker.fetches_frame(),
             "mailboxes": mailboxes_frame(self.stores.items()),
             "mail_queues": self.queues_frame([t for t, _ in run.snapshots]),
+            "mail_attempts": attempts_frame(log),
             **({"cwnd": cwnd_table(self.stack)} if self.stack.config.trace else {}),
         }
         if any(s.dmarc != "off" for s in self.spec.servers):

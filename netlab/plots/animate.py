@@ -1,4 +1,4 @@
-"""One message's life animated on the topology, for a lecture: each SMTP hop's segments moving along the links
+"""Animations on the topology, for a lecture. One message's life: each SMTP hop's segments moving along the links
 from client to server, the message waiting at an MTA in between, and the stage timeline advancing beside it.
 
 :func:`animate_message` returns a :class:`matplotlib.animation.FuncAnimation`: in Jupyter show it with
@@ -9,7 +9,11 @@ from client to server, the message waiting at an MTA in between, and the stage t
 The segments are drawn along the hop-count path between the SMTP client and server in the topology (the
 packets' own paths, which the routing chose per packet, are in ``res.packets``). Time advances stage by stage,
 each stage given the same number of frames, so a 5-minute queue wait and a 20 ms transfer both stay visible; the
-title gives the simulated time. matplotlib is imported inside the functions.
+title gives the simulated time.
+
+:func:`animate_links` shows link load over time: one frame per bin of ``res.link_bins``, each edge coloured by
+the utilisation of its busier direction in that bin (:func:`link_frames` is the data). matplotlib is imported
+inside the functions.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ if TYPE_CHECKING:
 
     from netlab.results import Results
 
-__all__ = ["Frame", "animate_message", "message_frames"]
+__all__ = ["Frame", "animate_links", "animate_message", "link_frames", "message_frames"]
 
 #: Segments drawn per SMTP hop: a train of dots, the first leading.
 SEGMENTS = 5
@@ -150,3 +154,72 @@ def animate_message(res: Results, message_id: str | None = None, *, rcpt: str | 
 
     update(0)
     return FuncAnimation(fig, update, frames=len(frames), interval=interval_ms, blit=False, repeat=False)
+
+
+def link_frames(res: Results) -> tuple[list[tuple[str, str]], list[float], Any]:
+    """The data of :func:`animate_links`: the undirected edges ``(a, b)`` (topology order), the bins' start
+    times (s) and an array (bins x edges) of each edge's utilisation (0..1) in each bin, the larger of its two
+    directions' (NaN for a bin of zero length)."""
+    import numpy as np
+
+    bins = res.link_bins
+    if res.scenario is None:
+        raise ConfigError("animate_links: these results carry no scenario (no topology to draw on)")
+    if bins is None or not len(bins):
+        raise ConfigError("animate_links: these results have no link_bins (the run ended before its first bin)")
+    edges = list(dict.fromkeys((link.a, link.b) for link in res.scenario.topology.links))
+    column = {frozenset(e): i for i, e in enumerate(edges)}
+    starts = sorted(set(bins["bin_start_s"]))
+    row = {t: i for i, t in enumerate(starts)}
+    util = np.zeros((len(starts), len(edges)))
+    for t, a, b, u in zip(bins["bin_start_s"], bins["src"], bins["dst"], bins["utilisation"], strict=True):
+        j = column.get(frozenset((a, b)))
+        if j is not None:  # np.fmax: a direction with NaN (zero-length bin) does not hide the other
+            util[row[t], j] = np.fmax(util[row[t], j], u)
+    return edges, [float(t) for t in starts], util
+
+
+def animate_links(res: Results, *, interval_ms: int = 200, cmap: str = "plasma") -> FuncAnimation:
+    """Link load over time on the topology: one frame per bin of ``res.link_bins`` (``meta["bin_s"]`` seconds),
+    each edge coloured by the utilisation (0..1, colour bar) of its busier direction in that bin, hosts and
+    routers drawn in the topology's colours (not the colormap's). Export with ``anim.to_jshtml()`` (no ffmpeg).
+    The figure is left open for the caller."""
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import Normalize
+
+    from netlab.plots.compare import node_positions
+    from netlab.plots.topology import ROLE_COLOURS
+
+    edges, starts, util = link_frames(res)
+    assert res.scenario is not None  # link_frames refused results without one
+    topo = res.scenario.topology
+    pos = node_positions(topo)
+    fig, ax = plt.subplots(figsize=(9, 6))
+    lines = LineCollection([[pos[a], pos[b]] for a, b in edges], cmap=cmap, norm=Normalize(0.0, 1.0), linewidths=3,
+                           zorder=1)  # fmt: skip
+    lines.set_array(util[0])
+    ax.add_collection(lines)
+    for role, colour in ROLE_COLOURS.items():
+        names = [n.name for n in topo.nodes if n.role == role]
+        if names:
+            ax.scatter([pos[n][0] for n in names], [pos[n][1] for n in names], s=60 if role == "router" else 30,
+                       color=colour, edgecolors="black", linewidths=0.5, zorder=2,
+                       label=f"{role}s ({len(names)})")  # fmt: skip
+    if len(topo.nodes) <= 40:  # names on a small graph; on a large one they would hide it
+        for name, (x, y) in pos.items():
+            ax.annotate(name, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7)
+    fig.colorbar(lines, ax=ax, label="utilisation of the busier direction (0..1)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.02), frameon=False, ncol=2)
+    ax.set_axis_off()
+    ax.autoscale_view()
+    width = float(res.meta.get("bin_s", starts[1] - starts[0] if len(starts) > 1 else 0.0))
+
+    def update(i: int) -> tuple[Any, ...]:
+        lines.set_array(util[i])
+        ax.set_title(f"link load, bin {i + 1}/{len(starts)}: t = {starts[i]:.6g} s to {starts[i] + width:.6g} s")
+        return (lines,)
+
+    update(0)
+    return FuncAnimation(fig, update, frames=len(starts), interval=interval_ms, blit=False, repeat=False)

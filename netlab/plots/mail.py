@@ -1,6 +1,7 @@
 """Mail figures: the life of one message as a timeline (submission, each SMTP transaction between MTAs, the
 queue waits in between, filing into the mailbox and retrieval by the recipient's client), and the delivery-time
-CDF over every (message, recipient) pair, per strategy of a comparison.
+CDF over every (message, recipient) pair, per strategy of a comparison; each MTA's queue lengths over time and a
+Gantt chart of the retries of every deferred queue file.
 
 Takes :class:`netlab.Results` of a run with mail and an optional Axes, returns the Axes; matplotlib is imported
 inside, so ``import netlab`` never pays for it.
@@ -9,7 +10,7 @@ inside, so ``import netlab`` never pays for it.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from netlab.errors import ConfigError
 
@@ -20,7 +21,14 @@ if TYPE_CHECKING:
     from netlab.experiment.comparison import Comparison
     from netlab.results import Results
 
-__all__ = ["mail_pairs", "message_stages", "plot_mail_delivery_cdf", "plot_message_timeline"]
+__all__ = [
+    "mail_pairs",
+    "message_stages",
+    "plot_mail_delivery_cdf",
+    "plot_mail_queues",
+    "plot_message_timeline",
+    "plot_retries",
+]
 
 
 def _num(x: Any) -> float:
@@ -172,3 +180,78 @@ def chosen_message(results: Results, message_id: str | None = None, rcpt: str | 
     if not len(rows):
         raise ConfigError(f"message timeline: no mail row for message_id={message_id!r}, rcpt={rcpt!r}")
     return rows.iloc[0]
+
+
+def _table(results: Results, name: str, what: str) -> pd.DataFrame:
+    table = getattr(results, "tables", {}).get(name)
+    if table is None:
+        raise ConfigError(f"{what}: these results have no mail (no {name!r} table)")
+    return cast("pd.DataFrame", table)
+
+
+def plot_mail_queues(results: Results, ax: Axes | None = None, *, mtas: list[str] | None = None) -> Axes:
+    """Messages (queue files) in each MTA's queue over time, from ``Results.mail_queues``: one line per MTA
+    (incoming + active + deferred, solid) and its deferred part (dashed, same colour). MTAs whose queue stays
+    empty are left out unless named in *mtas*; the legend says how many."""
+    q = _table(results, "mail_queues", "mail queues")
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(9, 4))
+    total = q["incoming"] + q["active"] + q["deferred"]
+    names = mtas if mtas is not None else [m for m in dict.fromkeys(q["mta"]) if total[q["mta"] == m].max() > 0]
+    for name in names:
+        mine = q["mta"] == name
+        (line,) = ax.step(q.loc[mine, "time_s"], total[mine], where="post", label=f"{name} (all)")
+        if q.loc[mine, "deferred"].max() > 0:
+            ax.step(q.loc[mine, "time_s"], q.loc[mine, "deferred"], where="post", ls="--", color=line.get_color(),
+                    label=f"{name} deferred")  # fmt: skip
+    empty = q["mta"].nunique() - len(names)
+    if empty > 0 and mtas is None:
+        ax.plot([], [], " ", label=f"({empty} MTAs with an empty queue throughout not drawn)")
+    ax.set_xlabel("simulated time (s)")
+    ax.set_ylabel("messages in queue")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    ax.set_title("MTA queue lengths (sampled at each bin boundary)")
+    return ax
+
+
+_RESULT_STYLE = {"sent": ("#2ca02c", "o"), "deferred": ("#ff7f0e", "x"), "bounced": ("#d62728", "s")}
+
+
+def plot_retries(results: Results, ax: Axes | None = None, *, host: str | None = None, limit: int = 40) -> Axes:
+    """A retry Gantt from ``Results.mail_attempts``: one row per queue file (host:queue_id) that was deferred at
+    least once (of *host* only, if given; the first *limit* by first attempt), a grey bar from its first deferral
+    to its last attempt (the time it waited in the deferred queue between attempts), and each attempt marked at its
+    time with its result (sent, deferred, bounced; one mark per attempt, the recipients of one attempt merged)."""
+    a = _table(results, "mail_attempts", "retry chart")
+    if host is not None:
+        a = a[a["host"] == host]
+    keys = a["host"] + ":" + a["queue_id"]
+    deferred = list(dict.fromkeys(keys[a["result"] == "deferred"]))
+    shown = deferred[:limit]
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(9, 0.25 * len(shown) + 1.8))
+    for i, key in enumerate(shown):
+        mine = a[keys == key]
+        first = float(mine.loc[mine["result"] == "deferred", "time_s"].min())
+        last = float(mine["time_s"].max())
+        ax.barh(i, max(last - first, 1e-6), left=first, height=0.5, color="#cccccc")
+        for result, (colour, marker) in _RESULT_STYLE.items():
+            times = sorted(set(mine.loc[mine["result"] == result, "time_s"]))
+            ax.scatter(times, [i] * len(times), color=colour, marker=marker, s=18, zorder=3)
+    for result, (colour, marker) in _RESULT_STYLE.items():
+        ax.scatter([], [], color=colour, marker=marker, label=f"attempt {result}")
+    ax.barh([], [], color="#cccccc", label="waiting in deferred")
+    ax.set_yticks(range(len(shown)), shown, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("simulated time (s)")
+    more = f", first {limit} of {len(deferred)} shown" if len(deferred) > limit else ""
+    ax.set_title(f"retries per deferred queue file ({len(deferred)} deferred{more})")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    ax.grid(axis="x", alpha=0.3)
+    return ax

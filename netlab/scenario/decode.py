@@ -30,6 +30,8 @@ from netlab.scenario.fields import (
     field_unit,
     fields_by_key,
     is_required,
+    python_name_warning,
+    python_names,
     type_hints,
     union_members,
 )
@@ -324,13 +326,21 @@ def build(cls: type, value: Any, ctx: Ctx, defaults: Mapping[str, Any] | None = 
     by_key = fields_by_key(cls)
     if not isinstance(value, Mapping):
         raise ctx.error(f"expected a mapping with keys {', '.join(by_key)}, got {_show(value)}")
+    names = python_names(cls)
+    given: dict[str, str] = {}  # YAML key -> the key it was written under (itself, or the Python field name)
     for key in value:
-        if key not in by_key:
+        if key in by_key:
+            given[key] = key
+        elif key in names and names[key] not in value:
+            # The Python name (``stop_s``) in a file is the same option: accepted, pointing at the key (``stop``).
+            python_name_warning(str(ctx.key(key, value).error("")).removesuffix(": "), key, names[key])
+            given[names[key]] = key
+        else:
             raise ctx.key(key, value).error("unknown key" + did_you_mean(key, by_key))
     hints, kwargs = type_hints(cls), {}
     for key, f in by_key.items():
-        if key in value:
-            kwargs[f.name] = convert(value[key], hints[f.name], field_unit(f), ctx.key(key, value))
+        if key in given:
+            kwargs[f.name] = convert(value[given[key]], hints[f.name], field_unit(f), ctx.key(given[key], value))
         elif defaults and f.name in defaults:
             kwargs[f.name] = defaults[f.name]
         elif is_required(cls, f):

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import sys
 import types
 import typing
+import warnings
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -22,9 +25,13 @@ __all__ = [
     "field_unit",
     "fields_by_key",
     "is_required",
+    "python_name_warning",
+    "python_names",
     "type_hints",
     "union_members",
 ]
+
+_PACKAGE = str(Path(__file__).resolve().parents[1])
 
 # Fields without ``unit`` metadata still follow the suffix convention of DESIGN.md (``_s``, ``_bps``,
 # ``_bytes``), so e.g. ``Trace.times_s`` and ``EmpiricalSize.values_bytes`` accept "2ms" and "1500B" too.
@@ -55,6 +62,25 @@ def type_hints(cls: type) -> dict[str, Any]:
 def fields_by_key(cls: type) -> dict[str, dataclasses.Field[Any]]:
     """YAML key -> field, in declaration order."""
     return {field_key(f): f for f in dataclasses.fields(cls)}
+
+
+def python_names(cls: type) -> dict[str, str]:
+    """Python field name -> YAML key, for the fields of *cls* whose two differ (``stop_s`` -> ``stop``). A file or
+    an override may use the Python name; it means the same option and warns (:func:`python_name_warning`)."""
+    return {f.name: field_key(f) for f in dataclasses.fields(cls) if field_key(f) != f.name}
+
+
+def python_name_warning(where: str, name: str, key: str) -> None:
+    """Warn (DeprecationWarning) that *name*, a Python field name, was written where *where* (``FILE:LINE: PATH``)
+    expects the YAML key *key*: accepted, but the key is what files, overrides, the writer and the reference
+    page spell."""
+    # attributed to the first caller outside netlab (the user's run(), override() or load_scenario() line);
+    # Python 3.11 has no warn(skip_file_prefixes=...), so count the frames inside the package
+    level, frame = 2, sys._getframe(1)  # stacklevel 2 is our caller
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        level, frame = level + 1, frame.f_back  # type: ignore[assignment]
+    warnings.warn(f"{where}: {name!r} is the Python name of this option; a scenario file says {key!r}",
+                  DeprecationWarning, stacklevel=level)  # fmt: skip
 
 
 def allows_none(tp: Any) -> bool:

@@ -40,7 +40,16 @@ from netlab.scenario.decode import Ctx, construct, convert, instance
 from netlab.scenario.dialect import Loader
 from netlab.scenario.document import TOP_LEVEL_KEYS, check_paths, locate, topology_section
 from netlab.scenario.encode import dump_value
-from netlab.scenario.fields import field_key, field_unit, fields_by_key, is_required, type_hints, union_members
+from netlab.scenario.fields import (
+    field_key,
+    field_unit,
+    fields_by_key,
+    is_required,
+    python_name_warning,
+    python_names,
+    type_hints,
+    union_members,
+)
 from netlab.scenario.model import RunSpec, Scenario
 from netlab.scenario.registry import ROUTING, ROUTING_KIND, Kinds, kinds_of, named_class, split_call
 from netlab.topology.spec import LinkSpec, NodeSpec, Topology
@@ -247,6 +256,10 @@ def _assign(cur: Any, tp: Any, unit: str | None, path: Path_, raw: Any, ctx: Ctx
     if _is_spec(cur):
         spec = _Spec.of(cur, ctx)
         by_key = fields_by_key(spec.cls)
+        names = python_names(spec.cls)
+        if seg not in by_key and seg in names:  # ``run.until_s=5s``: the Python name of ``run.until``
+            python_name_warning(str(ctx.key(seg, None).error("")).removesuffix(": "), str(seg), names[str(seg)])
+            seg = names[str(seg)]
         if seg not in by_key:
             raise ctx.key(seg, None).error("unknown key" + did_you_mean(seg, by_key))
         f = by_key[str(seg)]
