@@ -120,7 +120,8 @@ def run_netlab(case: Case, cc: str, seed: int, duration_s: float, warmup_s: floa
     env.process(mark())
     env.run(until=duration_s)
     seconds = duration_s - warmup_s
-    goodput = [8 * ((s.bytes_delivered if s is not None else 0) - w) / seconds for s, w in zip(servers, at_warmup)]
+    delivered = [(s.bytes_delivered if s is not None else 0) - w for s, w in zip(servers, at_warmup, strict=True)]
+    goodput = [8 * b / seconds for b in delivered]
     busy = bottleneck.snapshot(env.now)[2] - busy_at_warmup[0]
     return {"goodput_bps": goodput, "utilisation": busy / seconds}
 
@@ -134,7 +135,7 @@ def build_ns3(build_dir: Path) -> Path:
     if shutil.which("pkg-config") is None or shutil.which("g++") is None:
         raise SystemExit("bench/tcp.py: ns-3 needs g++ and pkg-config; install them, or pass --ns3-skip")
     mods = ["ns3-core", "ns3-network", "ns3-internet", "ns3-point-to-point", "ns3-applications", "ns3-traffic-control"]
-    probe = subprocess.run(["pkg-config", "--cflags", "--libs", *mods], capture_output=True, text=True)
+    probe = subprocess.run(["pkg-config", "--cflags", "--libs", *mods], capture_output=True, text=True, check=False)
     if probe.returncode != 0:
         raise SystemExit(
             "bench/tcp.py: ns-3 is not installed (pkg-config finds no ns3-core). Install Debian's libns3-dev "
