@@ -29,7 +29,7 @@ from netlab.network.faults import FaultSpec
 from netlab.results import Results, load_results
 from netlab.routing.adaptive import KShortestLeastLoaded, LeastLoaded
 from netlab.routing.base import RoutingStrategy
-from netlab.routing.multipath import Ecmp, Spray, WeightedSplit
+from netlab.routing.multipath import Ecmp, Flowlet, Spray, WeightedSplit
 from netlab.routing.static import ExplicitPaths, OspfCost, ShortestDelay, ShortestHops
 from netlab.routing.tracking import PathTracker
 from netlab.routing.widest import ShortestWidest, WidestShortest
@@ -87,6 +87,7 @@ __all__ = [
     "FaultSpec",
     "FixedSize",
     "FlowSpec",
+    "Flowlet",
     "KShortestLeastLoaded",
     "LeastLoaded",
     "LinkSpec",

@@ -143,3 +143,27 @@ def test_scale_bench_runs_and_fits_its_exponent() -> None:
     scale = _load(ROOT / "bench" / "scale.py")
     assert rows[0]["packet_hops"] == netlab.run(scale.packet_scenario(1000)).summary["packet_hops"] == 58426
     assert scale.growth_exponent([{"routers": 10, "t": 2.0}, {"routers": 100, "t": 200.0}], "t") == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize(("shares", "index"), [([1, 1, 1, 1], 1.0), ([1, 0, 0, 0], 0.25), ([3, 1], 0.8)])
+def test_tcp_bench_jain_index(shares: list[float], index: float) -> None:
+    """Jain's index (sum x)^2 / (n sum x^2): 1 for equal shares, 1/n when one flow takes all."""
+    spec = importlib.util.spec_from_file_location("_bench_tcp", ROOT / "bench" / "tcp.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["_bench_tcp"] = module  # its frozen dataclass looks its module up there
+    spec.loader.exec_module(module)
+    assert module.jain(shares) == pytest.approx(index)
+
+
+def test_tcp_bench_runs_netlab_alone_with_ns3_skip() -> None:
+    """bench/tcp.py --ns3-skip on the 4-flow case, short: a row per simulator run, the link busy after warm-up."""
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "tcp.py"), "--ns3-skip", "--seeds", "1", "--cases",
+                          "5", "--cc", "newreno", "--duration", "8", "--warmup", "3"],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    assert "ns-3 skipped (--ns3-skip)" in out.stdout
+    rows = json.loads(out.stdout.strip().splitlines()[-1])
+    assert [(r["case"], r["cc"], r["sim"]) for r in rows] == [("4 flows, 1 BDP", "newreno", "netlab")]
+    # Four flows in slow start and then congestion avoidance keep a 1-BDP buffer from emptying: the link is busy.
+    assert rows[0]["util"] > 0.9
+    assert rows[0]["goodput"] == pytest.approx(rows[0]["util"] * 10 * 1460 / 1500, rel=0.05)

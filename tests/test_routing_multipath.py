@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
+import netlab
 from netlab.errors import ConfigError, TopologyError
-from netlab.routing.multipath import Ecmp, Spray, WeightedSplit
+from netlab.routing.multipath import Ecmp, Flowlet, Spray, WeightedSplit
 from netlab.routing.widest import ShortestWidest, WidestShortest
+from netlab.scenario.registry import ROUTING
 from netlab.testing import diamond, load, make_network, packet, parallel_paths, path_of, tiny_topology, triangle
+
+DEMO = Path(__file__).resolve().parents[1] / "topologies" / "demo.yaml"
 
 
 def _first_hops(net, strategy, n: int, **kw) -> Counter[str]:  # type: ignore[no-untyped-def]
@@ -137,3 +142,34 @@ def test_widths_follow_measured_load() -> None:
     load(net, "s", "a", 500)  # 0.4 s of work on s->a
     net.env.run(until=0.51)
     assert path_of(net, packet(net)) == ["s", "b", "d"]
+
+
+def test_flowlet_keeps_a_flow_on_one_path_while_it_sends_back_to_back() -> None:
+    f = Flowlet(gap_s=0.01)
+    net = make_network(parallel_paths(4), f)
+    assert len(_first_hops(net, f, 50)) == 1  # no time passes between the packets: one flowlet
+
+
+def test_flowlet_moves_a_flow_only_after_an_idle_gap_longer_than_gap() -> None:
+    f = Flowlet(gap_s=0.01)
+    net = make_network(parallel_paths(4), f)
+    seen: list[str] = []
+    for i in range(200):
+        net.env.run(until=net.env.now + (0.02 if i % 2 else 0.005))  # alternately above and below the gap
+        seen.append(path_of(net, packet(net, seq=i))[1])
+    # Packet i+1 (even) comes 5 ms after packet i (odd): never a new path; an odd one comes after 20 ms: it may.
+    assert all(seen[i] == seen[i + 1] for i in range(1, 199, 2))
+    assert set(seen) == {"p1", "p2", "p3", "p4"}  # new flowlets spread over every equal-cost path
+    assert sum(seen[i] != seen[i - 1] for i in range(1, 200, 2)) > 50  # at random: 3/4 of new flowlets move
+
+
+@pytest.mark.parametrize("gap", [-0.001, float("nan"), "10ms"])
+def test_flowlet_refuses_a_bad_gap(gap: object) -> None:
+    with pytest.raises(ConfigError, match="flowlet: gap"):
+        Flowlet(gap_s=gap)  # type: ignore[arg-type]
+
+
+def test_flowlet_is_named_in_yaml() -> None:
+    res = netlab.run(netlab.load_scenario(DEMO), routing="flowlet(gap=20ms)", run={"until": "4s"})
+    assert len(res.flows) > 0
+    assert ROUTING["flowlet"] is Flowlet

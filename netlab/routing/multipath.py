@@ -8,6 +8,9 @@ destination, so hop-by-hop forwarding is loop-free whatever each node picks.
   one next hop (RFC 2992 hash-threshold: the hash's share of 2**64 picks the region), so a flow is never
   reordered. Without the salt every node hashes alike and traffic polarises.
 * :class:`Spray` picks a next hop for each packet, at random or round-robin per node and destination.
+* :class:`Flowlet` (LetFlow-style) keeps a flow on one next hop while its packets come close together and
+  picks a new one at random after an idle gap longer than ``gap_s``: with the gap above the paths' delay
+  difference, the packets of a flow cannot overtake each other, yet flows move between paths as they pause.
 * :class:`WeightedSplit` splits traffic at the listed nodes over the listed next hops with fixed weights.
 
 The equal-cost sets of a destination are worked out when the first packet heads for it (from its shortest-path
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
     from netlab.network.node import Node
     from netlab.network.packet import Packet
 
-__all__ = ["Ecmp", "Spray", "SprayMode", "WeightedSplit"]
+__all__ = ["Ecmp", "Flowlet", "Spray", "SprayMode", "WeightedSplit"]
 
 _DETECT: dict[str, Any] = {
     "key": "detection_delay",
@@ -154,6 +157,51 @@ class Spray(_EqualCost):
         i = self.turn.get(key, 0)
         self.turn[key] = i + 1
         return links[i % n]
+
+
+@dataclass
+class Flowlet(_EqualCost):
+    """Flowlet switching (LetFlow, Vanini et al., NSDI 2017): a flow keeps its next hop at a node until it has
+    been idle there for more than ``gap_s`` seconds; its next packet then starts a flowlet on a random next hop.
+
+    Reordering needs a later packet to overtake an earlier one. After an idle gap longer than the delay
+    difference between the paths, the earlier packets have already arrived, so set ``gap_s`` above that
+    difference (queueing included). A flow is (its name, source, destination), as for :class:`Ecmp`.
+    """
+
+    gap_s: float = option(0.05, key="gap", unit="time", doc="idle time after which a flow may change next hop")
+    weight: PathWeight | str = option(PathWeight.HOPS, doc="equal cost by hops or by delay (propagation)")
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.gap_s, int | float) and self.gap_s >= 0 and math.isfinite(self.gap_s)):
+            raise ConfigError(f"flowlet: gap: expected a time >= 0 s (above the paths' delay difference), "
+                              f"got {self.gap_s!r}")  # fmt: skip
+        self.weight = PathWeight.parse(self.weight, "flowlet: weight")
+
+    def attach(self, net: Network) -> None:
+        self.env = net.env
+        self.random = net.stream("routing", "flowlet").random
+        self.topology_changed(net)
+
+    def topology_changed(self, net: Network) -> None:
+        self._sets(net, self.weight)
+        # per node: flow -> (its link, when its last packet left the node)
+        self.flowlets: dict[Node, dict[object, tuple[Link, float]]] = {n: {} for n in net.nodes.values()}
+
+    def next_link(self, node: Node, packet: Packet) -> Link | None:
+        now = self.env.now
+        key = (packet.flow, packet.src, packet.dst)
+        table = self.flowlets[node]
+        seen = table.get(key)
+        if seen is not None and now - seen[1] <= self.gap_s and seen[0].up:
+            link = seen[0]
+        else:
+            links = self.links(node, packet.dst)
+            if not links:
+                return None
+            link = links[0] if len(links) == 1 else links[int(self.random() * len(links))]
+        table[key] = (link, now)
+        return link
 
 
 @dataclass

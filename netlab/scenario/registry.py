@@ -31,7 +31,7 @@ from netlab.errors import ConfigError
 from netlab.options import did_you_mean
 from netlab.routing.adaptive import KShortestLeastLoaded, LeastLoaded
 from netlab.routing.base import RoutingStrategy
-from netlab.routing.multipath import Ecmp, Spray, WeightedSplit
+from netlab.routing.multipath import Ecmp, Flowlet, Spray, WeightedSplit
 from netlab.routing.static import ExplicitPaths, OspfCost, ShortestDelay, ShortestHops
 from netlab.routing.widest import ShortestWidest, WidestShortest
 from netlab.scenario.fields import union_members
@@ -76,6 +76,7 @@ ROUTING: dict[str, type] = {
     "k_shortest_least_loaded": KShortestLeastLoaded,
     "ecmp": Ecmp,
     "spray": Spray,
+    "flowlet": Flowlet,
     "weighted_split": WeightedSplit,
     "widest_shortest": WidestShortest,
     "shortest_widest": ShortestWidest,
