@@ -327,3 +327,17 @@ def test_capturing_changes_nothing_in_the_run(tmp_path: Path) -> None:
     assert captured.connections.equals(plain.connections)
     assert captured.summary["delivered"] == plain.summary["delivered"]
     assert captured.summary["pcap"]["packets"] > 0
+
+
+@pytest.mark.parametrize(("blocks", "dsack"), [(((20000, 21460), (30000, 40000)), True), (((60000, 61460),), False)])
+def test_a_dsack_block_is_one_tshark_reads_as_dsack(tmp_path: Path, blocks: tuple[tuple[int, int], ...],
+                                                     dsack: bool) -> None:  # fmt: skip
+    # RFC 2883: a first block below the cumulative ACK (50000) reports a duplicate; tshark says "D-SACK Sequence"
+    seg = Segment(None, None, 0.0, None, "f", 64, 80, 49152, 1000, 50000, ACK, 65536, b"", blocks)
+    data, wire = ipv4_bytes(seg, bytes([10, 0, 0, 2]), bytes([10, 0, 0, 1]), 64)
+    path = tmp_path / "dsack.pcap"
+    head = (0xA1B2C3D4).to_bytes(4, "little") + bytes([2, 0, 4, 0]) + bytes(8) + (65535).to_bytes(4, "little")
+    rec = b"".join(x.to_bytes(4, "little") for x in (0, 0, len(data), wire))
+    path.write_bytes(head + (101).to_bytes(4, "little") + rec + data)  # LINKTYPE_RAW: one IPv4 packet
+    assert bool(fields(path, "tcp.options.sack.dsack", "frame.number")) is dsack
+    assert fields(path, "tcp.options.sack_le", "frame.number")  # still a valid SACK option

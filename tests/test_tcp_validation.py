@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from tcp_helpers import bulk
 
+import netlab
 from netlab.testing import line3, make_network
 from netlab.transport import RtoEstimator, TcpConfig, TransportStack
 from netlab.transport.congestion import Cubic
@@ -182,3 +183,77 @@ def test_window_scaling_decides_whether_the_window_passes_64k(scaling: bool, cap
     else:
         assert c.peak_unacked_bytes > 4 * 65535
         assert r.goodput_bps[0] >= 0.9 * 100e6 * PAYLOAD
+
+
+def sprayed_transfer(cfg: TcpConfig, size: int = 4_000_000, skew_s: float = 0.01) -> tuple[Any, Any, float]:
+    """*size* bytes s -> d over two 10 Mbit/s paths, one *skew_s* longer, sprayed per packet (reordering, no loss):
+    the client, the server and when the last byte was delivered."""
+    from netlab.routing.multipath import Spray
+
+    nodes = tuple(netlab.NodeSpec(n, "host" if n in "sd" else "router") for n in ("s", "d", "r1", "r2", "m1", "m2"))
+    links = (netlab.LinkSpec("s", "r1", rate_bps=1e9), netlab.LinkSpec("r2", "d", rate_bps=1e9),
+             netlab.LinkSpec("r1", "m1", rate_bps=10e6, delay_s=0.01),
+             netlab.LinkSpec("m1", "r2", rate_bps=10e6, delay_s=0.01),
+             netlab.LinkSpec("r1", "m2", rate_bps=10e6, delay_s=0.01 + skew_s),
+             netlab.LinkSpec("m2", "r2", rate_bps=10e6, delay_s=0.01))  # fmt: skip
+    net = make_network(netlab.Topology(nodes, links), Spray())
+    stack = TransportStack(net, cfg)
+    lst = stack.listen("d", 80)
+    out: dict[str, Any] = {}
+
+    def server() -> Generator[Any, Any, None]:
+        out["s"] = conn = yield lst.accept()
+        while (yield conn.recv(1 << 20)):
+            pass
+
+    def client() -> Generator[Any, Any, None]:
+        out["c"] = conn = yield stack.connect("s", ("d", 80)).connected
+        conn.send(bytes(size))
+        while out.get("s") is None or out["s"].bytes_delivered < size:
+            yield net.env.timeout(0.001)
+        out["t"] = net.env.now
+
+    net.env.process(server())
+    net.env.process(client())
+    net.env.run(until=60)
+    return out["c"], out["s"], out["t"]
+
+
+@pytest.mark.parametrize("cc", ["newreno", "cubic"])
+@pytest.mark.parametrize("undo", [False, True])
+def test_dsack_marks_every_spurious_retransmission_under_reordering(cc: str, undo: bool) -> None:
+    c, s, _ = sprayed_transfer(TcpConfig(congestion=cc, undo=undo))
+    assert c.timeouts == 0 and c.fast_retransmits > 0  # reordering alone set off fast retransmits
+    # No loss and no duplication on the paths: every segment the receiver got twice is a retransmission whose
+    # original had arrived (counted at the receiver), and each must be D-SACKed back to the sender (RFC 2883).
+    assert s.duplicate_segments == c.retransmissions
+    assert c.spurious_retransmissions == s.duplicate_segments
+    assert (c.undone_recoveries > 0) is undo
+
+
+@pytest.mark.parametrize("cc", ["newreno", "cubic"])
+def test_undo_recovers_throughput_under_reordering(cc: str) -> None:
+    # measured (4 MB, 10 ms skew): NewReno 18.45 s -> 15.57 s, CUBIC 17.13 s -> 13.83 s
+    t = {undo: sprayed_transfer(TcpConfig(congestion=cc, undo=undo))[2] for undo in (False, True)}
+    assert t[True] <= 0.9 * t[False], t
+
+
+@pytest.mark.parametrize("cc", ["newreno", "cubic"])
+def test_a_real_loss_is_never_undone(cc: str) -> None:
+    r = bulk(1, TcpConfig(congestion=cc), loss=0.01, until_s=20, warmup_s=1)
+    c = r.clients[0]
+    assert c.fast_retransmits > 0
+    assert c.spurious_retransmissions == 0
+    assert c.undone_recoveries == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"sack": False, "dsack": True}, "dsack"), ({"dsack": False, "undo": True}, "undo"),
+     ({"sack": False, "undo": True}, "undo")],
+)  # fmt: skip
+def test_contradictory_dsack_options_are_refused(kwargs: dict[str, Any], match: str) -> None:
+    from netlab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=match):
+        TcpConfig(**kwargs)

@@ -72,6 +72,13 @@ class TcpConfig:
         Duplicate ACKs that trigger a fast retransmit (3).
     sack : bool
         Send and use SACK blocks (RFC 2018, at most 3 per ACK).
+    dsack : bool or None
+        Report a duplicate segment as the first SACK block of the next ACK (RFC 2883 D-SACK), and count the
+        retransmissions the peer's D-SACKs show were spurious. Default: on with ``sack``.
+    undo : bool or None
+        When D-SACKs show every retransmission of a loss episode was spurious, restore cwnd and ssthresh (and
+        CUBIC's W_max and epoch) to their values before it (RFC 2883 §5, Linux's ``tcp_try_undo_dsack``).
+        Default: on with ``dsack``.
     syn_retries : int
         SYN (and SYN-ACK) retransmissions before the attempt fails with ConnectionTimeout (Linux: 6).
     max_retries : int
@@ -101,6 +108,8 @@ class TcpConfig:
     clock_granularity_s: float = option(0.001, key="clock_granularity", doc="RFC 6298 clock granularity G")
     dupack_threshold: int = option(3, doc="duplicate ACKs that trigger a fast retransmit")
     sack: bool = option(True, doc="send and use SACK blocks (RFC 2018)")
+    dsack: bool | None = option(None, doc="send and use D-SACK (RFC 2883; default: on with sack)")
+    undo: bool | None = option(None, doc="undo a window cut every retransmission of which was D-SACKed")
     syn_retries: int = option(6, doc="SYN retransmissions before the attempt fails")
     max_retries: int = option(15, doc="timeouts of one segment before the connection fails")
     time_wait_s: float = option(0.0, key="time_wait", doc="TIME_WAIT duration")
@@ -129,6 +138,23 @@ class TcpConfig:
             raise ConfigError("TcpConfig: initial_rto_s must be > 0, clock_granularity_s and time_wait_s >= 0")
         if self.dupack_threshold < 1 or self.syn_retries < 0 or self.max_retries < 0 or self.ttl < 1:
             raise ConfigError("TcpConfig: dupack_threshold and ttl must be >= 1, syn_retries and max_retries >= 0")
+
+        if self.dsack and not self.sack:
+            raise ConfigError("TcpConfig.dsack (transport.dsack): D-SACK is a SACK block (RFC 2883), so it needs "
+                              "sack: true; got dsack: true with sack: false")  # fmt: skip
+        if self.undo and not self.uses_dsack:
+            raise ConfigError("TcpConfig.undo (transport.undo): undo is decided by D-SACKs, so it needs dsack "
+                              "(and sack) on; got undo: true with dsack or sack off")  # fmt: skip
+
+    @property
+    def uses_dsack(self) -> bool:
+        """Whether D-SACK is sent and read: ``dsack``, or ``sack``'s value."""
+        return self.sack if self.dsack is None else self.dsack
+
+    @property
+    def undoes(self) -> bool:
+        """Whether a spurious window cut is undone: ``undo``, or whether D-SACK is on."""
+        return self.uses_dsack if self.undo is None else self.undo
 
     @property
     def window(self) -> int:

@@ -43,6 +43,7 @@ Where congestion control, delayed ACKs and SACK recovery live:
 
 from __future__ import annotations
 
+import copy
 import math
 from enum import StrEnum
 from heapq import heappush
@@ -150,17 +151,19 @@ class Connection:
     """
 
     __slots__ = (
-        "_ack_owed", "_cc", "_cc_on", "_deadline", "_delack", "_delack_at", "_delack_n", "_dupacks", "_eid", "_eof",
-        "_error", "_fin_off", "_heap", "_hi_rxt", "_last_ooo", "_last_send", "_mss", "_net", "_nxt", "_peer", "_rbuf",
-        "_rcv", "_read_deadline", "_reads", "_reasm", "_recover", "_recovery_t", "_retries", "_rfin", "_rto_recovery",
-        "_rtt_end", "_rtt_t", "_rwnd", "_sack_on", "_sack_room", "_sb", "_sbase", "_sbuf", "_snd_wnd",
-        "_syn_retransmitted", "_timer", "_timer_at", "_timer_cb", "_ttl", "_una", "_w", "_want", "_wscale",
-        "acks_sent", "app_bytes_sent", "bytes_delivered", "bytes_received", "bytes_sent", "cfg", "closed",
-        "closed_at", "congestion_events", "connected", "cwnd_trace", "data_segments_received", "data_segments_sent",
-        "dup_acks_received", "duplicate_segments", "endpoint", "env", "error", "established_at", "fast_retransmits",
-        "flow", "irs", "iss", "listener", "lport", "node", "opened_at", "out_of_order_segments", "peak_cwnd_bytes",
-        "peak_unacked_bytes", "recovery_s", "remote", "retransmissions", "retransmitted_bytes", "role", "rport",
-        "rto", "segments_received", "segments_sent", "state", "states", "timeouts", "window_scaled",
+        "_ack_owed", "_cc", "_cc_on", "_deadline", "_delack", "_delack_at", "_delack_n", "_dsack", "_dsack_on",
+        "_dupacks", "_eid", "_eof", "_episode", "_error", "_fin_off", "_heap", "_hi_rxt", "_last_ooo", "_last_send",
+        "_mss", "_net", "_nxt", "_peer", "_prior", "_rbuf", "_rcv", "_read_deadline", "_reads", "_reasm", "_recover",
+        "_recovery_t", "_retries", "_rfin", "_rto_recovery", "_rtt_end", "_rtt_t", "_rwnd", "_rxt", "_sack_on",
+        "_sack_room", "_sb", "_sbase", "_sbuf", "_snd_wnd", "_syn_retransmitted", "_timer", "_timer_at", "_timer_cb",
+        "_ttl", "_una", "_undo_on", "_undo_retrans", "_w", "_want", "_wscale", "acks_sent", "app_bytes_sent",
+        "bytes_delivered", "bytes_received", "bytes_sent", "cfg", "closed", "closed_at", "congestion_events",
+        "connected", "cwnd_trace", "data_segments_received", "data_segments_sent", "dup_acks_received",
+        "duplicate_segments", "endpoint", "env", "error", "established_at", "fast_retransmits", "flow", "irs", "iss",
+        "listener", "lport", "node", "opened_at", "out_of_order_segments", "peak_cwnd_bytes", "peak_unacked_bytes",
+        "recovery_s", "remote", "retransmissions", "retransmitted_bytes", "role", "rport", "rto", "segments_received",
+        "segments_sent", "spurious_retransmissions", "state", "states", "timeouts", "undone_recoveries",
+        "window_scaled",
     )  # fmt: skip
 
     def __init__(self, endpoint: HostStack, lport: int, remote: Node, rport: int, cfg: TcpConfig, isn: int, *,
@@ -207,6 +210,15 @@ class Connection:
         self._hi_rxt = 0  # retransmitted up to here in this recovery
         self._rto_recovery = False  # the recovery began with a timeout (not duplicate ACKs)
         self._sb = Scoreboard()
+        # D-SACK (RFC 2883) and undo: the retransmissions sent {start: (end, episode)}, of the current loss episode
+        # and the one before (a D-SACK often arrives after the recovery it belongs to ended); the episode's
+        # retransmissions not yet D-SACKed, and the window before it (cwnd, ssthresh, the algorithm's own state)
+        self._dsack_on = cfg.uses_dsack
+        self._undo_on = cfg.undoes and self._cc_on
+        self._rxt: dict[int, tuple[int, int, int]] = {}  # start: (end, episode, times sent)
+        self._episode = 0
+        self._undo_retrans = 0
+        self._prior: tuple[float, float, object] | None = None
         self._rtt_end = -1  # a segment ending here is being timed (one at a time), else -1
         self._rtt_t = 0.0  # when it was sent
         self._retries = 0
@@ -222,6 +234,7 @@ class Connection:
         self._sack_on = cfg.sack
         self._reasm = Reassembly()
         self._last_ooo = 0  # start of the latest out-of-order block (reported first in SACK)
+        self._dsack: tuple[int, int] | None = None  # a duplicate to report first in the next ACK (RFC 2883)
         self._ack_owed = False
         self._delack = cfg.delays_acks
         self._delack_n = 0  # in-order data segments not yet acknowledged (delayed ACKs)
@@ -251,6 +264,7 @@ class Connection:
         self.dup_acks_received = self.duplicate_segments = self.out_of_order_segments = self.peak_unacked_bytes = 0
         self.acks_sent = self.congestion_events = self.peak_cwnd_bytes = 0
         self.recovery_s = 0.0
+        self.spurious_retransmissions = self.undone_recoveries = 0
         #: With ``TcpConfig(trace=True)``: ``(time_s, cwnd_bytes, ssthresh_bytes, flight_bytes, state)`` per change.
         self.cwnd_trace: list[tuple[float, float, float, int, str]] | None = [] if cfg.trace else None
 
@@ -482,10 +496,18 @@ class Connection:
         if una == nxt and seg.sack is None:
             return  # nothing outstanding (a receiver's usual case)
         a = una + ((seg.ack - self.iss - una + _HALF) & _MASK) - _HALF
-        if a > nxt or a < una:
-            return  # acknowledges something never sent, or old: nothing to learn
         sack = seg.sack
-        if sack is not None and self._sack_on:
+        if sack is not None and self._dsack_on and a <= nxt:
+            # RFC 2883 §4: a first block below the ACK, or inside what was SACKed already, is a D-SACK; read even
+            # on an old ACK (one overtaken by a later one on another path): the duplicate it reports still was one
+            s = una + ((sack[0][0] - self.iss - una + _HALF) & _MASK) - _HALF
+            e = una + ((sack[0][1] - self.iss - una + _HALF) & _MASK) - _HALF
+            if s < e and (e <= a or self._sb.covered(s) >= e):
+                self._on_dsack(s, e)
+                sack = sack[1:]
+        if a > nxt or a < una:
+            return  # acknowledges something never sent, or old: nothing more to learn
+        if sack and self._sack_on:
             iss = self.iss
             for left, right in sack:
                 s = una + ((left - iss - una + _HALF) & _MASK) - _HALF
@@ -543,6 +565,8 @@ class Connection:
                     self._recover = nxt
                     self._rto_recovery = False
                     self._hi_rxt = una
+                    if self._dsack_on:
+                        self._new_episode(self._w)
                     if self._cc_on:
                         # RFC 6582 step 2-3: ssthresh from the algorithm, cwnd = ssthresh + 3*SMSS (inflated by
                         # the three segments that left the network)
@@ -593,6 +617,8 @@ class Connection:
             elif e <= rcv:
                 self._ack_owed = True  # a duplicate: ACK at once (RFC 5681 §4.2, out-of-order data)
                 self.duplicate_segments += 1
+                if self._dsack_on:
+                    self._dsack = (s, e)  # RFC 2883: below the cumulative ACK
             elif s > rcv:
                 self._ack_owed = True  # out of order: a duplicate ACK at once (RFC 5681 §4.2)
                 limit = rcv + self._rwnd
@@ -605,6 +631,8 @@ class Connection:
                     self._last_ooo = s
                 else:
                     self.duplicate_segments += 1
+                    if self._dsack_on:
+                        self._dsack = (s, e)  # RFC 2883: inside a block already SACKed
             else:  # starts before rcv, ends after it: keep the new part
                 self._ack_owed = True
                 self._deliver(data[rcv - s :])
@@ -667,12 +695,17 @@ class Connection:
         if not self._sack_on:
             return None
         irs = self.irs
-        return tuple(((irs + s) & _MASK, (irs + e) & _MASK) for s, e in self._reasm.sack_blocks(self._last_ooo))
+        blocks = self._reasm.sack_blocks(self._last_ooo) if self._reasm.bytes else []
+        dup = self._dsack
+        if dup is not None:  # RFC 2883: the duplicate first, once, then the usual blocks
+            self._dsack = None
+            blocks.insert(0, dup)
+        return tuple(((irs + s) & _MASK, (irs + e) & _MASK) for s, e in blocks)
 
     def _emit(self, seq_off: int, flags: int, data: bytes = b"") -> Segment:
         """Send one segment at offset *seq_off* carrying the current ACK (and SACK blocks); every segment that is
         not new or retransmitted data goes out here: SYNs, pure ACKs, RSTs."""
-        sack = self._sack_option() if self._reasm.bytes and flags & ACK else None
+        sack = self._sack_option() if (self._reasm.bytes or self._dsack is not None) and flags & ACK else None
         seg = Segment(self.node, self.remote, self.env._now, self._peer, self.flow, self._ttl, self.lport, self.rport,
                       (self.iss + seq_off) & _MASK, (self.irs + self._rcv) & _MASK, flags, self._rwnd, data,
                       sack)  # fmt: skip
@@ -721,12 +754,17 @@ class Connection:
         if retransmit:
             self.retransmissions += 1
             self.retransmitted_bytes += stop - s
+            if self._dsack_on and stop > s:
+                old = self._rxt.get(s)
+                n = old[2] + 1 if old is not None and old[0] == stop else 1  # resent again: a D-SACK each
+                self._rxt[s] = (stop, self._episode, n)
+                self._undo_retrans += 1
             if s < self._rtt_end:
                 self._rtt_end = -1  # Karn: a retransmitted segment gives no RTT sample
         # _emit inlined, and SimPy's clock read directly: this is the per-data-segment path
         seg = Segment(self.node, self.remote, self.env._now, self._peer, self.flow, self._ttl, self.lport, self.rport,
                       (self.iss + s) & _MASK, (self.irs + self._rcv) & _MASK, flags, self._rwnd, data,
-                      self._sack_option() if self._reasm.bytes else None)  # fmt: skip
+                      self._sack_option() if self._reasm.bytes or self._dsack is not None else None)  # fmt: skip
         self._ack_owed = False
         self.segments_sent += 1
         self.node.inject(seg)
@@ -785,6 +823,48 @@ class Connection:
         if self._recovery_t < 0:
             self._recovery_t = self.env.now
         return w
+
+    def _new_episode(self, w: CongestionState) -> None:
+        """A loss episode begins: remember the window before it (for undo) and forget the retransmissions of
+        episodes older than the last one."""
+        self._episode = ep = self._episode + 1
+        self._rxt = {k: v for k, v in self._rxt.items() if v[1] == ep - 1}
+        self._undo_retrans = 0
+        self._prior = (w.cwnd, w.ssthresh, copy.copy(w.ca)) if self._undo_on else None
+
+    def _on_dsack(self, s: int, e: int) -> None:
+        """The peer reports ``[s, e)`` arrived twice (RFC 2883): each retransmission inside it was spurious. Once
+        every retransmission of the current episode is, undo its window cut (RFC 2883 §5; Linux's
+        ``tcp_try_undo_dsack`` restores ``max(cwnd, prior_cwnd)`` and ``max(ssthresh, prior_ssthresh)``)."""
+        rxt = self._rxt
+        hit = [k for k, (end, _, _) in rxt.items() if s <= k and end <= e]
+        if not hit:
+            return  # a duplicate the network made, or a retransmission forgotten with its episode
+        ep = self._episode
+        for k in hit:
+            end, episode, n = rxt.pop(k)
+            if n > 1:
+                rxt[k] = (end, episode, n - 1)
+            if episode == ep:
+                self._undo_retrans -= 1
+            self.spurious_retransmissions += 1
+        prior = self._prior
+        if prior is None or self._undo_retrans > 0:
+            return
+        self._prior = None
+        w = self._w
+        cwnd, ssthresh, ca = prior
+        w.cwnd = max(w.cwnd, cwnd)
+        w.ssthresh = max(w.ssthresh, ssthresh)
+        w.ca = ca
+        self.undone_recoveries += 1
+        if self._recover >= 0:  # still recovering: the recovery was never needed, so it ends here
+            self._recover = -1
+            self._rto_recovery = False
+            self._sack_room = 0
+            self.recovery_s += self.env.now - self._recovery_t
+            self._recovery_t = -1.0
+        self._trace_cc()
 
     def _partial_ack(self, acked: int, now: float) -> None:
         """An ACK below the recovery point (RFC 6582 step 5): after a timeout the window slow-starts; in fast
@@ -1056,6 +1136,8 @@ class Connection:
             # Timeout recovery: resend the first unacknowledged segment now; the rest of what is outstanding and
             # not SACKed follows once an ACK shows the path works again (all of it at once without congestion
             # control; with it, as the window slow-starting from one segment allows).
+            if self._dsack_on and self._retries == 1:
+                self._new_episode(self._w)
             if self._cc_on:
                 if self._retries == 1:  # RFC 5681 (4): not again for a retransmission that is lost too
                     self._congestion_event(self._nxt - self._una)
