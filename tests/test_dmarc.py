@@ -15,7 +15,7 @@ from netlab.errors import ConfigError
 from netlab.mail.dns.lookups import resolve_from_zones
 from netlab.mail.dns.zone import Record, build_zones
 from netlab.mail.mta.opendkim import DkimResult
-from netlab.mail.mta.opendmarc import DmarcRecordError, aligned, evaluate_dmarc, parse_dmarc
+from netlab.mail.mta.opendmarc import DmarcRecordError, aligned, evaluate_dmarc, org_domain, parse_dmarc
 from netlab.mail.mta.policyd_spf import SpfVerdict
 
 
@@ -37,6 +37,29 @@ def test_malformed_records(text: str) -> None:
 )  # fmt: skip
 def test_alignment_examples(ident: str, from_domain: str, relaxed: bool, strict: bool) -> None:
     assert aligned(ident, from_domain, "r") is relaxed and aligned(ident, from_domain, "s") is strict
+
+
+@pytest.mark.parametrize(
+    ("domain", "org"),
+    # RFC 7489 §3.2 by the Public Suffix List: co.uk is a two-label suffix; a TLD the list lacks (.test, .example)
+    # falls under the default rule "*" (one label), so the lab's domains keep their organizational domain
+    [("mail.example.co.uk", "example.co.uk"), ("example.co.uk", "example.co.uk"),
+     ("a.b.example.co.uk", "example.co.uk"), ("mail.a.test", "a.test"), ("a.test", "a.test"),
+     ("msa.alpha.example", "alpha.example"), ("x.y.a.test", "a.test"), ("www.example.com", "example.com"),
+     ("co.uk", "co.uk")],
+)  # fmt: skip
+def test_organizational_domain_by_the_public_suffix_list(domain: str, org: str) -> None:
+    assert org_domain(domain) == org
+
+
+@pytest.mark.parametrize(
+    ("ident", "from_domain", "relaxed"),
+    [("a.example.co.uk", "b.example.co.uk", True), ("example.co.uk", "mail.example.co.uk", True),
+     ("x.co.uk", "y.co.uk", False),  # two organizations under one public suffix: last-two-labels said aligned
+     ("mail.a.test", "news.a.test", True), ("a.test", "b.test", False)],
+)  # fmt: skip
+def test_relaxed_alignment_across_a_multi_label_public_suffix(ident: str, from_domain: str, relaxed: bool) -> None:
+    assert aligned(ident, from_domain, "r") is relaxed and not aligned(ident, from_domain, "s")
 
 
 def _spf(result: str, sender: str = "u@a.test") -> SpfVerdict:
