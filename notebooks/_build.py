@@ -1,4 +1,4 @@
-"""Write the notebooks (02..10) from the cell sources below: ``python notebooks/_build.py``.
+"""Write the notebooks (02..11) from the cell sources below: ``python notebooks/_build.py``.
 
 Not part of the package. Each notebook: a ``parameters`` cell with SCALE (the test suite appends
 ``SCALE = 0.25``), public API only, the expected number computed in the notebook, and an assertion with a
@@ -928,6 +928,146 @@ status = next(p for p in report.walk() if p.get_content_type() == 'message/deliv
 blocks = status.get_payload()
 print(report['Subject']); print(blocks[1])
 assert blocks[1]['Action'] == 'failed' and blocks[1]['Status'] == '4.4.7'
+"""),
+)
+
+
+notebook(
+    "11_operator_auth_whatifs.ipynb",
+    md("""
+# Sender authentication: an operator's what-ifs
+
+The bundled `topologies/mail-auth.yaml` (alpha.example signs with DKIM at its relay and publishes SPF and
+`p=reject`; partner.example is unsigned with `p=quarantine`; beta's mx-b checks SPF, DKIM and DMARC), with the
+bot's forgeries off, under four questions an operator asks before changing something:
+
+1. the outbound mail moves to a new relay that the SPF record does not name: what bounces?
+2. the DKIM key is rotated in place while receivers cache the old one for the TTL: what fails, and for how long?
+3. greylisting on at the MX: how much later does first-time mail arrive, and repeat senders?
+4. a partner is on a blocklist for an hour: deferred or bounced, and is anything lost?
+"""),
+    params("SCALE = 1.0  # the workload's length: 0.5 h + 1.5 h * SCALE of mail; the test suite runs 0.25"),
+    code(
+        SETUP
+        + """
+auth = netlab.load_scenario('../topologies/mail-auth.yaml')
+minutes = int(60 * (0.5 + 1.5 * SCALE))
+base = auth.override('mail.workload.forged_fraction=0', f'mail.workload.stop={minutes}min',
+                     f'run.until={minutes + 120}min')
+
+
+def mail(res):
+    m = res.messages
+    return m[m.kind == 'mail']
+
+
+def conserved(res):
+    # every (message, recipient) of mail ended delivered, bounced or rejected, and the run's books say so
+    m, counts = mail(res), res.summary['mail']['messages']
+    ended = m.status.isin(['delivered', 'bounced', 'rejected']).all()
+    return ended and counts == m.status.value_counts().to_dict()
+"""
+    ),
+    md("""
+## 1. The new relay is not in the SPF record
+
+alpha's MSA now sends through mx-a instead of relay-a. mx-a does not sign, and alpha's SPF record names only
+relay-a: at mx-b alpha's mail fails SPF, has no DKIM signature, fails DMARC and `p=reject` refuses it
+(550 5.7.1); mx-a bounces it to its sender. Adding mx-a to the record fixes it.
+"""),
+    code("""
+moved = base.override('mail.servers[msa-a].smarthost=mx-a', 'mail.servers[mx-a].trusted=[msa-a]')
+fixed = moved.override('mail.records[0].value="v=spf1 a:relay-a.alpha.example a:mx-a.alpha.example -all"')
+spf_runs = {'record misses mx-a': netlab.run(moved), 'record names mx-a': netlab.run(fixed)}
+for name, res in spf_runs.items():
+    m = mail(res)
+    print(name); print(pd.crosstab(m.mail_from, [m.spf, m.dmarc, m.status]), end='\\n\\n')
+m = mail(spf_runs['record misses mx-a'])
+via_new = m.hop_hosts.str.contains('mx-a')
+assert via_new.sum() > 0 and (m[via_new].mail_from.str.endswith('@alpha.example')).all()
+# the bounced are exactly the new relay's share, each refused by DMARC
+assert (m.status == 'bounced').sum() == via_new.sum() and (m[via_new].status == 'bounced').all()
+assert (m[via_new].dmarc == 'fail').all() and (m[via_new].dsn == '5.7.1').all()
+assert (m[~via_new].status == 'delivered').all()
+assert (mail(spf_runs['record names mx-a']).status == 'delivered').all()
+assert all(conserved(r) for r in spf_runs.values())
+"""),
+    md("""
+## 2. The DKIM key rotated in place, TTL longer than the overlap
+
+The key changes at a third of the run under the same selector with no overlap (the old key is gone at once);
+mx-b holds the old key for the record's TTL (10 min here). Mail signed with the new key fails verification
+while mx-b's cached copy lasts, and only then; it still passes DMARC by aligned SPF, so nothing bounces. A new
+selector has nothing cached, so nothing fails.
+"""),
+    code("""
+rot_s, ttl_s = 60 * (minutes // 3), 600
+rotation = f'mail.dkim_rotations=[{{domain: alpha.example, at: {rot_s}s}}]'
+newsel = f'mail.dkim_rotations=[{{domain: alpha.example, at: {rot_s}s, selector: s2}}]'
+dkim_runs = {name: netlab.run(base.override('mail.dns_ttl=10min', o))
+             for name, o in [('same selector', rotation), ('new selector', newsel)]}
+a = mail(dkim_runs['same selector'])
+a = a[a.mail_from.str.endswith('@alpha.example')]
+failed = a[a.dkim == 'fail']
+print(a.groupby('dkim').submitted_s.agg(['min', 'max', 'count']))
+assert len(failed) > 0 and (failed.submitted_s >= rot_s).all() and (failed.submitted_s < rot_s + ttl_s).all()
+after = a[a.submitted_s >= rot_s + ttl_s]  # once the cached key expired: the new key is fetched, mail passes
+assert len(after) > 0 and (after.dkim == 'pass').all() and (a.status == 'delivered').all()
+assert (mail(dkim_runs['new selector']).dkim.isin(['pass', 'none'])).all()
+assert all(conserved(r) for r in dkim_runs.values())
+"""),
+    md("""
+## 3. Greylisting on
+
+mx-b greylists as postgrey does (delay 300 s): a new (client, sender, recipient) triple gets 450 and the
+sender's queue retries it at its scans (every 300 s) once the backoff (300 s) has passed, so first-time mail
+waits between 300 s and about 300 s + one scan. A triple retried after the delay passes from then on: repeat
+senders are not delayed.
+"""),
+    code("""
+plain = netlab.run(base)
+grey = netlab.run(base.override('mail.servers[mx-b].greylist=true'))
+m = mail(grey).sort_values('submitted_s').copy()
+m['delay_s'] = m.delivered_s - m.submitted_s
+first_done = m.groupby(['mail_from', 'rcpt_to']).delivered_s.transform('min')
+first = ~m.duplicated(['mail_from', 'rcpt_to'])
+repeat = m.submitted_s > first_done  # sent after the triple's first message got through
+print(m[first][['mail_from', 'rcpt_to', 'submitted_s', 'delay_s']].to_string())
+print('repeat senders: median', round(m[repeat].delay_s.median(), 3), 's, max', round(m[repeat].delay_s.max(), 3))
+assert (m[first].delay_s >= 300).all() and (m[first].delay_s <= 300 + 300 + 60).all()
+base_delay = mail(plain).eval('delivered_s - submitted_s').max()
+assert repeat.sum() > 0 and (m[repeat].delay_s <= base_delay + 1.0).all()
+assert conserved(grey) and (m.status == 'delivered').all()
+fig, ax = plt.subplots(figsize=(9, 3.5))
+ax.scatter(m[~first].submitted_s / 60, m[~first].delay_s, s=10, label='triple seen before')
+ax.scatter(m[first].submitted_s / 60, m[first].delay_s, s=30, marker='x', label='first-time triple')
+ax.set(xlabel='submitted (min)', ylabel='submission to mailbox (s)', yscale='symlog', title='greylisting at mx-b')
+ax.legend()
+fig.tight_layout()
+fig.savefig(OUT / '11_greylist_delay.png')
+"""),
+    md("""
+## 4. A partner on a blocklist for an hour
+
+msa-p (partner's MSA, which sends straight to mx-b) is listed on `bl.example` from 10 to 70 minutes; mx-b
+consults the list (answers cached 60 s). With `dnsbl_action: defer` (450) msa-p keeps the mail and delivers it
+once the listing is gone; with `reject` (554 5.7.1) it bounces at once to its sender. Either way nothing is lost.
+"""),
+    code("""
+listing = ['mail.servers[mx-b].dnsbl=[bl.example]', 'mail.dns_ttl=60s',
+           'mail.blocklists=[{zone: bl.example, listed: [msa-p], from: 10min, until: 70min}]']
+bl_runs = {a: netlab.run(base.override(*listing, f'mail.servers[mx-b].dnsbl_action={a}')) for a in ('defer', 'reject')}
+for action, res in bl_runs.items():
+    m = mail(res)
+    print(action, res.summary['mail']['messages'])
+    p = m[m.mail_from == 'pat@partner.example']
+    inside = (p.submitted_s >= 600) & (p.submitted_s < 4200 - 60)
+    assert inside.sum() > 0 and (p[p.submitted_s < 600].status == 'delivered').all()
+    if action == 'defer':
+        assert (p[inside].status == 'delivered').all() and (p[inside].delivered_s >= 4200 - 60).all()
+    else:
+        assert (p[inside].status == 'bounced').all() and (p[inside].dsn == '5.7.1').all()
+    assert (m[m.mail_from != 'pat@partner.example'].status == 'delivered').all() and conserved(res)
 """),
 )
 

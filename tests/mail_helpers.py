@@ -75,9 +75,9 @@ def run(mail: dict[str, Any] | None = None, **top: Any) -> tuple[netlab.Results,
     return res, sim.extensions[0]
 
 
-def mailbox(system: Any, host: str, user: str) -> list[bytes]:
-    """Raw messages in *user*'s mailbox on *host*."""
-    return [e.raw for e in system.stores[host].mailbox(_address(system, host, user)).entries]
+def mailbox(system: Any, host: str, user: str, folder: str = "INBOX") -> list[bytes]:
+    """Raw messages in *user*'s mailbox *folder* on *host*."""
+    return [e.raw for e in system.stores[host].mailbox(_address(system, host, user), folder).entries]
 
 
 def raw_session(mail: dict[str, Any], host: str, port: int, lines: list[bytes], at: float = 1.0) -> list[bytes]:

@@ -15,7 +15,7 @@ from netlab.errors import ConfigError
 from netlab.mail.dns.lookups import resolve_from_zones
 from netlab.mail.dns.zone import Record, build_zones
 from netlab.mail.mta.opendkim import DkimResult
-from netlab.mail.mta.opendmarc import DmarcRecordError, aligned, evaluate_dmarc, parse_dmarc
+from netlab.mail.mta.opendmarc import DmarcRecordError, aligned, evaluate_dmarc, org_domain, parse_dmarc
 from netlab.mail.mta.policyd_spf import SpfVerdict
 
 
@@ -37,6 +37,29 @@ def test_malformed_records(text: str) -> None:
 )  # fmt: skip
 def test_alignment_examples(ident: str, from_domain: str, relaxed: bool, strict: bool) -> None:
     assert aligned(ident, from_domain, "r") is relaxed and aligned(ident, from_domain, "s") is strict
+
+
+@pytest.mark.parametrize(
+    ("domain", "org"),
+    # RFC 7489 §3.2 by the Public Suffix List: co.uk is a two-label suffix; a TLD the list lacks (.test, .example)
+    # falls under the default rule "*" (one label), so the lab's domains keep their organizational domain
+    [("mail.example.co.uk", "example.co.uk"), ("example.co.uk", "example.co.uk"),
+     ("a.b.example.co.uk", "example.co.uk"), ("mail.a.test", "a.test"), ("a.test", "a.test"),
+     ("msa.alpha.example", "alpha.example"), ("x.y.a.test", "a.test"), ("www.example.com", "example.com"),
+     ("co.uk", "co.uk")],
+)  # fmt: skip
+def test_organizational_domain_by_the_public_suffix_list(domain: str, org: str) -> None:
+    assert org_domain(domain) == org
+
+
+@pytest.mark.parametrize(
+    ("ident", "from_domain", "relaxed"),
+    [("a.example.co.uk", "b.example.co.uk", True), ("example.co.uk", "mail.example.co.uk", True),
+     ("x.co.uk", "y.co.uk", False),  # two organizations under one public suffix: last-two-labels said aligned
+     ("mail.a.test", "news.a.test", True), ("a.test", "b.test", False)],
+)  # fmt: skip
+def test_relaxed_alignment_across_a_multi_label_public_suffix(ident: str, from_domain: str, relaxed: bool) -> None:
+    assert aligned(ident, from_domain, "r") is relaxed and not aligned(ident, from_domain, "s")
 
 
 def _spf(result: str, sender: str = "u@a.test") -> SpfVerdict:
@@ -122,8 +145,10 @@ def test_unsigned_mail_of_a_signing_domain_gets_the_policy(p: str, status: str, 
     assert m.status.tolist() == [status]
     if status == "bounced":
         assert m.dsn.tolist() == ["5.7.1"] and "rejected per DMARC policy for a.test" in m.reason.iloc[0]
-    else:
-        msg = BytesParser(policy=policy.default).parsebytes(mailbox(system, "mx1", "bob")[0])
+    else:  # quarantined mail is filed into Junk (with the flag), the rest into INBOX
+        folder = "Junk" if p == "quarantine" else "INBOX"
+        assert m.folder.tolist() == [folder]
+        msg = BytesParser(policy=policy.default).parsebytes(mailbox(system, "mx1", "bob", folder)[0])
         assert msg["X-Spam-Flag"] == flag
     report = res.dmarc_reports
     assert report[report.header_from == "a.test"].disposition.tolist() == [p]
@@ -155,3 +180,52 @@ def test_bad_record_and_bad_setup_refused_at_load() -> None:
     setup["servers"][1]["dmarc"] = "sometimes"
     with pytest.raises(ConfigError, match=r"servers\[1\].dmarc: expected one of off, monitor, enforce, got 'sometim"):
         scenario(setup)
+
+
+def _quarantined() -> tuple[Any, Any]:
+    """One unsigned message of a.test (p=quarantine) to bob, who can log in to mx1 by POP3 and IMAP."""
+    users = [{"address": "alice@a.test", "password": "pw", "client": "pc"}, {"address": "bob@b.test", "password": "pw"},
+             {"address": "carol@b.test"}]  # fmt: skip
+    return run({**_mail("quarantine", sign=False), "users": users, "send": [send(["bob@b.test"])]})
+
+
+def _talk(session: Any, commands: list[bytes]) -> bytes:
+    return b"".join(session.feed_line(c + b"\r\n") for c in commands)
+
+
+def test_quarantined_mail_is_in_junk_not_inbox_by_pop3_and_imap() -> None:
+    from netlab.mail.imap import ImapServerSession
+    from netlab.mail.pop3 import Pop3ServerSession
+
+    res, system = _quarantined()
+    store = system.stores["mx1"]
+    m = res.messages[res.messages.kind == "mail"]
+    assert m[["status", "dmarc", "folder"]].values.tolist() == [["delivered", "fail", "Junk"]]
+    # POP3 sees INBOX only (as Dovecot): an empty maildrop
+    pop = _talk(Pop3ServerSession(store), [b"USER bob@b.test", b"PASS pw", b"STAT", b"QUIT"])
+    assert b"+OK 0 0" in pop
+    # IMAP: INBOX empty, SELECT Junk shows the message with its flag and the DMARC verdict
+    imap = ImapServerSession(store)
+    imap.greeting()
+    out = _talk(imap, [b"a LOGIN bob@b.test pw", b"b SELECT INBOX"])
+    assert b"* 0 EXISTS" in out
+    out = _talk(imap, [b"c SELECT Junk", b"d FETCH 1 (BODY.PEEK[HEADER.FIELDS (X-SPAM-FLAG)])"])
+    assert b"* 1 EXISTS" in out and b"X-Spam-Flag: YES" in out and b"d OK" in out
+    # the maillog says where local filed it; conservation found it in Junk
+    lines = res.maillog[(res.maillog.host == "mx1") & (res.maillog.program == "local")].text.tolist()
+    assert len(lines) == 1 and "status=sent (delivered to mailbox Junk as UID 1)" in lines[0]
+    assert res.summary["mail"]["messages"] == {"delivered": 1} and system.counts["in_mailboxes"] == 1
+    assert res.mailboxes[["user", "mailbox"]].values.tolist() == [["bob@b.test", "Junk"]]
+
+
+def test_junk_mail_deleted_over_imap_is_accounted() -> None:
+    """Conservation reads every folder: a quarantined copy expunged from Junk is deleted, not lost."""
+    from netlab.mail.imap import ImapServerSession
+
+    _, system = _quarantined()
+    imap = ImapServerSession(system.stores["mx1"])
+    imap.greeting()
+    out = _talk(imap, [b"a LOGIN bob@b.test pw", b"b SELECT Junk", b"c STORE 1 +FLAGS (\\Deleted)", b"d EXPUNGE"])
+    assert b"* 1 EXPUNGE" in out
+    system.check(None)
+    assert system.counts["in_mailboxes"] == 0 and system.counts["deleted_unread"] == 1

@@ -1,5 +1,6 @@
 """The bundled scenario topologies/mail-auth.yaml: SPF, DKIM and DMARC records and a forged-sender mix; every
-forgery of alpha (p=reject) rejected, every forgery of partner (p=quarantine) flagged, genuine mail passing."""
+forgery of alpha (p=reject) rejected, every forgery of partner (p=quarantine) flagged and filed into Junk, genuine
+mail passing into INBOX."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ def test_forgeries_get_their_domains_policy_and_genuine_mail_passes(ran: tuple[n
     assert set(fake[alpha[forged]].spf) == {"fail"} and set(fake[~alpha[forged]].spf) == {"softfail"}
     assert (fake[alpha[forged]].status == "rejected").all() and (fake[alpha[forged]].dsn == "5.7.1").all()
     assert (fake[~alpha[forged]].status == "delivered").all()  # quarantined: delivered with the flag
+    # the quarantined land in Junk, genuine mail in INBOX
+    assert set(fake[~alpha[forged]].folder) == {"Junk"} and set(real.folder) == {"INBOX"}
     # nothing lost: every (message, recipient) is delivered or rejected
     assert res.summary["mail"]["messages"] == {"delivered": int((m.status == "delivered").sum()),
                                                "rejected": int((m.status == "rejected").sum())}  # fmt: skip
@@ -67,7 +70,10 @@ def test_delivered_alpha_mail_verifies_with_dkimpy_and_partner_forgery_is_flagge
     store = system.stores["mx-b"]  # type: ignore[attr-defined]
     flagged = verified = 0
     for user in ("dave@beta.example", "erin@beta.example"):
-        for entry in store.mailbox(user).entries:
+        junk = store.mailbox(user, "Junk").entries
+        assert all(b"\r\nX-Spam-Flag: YES\r\n" in e.raw for e in junk)
+        assert not any(b"\r\nX-Spam-Flag: YES\r\n" in e.raw for e in store.mailbox(user).entries)
+        for entry in [*store.mailbox(user).entries, *junk]:
             msg = BytesParser(policy=policy.default).parsebytes(entry.raw)
             if msg["From"].addresses[0].domain == "alpha.example":
                 assert dkim.verify(entry.raw, dnsfunc=lambda name, timeout=5: txt.encode())

@@ -151,3 +151,13 @@ def test_two_users_one_when_folded_are_refused() -> None:
     with pytest.raises(ConfigError, match=r"users 'bob@b\.test' and 'BOB@b\.test' are one user when local parts fold"):
         MessageStore(["bob@b.test", "BOB@b.test"])
     assert MessageStore(["bob@b.test", "BOB@b.test"], fold_local_parts=False).users == ["bob@b.test", "BOB@b.test"]
+
+
+@pytest.mark.parametrize(("asked", "filed_in"), [("Junk", "Junk"), ("inbox", "INBOX"), ("Spam", "INBOX")])
+def test_file_into_a_folder_or_inbox_when_the_user_lacks_it(asked: str, filed_in: str) -> None:
+    """Sieve's fileinto with Dovecot's ``lda_mailbox_autocreate = no``: a missing folder means INBOX, kept."""
+    store = MessageStore(["bob"])
+    filed = store.file("bob", b"x\r\n", 0.0, mailbox=asked)
+    box = store.mailbox("bob", filed_in)
+    assert filed.mailbox == filed_in and filed.mailbox_uid == f"{box.uidvalidity}.1" and len(box) == 1
+    assert store.count() == 1 and ("Junk as UID 1" in str(filed.reply)) is (filed_in == "Junk")

@@ -301,9 +301,10 @@ class MailSystem:
         deleted: set[tuple[str, str, str]] = set()
         for host, store in self.stores.items():
             for user in store.users:
-                box = store.mailbox(user)
-                stored |= {(host, user, f"{box.uidvalidity}.{e.uid}") for e in box.entries}
-                deleted |= {(host, user, f"{box.uidvalidity}.{uid}") for uid in box.expunged}
+                # every folder: quarantined mail is in Junk (UIDVALIDITY tells a user's mailboxes apart)
+                for box in store.mailboxes(user):
+                    stored |= {(host, user, f"{box.uidvalidity}.{e.uid}") for e in box.entries}
+                    deleted |= {(host, user, f"{box.uidvalidity}.{uid}") for uid in box.expunged}
         ends: Counter[str] = Counter()
         for row in self.tracker.rows:
             if row.status != MailStatus.DELIVERED:

@@ -119,6 +119,7 @@ class MessageRow:
     mailbox_s: float = float("nan")  # the MDA filed it
     retrieved_s: float = float("nan")  # the recipient's mail program had it all (first retrieval)
     mailbox: tuple[str, str, str] | None = None  # (inbox host, user address, "UIDVALIDITY.UID")
+    folder: str = ""  # the mailbox it was filed into: INBOX, or Junk when quarantined ("" until filed)
     awaiting_fetch: bool = False  # holds the run until retrieved
     given_rcpt: str = ""  # the recipient as the mail program wrote it, when a server rewrote it (else "")
     client: str = ""  # the mail program's host that submitted it ("" for a DSN)
@@ -359,12 +360,14 @@ class Tracker:
         """*mid* to *rcpt* is delivered, bounced or discarded."""
         self._on(mid, rcpt, lambda row: self.finish(row, status, t, dsn, reason))
 
-    def filed(self, mid: str, rcpt: str, where: tuple[str, str, str], t: float, *, fetched: bool) -> None:
-        """The MDA filed *mid* to *rcpt* at *where* = (inbox host, user, ``UIDVALIDITY.UID``) at *t*; with
-        *fetched* (the user's mail program fetches) the row holds the run until it is retrieved."""
+    def filed(
+        self, mid: str, rcpt: str, where: tuple[str, str, str], t: float, *, fetched: bool, folder: str = "INBOX"
+    ) -> None:
+        """The MDA filed *mid* to *rcpt* at *where* = (inbox host, user, ``UIDVALIDITY.UID``) in the mailbox
+        *folder* at *t*; with *fetched* (the user's mail program fetches it) the row holds the run until retrieved."""
 
         def apply(row: MessageRow) -> None:
-            row.mailbox_s, row.mailbox = t, where
+            row.mailbox_s, row.mailbox, row.folder = t, where, folder
             self.by_mailbox[where] = row
             early = self._early_retrieved.pop(where, None)
             if early is not None:
@@ -507,7 +510,7 @@ class Tracker:
                 "final_s": row.final_s, "mail_hops": len(row.hops), "smtp_transactions": len(tx),
                 "packets": packets, "retransmissions": retrans, "spam_score": row.spam_score,
                 "origin_message_id": row.origin, "mailbox_s": row.mailbox_s, "retrieved_s": row.retrieved_s,
-                "mailbox_uid": row.mailbox[2] if row.mailbox else "",
+                "mailbox_uid": row.mailbox[2] if row.mailbox else "", "folder": row.folder,
                 "spf": row.auth[0], "dkim": row.auth[1], "dmarc": row.auth[2],
                 "host": row.hops[-1][0] if row.hops else "", "queue_id": row.hops[-1][1] if row.hops else "",
                 "subject": row.subject, "trace_row": row.trace_row,
@@ -550,7 +553,8 @@ MESSAGE_COLUMNS = ["message_id", "kind", "mail_from", "rcpt_to", "size_bytes", "
                    "hop_hosts", "hop_times_s", "first_mta_s", "accepted_by_final_mx_s", "delivered_s", "delay_s",
                    "status", "dsn", "reason", "final_s", "mail_hops", "smtp_transactions", "packets",
                    "retransmissions", "spam_score", "origin_message_id", "mailbox_s", "retrieved_s",
-                   "mailbox_uid", "spf", "dkim", "dmarc", "host", "queue_id", "subject", "trace_row"]  # fmt: skip
+                   "mailbox_uid", "folder", "spf", "dkim", "dmarc", "host", "queue_id", "subject",
+                   "trace_row"]  # fmt: skip
 HOP_COLUMNS = [
     "client",
     "server",

@@ -12,6 +12,9 @@ quota, per-user mailboxes with UIDs that POP3 and IMAP read); the MTA adds ``Ret
 >>> filed = agent.file("BOB@b.test", b"x\\r\\n", 2.0)
 >>> str(filed.reply), filed.mailbox_uid, filed.user
 ('250 2.0.0 Ok: delivered to mailbox as UID 1', '1.1', 'bob@b.test')
+>>> junk = agent.file("bob@b.test", b"x\\r\\n", 3.0, mailbox="Junk")
+>>> junk.mailbox, junk.uid
+('Junk', 1)
 """
 
 from __future__ import annotations
@@ -27,13 +30,15 @@ __all__ = ["DeliveryAgent", "Filed"]
 @dataclass(frozen=True, slots=True)
 class Filed:
     """What the MDA did with one copy: its *reply* and, when it was stored (2xx), the mailbox's UIDVALIDITY, the
-    message's UID there (0 otherwise) and the *user* whose mailbox it is, as the store names it (the recipient may
-    have spelt the local part in another case)."""
+    message's UID there (0 otherwise), the *user* whose mailbox it is, as the store names it (the recipient may
+    have spelt the local part in another case), and the *mailbox* it went into (``INBOX``, or ``Junk`` for mail a
+    receiving MTA quarantined)."""
 
     reply: Reply
     uidvalidity: int = 0
     uid: int = 0
     user: str = ""
+    mailbox: str = "INBOX"
 
     @property
     def mailbox_uid(self) -> str:
@@ -48,6 +53,7 @@ class DeliveryAgent(Protocol):
         """True if *user* has a mailbox here (else RCPT gets 550 5.1.1)."""
         ...
 
-    def file(self, user: str, raw: bytes, when: float) -> Filed:
-        """Store *raw* (bytes, Return-Path already added) in *user*'s INBOX at simulated time *when* (s)."""
+    def file(self, user: str, raw: bytes, when: float, *, mailbox: str = "INBOX") -> Filed:
+        """Store *raw* (bytes, Return-Path already added) in *user*'s *mailbox* (INBOX unless told; a folder the
+        user lacks means INBOX, as Sieve's ``fileinto`` falls back) at simulated time *when* (s)."""
         ...

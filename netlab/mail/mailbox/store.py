@@ -376,9 +376,11 @@ class MessageStore:
         """
         return self.file(user, raw, when).reply
 
-    def file(self, user: str, raw: bytes, when: float) -> Filed:
-        """:meth:`deliver`, telling where the copy went (the :class:`~netlab.mail.mailbox.agent.DeliveryAgent` call):
-        the account that has it (*user* as this store names it), its mailbox and UID."""
+    def file(self, user: str, raw: bytes, when: float, *, mailbox: str = "INBOX") -> Filed:
+        """:meth:`deliver` into *mailbox*, telling where the copy went (the
+        :class:`~netlab.mail.mailbox.agent.DeliveryAgent` call): the account that has it (*user* as this store names
+        it), its mailbox and UID. A *mailbox* the user lacks files into INBOX (Sieve's ``fileinto`` with Dovecot's
+        ``lda_mailbox_autocreate = no``: the message is kept, in INBOX)."""
         user = self._account(user)
         if user not in self._boxes:
             return Filed(Reply(550, f"<{user}>: Recipient address rejected: User unknown in local recipient table",
@@ -389,13 +391,16 @@ class MessageStore:
             if self.quota_permanent:
                 return Filed(Reply(552, f"<{address}>: Mailbox full: quota exceeded", "5.2.2"))
             return Filed(Reply(452, f"<{address}>: Mailbox full: quota exceeded, try again later", "4.2.2"))
-        box = self._boxes[user]["INBOX"]
+        boxes = self._boxes[user]
+        # not `or`: an empty Mailbox is falsy (it has a length)
+        box = boxes.get("INBOX" if mailbox.upper() == "INBOX" else mailbox)
+        box = boxes["INBOX"] if box is None else box
         entry = box.append(data, when)
         for listener in self._listeners:
             listener(user, box, entry)
-        return Filed(
-            Reply(250, f"Ok: delivered to mailbox as UID {entry.uid}", "2.0.0"), box.uidvalidity, entry.uid, user
-        )
+        where = "" if box.name == "INBOX" else f" {box.name}"
+        return Filed(Reply(250, f"Ok: delivered to mailbox{where} as UID {entry.uid}", "2.0.0"), box.uidvalidity,
+                     entry.uid, user, box.name)  # fmt: skip
 
     def entry(self, user: str, uid: int, mailbox: str = "INBOX") -> StoredEntry:
         """The stored entry *uid* of *user*'s *mailbox*.

@@ -61,18 +61,19 @@ def mailboxes_frame(stores: Iterable[tuple[str, MessageStore]]) -> pd.DataFrame:
     out: list[dict[str, object]] = []
     for host, store in stores:
         for user in store.users:
-            box = store.mailbox(user)  # the MDA files into INBOX only; nothing here creates other mailboxes
-            out.extend({
-                "server": host, "user": user, "mailbox": box.name, "uidvalidity": box.uidvalidity,
-                "uid": e.uid, "mailbox_uid": f"{box.uidvalidity}.{e.uid}", "stored_s": e.internal_s,
-                "imap_flags": " ".join(sorted(e.flags)), "size_bytes": e.size, "message_id": message_id_of(e.raw),
-                "raw": e.raw.decode("latin-1"),
-            } for e in box.entries)  # fmt: skip
+            for box in store.mailboxes(user):  # INBOX first; quarantined mail is in Junk
+                out.extend({
+                    "server": host, "user": user, "mailbox": box.name, "uidvalidity": box.uidvalidity,
+                    "uid": e.uid, "mailbox_uid": f"{box.uidvalidity}.{e.uid}", "stored_s": e.internal_s,
+                    "imap_flags": " ".join(sorted(e.flags)), "size_bytes": e.size,
+                    "message_id": message_id_of(e.raw), "raw": e.raw.decode("latin-1"),
+                } for e in box.entries)  # fmt: skip
     return pd.DataFrame(out, columns=MAILBOX_COLUMNS)
 
 
-def read_mailbox(results: HasMailboxes, address: str) -> list[EmailMessage]:
-    """The messages in *address*'s mailbox at the end of the run, oldest first, parsed with ``policy.default``.
+def read_mailbox(results: HasMailboxes, address: str, mailbox: str = "INBOX") -> list[EmailMessage]:
+    """The messages in *address*'s *mailbox* (INBOX unless told; ``Junk`` holds quarantined mail) at the end of the
+    run, oldest first, parsed with ``policy.default``.
 
     *results* is a :class:`netlab.Results` of a run with a ``mail`` section (or one loaded back from disk).
     *address* is the user's account as the scenario spells it or, when no account is spelt so, the account it
@@ -82,5 +83,5 @@ def read_mailbox(results: HasMailboxes, address: str) -> list[EmailMessage]:
     wanted = boxes.user == account(address)
     if not wanted.any():
         wanted = boxes.user.map(user_key) == user_key(address)
-    mine = boxes[wanted].sort_values(["server", "uid"])
+    mine = boxes[wanted & (boxes.mailbox == mailbox)].sort_values(["server", "uid"])
     return [parse(str(raw).encode("latin-1")) for raw in mine.raw]

@@ -9,6 +9,11 @@ for now (452 4.2.2) is deferred and retried from the queue; an unknown user or a
 bounce`` (552 5.2.2) bounces. With ``mail.fold_local_parts`` the store finds the user whatever the case of the local
 part (Postfix's local(8) lowercases it before the lookup), and the copy is booked under the store's own name for the
 user, where the user's mail program retrieves it.
+
+A copy carrying ``X-Spam-Flag: YES`` (what a receiving smtpd adds to mail quarantined by DMARC) is filed into the
+user's ``Junk`` folder (RFC 6154 ``\\Junk``), as the usual Dovecot setup's Sieve rule ``if header :is "X-Spam-Flag"
+"YES" { fileinto "Junk"; }`` does; the log says ``delivered to mailbox Junk``. POP3 shows INBOX only (as Dovecot), so
+mail in Junk holds no run for a fetching mail program; IMAP SELECT Junk shows it.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
-from netlab.mail.content.message import return_path
+from netlab.mail.content.message import header_fields, header_section, return_path
 from netlab.mail.mailbox.store import account
 from netlab.mail.mta.qmgr import Job, Outcome, OutcomeKind, delivery_log
 from netlab.mail.mta.rewrite import LOCAL
@@ -25,7 +30,26 @@ if TYPE_CHECKING:
     from netlab.mail.context import MailContext
     from netlab.mail.mailbox.agent import DeliveryAgent
 
-__all__ = ["LocalDelivery"]
+__all__ = ["JUNK", "LocalDelivery", "folder_for"]
+
+JUNK = "Junk"
+"""The folder quarantined mail is filed into (every user has it: :data:`netlab.mail.mailbox.store.SPECIAL_USE`)."""
+
+
+def folder_for(raw: bytes) -> str:
+    """The mailbox the Sieve rule files *raw* into: :data:`JUNK` if any ``X-Spam-Flag`` field is ``YES`` (Sieve's
+    ``header :is`` compares case-insensitively and matches any occurrence), else ``INBOX``.
+
+    >>> folder_for(b"X-Spam-Flag: YES\\r\\nSubject: hi\\r\\n\\r\\nbody")
+    'Junk'
+    >>> folder_for(b"Subject: X-Spam-Flag: YES\\r\\n\\r\\n"), folder_for(b"X-Spam-Flag: NO\\r\\n\\r\\n")
+    ('INBOX', 'INBOX')
+    """
+    for f in header_fields(header_section(raw)[0]):
+        name, _, value = f.partition(b":")
+        if name.strip().lower() == b"x-spam-flag" and value.strip().lower() == b"yes":
+            return JUNK
+    return "INBOX"
 
 
 class LocalDelivery:
@@ -53,15 +77,20 @@ class LocalDelivery:
         """File a copy for every recipient of *job* at once (no waiting); one Outcome per recipient."""
         ctx, entry, now = self.ctx, job.entry, self.ctx.env.now
         outcomes = []
+        folder = folder_for(entry.raw)
         for r in job.rcpts:
-            filed = self.agent.file(account(r), return_path(entry.raw, entry.sender), now)
+            filed = self.agent.file(account(r), return_path(entry.raw, entry.sender), now, mailbox=folder)
             reply = filed.reply
             if reply.is_positive:
                 # the mailbox under the store's name for the user: BOB@b.test files into bob@b.test's
                 user = filed.user or account(r)
                 where = (self.host, user, filed.mailbox_uid)
-                ctx.tracker.filed(entry.message_id, r, where, now, fetched=user in self.fetching)
-                o = Outcome(r, OutcomeKind.SENT, "2.0.0", f"delivered to mailbox as UID {filed.uid}", LOCAL, reply.code)
+                # a mail program fetches INBOX only (POP3 sees nothing else): mail in Junk waits for no fetch
+                fetched = user in self.fetching and filed.mailbox == "INBOX"
+                ctx.tracker.filed(entry.message_id, r, where, now, fetched=fetched, folder=filed.mailbox)
+                box = "" if filed.mailbox == "INBOX" else f" {filed.mailbox}"
+                o = Outcome(r, OutcomeKind.SENT, "2.0.0", f"delivered to mailbox{box} as UID {filed.uid}", LOCAL,
+                            reply.code)  # fmt: skip
             else:
                 # over quota for now (452 4.2.2) is retried from the queue; unknown user and 552 5.2.2 bounce
                 kind = OutcomeKind.DEFER if reply.is_transient else OutcomeKind.BOUNCE

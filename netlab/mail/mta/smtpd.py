@@ -338,7 +338,7 @@ class Smtpd:
                              now_epoch_s=ctx.epoch.timestamp() + now) + data  # fmt: skip
         quarantined = dmarc is not None and dmarc.disposition == "quarantine"
         if quarantined and self.dmarc_action == DmarcAction.ENFORCE:
-            # the flag a recipient's filter files into Junk (netlab's mailboxes have one folder)
+            # the flag local delivery files into the recipient's Junk folder by (see netlab.mail.mta.local)
             data = prepend_header(data, "X-Spam-Flag", "YES")
         if spf is not None:
             data = prepend_header(data, "Received-SPF", received_spf(spf[1], self.fqdn))
