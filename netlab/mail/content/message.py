@@ -133,6 +133,28 @@ def stable_boundary(*parts: bytes) -> str:
     return f"=_netlab_{digest}"
 
 
+def _headed(sender: str, to: str | Sequence[str], subject: str, date: datetime | None, message_id: str | None,
+            extra_headers: Iterable[tuple[str, str]] = ()) -> EmailMessage:  # fmt: skip
+    """A message with only the MUA's header fields, in :func:`build_message`'s order."""
+    msg = EmailMessage(policy=SMTP_POLICY)
+    msg["From"] = sender
+    msg["To"] = to if isinstance(to, str) else ", ".join(to)
+    msg["Subject"] = subject
+    if date is not None:
+        msg["Date"] = _date(date)
+    if message_id is not None:
+        msg["Message-ID"] = message_id
+    for name, value in extra_headers:
+        msg[name] = value
+    return msg
+
+
+def mua_header_bytes(*, sender: str, to: str | Sequence[str], subject: str, date: datetime | None = None,
+                     message_id: str | None = None) -> bytes:  # fmt: skip
+    """The header section (CRLF lines, no blank line) that :func:`build_message` writes before its content fields."""
+    return header_section(to_bytes(_headed(sender, to, subject, date, message_id)))[0]
+
+
 def build_message(
     *,
     sender: str,
@@ -149,16 +171,7 @@ def build_message(
     ``Date`` and ``Message-ID`` are left out when not given; the MSA adds them (RFC 6409 §8.2-8.3). Long body
     lines are encoded by :mod:`email` (quoted-printable) so no line exceeds 998 characters (RFC 5322 §2.1.1).
     """
-    msg = EmailMessage(policy=SMTP_POLICY)
-    msg["From"] = sender
-    msg["To"] = to if isinstance(to, str) else ", ".join(to)
-    msg["Subject"] = subject
-    if date is not None:
-        msg["Date"] = _date(date)
-    if message_id is not None:
-        msg["Message-ID"] = message_id
-    for name, value in extra_headers:
-        msg[name] = value
+    msg = _headed(sender, to, subject, date, message_id, extra_headers)
     msg.set_content(body)
     digest_parts = [sender.encode(), msg["To"].encode(), subject.encode(), body.encode()]
     for filename, data, maintype, subtype in attachments:
