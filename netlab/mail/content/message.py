@@ -151,8 +151,32 @@ def _headed(sender: str, to: str | Sequence[str], subject: str, date: datetime |
 
 def mua_header_bytes(*, sender: str, to: str | Sequence[str], subject: str, date: datetime | None = None,
                      message_id: str | None = None) -> bytes:  # fmt: skip
-    """The header section (CRLF lines, no blank line) that :func:`build_message` writes before its content fields."""
-    return header_section(to_bytes(_headed(sender, to, subject, date, message_id)))[0]
+    """The header section (CRLF lines, no blank line) that :func:`build_message` writes before its content fields.
+
+    Each field is folded on its own (the generator writes ``policy.fold_binary`` of each stored field in turn), so
+    the lines are built field by field; ``From`` and ``To`` repeat across a workload's messages and their address
+    parsing is most of the cost, so their lines are kept (a bounded table, emptied when full)."""
+    fields = [("From", sender), ("To", to if isinstance(to, str) else ", ".join(to)), ("Subject", subject)]
+    if date is not None:
+        fields.append(("Date", _date(date)))
+    if message_id is not None:
+        fields.append(("Message-ID", message_id))
+    out = []
+    for name, value in fields:
+        cached = name in ("From", "To")
+        line = _FIELD_LINES.get((name, value)) if cached else None
+        if line is None:
+            line = SMTP_POLICY.fold_binary(*SMTP_POLICY.header_store_parse(name, value))
+            if cached:
+                if len(_FIELD_LINES) >= _FIELD_LINES_MAX:
+                    _FIELD_LINES.clear()
+                _FIELD_LINES[(name, value)] = line
+        out.append(line)
+    return b"".join(out)
+
+
+_FIELD_LINES: dict[tuple[str, str], bytes] = {}  # (field name, value) -> its folded CRLF line(s)
+_FIELD_LINES_MAX = 4096
 
 
 def build_message(
