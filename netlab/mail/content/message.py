@@ -133,6 +133,52 @@ def stable_boundary(*parts: bytes) -> str:
     return f"=_netlab_{digest}"
 
 
+def _headed(sender: str, to: str | Sequence[str], subject: str, date: datetime | None, message_id: str | None,
+            extra_headers: Iterable[tuple[str, str]] = ()) -> EmailMessage:  # fmt: skip
+    """A message with only the MUA's header fields, in :func:`build_message`'s order."""
+    msg = EmailMessage(policy=SMTP_POLICY)
+    msg["From"] = sender
+    msg["To"] = to if isinstance(to, str) else ", ".join(to)
+    msg["Subject"] = subject
+    if date is not None:
+        msg["Date"] = _date(date)
+    if message_id is not None:
+        msg["Message-ID"] = message_id
+    for name, value in extra_headers:
+        msg[name] = value
+    return msg
+
+
+def mua_header_bytes(*, sender: str, to: str | Sequence[str], subject: str, date: datetime | None = None,
+                     message_id: str | None = None) -> bytes:  # fmt: skip
+    """The header section (CRLF lines, no blank line) that :func:`build_message` writes before its content fields.
+
+    Each field is folded on its own (the generator writes ``policy.fold_binary`` of each stored field in turn), so
+    the lines are built field by field; ``From`` and ``To`` repeat across a workload's messages and their address
+    parsing is most of the cost, so their lines are kept (a bounded table, emptied when full)."""
+    fields = [("From", sender), ("To", to if isinstance(to, str) else ", ".join(to)), ("Subject", subject)]
+    if date is not None:
+        fields.append(("Date", _date(date)))
+    if message_id is not None:
+        fields.append(("Message-ID", message_id))
+    out = []
+    for name, value in fields:
+        cached = name in ("From", "To")
+        line = _FIELD_LINES.get((name, value)) if cached else None
+        if line is None:
+            line = SMTP_POLICY.fold_binary(*SMTP_POLICY.header_store_parse(name, value))
+            if cached:
+                if len(_FIELD_LINES) >= _FIELD_LINES_MAX:
+                    _FIELD_LINES.clear()
+                _FIELD_LINES[(name, value)] = line
+        out.append(line)
+    return b"".join(out)
+
+
+_FIELD_LINES: dict[tuple[str, str], bytes] = {}  # (field name, value) -> its folded CRLF line(s)
+_FIELD_LINES_MAX = 4096
+
+
 def build_message(
     *,
     sender: str,
@@ -149,16 +195,7 @@ def build_message(
     ``Date`` and ``Message-ID`` are left out when not given; the MSA adds them (RFC 6409 §8.2-8.3). Long body
     lines are encoded by :mod:`email` (quoted-printable) so no line exceeds 998 characters (RFC 5322 §2.1.1).
     """
-    msg = EmailMessage(policy=SMTP_POLICY)
-    msg["From"] = sender
-    msg["To"] = to if isinstance(to, str) else ", ".join(to)
-    msg["Subject"] = subject
-    if date is not None:
-        msg["Date"] = _date(date)
-    if message_id is not None:
-        msg["Message-ID"] = message_id
-    for name, value in extra_headers:
-        msg[name] = value
+    msg = _headed(sender, to, subject, date, message_id, extra_headers)
     msg.set_content(body)
     digest_parts = [sender.encode(), msg["To"].encode(), subject.encode(), body.encode()]
     for filename, data, maintype, subtype in attachments:
