@@ -38,13 +38,25 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (7, 4)) -> Axes:
     return ax
 
 
+def outside_legend(ax: Axes, **kwargs: Any) -> None:
+    """A legend below the axes (never over the data); none when nothing is labelled."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.15), frameon=False,
+                  **kwargs)  # fmt: skip
+
+
 def _strategies(comp: Comparison, strategies: list[str] | None) -> list[str]:
     return list(strategies) if strategies is not None else comp.strategies
 
 
 def plot_latency_cdf(comp: Comparison, ax: Axes | None = None, *, strategies: list[str] | None = None,
-                     log: bool = False) -> Axes:  # fmt: skip
-    """Empirical CDF of delivered packets' one-way delay (ms), one line per strategy, all replications pooled."""
+                     log: bool = True) -> Axes:  # fmt: skip
+    """Empirical CDF of delivered packets' one-way delay (ms), one line per strategy, all replications pooled.
+
+    *log*: a log delay axis (default), since queueing delays are heavy-tailed: a linear axis squeezes the body
+    of the distribution into its first pixels. The legend sits below the axes, off the curves.
+    """
     import numpy as np
 
     ax = _axes(ax)
@@ -54,11 +66,11 @@ def plot_latency_cdf(comp: Comparison, ax: Axes | None = None, *, strategies: li
             ax.step(d, np.arange(1, len(d) + 1) / len(d), where="post", label=label)
     if log:
         ax.set_xscale("log")
-    ax.set_xlabel("one-way delay (ms)")
+    ax.set_xlabel("one-way delay (ms" + (", log scale)" if log else ")"))
     ax.set_ylabel("fraction of packets")
     ax.set_ylim(0, 1.01)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    outside_legend(ax)
     ax.set_title("latency CDF per strategy")
     return ax
 
@@ -80,6 +92,7 @@ def plot_latency_box(comp: Comparison, ax: Axes | None = None, *, strategies: li
     else:
         raise ValueError(f"plot_latency_box: kind must be box or violin, got {kind!r}")
     ax.set_xticks(range(1, len(labels) + 1), labels, rotation=20, ha="right", fontsize=7)
+    ax.set_xlabel("strategy")
     ax.set_ylabel("one-way delay (ms)")
     ax.set_title("delay per strategy")
     ax.grid(axis="y", alpha=0.3)
@@ -109,8 +122,8 @@ def plot_load_latency(sweep: pd.DataFrame, ax: Axes | None = None, *, metric: st
     ax.set_xlabel("offered load (Mbit/s)" if x == "offered_bps" else key)
     ax.set_ylabel(metric.removesuffix("_s").removesuffix("_bps") + (f" ({unit})" if unit else ""))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    ax.set_title(f"{metric} vs {key} (mean, 95 % CI)")
+    outside_legend(ax)
+    ax.set_title(f"{metric.removesuffix('_s').removesuffix('_bps')} vs {key} (mean, 95 % CI)")
     return ax
 
 
@@ -123,7 +136,8 @@ def plot_link_heatmap(comp: Comparison, ax: Axes | None = None, *, strategy: str
     strategy = strategy or comp.baseline
     bins = comp.link_bins[comp.link_bins["strategy"] == strategy]
     links = comp.links[(comp.links["strategy"] == strategy) & (comp.links["replication"] == 0)]
-    plot_link_utilisation(SimpleNamespace(link_bins=bins, links=links), ax=ax, top=top)  # type: ignore[arg-type]
+    view = SimpleNamespace(link_bins=bins, links=links, scenario=comp.scenario)
+    plot_link_utilisation(view, ax=ax, top=top)  # type: ignore[arg-type]
     ax.set_title(f"link utilisation per time bin: {strategy}")
     return ax
 
@@ -147,7 +161,7 @@ def plot_topology_load(source: Results | Comparison, ax: Axes | None = None, *, 
     """
     import matplotlib as mpl
 
-    from netlab.plots.topology import ROLE_COLOURS
+    from netlab.plots.topology import ROLE_COLOURS, ROLE_MARKERS, busiest_labels
 
     ax = _axes(ax, (7, 5))
     scenario = source.scenario
@@ -189,10 +203,15 @@ def plot_topology_load(source: Results | Comparison, ax: Axes | None = None, *, 
                 nodelist=nodes,
                 node_color=colour,
                 node_size=300 if role == "router" else 150,
+                node_shape=ROLE_MARKERS[role],
                 ax=ax,
                 label=f"{role}s ({len(nodes)})",
             )
-    nx.draw_networkx_labels(G, pos, ax=ax, font_size=8)
+    load: dict[str, float] = {}
+    for (a, b), v in zip(edges, values, strict=True):  # a node's weight: the load of its links
+        load[a], load[b] = load.get(a, 0.0) + v, load.get(b, 0.0) + v
+    nx.draw_networkx_labels(G, pos, labels=busiest_labels(G, weight=load), ax=ax, font_size=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(0.0, 0.0), fontsize=7, frameon=False, ncols=2)
     if len(edges) < 40:
         labels = {e: f"{v:.0%}" for e, v in zip(edges, values, strict=True)}
         nx.draw_networkx_edge_labels(G, pos, edge_labels=labels, ax=ax, font_size=7)
@@ -230,7 +249,7 @@ def plot_path_share(source: Comparison | pd.DataFrame, ax: Axes | None = None, *
     ax.set_xlabel("time (s)")
     ax.set_ylabel("share of packets")
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=7, loc="upper right")
+    outside_legend(ax)
     ax.set_title(f"path share of flow {flow}{title_strategy}")
     return ax
 

@@ -97,7 +97,7 @@ def plot_message_timeline(results: Results, message_id: str | None = None, rcpt:
         ax.set_xscale("symlog", linthresh=max(spans[0], 1e-3))
     ax.set_yticks(range(len(stages)), [s[0] for s in stages], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("seconds since submission")
+    ax.set_xlabel("time since submission (s" + (", symlog scale)" if ax.get_xscale() != "linear" else ")"))
     ax.set_title("one message's life")
     return ax
 

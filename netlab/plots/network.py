@@ -60,6 +60,7 @@ def plot_flow_delays(results: Results, ax: Axes | None = None, **kwargs: Any) ->
         sent = r.tx_packets or 1
         ax.annotate(f"loss {r.lost_packets / sent:.1%}", (i, r.delay_mean_s * 1e3 if r.rx_packets else 0),
                     ha="center", va="bottom", fontsize=7)  # fmt: skip
+    ax.set_xlabel("flow (src->dst)")
     ax.set_ylabel("mean delay (ms)")
     ax.set_title("per-flow mean delay")
     return ax

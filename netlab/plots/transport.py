@@ -53,5 +53,6 @@ def plot_cwnd(table: pd.DataFrame | Any, connections: Iterable[str] | None = Non
                 start = None
     ax.set_xlabel("time (s)")
     ax.set_ylabel("cwnd (segments)" if segments_of else "cwnd (bytes)")
-    ax.legend(fontsize="small")
+    # beside the axes, off the curves (the windows fill the whole plot)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return ax
