@@ -92,6 +92,9 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
     "draw_topology": (lambda f: f["fn"](f["seed"].scenario.topology), ""),
     "plot_cwnd": (lambda f: f["fn"](_cwnd_results()), "xy"),
     "animate_message": (lambda f: f["fn"](f["seed"], frames_per_stage=2), ""),
+    "plot_mail_queues": (lambda f: f["fn"](f["seed"]), "x"),
+    "plot_retries": (lambda f: f["fn"](f["seed"]), "x"),
+    "animate_links": (lambda f: f["fn"](f["seed"]), ""),
 }
 
 
