@@ -166,7 +166,6 @@ def test_heatmap_and_timeline_mark_the_seed_fault(seed_run: netlab.Results) -> N
     plt.close(ax.figure)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 item 5: not yet implemented")
 def test_timeline_names_its_message_scale_and_stages(seed_run: netlab.Results) -> None:
     import matplotlib.pyplot as plt
 

@@ -98,7 +98,20 @@ def plot_message_timeline(results: Results, message_id: str | None = None, rcpt:
     ax.set_yticks(range(len(stages)), [s[0] for s in stages], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("time since submission (s" + (", symlog scale)" if ax.get_xscale() != "linear" else ")"))
-    ax.set_title("one message's life")
+    row = chosen_message(results, message_id, rcpt)
+    ax.set_title(f"{row['message_id']} to {row['rcpt_to']}", fontsize=9)
+    from matplotlib.patches import Patch
+
+    # a colour key for the stage kinds drawn, below the axes so it never covers a bar
+    names = {"queue": "queue wait", "SMTP": "SMTP transaction", "file": "filing into the mailbox",
+             "wait": "waiting for the mail program"}  # fmt: skip
+    kinds = list(dict.fromkeys(label.split()[0] for label, _, _ in stages))
+    handles = [Patch(color=colours.get(k, "#9467bd"), label=names.get(k, k)) for k in kinds]
+    if handles:
+        fig = ax.get_figure(root=True)
+        height_in = ax.get_position().height * (fig.get_figheight() if fig is not None else 4.0)  # below the x label
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.6 / max(height_in, 0.5)),
+                  ncol=len(handles), fontsize=8, frameon=False)  # fmt: skip
     return ax
 
 
