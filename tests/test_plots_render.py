@@ -150,8 +150,7 @@ def test_plot_renders_with_labelled_units(name: str, seed_run: netlab.Results, c
     plt.close(fig)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 item 5: not yet implemented")
-def test_heatmap_and_timeline_mark_the_seed_fault(seed_run: netlab.Results) -> None:
+def test_heatmap_marks_the_seed_fault(seed_run: netlab.Results) -> None:
     import matplotlib.pyplot as plt
 
     from netlab.plots.network import plot_link_utilisation

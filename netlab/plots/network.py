@@ -44,9 +44,37 @@ def plot_link_utilisation(results: Results, ax: Axes | None = None, *, top: int 
     ax.set_yticks([i + 0.5 for i in range(len(busiest))], busiest, fontsize=7)
     ax.invert_yaxis()  # busiest link on top
     ax.set_xlabel("time (s)")
-    ax.set_title("link utilisation per time bin")
+    marked = mark_faults(ax, getattr(results, "scenario", None), edges[-1])
+    ax.set_title("link utilisation per time bin", pad=14 if marked else 6)  # room for the fault names
     ax.figure.colorbar(mesh, ax=ax, label="utilisation")
     return ax
+
+
+def fault_periods(scenario: Any, end_s: float) -> list[tuple[str, float, float]]:
+    """``(what, down_s, up_s)`` for each period a link or node of *scenario* is down (up_s: *end_s* if it stays
+    down), from its fault schedule: ``[("mx-b1 down", 1200.0, 1260.0)]`` for the seed scenario."""
+    down: dict[str, float] = {}
+    periods: list[tuple[str, float, float]] = []
+    for f in sorted(getattr(scenario, "faults", ()) or (), key=lambda f: f.at_s):
+        name = f.node if f.node is not None else "–".join(f.link or ())
+        if str(f.action) == "down":
+            down.setdefault(name, f.at_s)
+        elif name in down:
+            periods.append((f"{name} down", down.pop(name), f.at_s))
+    periods += [(f"{name} down", t, end_s) for name, t in down.items() if t < end_s]
+    return sorted(periods, key=lambda p: p[1])
+
+
+def mark_faults(ax: Axes, scenario: Any, end_s: float) -> int:
+    """Shade each down period of *scenario* on a time x axis and name it above the axes (red hatching: no colour
+    of the data's colormap); how many were marked."""
+    periods = fault_periods(scenario, end_s)
+    for what, t0, t1 in periods:
+        ax.axvspan(t0, max(t1, t0 + 1e-9), facecolor="none", edgecolor="red", hatch="//", linewidth=1.0,
+                   gid="fault")  # fmt: skip
+        ax.annotate(what, (t0, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 2), textcoords="offset points",
+                    fontsize=7, color="red", va="bottom")  # fmt: skip
+    return len(periods)
 
 
 def plot_flow_delays(results: Results, ax: Axes | None = None, **kwargs: Any) -> Axes:
