@@ -138,7 +138,8 @@ def plot_link_heatmap(comp: Comparison, ax: Axes | None = None, *, strategy: str
     links = comp.links[(comp.links["strategy"] == strategy) & (comp.links["replication"] == 0)]
     view = SimpleNamespace(link_bins=bins, links=links, scenario=comp.scenario)
     plot_link_utilisation(view, ax=ax, top=top)  # type: ignore[arg-type]
-    ax.set_title(f"link utilisation per time bin: {strategy}")
+    marked = any(p.get_gid() == "fault" for p in ax.patches)  # fault names sit above the axes
+    ax.set_title(f"link utilisation per time bin: {strategy}", pad=14 if marked else 6)
     return ax
 
 
