@@ -44,6 +44,7 @@ EXPECTED = sorted(
         "run",
         "topology_from_graph",
         "LeastLoaded",
+        "Flowlet",
         "KShortestLeastLoaded",
         "Ecmp",
         "Spray",
