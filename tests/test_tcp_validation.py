@@ -257,3 +257,47 @@ def test_contradictory_dsack_options_are_refused(kwargs: dict[str, Any], match: 
 
     with pytest.raises(ConfigError, match=match):
         TcpConfig(**kwargs)
+
+
+@pytest.mark.parametrize("cc", ["newreno", "cubic"])
+@pytest.mark.parametrize(("holes", "lost_again"), [((12, 15, 18), (12, 15)), ((12, 18, 21), (12, 18))])
+def test_a_needed_retransmission_is_not_read_as_a_dsack(cc: str, holes: tuple[int, ...],
+                                                        lost_again: tuple[int, ...]) -> None:  # fmt: skip
+    # Three segments lost, and the first retransmissions of the lower two lost too: the third's retransmission
+    # arrives first and joins the blocks around it; the receiver then repeats that block first on each ACK until
+    # new data comes out of order. Only a first block below the ACK, or inside the second block, is a D-SACK
+    # (RFC 2883 §4); the block the sender had SACKed already is not: it held a retransmission that was needed.
+    from netlab.testing import ScriptedLoss
+    from netlab.transport.segment import Segment
+
+    first = {1 + h * 1460 for h in holes}
+    second = {1 + h * 1460 for h in lost_again}
+    sent: dict[int, int] = {}
+
+    def rule(p: Any) -> bool:
+        if not isinstance(p, Segment) or not p.payload:
+            return False
+        n = sent[p.seq] = sent.get(p.seq, 0) + 1
+        return (n == 1 and p.seq in first) or (n == 2 and p.seq in second)
+
+    script = ScriptedLoss({"a->r": rule})
+    net = make_network(line3(), link_class=script.link_class)
+    stack = TransportStack(net, TcpConfig(congestion=cc, min_rto_s=0.2))
+    lst = stack.listen("b", 80)
+    size, out = 30 * 1460, {}
+
+    def server() -> Generator[Any, Any, None]:
+        out["s"] = conn = yield lst.accept()
+        yield conn.recv_exactly(size)
+
+    def client() -> Generator[Any, Any, None]:
+        out["c"] = conn = yield stack.connect("a", ("b", 80), isn=0).connected
+        conn.send(bytes(size))
+
+    net.env.process(server())
+    net.env.process(client())
+    net.env.run(until=30)
+    c, s = out["c"], out["s"]
+    assert len(script.lost) == 5 and s.bytes_delivered == size
+    assert s.duplicate_segments == 0  # no segment arrived twice, so no retransmission was spurious
+    assert (c.spurious_retransmissions, c.undone_recoveries) == (0, 0)

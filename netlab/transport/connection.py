@@ -135,6 +135,12 @@ class _Read:
         self.timeout = timeout
 
 
+def _inside(block: tuple[int, int], outer: tuple[int, int]) -> bool:
+    """Whether SACK *block* lies within *outer* (32-bit sequence numbers, compared modulo 2**32)."""
+    width = (outer[1] - outer[0]) & _MASK
+    return ((block[0] - outer[0]) & _MASK) <= width and ((block[1] - outer[0]) & _MASK) <= width
+
+
 class Connection:
     """One end of a TCP connection between ``(node, lport)`` and ``(remote, rport)``.
 
@@ -498,11 +504,14 @@ class Connection:
         a = una + ((seg.ack - self.iss - una + _HALF) & _MASK) - _HALF
         sack = seg.sack
         if sack is not None and self._dsack_on and a <= nxt:
-            # RFC 2883 §4: a first block below the ACK, or inside what was SACKed already, is a D-SACK; read even
-            # on an old ACK (one overtaken by a later one on another path): the duplicate it reports still was one
-            s = una + ((sack[0][0] - self.iss - una + _HALF) & _MASK) - _HALF
-            e = una + ((sack[0][1] - self.iss - una + _HALF) & _MASK) - _HALF
-            if s < e and (e <= a or self._sb.covered(s) >= e):
+            # RFC 2883 §4: a first block below the ACK, or inside the second block, is a D-SACK. Not "inside what
+            # was SACKed already": a receiver repeats its latest block on every ACK until new data comes out of
+            # order, and that block may hold a retransmission that was needed. Read even on an old ACK (one
+            # overtaken by a later one on another path): the duplicate it reports still was one.
+            iss = self.iss
+            s = una + ((sack[0][0] - iss - una + _HALF) & _MASK) - _HALF
+            e = una + ((sack[0][1] - iss - una + _HALF) & _MASK) - _HALF
+            if s < e and (e <= a or (len(sack) > 1 and _inside(sack[0], sack[1]))):
                 self._on_dsack(s, e)
                 sack = sack[1:]
         if a > nxt or a < una:
@@ -695,10 +704,15 @@ class Connection:
         if not self._sack_on:
             return None
         irs = self.irs
-        blocks = self._reasm.sack_blocks(self._last_ooo) if self._reasm.bytes else []
         dup = self._dsack
-        if dup is not None:  # RFC 2883: the duplicate first, once, then the usual blocks
+        if dup is None:
+            blocks = self._reasm.sack_blocks(self._last_ooo) if self._reasm.bytes else []
+        else:
+            # RFC 2883 §4: the duplicate first, once; one above the cumulative ACK is followed by the block that
+            # holds it (how the sender tells it from a new block), then the usual blocks
             self._dsack = None
+            latest = dup[0] if dup[0] >= self._rcv else self._last_ooo
+            blocks = self._reasm.sack_blocks(latest) if self._reasm.bytes else []
             blocks.insert(0, dup)
         return tuple(((irs + s) & _MASK, (irs + e) & _MASK) for s, e in blocks)
 
