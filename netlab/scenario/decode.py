@@ -65,10 +65,14 @@ class Ctx:
         line = lines[index] if lines and index < len(lines) else self.line
         return dataclasses.replace(self, path=f"{self.path}[{index}]", line=line)
 
+    def location(self) -> str:
+        """``FILE:LINE: PATH`` (``FILE:LINE`` at the top), as errors and warnings begin."""
+        loc = self.where if self.line is None else f"{self.where}:{self.line}"
+        return f"{loc}: {self.path}" if self.path else loc
+
     def error(self, message: str, cls: type[ConfigError] = ConfigError) -> ConfigError:
         """``cls("FILE:LINE: PATH: message")``, to raise."""
-        loc = self.where if self.line is None else f"{self.where}:{self.line}"
-        return cls(f"{loc}: {self.path}: {message}" if self.path else f"{loc}: {message}")
+        return cls(f"{self.location()}: {message}")
 
 
 def _show(value: object) -> str:
@@ -333,7 +337,7 @@ def build(cls: type, value: Any, ctx: Ctx, defaults: Mapping[str, Any] | None = 
             given[key] = key
         elif key in names and names[key] not in value:
             # The Python name (``stop_s``) in a file is the same option: accepted, pointing at the key (``stop``).
-            python_name_warning(str(ctx.key(key, value).error("")).removesuffix(": "), key, names[key])
+            python_name_warning(ctx.key(key, value).location(), key, names[key])
             given[names[key]] = key
         else:
             raise ctx.key(key, value).error("unknown key" + did_you_mean(key, by_key))

@@ -258,7 +258,7 @@ def _assign(cur: Any, tp: Any, unit: str | None, path: Path_, raw: Any, ctx: Ctx
         by_key = fields_by_key(spec.cls)
         names = python_names(spec.cls)
         if seg not in by_key and seg in names:  # ``run.until_s=5s``: the Python name of ``run.until``
-            python_name_warning(str(ctx.key(seg, None).error("")).removesuffix(": "), str(seg), names[str(seg)])
+            python_name_warning(ctx.key(seg, None).location(), str(seg), names[str(seg)])
             seg = names[str(seg)]
         if seg not in by_key:
             raise ctx.key(seg, None).error("unknown key" + did_you_mean(seg, by_key))
