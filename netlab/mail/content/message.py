@@ -133,20 +133,15 @@ def stable_boundary(*parts: bytes) -> str:
     return f"=_netlab_{digest}"
 
 
-def _headed(sender: str, to: str | Sequence[str], subject: str, date: datetime | None, message_id: str | None,
-            extra_headers: Iterable[tuple[str, str]] = ()) -> EmailMessage:  # fmt: skip
-    """A message with only the MUA's header fields, in :func:`build_message`'s order."""
-    msg = EmailMessage(policy=SMTP_POLICY)
-    msg["From"] = sender
-    msg["To"] = to if isinstance(to, str) else ", ".join(to)
-    msg["Subject"] = subject
+def _mua_fields(sender: str, to: str | Sequence[str], subject: str, date: datetime | None,
+                message_id: str | None) -> list[tuple[str, str]]:  # fmt: skip
+    """The MUA's header fields in the order :func:`build_message` and :func:`mua_header_bytes` write them."""
+    fields = [("From", sender), ("To", to if isinstance(to, str) else ", ".join(to)), ("Subject", subject)]
     if date is not None:
-        msg["Date"] = _date(date)
+        fields.append(("Date", _date(date)))
     if message_id is not None:
-        msg["Message-ID"] = message_id
-    for name, value in extra_headers:
-        msg[name] = value
-    return msg
+        fields.append(("Message-ID", message_id))
+    return fields
 
 
 def mua_header_bytes(*, sender: str, to: str | Sequence[str], subject: str, date: datetime | None = None,
@@ -156,13 +151,8 @@ def mua_header_bytes(*, sender: str, to: str | Sequence[str], subject: str, date
     Each field is folded on its own (the generator writes ``policy.fold_binary`` of each stored field in turn), so
     the lines are built field by field; ``From`` and ``To`` repeat across a workload's messages and their address
     parsing is most of the cost, so their lines are kept (a bounded table, emptied when full)."""
-    fields = [("From", sender), ("To", to if isinstance(to, str) else ", ".join(to)), ("Subject", subject)]
-    if date is not None:
-        fields.append(("Date", _date(date)))
-    if message_id is not None:
-        fields.append(("Message-ID", message_id))
     out = []
-    for name, value in fields:
+    for name, value in _mua_fields(sender, to, subject, date, message_id):
         cached = name in ("From", "To")
         line = _FIELD_LINES.get((name, value)) if cached else None
         if line is None:
@@ -195,7 +185,9 @@ def build_message(
     ``Date`` and ``Message-ID`` are left out when not given; the MSA adds them (RFC 6409 §8.2-8.3). Long body
     lines are encoded by :mod:`email` (quoted-printable) so no line exceeds 998 characters (RFC 5322 §2.1.1).
     """
-    msg = _headed(sender, to, subject, date, message_id, extra_headers)
+    msg = EmailMessage(policy=SMTP_POLICY)
+    for name, value in [*_mua_fields(sender, to, subject, date, message_id), *extra_headers]:
+        msg[name] = value
     msg.set_content(body)
     digest_parts = [sender.encode(), msg["To"].encode(), subject.encode(), body.encode()]
     for filename, data, maintype, subtype in attachments:
