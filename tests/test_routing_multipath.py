@@ -163,6 +163,31 @@ def test_flowlet_moves_a_flow_only_after_an_idle_gap_longer_than_gap() -> None:
     assert sum(seen[i] != seen[i - 1] for i in range(1, 200, 2)) > 50  # at random: 3/4 of new flowlets move
 
 
+def test_flowlet_learns_of_a_down_link_when_routing_does() -> None:
+    # like every strategy, after the detection delay (it read link.up, the forwarding plane's state, at once)
+    f = Flowlet(gap_s=10.0)
+    net = make_network(parallel_paths(4), f)
+    first = path_of(net, packet(net))[1]
+    link = net.link_between("s", first)
+    assert link is not None
+    link.fault_pending()
+    link.set_up(False)  # down; its notice is on its way to routing
+    assert path_of(net, packet(net, seq=1))[1] == first
+    link.fault_noticed(False)
+    f.topology_changed(net)
+    assert path_of(net, packet(net, seq=2))[1] != first
+
+
+def test_flowlet_forgets_idle_flows_so_many_short_flows_keep_its_tables_small() -> None:
+    # a day of mail is many short TCP connections, each a flow: one entry each, kept for ever, grew without end
+    f = Flowlet(gap_s=0.01)
+    net = make_network(parallel_paths(4), f)
+    for i in range(20_000):
+        net.env.run(until=net.env.now + 0.001)  # ten flows within any gap: the rest are idle
+        path_of(net, packet(net, flow=f"conn{i}"))
+    assert max(len(t) for t in f.flowlets.values()) <= 2048
+
+
 @pytest.mark.parametrize("gap", [-0.001, float("nan"), "10ms"])
 def test_flowlet_refuses_a_bad_gap(gap: object) -> None:
     with pytest.raises(ConfigError, match="flowlet: gap"):

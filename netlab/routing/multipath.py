@@ -185,23 +185,37 @@ class Flowlet(_EqualCost):
 
     def topology_changed(self, net: Network) -> None:
         self._sets(net, self.weight)
-        # per node: flow -> (its link, when its last packet left the node)
+        # per node: flow -> (its link, when its last packet left the node). Forgotten here, when routing is told
+        # of a change (a flowlet never outlives its link), and swept of idle flows as the table grows.
         self.flowlets: dict[Node, dict[object, tuple[Link, float]]] = {n: {} for n in net.nodes.values()}
+        self._sweep_at: dict[Node, int] = {}
 
     def next_link(self, node: Node, packet: Packet) -> Link | None:
         now = self.env.now
         key = (packet.flow, packet.src, packet.dst)
         table = self.flowlets[node]
         seen = table.get(key)
-        if seen is not None and now - seen[1] <= self.gap_s and seen[0].up:
+        if seen is not None and now - seen[1] <= self.gap_s:
             link = seen[0]
         else:
             links = self.links(node, packet.dst)
             if not links:
                 return None
             link = links[0] if len(links) == 1 else links[int(self.random() * len(links))]
+            if len(table) >= self._sweep_at.get(node, _FLOWLET_SWEEP):
+                self._sweep(node, table, now)
         table[key] = (link, now)
         return link
+
+    def _sweep(self, node: Node, table: dict[object, tuple[Link, float]], now: float) -> None:
+        # an idle flow's entry decides nothing (its next packet picks anew), so a day of short TCP connections
+        # must not leave one per connection at every node; sweeping when the table doubles keeps it amortised O(1)
+        for k in [k for k, (_, t) in table.items() if now - t > self.gap_s]:
+            del table[k]
+        self._sweep_at[node] = max(_FLOWLET_SWEEP, 2 * len(table))
+
+
+_FLOWLET_SWEEP = 1024  # entries of a node's flowlet table before its first sweep of idle flows
 
 
 @dataclass
