@@ -217,3 +217,14 @@ def test_hosts_are_not_drawn_in_a_utilisation_colour(seed_run: netlab.Results) -
     assert np.min(np.linalg.norm(ramp - host, axis=1)) > 0.25  # far from every colour of the ramp
     ax = plot_topology_load(seed_run)
     plt.close(ax.figure)
+
+
+def test_fault_periods_pair_a_link_whichever_way_its_ends_are_written() -> None:
+    from types import SimpleNamespace
+
+    from netlab.network.faults import FaultSpec
+    from netlab.plots.network import fault_periods
+
+    faults = (FaultSpec(10.0, "down", link=("a", "b")), FaultSpec(20.0, "up", link=("b", "a")),
+              FaultSpec(5.0, "down", node="x"))  # fmt: skip
+    assert fault_periods(SimpleNamespace(faults=faults), 100.0) == [("x down", 5.0, 100.0), ("a–b down", 10.0, 20.0)]

@@ -53,15 +53,17 @@ def plot_link_utilisation(results: Results, ax: Axes | None = None, *, top: int 
 def fault_periods(scenario: Any, end_s: float) -> list[tuple[str, float, float]]:
     """``(what, down_s, up_s)`` for each period a link or node of *scenario* is down (up_s: *end_s* if it stays
     down), from its fault schedule: ``[("mx-b1 down", 1200.0, 1260.0)]`` for the seed scenario."""
-    down: dict[str, float] = {}
+    down: dict[object, tuple[str, float]] = {}  # what is down -> (its name, since when)
     periods: list[tuple[str, float, float]] = []
     for f in sorted(getattr(scenario, "faults", ()) or (), key=lambda f: f.at_s):
-        name = f.node if f.node is not None else "–".join(f.link or ())
+        # a link is one whichever way its ends are written ([a, b] down, [b, a] up)
+        key: object = f.node if f.node is not None else frozenset(f.link or ())
         if str(f.action) == "down":
-            down.setdefault(name, f.at_s)
-        elif name in down:
-            periods.append((f"{name} down", down.pop(name), f.at_s))
-    periods += [(f"{name} down", t, end_s) for name, t in down.items() if t < end_s]
+            down.setdefault(key, (f.node or "–".join(f.link or ()), f.at_s))
+        elif key in down:
+            name, t = down.pop(key)
+            periods.append((f"{name} down", t, f.at_s))
+    periods += [(f"{name} down", t, end_s) for name, t in down.values() if t < end_s]
     return sorted(periods, key=lambda p: p[1])
 
 
