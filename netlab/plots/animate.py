@@ -190,7 +190,7 @@ def animate_links(res: Results, *, interval_ms: int = 200, cmap: str = "plasma")
     from matplotlib.colors import Normalize
 
     from netlab.plots.compare import node_positions
-    from netlab.plots.topology import ROLE_COLOURS
+    from netlab.plots.topology import ROLE_COLOURS, busiest_labels
 
     edges, starts, util = link_frames(res)
     assert res.scenario is not None  # link_frames refused results without one
@@ -207,9 +207,11 @@ def animate_links(res: Results, *, interval_ms: int = 200, cmap: str = "plasma")
             ax.scatter([pos[n][0] for n in names], [pos[n][1] for n in names], s=60 if role == "router" else 30,
                        color=colour, edgecolors="black", linewidths=0.5, zorder=2,
                        label=f"{role}s ({len(names)})")  # fmt: skip
-    if len(topo.nodes) <= 40:  # names on a small graph; on a large one they would hide it
-        for name, (x, y) in pos.items():
-            ax.annotate(name, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7)
+    graph: nx.Graph[str] = nx.Graph()
+    graph.add_nodes_from(n.name for n in topo.nodes)
+    graph.add_edges_from(edges)
+    for name in busiest_labels(graph):  # every name on a small graph, the best-connected few on a large one
+        ax.annotate(name, pos[name], xytext=(4, 4), textcoords="offset points", fontsize=7)
     fig.colorbar(lines, ax=ax, label="utilisation of the busier direction (0..1)")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.02), frameon=False, ncol=2)
     ax.set_axis_off()
