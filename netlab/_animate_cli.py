@@ -58,9 +58,6 @@ def animate_command(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")  # the command line draws off screen (the library itself never sets a backend)
-    # to_jshtml drops the frames beyond animation.embed_limit (20 MB by default) with only a log message: a
-    # file asked for on the command line gets every frame
-    matplotlib.rcParams["animation.embed_limit"] = 1000.0
     import matplotlib.pyplot as plt
 
     from netlab.plots.animate import animate_links, animate_message
@@ -73,7 +70,10 @@ def animate_command(args: argparse.Namespace) -> int:
     anim = animate_links(res) if message is None else animate_message(res, message, rcpt=args.rcpt)
     fig = plt.gcf()  # the animation's own figure, the one just made (FuncAnimation keeps it private)
     try:
-        html = anim.to_jshtml()
+        # to_jshtml drops the frames beyond animation.embed_limit (20 MB by default) with only a log message: a
+        # file asked for on the command line gets every frame (set for this call only: main() also runs in-process)
+        with matplotlib.rc_context({"animation.embed_limit": 1000.0}):
+            html = anim.to_jshtml()
     finally:
         plt.close(fig)
     out.write_text(html)

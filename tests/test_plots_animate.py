@@ -85,10 +85,14 @@ def test_link_frames_colour_each_edge_by_its_busier_direction() -> None:
 
 
 def test_cli_animate_links_writes_one_frame_per_bin(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import matplotlib as mpl
+
     from netlab.cli import main
 
     out = tmp_path / "links.html"
+    limit = mpl.rcParams["animation.embed_limit"]
     assert main(["animate", str(SEED), "--links", "-o", str(out), "--set", "run.until=12s", "--set", "run.bin=3s"]) == 0
+    assert mpl.rcParams["animation.embed_limit"] == limit  # raised for the export only: main() runs in-process too
     html = out.read_text()
     assert html.count("data:image/png;base64") == 4 and "<script" in html
     assert "(4 frames)" in capsys.readouterr().out
