@@ -2,9 +2,9 @@
 
 Cases (each for NewReno and CUBIC): one flow over 10 Mbit/s with a 100 ms round trip and a DropTail buffer
 of 1 BDP and of BDP/4; one flow with random loss 0.1 % and 1 % (buffer 1 BDP); four flows sharing the
-bottleneck (buffer 1 BDP, all starting at 0 s). The dumbbell is tests/tcp_helpers.py's: access links 1 Gbit/s
-with no delay, the bottleneck r1 -> r2 with its rate, 50 ms one-way delay, queue and loss, the ACK path
-r2 -> r1 at the same rate and delay without loss. TCP on both sides: MSS 1460, IW10, delayed ACKs (count 2,
+bottleneck (buffer 1 BDP, all starting at 0 s). The dumbbell is ``netlab.testing.bottleneck`` (the
+congestion-control tests'): access links 1 Gbit/s with no delay, the bottleneck r1 -> r2 with its rate, 50 ms
+one-way delay, queue and loss, the ACK path r2 -> r1 at the same rate and delay without loss. TCP on both sides: MSS 1460, IW10, delayed ACKs (count 2,
 200 ms), SACK, no timestamps, MinRto 1 s, receive window 1 MiB; ns-3 without HyStart (netlab has none) and
 with its default PRR recovery (``--ns3-recovery classic`` for RFC 6675 without PRR).
 
@@ -36,6 +36,7 @@ import simpy
 
 import netlab
 from netlab.network.network import Network
+from netlab.testing import bottleneck
 from netlab.transport import TcpConfig, TransportStack
 
 HERE = Path(__file__).resolve().parent
@@ -69,16 +70,7 @@ def jain(xs: list[float]) -> float:
 
 
 def dumbbell(case: Case) -> netlab.Topology:
-    nodes = [netlab.NodeSpec("r1", "router"), netlab.NodeSpec("r2", "router")]
-    links = [
-        netlab.LinkSpec("r1", "r2", rate_bps=RATE_BPS, delay_s=DELAY_S, queue_packets=case.queue_packets,
-                        loss=case.loss, directed=True),
-        netlab.LinkSpec("r2", "r1", rate_bps=RATE_BPS, delay_s=DELAY_S, directed=True),
-    ]  # fmt: skip
-    for i in range(case.flows):
-        nodes += [netlab.NodeSpec(f"s{i}", "host"), netlab.NodeSpec(f"d{i}", "host")]
-        links += [netlab.LinkSpec(f"s{i}", "r1", rate_bps=1e9), netlab.LinkSpec("r2", f"d{i}", rate_bps=1e9)]
-    return netlab.Topology(tuple(nodes), tuple(links))
+    return bottleneck(case.flows, rate_bps=RATE_BPS, delay_s=DELAY_S, queue_packets=case.queue_packets, loss=case.loss)
 
 
 def run_netlab(case: Case, cc: str, seed: int, duration_s: float, warmup_s: float) -> dict[str, Any]:

@@ -11,24 +11,10 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
-import netlab
-from netlab.testing import make_network
+from netlab.testing import bottleneck, make_network
 from netlab.transport import Connection, TcpConfig, TransportStack
 
-
-def dumbbell(n: int, *, rate_bps: float, delay_s: float, queue_packets: int | None, loss: float = 0.0,
-             access_delays_s: tuple[float, ...] | None = None) -> netlab.Topology:  # fmt: skip
-    nodes = [netlab.NodeSpec("r1", "router"), netlab.NodeSpec("r2", "router")]
-    links = [
-        netlab.LinkSpec("r1", "r2", rate_bps=rate_bps, delay_s=delay_s, queue_packets=queue_packets, loss=loss,
-                        directed=True),
-        netlab.LinkSpec("r2", "r1", rate_bps=rate_bps, delay_s=delay_s, directed=True),
-    ]  # fmt: skip
-    for i in range(n):
-        d = access_delays_s[i] if access_delays_s else 0.0
-        nodes += [netlab.NodeSpec(f"s{i}", "host"), netlab.NodeSpec(f"d{i}", "host")]
-        links += [netlab.LinkSpec(f"s{i}", "r1", rate_bps=1e9, delay_s=d), netlab.LinkSpec("r2", f"d{i}", rate_bps=1e9)]
-    return netlab.Topology(tuple(nodes), tuple(links))
+dumbbell = bottleneck  # the congestion-control tests' name for it
 
 
 @dataclass

@@ -28,8 +28,8 @@ from netlab.transport.segment import Segment
 
 EXPECTED = sorted(
     ["FakeDeliverer", "FakeStream", "LeakyLink", "LinkTuple", "RecordingPolicy", "RecordingSink",
-     "ScriptedLoss", "Tap", "TapRecord", "diamond", "line3", "load", "make_network", "packet", "parallel_paths",
-     "path_of", "stream_pair", "tiny_topology", "triangle", "two_hosts"]
+     "ScriptedLoss", "Tap", "TapRecord", "bottleneck", "diamond", "line3", "load", "make_network", "packet",
+     "parallel_paths", "path_of", "stream_pair", "tiny_topology", "triangle", "two_hosts"]
 )  # fmt: skip
 
 

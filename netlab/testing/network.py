@@ -1,7 +1,8 @@
 """Fakes and tiny networks for testing routing strategies, links and anything that sends packets.
 
-Topologies: :func:`two_hosts`, :func:`line3`, :func:`diamond`, :func:`triangle`, :func:`parallel_paths` and
-:func:`tiny_topology` (any graph from link tuples). A running network without a scenario: :func:`make_network`.
+Topologies: :func:`two_hosts`, :func:`line3`, :func:`diamond`, :func:`triangle`, :func:`parallel_paths`,
+:func:`bottleneck` (a TCP dumbbell) and :func:`tiny_topology` (any graph from link tuples). A running network
+without a scenario: :func:`make_network`.
 Packets by hand: :func:`packet`, :func:`load` (queue traffic on a link) and :func:`path_of` (walk a packet hop by
 hop as the engine would, without running the clock). Observers and broken parts: :class:`RecordingSink` (a
 packet owner that notes deliveries and drops), :class:`Tap` (records what crosses every link),
@@ -61,6 +62,7 @@ __all__ = [
     "ScriptedLoss",
     "Tap",
     "TapRecord",
+    "bottleneck",
     "diamond",
     "line3",
     "load",
@@ -133,6 +135,29 @@ def triangle(rate_bps: float = 10e6, delay_s: float = 0.001) -> Topology:
         [("s", "d", rate_bps / 2, delay_s), ("s", "m", rate_bps, delay_s), ("m", "d", rate_bps, delay_s)],
         hosts={"s", "d"},
     )
+
+
+def bottleneck(n: int, *, rate_bps: float, delay_s: float, queue_packets: int | None, loss: float = 0.0,
+               access_delays_s: tuple[float, ...] | None = None) -> Topology:  # fmt: skip
+    """A TCP dumbbell: *n* senders ``s0..`` -> ``r1`` -> ``r2`` -> receivers ``d0..``. The data direction
+    ``r1 -> r2`` has *rate_bps*, *delay_s* (one way), a DropTail limit of *queue_packets* (the packet on the wire
+    included; None: unbounded) and random *loss*; ``r2 -> r1`` (the ACKs) the same rate and delay, no loss and no
+    limit. Access links are 1 Gbit/s, sender *i*'s with *access_delays_s[i]* (default 0) for unequal RTTs.
+
+    >>> t = bottleneck(2, rate_bps=10e6, delay_s=0.05, queue_packets=84)
+    >>> len(t.nodes), len(t.links), t.links[0].queue_packets
+    (6, 6, 84)
+    """
+    nodes = [NodeSpec("r1", "router"), NodeSpec("r2", "router")]
+    links = [
+        LinkSpec("r1", "r2", rate_bps=rate_bps, delay_s=delay_s, queue_packets=queue_packets, loss=loss, directed=True),
+        LinkSpec("r2", "r1", rate_bps=rate_bps, delay_s=delay_s, directed=True),
+    ]
+    for i in range(n):
+        d = access_delays_s[i] if access_delays_s else 0.0
+        nodes += [NodeSpec(f"s{i}", "host"), NodeSpec(f"d{i}", "host")]
+        links += [LinkSpec(f"s{i}", "r1", rate_bps=1e9, delay_s=d), LinkSpec("r2", f"d{i}", rate_bps=1e9)]
+    return Topology(tuple(nodes), tuple(links))
 
 
 def parallel_paths(n: int = 4, rate_bps: float = 10e6, delay_s: float = 0.001) -> Topology:
