@@ -55,3 +55,23 @@ def test_compose_workload_bodies_match_email(seed: int) -> None:
         got = compose(sender="s@d.test", to=_TO[:3], subject="Message 7", body=body, attachment=attachment,
                       when=_WHEN, message_id="<1.7@h1.client>")  # fmt: skip
         assert got == _by_email(body, _TO[:3], _WHEN, "<1.7@h1.client>", attachment)
+
+
+@pytest.mark.parametrize(
+    ("sender", "subject"),
+    [
+        ("s@d.test", "Minutes of the meeting"),
+        ("Alice Example <alice@a.test>", "Re: [list] a subject long enough that the header is folded, " * 3),
+        ('"Dupont, Jean" <jean@a.test>', "Caf\u00e9 cr\u00e8me \u2014 r\u00e9union"),  # RFC 2047 encoded words
+        ("s@d.test", ""),
+        ("s@d.test", '=?utf-8?q?already_encoded?= and (comments) <angles> "quotes"'),
+    ],
+)
+@pytest.mark.parametrize("body", ["hello\n", "form\x0cfeed and \x1cfile separator\n"])  # str.splitlines splits these
+def test_compose_matches_email_for_a_scripted_messages_own_sender_and_subject(sender: str, subject: str,
+                                                                              body: str) -> None:  # fmt: skip
+    # scripted messages (mail.send, a send file) carry the user's sender and subject: the fast path writes them too
+    got = compose(sender=sender, to=_TO[:2], subject=subject, body=body, when=_WHEN, message_id="<9@h>")
+    want = to_bytes(build_message(sender=sender, to=_TO[:2], subject=subject, body=body, date=_WHEN,
+                                  message_id="<9@h>"))  # fmt: skip
+    assert got == want
