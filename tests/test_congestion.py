@@ -43,6 +43,12 @@ def test_names_resolve_to_algorithms_with_readable_reprs(name: str, cls: type) -
         ({"initial_window_segments": -3}, "initial_window"),
         ({"delayed_ack_timeout_s": 0.501}, "500 ms"),
         ({"delayed_ack_timeout_s": 0.0}, "500 ms"),
+        # a flag from Python that is not a bool: "no" is truthy, so it switched the option on
+        ({"dsack": "no"}, r"TcpConfig.dsack: expected true or false \(or None"),
+        ({"undo": 1}, "TcpConfig.undo: expected true or false"),
+        ({"sack": "false"}, "TcpConfig.sack: expected true or false, got 'false'"),
+        ({"delayed_ack": "off"}, "TcpConfig.delayed_ack: expected true or false"),
+        ({"window_scaling": None}, "TcpConfig.window_scaling: expected true or false, got None"),
     ],
 )
 def test_bad_settings_are_clear_errors(kwargs: dict[str, object], message: str) -> None:

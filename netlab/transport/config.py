@@ -33,6 +33,11 @@ DEFAULT_RWND_BYTES = 1 << 20
 LEGACY_RWND_BYTES = 65536
 
 
+#: The on/off options and whether None (their default, decided by another option) is allowed.
+_FLAGS = (("window_scaling", False), ("delayed_ack", True), ("sack", False), ("dsack", True), ("undo", True),
+          ("trace", False))  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class TcpConfig:
     """Parameters of a TCP endpoint (sizes in bytes, times in seconds). A scenario's ``transport:`` section.
@@ -117,6 +122,12 @@ class TcpConfig:
     trace: bool = option(False, doc="record the cwnd trace (results table cwnd)")
 
     def __post_init__(self) -> None:
+        for name, default_ok in _FLAGS:
+            value = getattr(self, name)
+            if not (isinstance(value, bool) or (default_ok and value is None)):
+                # TcpConfig(dsack="no") would be truthy, so on: a flag must be a bool (None: its default)
+                default = " (or None: the default)" if default_ok else ""
+                raise ConfigError(f"TcpConfig.{name}: expected true or false{default}, got {value!r}")
         cc = congestion_control(self.congestion)
         object.__setattr__(self, "congestion", cc)
         if self.mss < 1:
