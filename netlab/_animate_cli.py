@@ -62,6 +62,8 @@ def animate_command(args: argparse.Namespace) -> int:
 
     from netlab.plots.animate import animate_links, animate_message
 
+    if args.links and args.rcpt is not None:
+        raise ConfigError("--rcpt: chooses the recipient of --message; --links draws every link, not a message")
     out = Path(args.out)
     if not out.parent.is_dir():
         raise ConfigError(f"-o/--out: {out.parent} is not a directory")

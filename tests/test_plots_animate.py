@@ -125,3 +125,10 @@ def test_cli_animate_unknown_message_is_a_clear_error(seed_run: netlab.Results, 
         main(["animate", str(saved), "-o", str(out)])
     assert exc.value.code == 2
     capsys.readouterr()
+
+
+def test_cli_animate_links_with_a_rcpt_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from netlab.cli import main
+
+    assert main(["animate", str(SEED), "--links", "--rcpt", "bob@x", "-o", str(tmp_path / "a.html")]) == 2
+    assert "--rcpt: chooses the recipient of --message" in capsys.readouterr().err
