@@ -4,9 +4,9 @@ Cases (each for NewReno and CUBIC): one flow over 10 Mbit/s with a 100 ms round 
 of 1 BDP and of BDP/4; one flow with random loss 0.1 % and 1 % (buffer 1 BDP); four flows sharing the
 bottleneck (buffer 1 BDP, all starting at 0 s). The dumbbell is ``netlab.testing.bottleneck`` (the
 congestion-control tests'): access links 1 Gbit/s with no delay, the bottleneck r1 -> r2 with its rate, 50 ms
-one-way delay, queue and loss, the ACK path r2 -> r1 at the same rate and delay without loss. TCP on both sides: MSS 1460, IW10, delayed ACKs (count 2,
-200 ms), SACK, no timestamps, MinRto 1 s, receive window 1 MiB; ns-3 without HyStart (netlab has none) and
-with its default PRR recovery (``--ns3-recovery classic`` for RFC 6675 without PRR).
+one-way delay, queue and loss, the ACK path r2 -> r1 at the same rate and delay without loss. TCP on both
+sides: MSS 1460, IW10, delayed ACKs (count 2, 200 ms), SACK, no timestamps, MinRto 1 s, receive window 1 MiB;
+ns-3 without HyStart (netlab has none) and with its default PRR recovery (``--ns3-recovery classic`` for RFC 6675 without PRR).
 
 Per case: goodput (payload bytes delivered in [warmup, duration], summed over flows), bottleneck utilisation
 (IP bytes sent on r1 -> r2 over rate x seconds, retransmissions included) and Jain's fairness index over the
