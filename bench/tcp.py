@@ -6,7 +6,8 @@ bottleneck (buffer 1 BDP, all starting at 0 s). The dumbbell is ``netlab.testing
 congestion-control tests'): access links 1 Gbit/s with no delay, the bottleneck r1 -> r2 with its rate, 50 ms
 one-way delay, queue and loss, the ACK path r2 -> r1 at the same rate and delay without loss. TCP on both
 sides: MSS 1460, IW10, delayed ACKs (count 2, 200 ms), SACK, no timestamps, MinRto 1 s, receive window 1 MiB;
-ns-3 without HyStart (netlab has none) and with its default PRR recovery (``--ns3-recovery classic`` for RFC 6675 without PRR).
+ns-3 without HyStart (netlab has none) and with its default PRR recovery (``--ns3-recovery classic`` for
+RFC 6675 without PRR).
 
 Per case: goodput (payload bytes delivered in [warmup, duration], summed over flows), bottleneck utilisation
 (IP bytes sent on r1 -> r2 over rate x seconds, retransmissions included) and Jain's fairness index over the
