@@ -16,7 +16,12 @@ flows, each the mean over ``--seeds`` runs with the half-range across runs (the 
 ns-3 (Debian's libns3-dev, 3.37) is never a dependency: ``bench/ns3/dumbbell.cc`` is built on demand with g++
 into ``--build-dir`` (rebuilt when the source changes); ``--ns3-skip`` runs netlab alone.
 
+``--ns3-like-cubic`` adds rows ``netlab~``: netlab's TCP with ``bench/ns3_like_cubic.py``, a congestion control
+that behaves as ns-3.37's TcpCubic (no Reno-friendly region, whole-segment targets, W_max forgotten after an RTO),
+to show how much of a CUBIC gap is the algorithm's variant rather than the rest of the TCP.
+
 Usage: python bench/tcp.py [--seeds N] [--duration S] [--warmup S] [--ns3-skip] [--cases a,b] [--cc newreno,cubic]
+       [--ns3-like-cubic]
 """
 
 from __future__ import annotations
@@ -74,7 +79,7 @@ def dumbbell(case: Case) -> netlab.Topology:
     return bottleneck(case.flows, rate_bps=RATE_BPS, delay_s=DELAY_S, queue_packets=case.queue_packets, loss=case.loss)
 
 
-def run_netlab(case: Case, cc: str, seed: int, duration_s: float, warmup_s: float) -> dict[str, Any]:
+def run_netlab(case: Case, cc: Any, seed: int, duration_s: float, warmup_s: float) -> dict[str, Any]:
     """Long-lived transfers s_i -> d_i whose senders never run dry; the figures of the window after warm-up."""
     env = simpy.Environment()
     net = Network(env, dumbbell(case), seed=seed)
@@ -174,6 +179,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cc", default="newreno,cubic", help="comma-separated: newreno, cubic")
     ap.add_argument("--cases", default="", help="comma-separated case numbers (1-5; default all)")
     ap.add_argument("--ns3-skip", action="store_true", help="run netlab alone (ns-3 not installed)")
+    ap.add_argument(
+        "--ns3-like-cubic",
+        action="store_true",
+        help="add netlab rows with bench/ns3_like_cubic.py (ns-3.37's CUBIC behaviour) to the cubic cases",
+    )
     ap.add_argument("--ns3-recovery", default="prr", choices=["prr", "classic"], help="ns-3's recovery")
     ap.add_argument("--build-dir", type=Path, default=Path("/tmp/netlab-bench-ns3"), help="where ns-3's binary goes")
     args = ap.parse_args(argv)
@@ -185,12 +195,17 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'case':20} {'cc':8} {'sim':7} {cols}")
     for case in cases:
         for cc in args.cc.split(","):
-            sims = [("netlab", None)] + ([] if exe is None else [("ns-3", exe)])
+            sims: list[tuple[str, Any]] = [("netlab", cc)]
+            if args.ns3_like_cubic and cc == "cubic":
+                from ns3_like_cubic import Ns3LikeCubic
+
+                sims.append(("netlab~", Ns3LikeCubic()))
+            sims += [] if exe is None else [("ns-3", exe)]
             for sim, binary in sims:
                 runs = []
                 for seed in range(1, args.seeds + 1):
-                    if binary is None:
-                        runs.append(run_netlab(case, cc, seed, args.duration, args.warmup))
+                    if not isinstance(binary, Path):
+                        runs.append(run_netlab(case, binary, seed, args.duration, args.warmup))
                     else:
                         runs.append(run_ns3(binary, case, cc, seed, args.duration, args.warmup, args.ns3_recovery))
                 s = summarise(runs)
