@@ -215,7 +215,7 @@ class MailWorkload:
         if way is MailMix.GENUINE:
             mix = MailMix.SPAM if spam else MailMix.GENUINE
             self.mua(user.client).submit(sender, to, raw, auth=(sender, user.password), msa=spec.msa_for(user),
-                                         mix=mix)  # fmt: skip
+                                         mix=mix.value)  # fmt: skip
         else:
             if way is MailMix.FORGED:
                 assert w.forger is not None  # MailWorkloadSpec checks it
@@ -230,7 +230,7 @@ class MailWorkload:
             raw = compose(sender=sender, to=to, subject=f"Message {n}", body=body, attachment=attachment,
                           when=sim_datetime(self.ctx.epoch, now),
                           message_id=make_message_id(int(now * 1e6), n, mid_host))  # fmt: skip
-            self.mua(host).submit(sender, to, raw, auth=None, msa=None, mix=mix)  # straight to the MX, no AUTH
+            self.mua(host).submit(sender, to, raw, auth=None, msa=None, mix=mix.value)  # straight to the MX, no AUTH
         self.mix[mix] += 1
         self.count += 1
 
