@@ -939,12 +939,13 @@ notebook(
 
 The bundled `topologies/mail-auth.yaml` (alpha.example signs with DKIM at its relay and publishes SPF and
 `p=reject`; partner.example is unsigned with `p=quarantine`; beta's mx-b checks SPF, DKIM and DMARC), with the
-bot's forgeries off, under four questions an operator asks before changing something:
+bot's forgeries off, under five questions an operator asks before changing something:
 
 1. the outbound mail moves to a new relay that the SPF record does not name: what bounces?
 2. the DKIM key is rotated in place while receivers cache the old one for the TTL: what fails, and for how long?
 3. greylisting on at the MX: how much later does first-time mail arrive, and repeat senders?
 4. a partner is on a blocklist for an hour: deferred or bounced, and is anything lost?
+5. the bot gets blocklisted and some users bypass the MSA: what does each share meet at mx-b?
 """),
     params("SCALE = 1.0  # the workload's length: 0.5 h + 1.5 h * SCALE of mail; the test suite runs 0.25"),
     code(
@@ -1068,6 +1069,28 @@ for action, res in bl_runs.items():
     else:
         assert (p[inside].status == 'bounced').all() and (p[inside].dsn == '5.7.1').all()
     assert (m[m.mail_from != 'pat@partner.example'].status == 'delivered').all() and conserved(res)
+"""),
+    md("""
+## 5. The workload's mix: a blocklisted bot, users who bypass the MSA
+
+The bot is on `bl.example` now and mx-b consults the list, so its share of the mail (`listed`) is refused at RCPT
+(554 5.7.1 naming the list) before SPF or DMARC are asked. Some users' mail programs deliver straight to mx-b
+instead of submitting (`unsigned`: no signature, from an address no SPF record names): that mail fails DMARC and
+meets its domain's policy, alpha rejects it and partner quarantines it into Junk. The `mix` column says which is
+which; the rest (`genuine`) passes.
+"""),
+    code("""
+mix = netlab.run(base.override('mail.blocklists=[{zone: bl.example, listed: [bot]}]',
+                               'mail.servers[mx-b].dnsbl=[bl.example]', 'mail.workload.listed_fraction=0.15',
+                               'mail.workload.listed_clients=[bot]', 'mail.workload.unsigned_fraction=0.15'))
+m = mail(mix).assign(domain=lambda d: d.mail_from.str.split('@').str[1])
+print(pd.crosstab([m.mix, m.domain], [m.status, m.dmarc, m.folder]))
+assert set(m.mix) == {'genuine', 'listed', 'unsigned'}
+listed, unsigned = m[m.mix == 'listed'], m[m.mix == 'unsigned']
+assert (listed.status == 'rejected').all() and listed.reason.str.contains('blocked using bl.example').all()
+assert (unsigned.dmarc == 'fail').all() and (unsigned[unsigned.domain == 'alpha.example'].status == 'rejected').all()
+assert (unsigned[unsigned.domain == 'partner.example'].folder == 'Junk').all()
+assert (m[m.mix == 'genuine'].status == 'delivered').all() and conserved(mix)
 """),
 )
 

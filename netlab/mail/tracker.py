@@ -127,6 +127,7 @@ class MessageRow:
     merged_into: MessageRow | None = None  # the row of the same (message, recipient) this one was merged into
     subject: str = ""  # Subject: as its writer (mail program or bounce) wrote it, decoded
     trace_row: int | None = None  # its 1-based row of mail.send (the data row of a send file); None otherwise
+    mix: str = ""  # what the random workload made it: genuine, spam, forged, listed, unsigned ("" for other mail)
 
 
 class ConnectionCounts(Protocol):
@@ -213,16 +214,17 @@ class Tracker:
     # ------------------------------------------------------------------ rows
     def create(self, token: SubmissionToken | None, sender: str, rcpts: Iterable[str], t: float, size: int, *,
                kind: MessageKind = MessageKind.MAIL, message_id: str = "", origin: str = "", subject: str = "",
-               trace_row: int | None = None) -> list[MessageRow]:  # fmt: skip
+               trace_row: int | None = None, mix: str = "") -> list[MessageRow]:  # fmt: skip
         """New rows for a message about to be submitted (or a DSN just made): one per recipient. Without
-        *message_id* they wait under *token* until :meth:`bind` names it."""
+        *message_id* they wait under *token* until :meth:`bind` names it. *mix* is the random workload's class of
+        the message (``Results.messages.mix``)."""
         rows = []
         client = token[0] if token is not None else ""
         self._batches += 1
         seen: dict[str, MessageRow] = {}
         for r in rcpts:
             row = MessageRow(None, sender, r, kind, t, size, message_id=message_id, origin=origin, client=client,
-                             batch=self._batches, subject=subject, trace_row=trace_row)  # fmt: skip
+                             batch=self._batches, subject=subject, trace_row=trace_row, mix=mix)  # fmt: skip
             if r in seen:  # listed twice: one (message, recipient), the mail program sends it once
                 row.merged_into = seen[r]
                 self.merged_rows.append(row)
@@ -513,7 +515,7 @@ class Tracker:
                 "mailbox_uid": row.mailbox[2] if row.mailbox else "", "folder": row.folder,
                 "spf": row.auth[0], "dkim": row.auth[1], "dmarc": row.auth[2],
                 "host": row.hops[-1][0] if row.hops else "", "queue_id": row.hops[-1][1] if row.hops else "",
-                "subject": row.subject, "trace_row": row.trace_row,
+                "subject": row.subject, "trace_row": row.trace_row, "mix": row.mix,
             })  # fmt: skip
         frame = pd.DataFrame(out, columns=MESSAGE_COLUMNS)
         frame["trace_row"] = frame["trace_row"].astype("Int64")  # a whole number, or <NA> for unscripted mail
@@ -554,7 +556,7 @@ MESSAGE_COLUMNS = ["message_id", "kind", "mail_from", "rcpt_to", "size_bytes", "
                    "status", "dsn", "reason", "final_s", "mail_hops", "smtp_transactions", "packets",
                    "retransmissions", "spam_score", "origin_message_id", "mailbox_s", "retrieved_s",
                    "mailbox_uid", "folder", "spf", "dkim", "dmarc", "host", "queue_id", "subject",
-                   "trace_row"]  # fmt: skip
+                   "trace_row", "mix"]  # fmt: skip
 HOP_COLUMNS = [
     "client",
     "server",

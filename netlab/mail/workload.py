@@ -4,8 +4,10 @@ Each sending user submits as a Poisson process of mean interval ``mean_interval`
 Poisson process whose events go to a uniformly chosen user: the same law, one SimPy timer). A message has one
 recipient plus a geometric number of extra ones, a lognormal text body, with some probability a lognormal binary
 attachment (base64 in a ``multipart/mixed``), and with probability ``spam_fraction`` spam content (GTUBE). A share
-of messages leaves ``Date`` and ``Message-ID`` to the MSA. Every draw comes from ``mail/workload/...`` streams, so
-the traffic does not depend on routing.
+of messages leaves ``Date`` and ``Message-ID`` to the MSA. With ``forged_fraction``, ``listed_fraction`` or
+``unsigned_fraction`` a share of messages leaves another way than the sender's MSA (:class:`MailMix`): a bot forging
+the sender, a bot on a blocklisted client, or the sender's own program straight to the recipients' MX, unsigned.
+Every draw comes from ``mail/workload/...`` streams, so the traffic does not depend on routing.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 import math
 import random
 import warnings
+from collections import Counter
 from collections.abc import Callable, Generator
+from enum import StrEnum
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +35,20 @@ if TYPE_CHECKING:
     from netlab.mail.config.users import MailWorkloadSpec, ScriptedMessage
     from netlab.mail.context import MailContext
 
-__all__ = ["MailWorkload", "compose", "lognormal_size"]
+__all__ = ["MailMix", "MailWorkload", "compose", "lognormal_size"]
+
+
+class MailMix(StrEnum):
+    """What the random workload made a message (``Results.messages.mix``): the way it left, or for mail through
+    the MSA, its content. Spam content is drawn for every message alike, so bot and unsigned mail may carry it too
+    (``spam_score`` shows it); their class names the way."""
+
+    GENUINE = "genuine"  # a user's mail program through its MSA (AUTH on 587), ham
+    SPAM = "spam"  # the same way, with spam content (GTUBE): a user's account sending spam
+    FORGED = "forged"  # the forger's bot, in the sender's name, straight to the MX
+    LISTED = "listed"  # a bot on a blocklisted client, in the sender's name, straight to the MX
+    UNSIGNED = "unsigned"  # the sender's own mail program straight to the MX: past the MSA and any DKIM signer
+
 
 # fmt: off
 _WORDS = ["the", "network", "lab", "follows", "each", "message", "from", "the", "sender", "through", "submission",
@@ -99,7 +116,7 @@ class MailWorkload:
         self.spec = spec
         self.mua = mua
         self.count = 0
-        self.forged = 0  # of them sent by the workload's spam bot in someone else's name
+        self.mix: Counter[MailMix] = Counter()  # the random workload's messages by class
         self.after_until = 0  # scripted messages at or after run.until, never submitted
 
     def __repr__(self) -> str:
@@ -194,15 +211,47 @@ class MailWorkload:
         mid = make_message_id(int(now * 1e6), n, f"{user.client}.client") if full else None
         raw = compose(sender=sender, to=to, subject=f"Message {n}", body=body, attachment=attachment, when=when,
                       message_id=mid)  # fmt: skip
-        # drawn only when asked for, so a workload without forgeries keeps its streams (and results) as they were
-        if w.forged_fraction > 0 and rng.random() < w.forged_fraction:
-            assert w.forger is not None  # MailWorkloadSpec checks it
-            self.forged += 1
-            # a bot writes whole messages (no MSA adds Date or Message-ID on its way)
+        way = _way(w, rng)
+        if way is MailMix.GENUINE:
+            mix = MailMix.SPAM if spam else MailMix.GENUINE
+            self.mua(user.client).submit(sender, to, raw, auth=(sender, user.password), msa=spec.msa_for(user),
+                                         mix=mix.value)  # fmt: skip
+        else:
+            if way is MailMix.FORGED:
+                assert w.forger is not None  # MailWorkloadSpec checks it
+                host, mid_host = w.forger, f"{w.forger}.bot"
+            elif way is MailMix.LISTED:
+                host = w.listed_clients[rng.randrange(len(w.listed_clients))]
+                mid_host = f"{host}.bot"
+            else:  # unsigned: the sender's own mail program, set up to deliver straight to the MX
+                host, mid_host = user.client, f"{user.client}.client"
+            mix = way
+            # no MSA on the way to add Date or Message-ID: the program writes whole messages
             raw = compose(sender=sender, to=to, subject=f"Message {n}", body=body, attachment=attachment,
                           when=sim_datetime(self.ctx.epoch, now),
-                          message_id=make_message_id(int(now * 1e6), n, f"{w.forger}.bot"))  # fmt: skip
-            self.mua(w.forger).submit(sender, to, raw, auth=None, msa=None)  # a bot: straight to the MX, no AUTH
-        else:
-            self.mua(user.client).submit(sender, to, raw, auth=(sender, user.password), msa=spec.msa_for(user))
+                          message_id=make_message_id(int(now * 1e6), n, mid_host))  # fmt: skip
+            self.mua(host).submit(sender, to, raw, auth=None, msa=None, mix=mix.value)  # straight to the MX, no AUTH
+        self.mix[mix] += 1
         self.count += 1
+
+    @property
+    def forged(self) -> int:
+        """Messages the workload's forger sent in someone else's name."""
+        return self.mix[MailMix.FORGED]
+
+
+def _way(w: MailWorkloadSpec, rng: random.Random) -> MailMix:
+    """How a workload message leaves: through the sender's MSA (``GENUINE``) or, with the shares of *w*, from the
+    forger, a blocklisted bot or the sender's program straight to the MX. One uniform draw cut into the shares in
+    that order, made only when a share is set: a workload without them keeps its streams (and results) as they
+    were, and one with forgeries only draws as it always did."""
+    if w.forged_fraction <= 0 and w.listed_fraction <= 0 and w.unsigned_fraction <= 0:
+        return MailMix.GENUINE
+    u = rng.random()
+    edge = 0.0
+    for way, share in ((MailMix.FORGED, w.forged_fraction), (MailMix.LISTED, w.listed_fraction),
+                       (MailMix.UNSIGNED, w.unsigned_fraction)):  # fmt: skip
+        edge += share
+        if u < edge:
+            return way
+    return MailMix.GENUINE

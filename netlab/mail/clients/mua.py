@@ -69,17 +69,17 @@ class Mua:
 
     def submit(self, sender: str, rcpts: list[str], raw: bytes, *, auth: tuple[str, str] | None,
                msa: str | None, kind: MessageKind = MessageKind.MAIL, trace_row: int | None = None,
-               ) -> simpy.Process:  # fmt: skip
+               mix: str = "") -> simpy.Process:  # fmt: skip
         """Start submitting *raw* from *sender* to *rcpts*: to *msa* (port 587) with *auth*, or, with *msa*
         None, straight to the recipient domain's MX on port 25 (no AUTH). *trace_row* is the row of ``mail.send``
-        it comes from (booked with its rows)."""
+        it comes from, *mix* the random workload's class of it (both booked with its rows)."""
         self._tokens += 1
         token = self._tokens
         raw = normalize_crlf(raw)  # once here, not at every attempt: SMTP sends CRLF lines
         mid = message_id_of(raw)
         rows = self.ctx.tracker.create((self.host, token), sender, rcpts, self.env.now, len(raw), kind=kind,
                                        message_id=mid, subject=header_value(raw, "Subject"),
-                                       trace_row=trace_row)  # fmt: skip
+                                       trace_row=trace_row, mix=mix)  # fmt: skip
         self.holding[token] = rows
         self.submitted += 1
         return self.env.process(self._run(token, sender, list(rcpts), raw, auth, msa, rows))

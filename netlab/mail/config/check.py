@@ -149,6 +149,7 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
         w = mail.workload
         if w.forger is not None:
             _known(w.forger, hosts, "mail.workload.forger")
+        _check_listed_clients(mail, topology)
         for key in ("senders", "recipients"):
             for j, addr in enumerate(getattr(w, key)):
                 if mail.user(addr) is None:
@@ -167,6 +168,24 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
     for i, r in enumerate(mail.dkim_rotations):
         if r.domain.lower() not in signed:
             raise ConfigError(f"mail.dkim_rotations[{i}].domain: no server signs for {r.domain!r} (dkim_sign)")
+
+
+def _check_listed_clients(mail: MailSpec, topology: Topology) -> None:
+    """Each of the workload's ``listed_clients`` is a host that some blocklist of ``mail.blocklists`` lists (by
+    name or address, at some time of the run): otherwise its mail would be "listed" in the results only."""
+    from netlab.network.network import assign_ips
+
+    assert mail.workload is not None
+    hosts = _hosts(topology)
+    ips = assign_ips(topology)  # the addresses the run gives the nodes (auto-assigned where not written)
+    for j, host in enumerate(mail.workload.listed_clients):
+        where = f"mail.workload.listed_clients[{j}]"
+        _known(host, hosts, where)
+        if hosts[host] != "host":
+            raise ConfigError(f"{where}: {host!r} is a {hosts[host]}; a bot runs on a host (role: host)")
+        if not any(host in b.listed or ips[host] in b.listed for b in mail.blocklists):
+            raise ConfigError(f"{where}: no blocklist lists {host!r}: add it (or its address) to the listed hosts "
+                              "of a mail.blocklists entry")  # fmt: skip
 
 
 def _check_auth_records(mail: MailSpec) -> None:

@@ -131,7 +131,8 @@ def one_line(key: str, value: object) -> None:
 
 @dataclass(frozen=True, slots=True)
 class MailWorkloadSpec:
-    """Random mail traffic: Poisson submissions per user, lognormal sizes, attachments, spam."""
+    """Random mail traffic: Poisson submissions per user, lognormal sizes, attachments, spam, and a mix of mail that
+    bypasses the MSA (forged, from blocklisted bots, unsigned)."""
 
     mean_interval_s: float = option(600.0, key="mean_interval", unit="time", doc="mean time between a user's mails")
     count: int | None = option(None, doc="stop after this many messages in all (none: until stop)")
@@ -152,20 +153,37 @@ class MailWorkloadSpec:
     forged_fraction: float = option(0.0, doc="share of messages a spam bot on `forger` sends instead, in the "
                                     "sender's name straight to the recipients' MX (port 25, no AUTH)")  # fmt: skip
     forger: str | None = option(None, doc="host of the spam bot that forges senders (with forged_fraction)")
+    listed_fraction: float = option(0.0, doc="share of messages a bot on one of `listed_clients` sends instead, in "
+                                    "the sender's name straight to the recipients' MX (port 25, no AUTH)")  # fmt: skip
+    listed_clients: tuple[str, ...] = option((), doc="hosts of bots a blocklist of mail.blocklists lists (with "
+                                             "listed_fraction; each message picks one)")  # fmt: skip
+    unsigned_fraction: float = option(0.0, doc="share of messages the sender's own mail program delivers straight "
+                                      "to the recipients' MX (port 25, no AUTH), bypassing its MSA and any DKIM "
+                                      "signer: genuine mail, unsigned, from an address SPF may not name")  # fmt: skip
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "senders", tuple(self.senders))
         object.__setattr__(self, "recipients", tuple(self.recipients))
-        for name in ("spam_fraction", "attachment_probability", "missing_headers_fraction", "forged_fraction"):
+        object.__setattr__(self, "listed_clients", tuple(self.listed_clients))
+        for name in ("spam_fraction", "attachment_probability", "missing_headers_fraction", *_WAYS):
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
                 raise ConfigError(f"mail.workload.{name}: expected a probability in [0, 1], got {v!r}")
+        # the ways a message leaves exclude each other (one draw picks one), so their shares add up to at most 1;
+        # the slack forgives the rounding of shares such as 0.1 + 0.2 + 0.7
+        if sum(getattr(self, name) for name in _WAYS) > 1.0 + 1e-9:
+            shares = " + ".join(f"{name} {getattr(self, name):g}" for name in _WAYS)
+            raise ConfigError(f"mail.workload: {shares} is more than 1: a message leaves one way, so these shares "
+                              "must add up to at most 1 (the rest is genuine mail through the MSA)")  # fmt: skip
         if not (self.mean_interval_s > 0 and math.isfinite(self.mean_interval_s)):
             raise ConfigError(f"mail.workload.mean_interval: expected a positive time, got {self.mean_interval_s!r}")
         if self.count is not None and self.count < 0:
             raise ConfigError("mail.workload.count must be >= 0")
         if self.forged_fraction > 0 and not self.forger:
             raise ConfigError("mail.workload.forger: name the host of the spam bot (forged_fraction > 0)")
+        if self.listed_fraction > 0 and not self.listed_clients:
+            raise ConfigError("mail.workload.listed_clients: name at least one host a blocklist lists "
+                              "(listed_fraction > 0)")  # fmt: skip
         if self.max_recipients < 1 or self.extra_recipients_mean < 0:
             raise ConfigError("mail.workload: max_recipients must be >= 1, extra_recipients_mean >= 0")
 
@@ -173,3 +191,8 @@ class MailWorkloadSpec:
     def finite(self) -> bool:
         """True when the workload ends by itself (a count or a stop time)."""
         return self.count is not None or self.stop_s is not None
+
+
+#: The ways other than the MSA a workload message may leave by (``MailWorkloadSpec`` fields, in the order one
+#: uniform draw is cut into them): the forger's bot, a blocklisted bot, the sender's own program straight to the MX.
+_WAYS = ("forged_fraction", "listed_fraction", "unsigned_fraction")
