@@ -156,7 +156,9 @@ _LISTED: dict[str, Any] = {"blocklists": [{"zone": "bl.test", "listed": ["pc"]}]
      ({**_LISTED, "workload": {"count": 3, "listed_fraction": 0.1, "listed_clients": ["r1"]}}, ConfigError,
       r"mail.workload.listed_clients\[0\]: 'r1' is a router; a bot runs on a host"),
      ({**_LISTED, "workload": {"count": 3, "listed_fraction": 0.1, "listed_clients": ["pc", "relay"]}}, ConfigError,
-      r"mail.workload.listed_clients\[1\]: no blocklist lists 'relay'")],
+      r"mail.workload.listed_clients\[1\]: no blocklist lists 'relay'"),
+     ({"workload": {"count": 3, "forged_fraction": 0.1, "forger": "r1"}}, ConfigError,
+      r"mail.workload.forger: 'r1' is a router; a spam bot runs on a host")],
 )  # fmt: skip
 def test_bad_shares_and_listed_clients_are_refused_at_load(mail: dict[str, Any], error: type, match: str) -> None:
     with pytest.raises(error, match=match):

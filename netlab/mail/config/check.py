@@ -149,6 +149,9 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
         w = mail.workload
         if w.forger is not None:
             _known(w.forger, hosts, "mail.workload.forger")
+            if hosts[w.forger] != "host":
+                raise ConfigError(f"mail.workload.forger: {w.forger!r} is a {hosts[w.forger]}; a spam bot runs on a "
+                                  "host (role: host)")  # fmt: skip
         _check_listed_clients(mail, topology)
         for key in ("senders", "recipients"):
             for j, addr in enumerate(getattr(w, key)):
