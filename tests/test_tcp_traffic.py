@@ -3,6 +3,7 @@ pause between bursts (the idle gaps flowlet switching needs), bad flows are refu
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -18,7 +19,8 @@ PAYLOAD = 1460 / 1500  # a full segment's payload share of its bytes on the wire
 
 def one_link(q: int = 50) -> netlab.Topology:
     N, L = netlab.NodeSpec, netlab.LinkSpec
-    return netlab.Topology((N("a", "host"), N("b", "host")), (L("a", "b", rate_bps=RATE, delay_s=0.005, queue_packets=q),))
+    link = L("a", "b", rate_bps=RATE, delay_s=0.005, queue_packets=q)
+    return netlab.Topology((N("a", "host"), N("b", "host")), (link,))
 
 
 def run(flows: list[TcpFlow], topo: netlab.Topology | None = None, until: float = 20.0, warmup: float = 5.0,
@@ -50,7 +52,7 @@ def test_an_on_off_flow_is_silent_for_off_s_between_bursts(off_s: float) -> None
     ext = TcpTraffic([TcpFlow("oo", "a", "b", burst_bytes=burst, off_s=off_s, exponential=False)])
     res = Simulation(s, extensions=[ext], link_class=tap.link_class).execute()
     times = [r.time_s for r in tap.records if r.event == "send" and r.link == "a->b" and r.packet.size > 40]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     bursts = int(res.tcp_flows.bursts[0])
     assert res.connections.timeouts.sum() == 0
     # every burst but the last was read in full before the next began; between bursts the sender sent no data for
