@@ -4,6 +4,7 @@ pause between bursts (the idle gaps flowlet switching needs), bad flows are refu
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,7 +65,7 @@ def test_an_on_off_flow_is_silent_for_off_s_between_bursts(off_s: float) -> None
     assert bursts <= 10.0 / cycle + 1
 
 
-def test_on_off_periods_are_seeded_and_independent_of_routing() -> None:
+def test_on_off_runs_are_the_same_for_the_same_seed_and_differ_for_another() -> None:
     flows = [TcpFlow(f"f{i}", "s", "d", burst_bytes=50_000, off_s=0.1) for i in range(2)]
     a, b = (run(flows, parallel_paths(2), until=5.0, warmup=1.0, seed=7) for _ in range(2))
     assert a.tcp_flows.equals(b.tcp_flows)
@@ -104,3 +105,11 @@ def test_unknown_nodes_duplicates_and_endless_runs_are_refused() -> None:
         TcpTraffic([TcpFlow("f", "a", "b"), TcpFlow("f", "b", "a")])
     with pytest.raises(netlab.ConfigError, match=r"set run\.until"):
         Simulation(netlab.Scenario(one_link()), extensions=[TcpTraffic([TcpFlow("f", "a", "b")])]).execute()
+
+
+def test_a_scenario_with_mail_is_refused() -> None:
+    mail = netlab.load_scenario(str(Path(__file__).parents[1] / "topologies" / "seed.yaml")).override("run.until=1s")
+    host = next(n.name for n in mail.topology.nodes if n.role == "host")
+    other = next(n.name for n in mail.topology.nodes if n.role == "host" and n.name != host)
+    with pytest.raises(netlab.ConfigError, match="mail section"):
+        Simulation(mail, extensions=[TcpTraffic([TcpFlow("f", host, other)])]).execute()

@@ -16,7 +16,8 @@ on-off flow writes ``burst_bytes``, waits until the receiver has read all of it,
 ``off_s`` plus the one-way delay between bursts, the gap a flowlet switch (:class:`netlab.Flowlet`) needs to move
 it. Idle periods longer than the RTO restart the window at min(IW, cwnd) (RFC 5681 §4.1), as for any connection.
 
-The flows never end by themselves, so the run needs ``run.until``. Off periods come from the flow's own stream
+The flows never end by themselves, so the run needs ``run.until``; a scenario with mail is refused (its
+``connections`` table and this one would clash). Off periods come from the flow's own stream
 (``tcp/<name>/off``), so they are the same whatever the routing.
 
 >>> import netlab
@@ -127,6 +128,9 @@ class TcpTraffic:
 
         if sim.scenario.run.until_s is None:
             raise ConfigError("tcp traffic: the flows never end: set run.until")
+        if sim.scenario.mail is not None:  # both would report a `connections` table, and one would hide the other
+            raise ConfigError("tcp traffic: the scenario has a mail section, whose connections table would clash "
+                              "with this one; run TCP flows on a scenario without mail")  # fmt: skip
         nodes = sim.net.nodes
         for f in self.flows:
             for key in ("src", "dst"):
