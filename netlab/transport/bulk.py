@@ -43,12 +43,14 @@ from netlab.errors import ConfigError, TopologyError
 from netlab.options import did_you_mean
 
 if TYPE_CHECKING:
+    import random
+
     import pandas as pd
     import simpy
 
     from netlab.experiment.runner import Simulation
     from netlab.transport.connection import Connection
-    from netlab.transport.stack import TransportStack
+    from netlab.transport.stack import Listener, TransportStack
 
 __all__ = ["TCP_FLOW_COLUMNS", "TcpFlow", "TcpTraffic"]
 
@@ -168,7 +170,7 @@ class TcpTraffic:
         r = self.receivers[i]
         return self.read[i] + (r.reassembly_bytes if r is not None else 0)
 
-    def _sender(self, i: int, f: TcpFlow, rng: Any) -> Generator[Any, Any, None]:
+    def _sender(self, i: int, f: TcpFlow, rng: random.Random) -> Generator[Any, Any, None]:
         if f.start_s:
             yield self.env.timeout(f.start_s)
         conn = self.stack.connect(f.src, (f.dst, 5001 + i))
@@ -190,7 +192,7 @@ class TcpTraffic:
         while conn.app_bytes_sent - self.read[i] < self.ahead:
             conn.send(bytes(CHUNK_BYTES))
 
-    def _receiver(self, i: int, listener: Any) -> Generator[Any, Any, None]:
+    def _receiver(self, i: int, listener: Listener) -> Generator[Any, Any, None]:
         conn = self.receivers[i] = yield listener.accept()
         f = self.flows[i]
         while data := (yield conn.recv(1 << 20)):
