@@ -1,4 +1,4 @@
-"""Write the notebooks (02..11) from the cell sources below: ``python notebooks/_build.py``.
+"""Write the notebooks (02..12) from the cell sources below: ``python notebooks/_build.py``.
 
 Not part of the package. Each notebook: a ``parameters`` cell with SCALE (the test suite appends
 ``SCALE = 0.25``), public API only, the expected number computed in the notebook, and an assertion with a
@@ -1091,6 +1091,240 @@ assert (listed.status == 'rejected').all() and listed.reason.str.contains('block
 assert (unsigned.dmarc == 'fail').all() and (unsigned[unsigned.domain == 'alpha.example'].status == 'rejected').all()
 assert (unsigned[unsigned.domain == 'partner.example'].folder == 'Junk').all()
 assert (m[m.mix == 'genuine'].status == 'delivered').all() and conserved(mix)
+"""),
+)
+
+# ---------------------------------------------------------------------------------------------------- 12
+notebook(
+    "12_routing_and_tcp.ipynb",
+    md("""
+# Routing × TCP: per-packet spraying against per-flow ECMP and flowlets
+
+A sender site (hosts s0–s3 behind router S) and a receiver site (d0–d3 behind D) are joined by two parallel
+paths S–P0–D and S–P1–D of 10 Mbit/s (5 ms a hop, DropTail queues of 50 packets). Four long TCP flows s*i* → d*i*
+use netlab's default transport (CUBIC, SACK, D-SACK with undo, delayed ACKs; README "Transport"). They run as a
+run extension, `netlab.transport.bulk.TcpTraffic` (`Simulation(scenario, extensions=[...])`), which adds
+`res.connections`, `res.tcp_flows` and, with `transport: {trace: true}`, `res.cwnd` to the results.
+
+* **ECMP** hashes each flow onto one path: never reordered, but two flows can collide on one path while the
+  other idles (all four on one path with probability 2 · (1/2)⁴ = 1/8).
+* **Per-packet spraying** (random, or round-robin per node and destination) uses both paths for every flow. When
+  the paths differ by Δ = 25 ms, a segment sent on the slow path is overtaken by every segment sent on the fast
+  one in the next 25 ms (about 20 at line rate), far more than the three duplicate ACKs that set off a fast
+  retransmit. Those retransmissions are spurious: the receiver's D-SACKs say so
+  (`spurious_retransmissions`), and each one cuts the window (`congestion_events`) unless undo restores it.
+* **Flowlets** (LetFlow-style `Flowlet`) keep a flow on its path until it pauses longer than `gap`, then pick a
+  path at random. A backlogged TCP flow never pauses, so it behaves as a randomly placed ECMP flow; on-off flows
+  move at every pause, and with the gap above the worst delay difference they are still never reordered.
+"""),
+    params("SCALE = 1.0  # 1.0: runs of 20 s and 8 ECMP hash draws; the test suite runs 0.25"),
+    code(
+        SETUP
+        + """
+from netlab.experiment.runner import Simulation
+from netlab.plots.transport import plot_cwnd
+from netlab.transport.bulk import TcpFlow, TcpTraffic
+
+rate, hop_s, queue, m, skew = 10e6, 0.005, 50, 4, 0.025
+path_bps = rate * 1460 / 1500        # one path's payload rate: 1460 of every 1500 bytes on the wire
+until = max(10.0, 20 * SCALE)
+warmup = until / 4                   # goodput counts the payload that first arrived after this
+draws = max(4, round(8 * SCALE))     # ECMP hash draws (root seeds 1, 2, ...)
+# Flowlet's gap above the largest delay difference a flow can see: the skew plus a full queue on one path.
+gap = skew + queue * 1500 * 8 / rate + 0.015
+print(f'flowlet gap {gap * 1e3:.0f} ms; payload capacity of the two paths {2 * path_bps / 1e6:.2f} Mbit/s')
+
+def topology(extra_s):
+    N, L = netlab.NodeSpec, netlab.LinkSpec
+    nodes = [N('S'), N('D'), N('P0'), N('P1')] + [N(f's{i}', 'host') for i in range(m)] + [N(f'd{i}', 'host') for i in range(m)]
+    links = [L(f's{i}', 'S', rate_bps=1e9) for i in range(m)] + [L('D', f'd{i}', rate_bps=1e9) for i in range(m)]
+    for k in range(2):
+        links += [L('S', f'P{k}', rate_bps=rate, delay_s=hop_s, queue_packets=queue),
+                  L(f'P{k}', 'D', rate_bps=rate, delay_s=hop_s + (extra_s if k == 1 else 0.0), queue_packets=queue)]
+    return netlab.Topology(tuple(nodes), tuple(links))
+
+strategies = {'ECMP': netlab.Ecmp(), 'spray (random)': netlab.Spray(mode='random'),
+              'spray (round-robin)': netlab.Spray(mode='round_robin'), 'flowlet': netlab.Flowlet(gap_s=gap)}
+cases = {'symmetric': 0.0, f'+{skew * 1e3:.0f} ms on P1': skew}
+asym = list(cases)[1]
+
+def run(extra_s, routing, flows, *, seed=1, run_s=until, trace=False, paths=False):
+    \"\"\"One run: (results, the data segments' paths per flow and second, or None).\"\"\"
+    routing = netlab.PathTracker(routing) if paths else routing
+    s = netlab.Scenario(topology(extra_s), routing=routing, seed=seed, transport=netlab.TcpConfig(trace=trace),
+                        run=netlab.RunSpec(until_s=run_s, warmup_s=run_s / 4))
+    sim = Simulation(s, extensions=[TcpTraffic(flows)])
+    res = sim.execute()
+    if not paths:
+        return res, None
+    p = sim.strategy.paths_frame()
+    return res, p[p.path.str.startswith('s')]  # the data direction (ACKs go d -> s)
+
+def summary(res):
+    \"\"\"Goodput, the senders' TCP counters and each path's utilisation (S -> P0, S -> P1).\"\"\"
+    c = res.connections[res.connections.role == 'client']
+    util = res.links.set_index(['src', 'dst']).utilisation
+    return dict(goodput_Mbps=res.tcp_flows.goodput_bps.sum() / 1e6,
+                spurious_retx=int(c.spurious_retransmissions.sum()), retx=int(c.retransmissions.sum()),
+                congestion_events=int(c.congestion_events.sum()), undone=int(c.undone_recoveries.sum()),
+                timeouts=int(c.timeouts.sum()), util_P0=util[('S', 'P0')], util_P1=util[('S', 'P1')])
+
+backlogged = [TcpFlow(f'f{i}', f's{i}', f'd{i}') for i in range(m)]
+"""
+    ),
+    md("""
+## Long (backlogged) flows
+
+Each sender always has data waiting, so its window alone sets its rate. What to expect: ECMP's goodput is at
+most the number of paths its hash uses times one path's payload rate, 9.73 Mbit/s, and close to it (nothing is
+reordered, so the windows keep the queues nearly full), with no spurious retransmission at all. Flowlet places
+each backlogged flow at random once and keeps it there (it never pauses for 100 ms), so it is a randomly placed
+ECMP. Spraying uses both paths for every flow and loses goodput to reordering on the skewed paths.
+"""),
+    code("""
+rows, runs = [], {}
+for case, extra in cases.items():
+    for name, strategy in strategies.items():
+        res, _ = run(extra, strategy, backlogged, trace=True)
+        runs[case, name] = res
+        rows.append(dict(paths=case, strategy=name, **summary(res)))
+table = pd.DataFrame(rows).set_index(['paths', 'strategy'])
+table['paths_used'] = (table[['util_P0', 'util_P1']] > 0.05).sum(axis=1)
+table['bound_Mbps'] = table.paths_used * path_bps / 1e6  # the most the paths in use can carry
+table.to_csv(OUT / '12_long_flows.csv')
+table.round(2)
+"""),
+    code("""
+fig, ax = plt.subplots(figsize=(9, 4))
+table.goodput_Mbps.unstack('strategy')[list(strategies)].loc[list(cases)].plot.bar(ax=ax, rot=0)
+ax.axhline(2 * path_bps / 1e6, ls='--', color='k', lw=1, label='two paths\\' payload rate')
+ax.set(ylabel='goodput of the 4 flows (Mbit/s)', title='4 long CUBIC flows over two 10 Mbit/s paths', ylim=(0, 25))
+ax.legend(loc='upper center', ncols=5, fontsize=8)
+fig.tight_layout()
+fig.savefig(OUT / '12_goodput.png')
+"""),
+    md("""
+Tolerances: ECMP between 90 % and 100.1 % of the paths it uses × 9.73 Mbit/s, flowlet at most that (a CUBIC flow
+alone on the slow path, with a queue below its BDP, keeps it 91 % busy at best, and in a short run it is still
+climbing back from its start-up losses), both with 0 spurious retransmissions.
+On the skewed paths random spraying below 60 % of ECMP and round-robin spraying below 90 %, each with more than
+100 spurious (D-SACKed) retransmissions and over three times ECMP's congestion events. On symmetric paths
+round-robin spraying within 5 % of ECMP (what we measure: a little below it, not above, as the segments it
+alternates still meet queues a packet or two apart); random spraying is well below: its per-packet coin flips let
+the two queues drift apart by up to 50 packets (60 ms), enough to reorder, so it shows spurious retransmissions and
+stays below 95 % of round-robin.
+"""),
+    code("""
+for case in cases:
+    r, f = table.loc[(case, 'ECMP')], table.loc[(case, 'flowlet')]
+    assert 0.9 * r.bound_Mbps <= r.goodput_Mbps <= 1.001 * r.bound_Mbps and r.spurious_retx == 0, (case, r)
+    assert f.goodput_Mbps <= 1.001 * f.bound_Mbps and f.spurious_retx == 0, (case, f)
+e, rand, rr = (table.loc[(asym, n)] for n in ('ECMP', 'spray (random)', 'spray (round-robin)'))
+assert rand.goodput_Mbps < 0.6 * e.goodput_Mbps and rr.goodput_Mbps < 0.9 * e.goodput_Mbps, table
+for r in (rand, rr):
+    assert r.spurious_retx > 100 and r.congestion_events > 3 * e.congestion_events, r
+sym = table.loc['symmetric']
+assert sym.loc['spray (round-robin)', 'goodput_Mbps'] >= 0.95 * sym.loc['ECMP', 'goodput_Mbps'], sym
+assert sym.loc['spray (random)', 'goodput_Mbps'] < 0.95 * sym.loc['spray (round-robin)', 'goodput_Mbps'], sym
+assert sym.loc['spray (random)', 'spurious_retx'] > 0
+print(f'{asym}: ECMP {e.goodput_Mbps:.2f}, random spray {rand.goodput_Mbps:.2f} ({rand.spurious_retx:.0f} spurious '
+      f'retransmissions, {rand.congestion_events:.0f} congestion events), round-robin {rr.goodput_Mbps:.2f} Mbit/s')
+"""),
+    md("""
+## cwnd of one ECMP flow and one sprayed flow (skewed paths)
+
+`transport: {trace: true}` records every change of cwnd; recovery periods are shaded. The ECMP flow's window
+follows CUBIC's curve between rare losses; the sprayed flow enters recovery again and again on reordering alone,
+so its window stays small (asserted: its mean cwnd over the run below half the ECMP flow's, and more than five
+times as many recoveries in its trace).
+"""),
+    code("""
+fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
+mean_cwnd, recoveries = {}, {}
+for ax, name in zip(axes, ('ECMP', 'spray (random)')):
+    res = runs[asym, name]
+    conn = res.tcp_flows.connection[0]
+    plot_cwnd(res.cwnd, [conn], segments_of=1460, ax=ax)
+    ax.set(title=f'{name}, flow f0 ({asym})', xlabel='time (s)', ylabel='cwnd (segments)')
+    tr = res.cwnd[res.cwnd.connection == conn]
+    t = np.append(tr.time_s.to_numpy(), res.summary['sim_time_s'])
+    mean_cwnd[name] = float(np.sum(tr.cwnd_bytes.to_numpy() * np.diff(t)) / (t[-1] - t[0]) / 1460)
+    entered = (tr.state == 'recovery') & (tr.state.shift() != 'recovery')
+    recoveries[name] = int(entered.sum())
+fig.tight_layout()
+fig.savefig(OUT / '12_cwnd.png')
+print('time-average cwnd (segments):', {k: round(v, 1) for k, v in mean_cwnd.items()}, 'recoveries:', recoveries)
+assert mean_cwnd['spray (random)'] < 0.5 * mean_cwnd['ECMP'], mean_cwnd
+assert recoveries['spray (random)'] > 5 * max(1, recoveries['ECMP']), recoveries
+"""),
+    md("""
+## ECMP's hash draws: where spraying wins on symmetric paths
+
+On symmetric paths round-robin spraying always fills both paths; ECMP does so only when its hash puts the flows
+on both (probability 7/8 for four flows). Each root seed is one draw of the hash salt (runs of 10 s here).
+Expected: every draw's ECMP goodput between 90 % and 100.1 % of the paths it uses × 9.73 Mbit/s, round-robin
+spraying within 5 % of both paths' rate in every draw, so never below ECMP by more than that, and the mean over
+draws of ECMP near 15/16 of the two paths' rate (a mean of only a few draws: printed, not asserted).
+"""),
+    code("""
+draw_rows = []
+for seed in range(1, draws + 1):
+    for name in ('ECMP', 'spray (round-robin)'):
+        res, _ = run(0.0, strategies[name], backlogged, seed=seed, run_s=10.0)
+        draw_rows.append(dict(seed=seed, strategy=name, **summary(res)))
+d = pd.DataFrame(draw_rows)
+d['paths_used'] = (d[['util_P0', 'util_P1']] > 0.05).sum(axis=1)
+by = d.pivot(index='seed', columns='strategy', values='goodput_Mbps')
+by['ECMP paths used'] = d[d.strategy == 'ECMP'].set_index('seed').paths_used
+print(by.round(2).to_string())
+print(f"mean ECMP {by.ECMP.mean():.2f}, round-robin {by['spray (round-robin)'].mean():.2f}, "
+      f"expected ECMP mean 15/16 x {2 * path_bps / 1e6:.2f} = {15 / 16 * 2 * path_bps / 1e6:.2f} Mbit/s")
+ecmp = d[d.strategy == 'ECMP']
+bound = ecmp.paths_used * path_bps / 1e6
+assert ((ecmp.goodput_Mbps >= 0.9 * bound) & (ecmp.goodput_Mbps <= 1.001 * bound)).all(), ecmp
+assert (abs(by['spray (round-robin)'] - 2 * path_bps / 1e6) <= 0.05 * 2 * path_bps / 1e6).all(), by
+assert (by['spray (round-robin)'] >= 0.95 * by.ECMP).all(), by
+"""),
+    md("""
+## On-off flows: flowlets move, and still do not reorder
+
+Now each flow writes a burst of 500 kB, waits until the receiver has read it, and is silent for an exponential
+time of mean 200 ms (`TcpFlow(burst_bytes=..., off_s=...)`), on the skewed paths. Every pause is longer than the
+flowlet gap, so Flowlet may move the flow at each burst. Expected: each ECMP flow sends all its segments on one
+path (share on P1 exactly 0 or 1); each flowlet flow uses both (share strictly between); flowlet has no spurious
+retransmission (its gap is above the delay difference, queueing included), random spraying has many, and
+flowlet's goodput is above random spraying's.
+"""),
+    code("""
+on_off = [TcpFlow(f'f{i}', f's{i}', f'd{i}', burst_bytes=500_000, off_s=0.2) for i in range(m)]
+oo_rows, shares = [], {}
+for name, strategy in strategies.items():
+    res, p = run(skew, strategy, on_off, paths=True)
+    per_flow = p.assign(p1=p.path.str.contains('-P1-') * p.packets).groupby('flow')[['p1', 'packets']].sum()
+    shares[name] = per_flow.p1 / per_flow.packets
+    if name == 'flowlet':
+        timeline = p.assign(p1=p.path.str.contains('-P1-') * p.packets).groupby(['flow', 'bin_start_s'])[['p1', 'packets']].sum()
+    oo_rows.append(dict(strategy=name, bursts=int(res.tcp_flows.bursts.sum()), **summary(res)))
+oo = pd.DataFrame(oo_rows).set_index('strategy')
+oo['P1 share per flow'] = [', '.join(f'{x:.2f}' for x in shares[n]) for n in oo.index]
+oo.to_csv(OUT / '12_on_off.csv')
+oo.round(2)
+"""),
+    code("""
+fig, ax = plt.subplots(figsize=(9, 3.5))
+for flow, g in (timeline.p1 / timeline.packets).groupby(level='flow'):
+    ax.step(g.index.get_level_values('bin_start_s'), g.to_numpy(), where='post', label=flow.split('>')[0])
+ax.set(xlabel='time (s)', ylabel='share of segments on P1', title=f'flowlet (gap {gap * 1e3:.0f} ms), on-off flows, per second')
+ax.legend(fontsize=7, loc='upper right')
+fig.tight_layout()
+fig.savefig(OUT / '12_flowlet_paths.png')
+"""),
+    code("""
+assert shares['ECMP'].isin([0.0, 1.0]).all(), shares['ECMP']
+assert ((shares['flowlet'] > 0.02) & (shares['flowlet'] < 0.98)).all(), shares['flowlet']
+assert oo.loc['flowlet', 'spurious_retx'] == 0 and oo.loc['spray (random)', 'spurious_retx'] > 100, oo
+assert oo.loc['flowlet', 'goodput_Mbps'] > oo.loc['spray (random)', 'goodput_Mbps'], oo
+print('flowlet P1 shares:', shares['flowlet'].round(2).tolist(), ' ECMP:', shares['ECMP'].tolist())
 """),
 )
 

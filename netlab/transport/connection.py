@@ -303,6 +303,11 @@ class Connection:
         """Most bytes held out of order at once (bytes)."""
         return self._reasm.peak_bytes
 
+    @property
+    def reassembly_bytes(self) -> int:
+        """Bytes held out of order now, waiting for a gap below them to fill (bytes)."""
+        return self._reasm.bytes
+
     # ------------------------------------------------------------------ opening (called by the stack)
     def _open_active(self) -> None:
         """Send our SYN (the client: :meth:`TransportStack.connect`)."""
