@@ -114,7 +114,6 @@ def run(cc: str, recovery: str, lost: Iterable[int], *, segments: int = 400, iw:
     return Recovery(fs, c.ssthresh_bytes, answers, c)
 
 
-
 def pattern(answers: list[Answer]) -> str:
     """The answers as RFC 6937's example tables show them: R a retransmission, N a new segment, . nothing."""
     return " ".join("R" * len(a.retransmitted) + "N" * len(a.sent) or "." for a in answers)
@@ -180,7 +179,7 @@ def test_one_loss_sends_ssthresh_over_recoverfs_per_segment_delivered(cc: str, b
         assert min(lag) < -10  # measured: -25 (NewReno), -20 (CUBIC) segments behind PRR's schedule
     else:
         assert len(lag) > 0.9 * len(r.answers)
-        assert 0 <= min(lag) and max(lag) < 1, (min(lag), max(lag))
+        assert min(lag) >= 0 and max(lag) < 1, (min(lag), max(lag))
         assert max(len(a.sent) + len(a.retransmitted) for a in r.answers) == 1
         assert [len(a.sent) + len(a.retransmitted) for a in r.answers] == oracle(r, recovery.removeprefix("prr_"))
     # by the end it has sent about ssthresh, whichever way: the segments in flight when recovery ends

@@ -132,8 +132,9 @@ class TcpConfig:
     sack: bool = option(True, doc="send and use SACK blocks (RFC 2018)")
     dsack: bool | None = option(None, doc="send and use D-SACK (RFC 2883; default: on with sack)")
     undo: bool | None = option(None, doc="undo a window cut every retransmission of which was D-SACKed")
-    recovery: Recovery | str | None = option(None, doc="fast-recovery window: prr (RFC 6937), prr_crb or classic "
-                                             "(cwnd = ssthresh at once); default prr with sack, classic without")  # fmt: skip
+    recovery: Recovery | str | None = option(None, doc="fast-recovery window: prr (RFC 6937), prr_crb or "
+                                             "classic (cwnd = ssthresh at once); default prr with sack, classic "
+                                             "without")  # fmt: skip
     syn_retries: int = option(6, doc="SYN retransmissions before the attempt fails")
     max_retries: int = option(15, doc="timeouts of one segment before the connection fails")
     time_wait_s: float = option(0.0, key="time_wait", doc="TIME_WAIT duration")
@@ -176,8 +177,9 @@ class TcpConfig:
             mode = Recovery(self.recovery)
             object.__setattr__(self, "recovery", mode)
             if mode is not Recovery.CLASSIC and not self.sack:
-                raise ConfigError(f"TcpConfig.recovery (transport.recovery): {mode.value} is paced by RFC 6675's "
-                                  "pipe, which needs SACK; got sack: false (use recovery: classic, RFC 6582)")  # fmt: skip
+                raise ConfigError(f"TcpConfig.recovery (transport.recovery): {mode.value} is paced by RFC "
+                                  "6675's pipe, which needs SACK; got sack: false (use recovery: classic, RFC "
+                                  "6582)")  # fmt: skip
         if self.dsack and not self.sack:
             raise ConfigError("TcpConfig.dsack (transport.dsack): D-SACK is a SACK block (RFC 2883), so it needs "
                               "sack: true; got dsack: true with sack: false")  # fmt: skip
