@@ -30,7 +30,9 @@ Where congestion control, delayed ACKs and SACK recovery live:
   send window is decided in one place, ``limit = una + min(snd_wnd, cwnd)`` in :meth:`_output` (with restart
   after idle there too); the algorithm hears new data acknowledged in :meth:`_on_ack`, and congestion events at
   the dupack threshold there and in :meth:`_timeout` (:meth:`_congestion_event`); fast recovery's window
-  (RFC 6582 inflation without SACK, ``cwnd = ssthresh`` with it) is the connection's own;
+  (RFC 6582 inflation without SACK; with it RFC 6937 PRR, ``cwnd = pipe + sndcnt`` per ACK in
+  :meth:`_sack_recovery` and :meth:`_prr_sndcnt`, or ``cwnd = ssthresh`` with ``recovery: classic``) is the
+  connection's own;
 * *delayed ACKs*: the receiver only *owes* an ACK (``_ack_owed``, set in :meth:`_on_data` at once for
   out-of-order data, duplicates, filled holes and FIN, and for every second in-order segment); the owed ACK is
   sent at the end of :meth:`_input` and :meth:`_input_syn_sent`, and any segment we send carries it. A first
