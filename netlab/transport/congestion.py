@@ -5,9 +5,9 @@ The split follows Linux's ``tcp_congestion_ops``: the connection owns the mechan
 (the send limit ``una + min(rwnd, cwnd)``, the initial window, fast retransmit, fast recovery (RFC 6937 PRR with
 SACK, RFC 6582 window inflation and partial ACKs without), the RTO's loss window, restart after idle), and an
 algorithm only decides how the window grows on an ACK and where ``ssthresh`` goes on a congestion event. Its
-per-connection state is a
-:class:`CongestionState`, which the connection makes and the algorithm changes; the algorithm object itself is a
-frozen value shared by every connection of a :class:`~netlab.transport.config.TcpConfig`.
+per-connection state is a :class:`CongestionState`, which the connection makes and the algorithm changes; the
+algorithm object itself is a frozen value shared by every connection of a
+:class:`~netlab.transport.config.TcpConfig`.
 
 A user's own algorithm is any object with the four methods of :class:`CongestionControl`::
 
