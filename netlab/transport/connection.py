@@ -998,7 +998,7 @@ class Connection:
             limit = prr_delivered - out  # conservative: packet conservation, one sent per one delivered
             if self._prr == 1:
                 limit = max(limit, delivered) + self._mss  # slow-start: one more per ACK
-            sndcnt = min(int(ssthresh) - pipe, limit)
+            sndcnt = int(min(ssthresh - pipe, limit))  # (an algorithm of the user's may leave ssthresh inf)
         mss = self._mss
         if out == 0:
             sndcnt = max(sndcnt, mss)  # the fast retransmit goes at once, whatever the first ACK delivered (Linux)
