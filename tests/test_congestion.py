@@ -49,6 +49,8 @@ def test_names_resolve_to_algorithms_with_readable_reprs(name: str, cls: type) -
         ({"sack": "false"}, "TcpConfig.sack: expected true or false, got 'false'"),
         ({"delayed_ack": "off"}, "TcpConfig.delayed_ack: expected true or false"),
         ({"window_scaling": None}, "TcpConfig.window_scaling: expected true or false, got None"),
+        ({"recovery": "prr-crb"}, "TcpConfig.recovery: expected one of prr, prr_crb, classic, got 'prr-crb'"),
+        ({"recovery": "prr_crb", "sack": False}, "TcpConfig.recovery .*needs SACK; got sack: false"),
     ],
 )
 def test_bad_settings_are_clear_errors(kwargs: dict[str, object], message: str) -> None:
@@ -64,6 +66,16 @@ def test_defaults_follow_the_congestion_control() -> None:
     assert TcpConfig(congestion="cubic", delayed_ack=False, rwnd_bytes=5000).delays_acks is False
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "mode"),
+    [({}, "prr"), ({"sack": False}, "classic"), ({"recovery": "prr_crb"}, "prr_crb"),
+     ({"recovery": "classic"}, "classic")],
+)  # fmt: skip
+def test_recovery_defaults_to_prr_with_sack(kwargs: dict[str, object], mode: str) -> None:
+    # RFC 6937 PRR is Linux's and ns-3's default; without SACK there is no pipe, so RFC 6582's window inflation
+    assert TcpConfig(**kwargs).recovery_mode == mode  # type: ignore[arg-type]
+
+
 def test_initial_window_is_rfc_6928() -> None:
     assert [initial_window(10, m) for m in (536, 1460, 4000, 9000)] == [5360, 14600, 14600, 18000]
 
@@ -71,7 +83,8 @@ def test_initial_window_is_rfc_6928() -> None:
 @pytest.mark.parametrize(
     "transport",
     [{"congestion": "newreno"}, {"congestion": "cubic(beta=0.8)", "initial_window": 4},
-     {"congestion": "tests.test_congestion:Aimd(b=0.6)", "delayed_ack_timeout": "40ms"}, {"rwnd": "2MiB"}],
+     {"congestion": "tests.test_congestion:Aimd(b=0.6)", "delayed_ack_timeout": "40ms"}, {"rwnd": "2MiB"},
+     {"recovery": "prr_crb"}, {"recovery": "classic", "sack": False}],
 )  # fmt: skip
 def test_transport_section_round_trips(transport: dict[str, object], tmp_path: Path) -> None:
     s = scenario_from_data({**TWO, "transport": transport}, where="x.yaml")
@@ -86,7 +99,10 @@ def test_transport_section_round_trips(transport: dict[str, object], tmp_path: P
      ({"delayed_ack_timeout": "1s"}, r"x.yaml: transport: .*500 ms"),
      ({"initial_window": 0}, r"transport.initial_window"),
      ({"congestoin": "cubic"}, r"transport.congestoin: unknown key; did you mean 'congestion'"),
-     ({"congestion": "netlab.routing.static:ShortestHops"}, "is not a congestion control")],
+     ({"congestion": "netlab.routing.static:ShortestHops"}, "is not a congestion control"),
+     ({"recovery": "rate_halving"},
+      r"x.yaml: transport.recovery: expected one of prr, prr_crb, classic, got 'rate_halving'"),
+     ({"recovery": "prr", "sack": False}, r"x.yaml: transport: .*transport.recovery\): prr is paced .* needs SACK")],
 )  # fmt: skip
 def test_transport_section_errors_name_the_key(transport: dict[str, object], message: str) -> None:
     with pytest.raises(netlab.ConfigError, match=message):

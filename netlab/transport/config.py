@@ -16,10 +16,10 @@ import math
 from dataclasses import dataclass
 
 from netlab.errors import ConfigError
-from netlab.options import option
+from netlab.options import Choice, option
 from netlab.transport.congestion import CONGESTION, CongestionControl, NoCongestionControl, congestion_control
 
-__all__ = ["DEFAULT_RWND_BYTES", "LEGACY_RWND_BYTES", "TcpConfig"]
+__all__ = ["DEFAULT_RWND_BYTES", "LEGACY_RWND_BYTES", "Recovery", "TcpConfig"]
 
 #: The receive window with congestion control (bytes): 1 MiB, window scale 5. A 10 Mbit/s path with 100 ms of
 #: round trip and a 1-BDP buffer (125 kB) can hold 250 kB in flight before it drops (BDP plus buffer), and a
@@ -32,6 +32,16 @@ DEFAULT_RWND_BYTES = 1 << 20
 #: it keeps the 64 KiB of netlab's transport before congestion control, and with it every figure of those runs.
 LEGACY_RWND_BYTES = 65536
 
+
+class Recovery(Choice):
+    """How fast recovery with SACK sets the window (``transport: {recovery: ...}``)."""
+
+    PRR = "prr"  # RFC 6937 Proportional Rate Reduction, Slow-Start Reduction Bound (Linux's and ns-3's)
+    PRR_CRB = "prr_crb"  # RFC 6937 PRR with the Conservative Reduction Bound: never more than delivered
+    CLASSIC = "classic"  # cwnd = ssthresh at once (RFC 6675 as written); with sack: false, RFC 6582's inflation
+
+
+_RECOVERY = tuple(m.value for m in Recovery)
 
 #: The on/off options and whether None (their default, decided by another option) is allowed.
 _FLAGS = (("window_scaling", False), ("delayed_ack", True), ("sack", False), ("dsack", True), ("undo", True),
@@ -84,6 +94,13 @@ class TcpConfig:
         When D-SACKs show every retransmission of a loss episode was spurious, restore cwnd and ssthresh (and
         CUBIC's W_max and epoch) to their values before it (RFC 2883 §5, Linux's ``tcp_try_undo_dsack``).
         Default: on with ``dsack``.
+    recovery : str or None
+        How fast recovery sets cwnd: ``"prr"`` (RFC 6937 Proportional Rate Reduction with the Slow-Start
+        Reduction Bound, as Linux and ns-3), ``"prr_crb"`` (PRR with the Conservative Reduction Bound) or
+        ``"classic"`` (cwnd = ssthresh at once, RFC 6675; without SACK RFC 6582's window inflation). PRR spreads
+        the window cut over the recovery's round trip, about ssthresh/FlightSize segments sent per segment
+        delivered, and ends it with cwnd = ssthresh. It needs RFC 6675's pipe, so SACK. Default: ``"prr"`` with
+        ``sack``, ``"classic"`` without.
     syn_retries : int
         SYN (and SYN-ACK) retransmissions before the attempt fails with ConnectionTimeout (Linux: 6).
     max_retries : int
@@ -115,6 +132,9 @@ class TcpConfig:
     sack: bool = option(True, doc="send and use SACK blocks (RFC 2018)")
     dsack: bool | None = option(None, doc="send and use D-SACK (RFC 2883; default: on with sack)")
     undo: bool | None = option(None, doc="undo a window cut every retransmission of which was D-SACKed")
+    recovery: Recovery | str | None = option(None, doc="fast-recovery window: prr (RFC 6937), prr_crb or "
+                                             "classic (cwnd = ssthresh at once); default prr with sack, classic "
+                                             "without")  # fmt: skip
     syn_retries: int = option(6, doc="SYN retransmissions before the attempt fails")
     max_retries: int = option(15, doc="timeouts of one segment before the connection fails")
     time_wait_s: float = option(0.0, key="time_wait", doc="TIME_WAIT duration")
@@ -150,12 +170,29 @@ class TcpConfig:
         if self.dupack_threshold < 1 or self.syn_retries < 0 or self.max_retries < 0 or self.ttl < 1:
             raise ConfigError("TcpConfig: dupack_threshold and ttl must be >= 1, syn_retries and max_retries >= 0")
 
+        if self.recovery is not None:
+            if self.recovery not in _RECOVERY:
+                raise ConfigError(f"TcpConfig.recovery: expected one of {', '.join(_RECOVERY)}, got "
+                                  f"{self.recovery!r}")  # fmt: skip
+            mode = Recovery(self.recovery)
+            object.__setattr__(self, "recovery", mode)
+            if mode is not Recovery.CLASSIC and not self.sack:
+                raise ConfigError(f"TcpConfig.recovery (transport.recovery): {mode.value} is paced by RFC "
+                                  "6675's pipe, which needs SACK; got sack: false (use recovery: classic, RFC "
+                                  "6582)")  # fmt: skip
         if self.dsack and not self.sack:
             raise ConfigError("TcpConfig.dsack (transport.dsack): D-SACK is a SACK block (RFC 2883), so it needs "
                               "sack: true; got dsack: true with sack: false")  # fmt: skip
         if self.undo and not self.uses_dsack:
             raise ConfigError("TcpConfig.undo (transport.undo): undo is decided by D-SACKs, so it needs dsack "
                               "(and sack) on; got undo: true with dsack or sack off")  # fmt: skip
+
+    @property
+    def recovery_mode(self) -> Recovery:
+        """How fast recovery sets cwnd: ``recovery``, or PRR with SACK and classic without."""
+        if self.recovery is None:
+            return Recovery.PRR if self.sack else Recovery.CLASSIC
+        return Recovery(self.recovery)
 
     @property
     def uses_dsack(self) -> bool:

@@ -2,11 +2,12 @@
 (RFC 9438).
 
 The split follows Linux's ``tcp_congestion_ops``: the connection owns the mechanics every algorithm shares
-(the send limit ``una + min(rwnd, cwnd)``, the initial window, fast retransmit and RFC 6582 fast recovery with
-window inflation and partial ACKs, the RTO's loss window, restart after idle), and an algorithm only decides how
-the window grows on an ACK and where ``ssthresh`` goes on a congestion event. Its per-connection state is a
-:class:`CongestionState`, which the connection makes and the algorithm changes; the algorithm object itself is a
-frozen value shared by every connection of a :class:`~netlab.transport.config.TcpConfig`.
+(the send limit ``una + min(rwnd, cwnd)``, the initial window, fast retransmit, fast recovery (RFC 6937 PRR with
+SACK, RFC 6582 window inflation and partial ACKs without), the RTO's loss window, restart after idle), and an
+algorithm only decides how the window grows on an ACK and where ``ssthresh`` goes on a congestion event. Its
+per-connection state is a :class:`CongestionState`, which the connection makes and the algorithm changes; the
+algorithm object itself is a frozen value shared by every connection of a
+:class:`~netlab.transport.config.TcpConfig`.
 
 A user's own algorithm is any object with the four methods of :class:`CongestionControl`::
 
@@ -99,7 +100,8 @@ class CongestionControl(Protocol):
 
     def on_congestion(self, w: CongestionState, now_s: float) -> float:
         """A congestion event (fast retransmit, or the first timeout of a segment): return the new ssthresh
-        (bytes). The connection then sets cwnd itself (ssthresh + 3 MSS in fast recovery, 1 MSS after an RTO)."""
+        (bytes). The connection then sets cwnd itself (in fast recovery PRR's pipe + sndcnt with SACK, ssthresh +
+        3 MSS without; 1 MSS after an RTO)."""
         ...
 
     def restart(self, w: CongestionState, now_s: float) -> None:

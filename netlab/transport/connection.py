@@ -30,7 +30,9 @@ Where congestion control, delayed ACKs and SACK recovery live:
   send window is decided in one place, ``limit = una + min(snd_wnd, cwnd)`` in :meth:`_output` (with restart
   after idle there too); the algorithm hears new data acknowledged in :meth:`_on_ack`, and congestion events at
   the dupack threshold there and in :meth:`_timeout` (:meth:`_congestion_event`); fast recovery's window
-  (RFC 6582 inflation without SACK, ``cwnd = ssthresh`` with it) is the connection's own;
+  (RFC 6582 inflation without SACK; with it RFC 6937 PRR, ``cwnd = pipe + sndcnt`` per ACK in
+  :meth:`_sack_recovery` and :meth:`_prr_sndcnt`, or ``cwnd = ssthresh`` with ``recovery: classic``) is the
+  connection's own;
 * *delayed ACKs*: the receiver only *owes* an ACK (``_ack_owed``, set in :meth:`_on_data` at once for
   out-of-order data, duplicates, filled holes and FIN, and for every second in-order segment); the owed ACK is
   sent at the end of :meth:`_input` and :meth:`_input_syn_sent`, and any segment we send carries it. A first
@@ -159,10 +161,11 @@ class Connection:
     __slots__ = (
         "_ack_owed", "_cc", "_cc_on", "_deadline", "_delack", "_delack_at", "_delack_n", "_dsack", "_dsack_on",
         "_dupacks", "_eid", "_eof", "_episode", "_error", "_fin_off", "_heap", "_hi_rxt", "_last_ooo", "_last_send",
-        "_mss", "_net", "_nxt", "_peer", "_prior", "_rbuf", "_rcv", "_read_deadline", "_reads", "_reasm", "_recover",
-        "_recovery_t", "_retries", "_rfin", "_rto_recovery", "_rtt_end", "_rtt_t", "_rwnd", "_rxt", "_sack_on",
-        "_sack_room", "_sb", "_sbase", "_sbuf", "_snd_wnd", "_syn_retransmitted", "_timer", "_timer_at", "_timer_cb",
-        "_ttl", "_una", "_undo_on", "_undo_retrans", "_w", "_want", "_wscale", "acks_sent", "app_bytes_sent",
+        "_mss", "_net", "_nxt", "_peer", "_prior", "_prr", "_prr_delivered", "_prr_fs", "_prr_out0", "_rbuf", "_rcv",
+        "_read_deadline", "_reads", "_reasm", "_recover", "_recovery_t", "_retries", "_rfin", "_rto_recovery",
+        "_rtt_end", "_rtt_t", "_rwnd", "_rxt", "_sack_on", "_sack_room", "_sb", "_sbase", "_sbuf", "_snd_wnd",
+        "_syn_retransmitted", "_timer", "_timer_at", "_timer_cb", "_ttl", "_una", "_undo_on", "_undo_retrans", "_w",
+        "_want", "_wscale", "acks_sent", "app_bytes_sent",
         "bytes_delivered", "bytes_received", "bytes_sent", "cfg", "closed", "closed_at", "congestion_events",
         "connected", "cwnd_trace", "data_segments_received", "data_segments_sent", "dup_acks_received",
         "duplicate_segments", "endpoint", "env", "error", "established_at", "fast_retransmits", "flow", "irs", "iss",
@@ -216,6 +219,12 @@ class Connection:
         self._hi_rxt = 0  # retransmitted up to here in this recovery
         self._rto_recovery = False  # the recovery began with a timeout (not duplicate ACKs)
         self._sb = Scoreboard()
+        # PRR (RFC 6937) in SACK fast recovery: 0 off (classic), 1 the slow-start reduction bound, 2 the conservative
+        # one; bytes delivered to the receiver since recovery began (prr_delivered), RecoverFS (the FlightSize when
+        # it began), and bytes_sent then (prr_out is bytes_sent minus it: no count on the per-segment path)
+        mode = cfg.recovery_mode
+        self._prr = 0 if mode == "classic" or not cfg.sack or not self._cc_on else 1 if mode == "prr" else 2
+        self._prr_delivered = self._prr_fs = self._prr_out0 = 0
         # D-SACK (RFC 2883) and undo: the retransmissions sent {start: (end, episode)}, of the current loss episode
         # and the one before (a D-SACK often arrives after the recovery it belongs to ended); the episode's
         # retransmissions not yet D-SACKed, and the window before it (cwnd, ssthresh, the algorithm's own state)
@@ -521,6 +530,9 @@ class Connection:
                 sack = sack[1:]
         if a > nxt or a < una:
             return  # acknowledges something never sent, or old: nothing more to learn
+        # PRR's DeliveredData is the change in una plus the change in SACKed bytes: note what was SACKed before
+        # (the scoreboard is empty but for a loss or reordering, so this is no cost on a clean path)
+        sacked0 = self._sb.sacked_bytes() if self._prr and self._sb.intervals else 0
         if sack and self._sack_on:
             iss = self.iss
             for left, right in sack:
@@ -561,7 +573,13 @@ class Connection:
                 else:
                     if self._cc_on:
                         self._partial_ack(a - una, now)
-                    self._recovery_step(True)  # partial ACK: the next hole is lost too
+                    delivered = 0
+                    prr = self._prr and not self._rto_recovery
+                    if prr:
+                        delivered = a - una + self._sb.sacked_bytes() - sacked0
+                        self._prr_delivered += delivered
+                    # partial ACK: the next hole is lost too (with PRR it is resent as the reduction allows)
+                    self._recovery_step(not prr, delivered=delivered)
             elif self._cc_on:
                 w = self._w
                 self._cc.on_ack(w, a - una, now)
@@ -581,16 +599,29 @@ class Connection:
                     self._hi_rxt = una
                     if self._dsack_on:
                         self._new_episode(self._w)
+                    delivered = 0
                     if self._cc_on:
                         # RFC 6582 step 2-3: ssthresh from the algorithm, cwnd = ssthresh + 3*SMSS (inflated by
-                        # the three segments that left the network)
+                        # the three segments that left the network); RFC 6675: cwnd = ssthresh; PRR (RFC 6937):
+                        # cwnd follows what is delivered from here on, starting with this ACK's DeliveredData
                         w = self._congestion_event(nxt - una)
-                        w.cwnd = w.ssthresh if self._sack_on else w.ssthresh + 3 * w.mss  # RFC 6675 / 6582
+                        if self._prr:
+                            self._prr_fs = nxt - una  # RecoverFS
+                            self._prr_out0 = self.bytes_sent
+                            self._prr_delivered = delivered = self._sb.sacked_bytes() - sacked0
+                        else:
+                            w.cwnd = w.ssthresh if self._sack_on else w.ssthresh + 3 * w.mss  # RFC 6675 / 6582
                         self._trace_cc()
-                    self._recovery_step(True)
+                    # RFC 6675: the first retransmission at once (PRR: as the first of sndcnt, which is >= 1 MSS)
+                    self._recovery_step(not self._prr, delivered=delivered)
             elif self._cc_on:
                 if self._sack_on:
-                    self._recovery_step(False)  # RFC 6675: the pipe may leave room for a lost segment or new data
+                    # RFC 6675: the pipe may leave room for a lost segment or new data
+                    delivered = 0
+                    if self._prr and not self._rto_recovery:
+                        delivered = self._sb.sacked_bytes() - sacked0
+                        self._prr_delivered += delivered
+                    self._recovery_step(False, delivered=delivered)
                 elif not self._rto_recovery:
                     w = self._w
                     w.cwnd += w.mss  # RFC 6582 step 4: each further duplicate ACK is a segment that left
@@ -898,10 +929,13 @@ class Connection:
 
     def _recovered(self, acked: int, a: int, now: float) -> None:
         """The ACK covered the recovery point: fast recovery ends with cwnd = min(ssthresh, max(FlightSize,
-        SMSS) + SMSS) (RFC 6582 step 6, option 1); a timeout's recovery just goes on slow-starting."""
+        SMSS) + SMSS) (RFC 6582 step 6, option 1), or with PRR cwnd = ssthresh (RFC 6937); a timeout's recovery
+        just goes on slow-starting."""
         w = self._w
         if self._rto_recovery:
             self._cc.on_ack(w, acked, now)
+        elif self._prr:
+            w.cwnd = w.ssthresh  # RFC 6937: the reduction ends at the window congestion control chose
         else:
             w.cwnd = min(w.ssthresh, max(self._nxt - a, w.mss) + w.mss)
         self.recovery_s += now - self._recovery_t
@@ -924,15 +958,25 @@ class Connection:
         flight = self._nxt - (self._una if una < 0 else una)
         trace.append((self.env.now, w.cwnd, w.ssthresh, flight, state))
 
-    def _sack_recovery(self) -> None:
+    def _sack_recovery(self, delivered: int) -> None:
         """RFC 6675 in brief: pipe = outstanding - SACKed - lost and not yet retransmitted; while pipe < cwnd,
         retransmit the next lost hole (IsLost: more than (DupThresh - 1) * MSS SACKed above it), then leave the
-        rest of the room to new data (``_sack_room``, used by :meth:`_output`)."""
+        rest of the room to new data (``_sack_room``, used by :meth:`_output`). With PRR, cwnd is first set to
+        pipe + sndcnt (RFC 6937 §3; *delivered* is this ACK's DeliveredData, bytes), and a segment at ``una``
+        not yet resent (after a partial ACK) counts as lost, to be resent first as sndcnt allows."""
         sb = self._sb
-        una, nxt = self._una, self._nxt
-        lost = sb.lost_holes(max(self._hi_rxt, una), (self.cfg.dupack_threshold - 1) * self._mss) if sb else []
-        pipe = nxt - una - sum(e - s for s, e in sb.intervals) - sum(e - s for s, e in lost)
-        cw = int(self._w.cwnd)
+        una, nxt, mss = self._una, self._nxt, self._mss
+        lost = sb.lost_holes(max(self._hi_rxt, una), (self.cfg.dupack_threshold - 1) * mss) if sb else []
+        if self._prr and self._hi_rxt == una and (not lost or lost[0][0] != una):
+            first = sb.holes(una, self._recover) if sb else []
+            lost.insert(0, (una, min(una + mss, first[0][1] if first else self._recover)))
+        pipe = nxt - una - sb.sacked_bytes() - sum(e - s for s, e in lost)
+        w = self._w
+        if self._prr:
+            w.cwnd = float(pipe + self._prr_sndcnt(pipe, delivered))
+            if self.cwnd_trace is not None:
+                self._trace_cc()
+        cw = int(w.cwnd)
         for hs, he in lost:
             s = hs
             while s < he and pipe < cw:
@@ -944,6 +988,29 @@ class Connection:
                 break
         self._sack_room = max(0, cw - pipe)
 
+    def _prr_sndcnt(self, pipe: int, delivered: int) -> int:
+        """RFC 6937 §3: how many bytes this ACK lets the sender send (whole segments, rounded up: the sender sends
+        segments, and ``prr_out`` keeps the sum right), from ``prr_delivered``, ``prr_out``, RecoverFS, ssthresh
+        and *pipe* (bytes); *delivered* is this ACK's DeliveredData."""
+        ssthresh = self._w.ssthresh
+        out = self.bytes_sent - self._prr_out0  # prr_out
+        prr_delivered = self._prr_delivered
+        if pipe > ssthresh:
+            # proportional: ssthresh/RecoverFS of what was delivered (0.5 for NewReno, beta = 0.7 for CUBIC)
+            sndcnt = -(-prr_delivered * int(ssthresh) // self._prr_fs) - out
+        else:
+            # the window has fallen below ssthresh (heavy loss): grow back to it, at most as fast as the bound
+            limit = prr_delivered - out  # conservative: packet conservation, one sent per one delivered
+            if self._prr == 1:
+                limit = max(limit, delivered) + self._mss  # slow-start: one more per ACK
+            sndcnt = int(min(ssthresh - pipe, limit))  # (an algorithm of the user's may leave ssthresh inf)
+        mss = self._mss
+        if out == 0:
+            sndcnt = max(sndcnt, mss)  # the fast retransmit goes at once, whatever the first ACK delivered (Linux)
+        if sndcnt <= 0:
+            return 0
+        return -(-sndcnt // mss) * mss
+
     def _restart_after_idle(self, w: CongestionState) -> None:
         """RFC 5681 §4.1: after more than an RTO without sending, cwnd restarts from min(IW, cwnd)."""
         rw = initial_window(self.cfg.initial_window_segments, w.mss)
@@ -953,10 +1020,10 @@ class Connection:
             self._trace_cc()
 
     # ------------------------------------------------------------------ loss recovery
-    def _recovery_step(self, head: bool, rest: bool = True) -> None:
+    def _recovery_step(self, head: bool, rest: bool = True, delivered: int = 0) -> None:
         """Retransmit what is now deemed lost: the segment at ``una`` (*head*, if not yet resent in this recovery)
         and (*rest*) with SACK every hole with more than (dupthresh - 1) * MSS bytes SACKed above it, or after a
-        timeout every un-SACKed byte below the recovery point."""
+        timeout every un-SACKed byte below the recovery point. *delivered* is the ACK's DeliveredData (PRR)."""
         una = self._una
         self._hi_rxt = max(self._hi_rxt, una)
         sb = self._sb
@@ -976,7 +1043,7 @@ class Connection:
             # what is not SACKed below the recovery point goes out as the window allows.
             if not self._rto_recovery:
                 if self._sack_on:
-                    self._sack_recovery()
+                    self._sack_recovery(delivered)
                 return
             limit = una + int(self._w.cwnd)
             for hs, he in sb.holes(self._hi_rxt, recover) if sb else [(self._hi_rxt, recover)]:

@@ -73,6 +73,10 @@ class Scoreboard:
                 return e
         return offset
 
+    def sacked_bytes(self) -> int:
+        """How many bytes the intervals hold (RFC 6675's SACKed octets above the cumulative ACK)."""
+        return sum(e - s for s, e in self.intervals)
+
     @property
     def high(self) -> int:
         """The end of the highest SACKed block (0 if none)."""
