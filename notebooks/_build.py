@@ -576,8 +576,15 @@ table = pd.concat(results, names=['paths'])
 table
 """),
     code("""
+from netlab.plots.bars import bars  # a bar of height 0 (ECMP's, every time) is marked and labelled, not invisible
+
+wide = table.ooo_fraction.unstack('strategy')
 fig, ax = plt.subplots(figsize=(7, 4))
-table.ooo_fraction.unstack('strategy').plot.bar(ax=ax, rot=0)
+width = 0.8 / len(wide.columns)
+for k, strategy in enumerate(wide.columns):
+    bars(ax, np.arange(len(wide)) + (k - (len(wide.columns) - 1) / 2) * width, wide[strategy].to_numpy(),
+         width=width, color=f'C{k}', label=strategy)
+ax.set_xticks(range(len(wide)), wide.index)
 ax.axhline(expected, ls='--', color='k', label='expected (spray, skewed)')
 ax.set(ylabel='out-of-order fraction of delivered packets')
 ax.legend()

@@ -311,7 +311,7 @@ def test_mail_time_plots_shade_the_faults_and_name_them(mx_down_run: netlab.Resu
 
 
 def _zero_marks(ax: Any) -> tuple[list[tuple[float, float]], list[tuple[str, tuple[float, float]]]]:
-    from netlab.plots._bars import ZERO_GID
+    from netlab.plots.bars import ZERO_GID
 
     lines = [(float(ln.get_xdata()[0]), float(ln.get_ydata()[0])) for ln in ax.lines if ln.get_gid() == ZERO_GID]
     texts = [(t.get_text(), tuple(map(float, t.xy))) for t in ax.texts if t.get_gid() == ZERO_GID]
@@ -322,7 +322,7 @@ def _zero_marks(ax: Any) -> tuple[list[tuple[float, float]], list[tuple[str, tup
 def test_a_zero_bar_gets_a_mark_and_a_0(horizontal: bool) -> None:
     import matplotlib.pyplot as plt
 
-    from netlab.plots._bars import bars
+    from netlab.plots.bars import bars
 
     _, ax = plt.subplots()
     container = bars(ax, [0, 1, 2, 3], [2.0, 0.0, 3.0, float("nan")], start=[0.0, 5.0, 0.0, 1.0], horizontal=horizontal)

@@ -81,7 +81,7 @@ def plot_message_timeline(results: Results, message_id: str | None = None, rcpt:
                           ax: Axes | None = None) -> Axes:  # fmt: skip
     """A Gantt-style timeline of one message's stages (seconds since submission on the x axis); node and link
     faults of the scenario during the message's life are hatched red and named in the legend."""
-    from netlab.plots._bars import bars
+    from netlab.plots.bars import bars
     from netlab.plots.network import mark_faults
 
     stages = message_stages(results, message_id, rcpt)
@@ -260,7 +260,7 @@ def plot_retries(results: Results, ax: Axes | None = None, *, host: str | None =
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots(figsize=(9, 0.25 * len(shown) + 1.8))
-    from netlab.plots._bars import bars
+    from netlab.plots.bars import bars
     from netlab.plots.network import mark_faults
 
     firsts, waits = [], []

@@ -92,7 +92,7 @@ def mark_faults(ax: Axes, scenario: Any, end_s: float, *, start_s: float = 0.0, 
 def plot_flow_delays(results: Results, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Mean one-way delay (ms) of each flow, with its loss ratio in the label (a flow that delivered nothing has
     no delay: its bar is marked "none delivered")."""
-    from netlab.plots._bars import bars
+    from netlab.plots.bars import bars
 
     ax = _axes(ax, (7, 3.5))
     f = results.flows

@@ -1,4 +1,5 @@
-"""Bars that stay visible at zero: every bar plot of :mod:`netlab.plots` draws through :func:`bars`.
+"""Bars that stay visible at zero: every bar plot of :mod:`netlab.plots` draws through :func:`bars`, and a
+notebook's own bar chart can too.
 
 A bar of height 0 (or NaN: nothing measured) draws nothing, so a reader cannot tell "zero" from "missing" or
 "forgotten". :func:`bars` marks each such bar with a short line at its base, in the bar's colour, and writes its
@@ -43,9 +44,11 @@ def bars(ax: Axes, positions: Sequence[float], sizes: Sequence[float], *, start:
         offset = (3, 0) if horizontal else (0, 2)
         zero = value == 0.0 or math.isnan(value)
         if zero:
-            # a short line across the invisible bar, in its colour, so it reads as "here, and zero"
+            # a short line across the invisible bar, in its colour, so it reads as "here, and zero"; not clipped,
+            # since a base on the axis line would be half cut off
             ax.plot(*([base], [pos]) if horizontal else ([pos], [base]), marker="|" if horizontal else "_",
-                    markersize=9, markeredgewidth=2, color=patch.get_facecolor(), gid=ZERO_GID, zorder=3)  # fmt: skip
+                    markersize=9, markeredgewidth=2, color=patch.get_facecolor(), gid=ZERO_GID, zorder=3,
+                    clip_on=False)  # fmt: skip
             label = label if label is not None else (zero_label if value == 0.0 else "no data")
         if label is not None:
             text = ax.annotate(label, xy, xytext=offset, textcoords="offset points", fontsize=fontsize, **align)
