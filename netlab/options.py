@@ -98,7 +98,9 @@ def key_aliases(cls: _Class) -> _Class:
     if clash:  # a key that is also another field's name could not say which it means
         raise TypeError(f"{cls.__qualname__}: scenario-file keys {clash} are also Python field names")
     positional = [f.name for f in fields if f.init and not f.kw_only]
-    init: Callable[..., None] = vars(cls)["__init__"]  # the one @dataclass generated
+    init: Callable[..., None] | None = vars(cls).get("__init__")  # the one @dataclass generated
+    if init is None:
+        raise TypeError(f"key_aliases: {cls.__qualname__} has no __init__ of its own (apply it above @dataclass)")
 
     @functools.wraps(init)
     def init_with_keys(self: Any, *args: Any, **kwargs: Any) -> None:
