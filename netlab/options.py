@@ -106,7 +106,11 @@ def key_aliases(cls: _Class) -> _Class:
     def init_with_keys(self: Any, *args: Any, **kwargs: Any) -> None:
         if kwargs and not aliases.keys().isdisjoint(kwargs):
             kwargs = _by_python_name(type(self), aliases, positional[: len(args)], kwargs)
-        init(self, *args, **kwargs)
+        try:
+            init(self, *args, **kwargs)
+        except TypeError as exc:  # costs nothing unless raised
+            _string_for_a_number(type(self), aliases, dict(zip(positional, args, strict=False)) | kwargs, exc)
+            raise
 
     # mypy refuses an assignment to a method, and the dataclass's own signature is the one it should keep seeing
     setattr(cls, "__init__", init_with_keys)  # noqa: B010
@@ -133,6 +137,22 @@ def _by_python_name(cls: type, aliases: dict[str, dataclasses.Field[Any]], posit
                             "same option; give one")  # fmt: skip
         out[f.name] = convert(value, type_hints(cls)[f.name], field_unit(f), Ctx(f"{cls.__qualname__}()", key))
     return out
+
+
+_BASE_UNITS = {"time": "s", "rate": "bit/s", "size": "bytes", "packet_rate": "packets/s"}
+
+
+def _string_for_a_number(cls: type, aliases: dict[str, dataclasses.Field[Any]], given: dict[str, Any],
+                         exc: TypeError) -> None:  # fmt: skip
+    """If the TypeError *exc* came of a string (``"30s"``) under the Python name of a quantity (``stop_s``), raise
+    one that says so and names the key that reads it; else return (the caller re-raises *exc*)."""
+    from netlab.scenario.fields import field_unit
+
+    for key, f in aliases.items():
+        value, unit = given.get(f.name), field_unit(f)
+        if isinstance(value, str) and unit in _BASE_UNITS:
+            raise TypeError(f"{cls.__qualname__}(): {f.name} takes a number ({_BASE_UNITS[unit]}), got {value!r}; "
+                            f"the scenario-file key reads the string: {key}={value!r}") from exc  # fmt: skip
 
 
 class Choice(enum.StrEnum):

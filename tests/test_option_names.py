@@ -165,3 +165,14 @@ def test_the_python_names_and_signature_are_unchanged() -> None:
     assert pickle.loads(pickle.dumps(spec)) == spec
     with pytest.raises(TypeError, match="unexpected keyword argument 'stopp'"):
         netlab.FlowSpec("f", "a", "b", stopp=1)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: netlab.FlowSpec("f", "a", "b", stop_s="30s"),
+     r"FlowSpec\(\): stop_s takes a number \(s\), got '30s'; the scenario-file key reads the string: stop='30s'"),
+    (lambda: netlab.LinkSpec("a", "b", "10Mbps"),  # positional: the third field is rate_bps
+     r"LinkSpec\(\): rate_bps takes a number \(bit/s\), got '10Mbps'; .* rate='10Mbps'"),
+])  # fmt: skip
+def test_a_file_value_under_the_python_name_points_at_the_key(make: Any, message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        make()
