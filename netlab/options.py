@@ -27,20 +27,37 @@ TypeError: Pipe.__init__() missing 1 required positional argument: 'name'
 Traceback (most recent call last):
 ...
 netlab.errors.ConfigError: paint must be one of red, blue, got 'blu'; did you mean 'blue'?
+
+A spec decorated with :func:`key_aliases` takes each option under its scenario-file key too, the value read as the
+file reads it (units parsed), so a line of YAML and a line of Python say the same thing:
+
+>>> @key_aliases
+... @dataclasses.dataclass(frozen=True)
+... class Wire:
+...     rate_bps: float = option(1e6, key="rate", unit="rate", doc="bit/s")
+>>> Wire(rate="10Mbps") == Wire(rate_bps=10e6)
+True
+>>> Wire(rate="10Mbps", rate_bps=1e6)
+Traceback (most recent call last):
+...
+TypeError: Wire() got both 'rate' (the scenario-file key) and 'rate_bps' (the Python name) of one option; give one
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Any, Self
+import functools
+from collections.abc import Callable
+from typing import Any, Self, TypeVar
 
 from netlab._text import did_you_mean
 from netlab.errors import ConfigError
 
-__all__ = ["Choice", "did_you_mean", "option"]
+__all__ = ["Choice", "did_you_mean", "key_aliases", "option"]
 
 _MISSING: Any = dataclasses.MISSING
+_Class = TypeVar("_Class", bound=type)
 
 
 def option(
@@ -60,6 +77,82 @@ def option(
     if kw_only:
         return dataclasses.field(default=default, default_factory=default_factory, metadata=meta, kw_only=True)
     return dataclasses.field(default=default, default_factory=default_factory, metadata=meta)
+
+
+def key_aliases(cls: _Class) -> _Class:
+    """Let the constructor of dataclass *cls* take each option whose scenario-file key differs from its Python
+    name under that key too: ``FlowSpec(..., stop="30s")`` is ``FlowSpec(..., stop_s=30.0)``. A value given under
+    the key is read as a scenario file reads it (``"30s"``, ``"10Mbps"``, ``"200/s"`` parsed by the field's unit;
+    a bad one is a ConfigError naming the key and what was expected); one given under the Python name is passed
+    on as it is. Both names at once is a TypeError, as Python's own duplicate arguments are.
+
+    Apply it above ``@dataclass`` (it wraps the generated ``__init__``). Type checkers keep seeing the dataclass's
+    own signature, with the Python names and their exact types: the keys are a convenience for notebooks and
+    untyped code, and a checked program is not told a key-named call is fine when mypy cannot check its value
+    (``"30s"`` for a float). A class with nothing to alias is returned unchanged."""
+    fields = dataclasses.fields(cls)
+    aliases = {f.metadata["key"]: f for f in fields if f.init and f.metadata.get("key") not in (None, f.name)}
+    if not aliases:
+        return cls
+    clash = sorted(aliases.keys() & {f.name for f in fields})
+    if clash:  # a key that is also another field's name could not say which it means
+        raise TypeError(f"{cls.__qualname__}: scenario-file keys {clash} are also Python field names")
+    positional = [f.name for f in fields if f.init and not f.kw_only]
+    init: Callable[..., None] | None = vars(cls).get("__init__")  # the one @dataclass generated
+    if init is None:
+        raise TypeError(f"key_aliases: {cls.__qualname__} has no __init__ of its own (apply it above @dataclass)")
+
+    @functools.wraps(init)
+    def init_with_keys(self: Any, *args: Any, **kwargs: Any) -> None:
+        if kwargs and not aliases.keys().isdisjoint(kwargs):
+            kwargs = _by_python_name(type(self), aliases, positional[: len(args)], kwargs)
+        try:
+            init(self, *args, **kwargs)
+        except TypeError as exc:  # costs nothing unless raised
+            _string_for_a_number(type(self), aliases, dict(zip(positional, args, strict=False)) | kwargs, exc)
+            raise
+
+    # mypy refuses an assignment to a method, and the dataclass's own signature is the one it should keep seeing
+    setattr(cls, "__init__", init_with_keys)  # noqa: B010
+    return cls
+
+
+def _by_python_name(cls: type, aliases: dict[str, dataclasses.Field[Any]], positional: list[str],
+                    kwargs: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """*kwargs* with every key-named option renamed to its field and its value read as a scenario file's."""
+    # imported here: the reader imports the specs, which import this module
+    from netlab.scenario.decode import Ctx, convert
+    from netlab.scenario.fields import field_unit, type_hints
+
+    out = {name: value for name, value in kwargs.items() if name not in aliases}
+    for key, value in kwargs.items():
+        f = aliases.get(key)
+        if f is None:
+            continue
+        if f.name in kwargs:
+            raise TypeError(f"{cls.__qualname__}() got both {key!r} (the scenario-file key) and {f.name!r} (the "
+                            "Python name) of one option; give one")  # fmt: skip
+        if f.name in positional:
+            raise TypeError(f"{cls.__qualname__}() got {key!r} and a positional argument for {f.name!r}, the "
+                            "same option; give one")  # fmt: skip
+        out[f.name] = convert(value, type_hints(cls)[f.name], field_unit(f), Ctx(f"{cls.__qualname__}()", key))
+    return out
+
+
+_BASE_UNITS = {"time": "s", "rate": "bit/s", "size": "bytes", "packet_rate": "packets/s"}
+
+
+def _string_for_a_number(cls: type, aliases: dict[str, dataclasses.Field[Any]], given: dict[str, Any],
+                         exc: TypeError) -> None:  # fmt: skip
+    """If the TypeError *exc* came of a string (``"30s"``) under the Python name of a quantity (``stop_s``), raise
+    one that says so and names the key that reads it; else return (the caller re-raises *exc*)."""
+    from netlab.scenario.fields import field_unit
+
+    for key, f in aliases.items():
+        value, unit = given.get(f.name), field_unit(f)
+        if isinstance(value, str) and unit in _BASE_UNITS:
+            raise TypeError(f"{cls.__qualname__}(): {f.name} takes a number ({_BASE_UNITS[unit]}), got {value!r}; "
+                            f"the scenario-file key reads the string: {key}={value!r}") from exc  # fmt: skip
 
 
 class Choice(enum.StrEnum):

@@ -13,6 +13,7 @@ import pkgutil
 import re
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import matplotlib as mpl
@@ -228,3 +229,139 @@ def test_fault_periods_pair_a_link_whichever_way_its_ends_are_written() -> None:
     faults = (FaultSpec(10.0, "down", link=("a", "b")), FaultSpec(20.0, "up", link=("b", "a")),
               FaultSpec(5.0, "down", node="x"))  # fmt: skip
     assert fault_periods(SimpleNamespace(faults=faults), 100.0) == [("x down", 5.0, 100.0), ("a–b down", 10.0, 20.0)]
+
+
+# --- faults on the mail time axes, zero bars ---------------------------------------------------------------------
+
+SEED_FAULT = (1200.0, 1260.0)  # seed.yaml: mx-b1 crashes at 20 min and returns at 21 min
+
+
+def _fault_spans(ax: Any) -> list[tuple[float, float]]:
+    return [(p.get_x(), p.get_x() + p.get_width()) for p in ax.patches if p.get_gid() == "fault"]
+
+
+def _legend_texts(ax: Any) -> list[str]:
+    legend = ax.get_legend()
+    return [t.get_text() for t in legend.get_texts()] if legend is not None else []
+
+
+def _message_where(res: netlab.Results, test: Callable[[list[tuple[str, float, float]]], bool]) -> tuple[str, str]:
+    """The first delivered (message, recipient) of *res* whose stages pass *test*."""
+    from netlab.plots.mail import message_stages
+
+    m = res.messages[(res.messages["kind"] == "mail") & (res.messages["status"] == "delivered")]
+    for mid, rcpt in zip(m["message_id"], m["rcpt_to"], strict=True):
+        if test(message_stages(res, mid, rcpt)):
+            return str(mid), str(rcpt)
+    raise AssertionError("no such message in the run")
+
+
+def _message_during_the_fault(res: netlab.Results) -> tuple[str, str]:
+    return _message_where(res, lambda st: st[0][1] < SEED_FAULT[1] and st[-1][2] > SEED_FAULT[0])
+
+
+def test_timeline_shades_a_fault_during_the_message_and_names_it_in_the_legend(seed_run: netlab.Results) -> None:
+    import matplotlib.pyplot as plt
+
+    from netlab.plots.mail import message_stages, plot_message_timeline
+
+    mid, rcpt = _message_during_the_fault(seed_run)
+    stages = message_stages(seed_run, mid, rcpt)
+    t0, t_end = stages[0][1], stages[-1][2]
+    ax = plot_message_timeline(seed_run, mid, rcpt)
+    # the x axis is time since submission: the period is shifted by t0 and clipped to the message's life
+    want = (max(SEED_FAULT[0], t0) - t0, min(SEED_FAULT[1], t_end) - t0)
+    assert _fault_spans(ax) == [pytest.approx(want)]
+    assert "mx-b1 down 1200-1260 s" in _legend_texts(ax)
+    plt.close(ax.figure)
+
+
+def test_timeline_of_a_message_before_the_fault_marks_none(seed_run: netlab.Results) -> None:
+    import matplotlib.pyplot as plt
+
+    from netlab.plots.mail import message_stages, plot_message_timeline
+
+    assert message_stages(seed_run)[-1][2] < SEED_FAULT[0]  # the default message: the first delivered, early
+    ax = plot_message_timeline(seed_run)
+    assert _fault_spans(ax) == []
+    assert not any("down" in t for t in _legend_texts(ax))
+    plt.close(ax.figure)
+
+
+@pytest.fixture(scope="module")
+def mx_down_run() -> netlab.Results:
+    # both of beta's MXs down for the first 200 s: beta's mail is deferred at the relays, retried, then delivered
+    faults = ("faults=[{at: 0s, node: mx-b1, action: down}, {at: 0s, node: mx-b2, action: down},"
+              " {at: 200s, node: mx-b1, action: up}, {at: 200s, node: mx-b2, action: up}]")  # fmt: skip
+    return netlab.run(netlab.load_scenario(SEED).override("run.until=900s", faults))
+
+
+@pytest.mark.parametrize("name", ["plot_retries", "plot_mail_queues"])
+def test_mail_time_plots_shade_the_faults_and_name_them(mx_down_run: netlab.Results, name: str) -> None:
+    import matplotlib.pyplot as plt
+
+    import netlab.plots.mail as pm
+
+    ax = getattr(pm, name)(mx_down_run)
+    spans = _fault_spans(ax)
+    assert len(spans) == 2 and all(x1 == pytest.approx(200.0) for _, x1 in spans), spans  # each MX, until 200 s
+    texts = _legend_texts(ax)
+    assert {"mx-b1 down 0-200 s", "mx-b2 down 0-200 s"} <= set(texts), texts
+    plt.close(ax.figure)
+
+
+def _zero_marks(ax: Any) -> tuple[list[tuple[float, float]], list[tuple[str, tuple[float, float]]]]:
+    from netlab.plots.bars import ZERO_GID
+
+    lines = [(float(ln.get_xdata()[0]), float(ln.get_ydata()[0])) for ln in ax.lines if ln.get_gid() == ZERO_GID]
+    texts = [(t.get_text(), tuple(map(float, t.xy))) for t in ax.texts if t.get_gid() == ZERO_GID]
+    return lines, texts  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("horizontal", [False, True])
+def test_a_zero_bar_gets_a_mark_and_a_0(horizontal: bool) -> None:
+    import matplotlib.pyplot as plt
+
+    from netlab.plots.bars import bars
+
+    _, ax = plt.subplots()
+    container = bars(ax, [0, 1, 2, 3], [2.0, 0.0, 3.0, float("nan")], start=[0.0, 5.0, 0.0, 1.0], horizontal=horizontal)
+    assert len(container.patches) == 4
+    lines, texts = _zero_marks(ax)
+    at = (lambda pos, base: (base, pos)) if horizontal else (lambda pos, base: (pos, base))
+    assert lines == [at(1, 5.0), at(3, 1.0)]  # at each invisible bar's base, none on the others
+    assert texts == [("0", at(1, 5.0)), ("no data", at(3, 1.0))]
+    plt.close(ax.figure)
+
+
+def test_flow_delays_label_a_zero_and_an_empty_flow() -> None:
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from netlab.plots.network import plot_flow_delays
+
+    flows = pd.DataFrame({"flow": ["a", "b", "c"], "src": ["h1"] * 3, "dst": ["h2"] * 3,
+                          "delay_mean_s": [0.005, 0.0, float("nan")], "tx_packets": [10, 10, 4],
+                          "rx_packets": [10, 10, 0], "lost_packets": [0, 0, 4]})  # fmt: skip
+    ax = plot_flow_delays(SimpleNamespace(flows=flows))  # type: ignore[arg-type]
+    lines, texts = _zero_marks(ax)
+    assert lines == [(1.0, 0.0), (2.0, 0.0)]
+    assert texts == [("0 ms, loss 0.0%", (1.0, 0.0)), ("none delivered, loss 100.0%", (2.0, 0.0))]
+    assert [p.get_height() for p in ax.patches] == pytest.approx([5.0, 0.0, 0.0])
+    plt.close(ax.figure)
+
+
+def test_timeline_labels_its_zero_length_stage(seed_run: netlab.Results) -> None:
+    import matplotlib.pyplot as plt
+
+    from netlab.plots.mail import message_stages, plot_message_timeline
+
+    # filing into the mailbox takes no simulated time in some deliveries
+    mid, rcpt = _message_where(seed_run, lambda st: any(e == s for _, s, e in st))
+    stages = message_stages(seed_run, mid, rcpt)
+    zero = [(i, s - stages[0][1]) for i, (_, s, e) in enumerate(stages) if e == s]
+    ax = plot_message_timeline(seed_run, mid, rcpt)
+    lines, texts = _zero_marks(ax)
+    assert lines == [pytest.approx((x, i)) for i, x in zero]
+    assert [t for t, _ in texts] == ["0 s"] * len(zero)
+    plt.close(ax.figure)

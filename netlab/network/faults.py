@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netlab.errors import ConfigError
-from netlab.options import Choice, option
+from netlab.options import Choice, key_aliases, option
 
 __all__ = ["FaultAction", "FaultSpec"]
 
@@ -21,6 +21,7 @@ class FaultAction(Choice):
     UP = "up"
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class FaultSpec:
     """At ``at_s`` seconds, take a link (both directions unless it is directed) or a node ``down`` or ``up``.

@@ -79,7 +79,11 @@ def message_stages(
 
 def plot_message_timeline(results: Results, message_id: str | None = None, rcpt: str | None = None,
                           ax: Axes | None = None) -> Axes:  # fmt: skip
-    """A Gantt-style timeline of one message's stages (seconds since submission on the x axis)."""
+    """A Gantt-style timeline of one message's stages (seconds since submission on the x axis); node and link
+    faults of the scenario during the message's life are hatched red and named in the legend."""
+    from netlab.plots.bars import bars
+    from netlab.plots.network import mark_faults
+
     stages = message_stages(results, message_id, rcpt)
     if ax is None:
         import matplotlib.pyplot as plt
@@ -87,10 +91,9 @@ def plot_message_timeline(results: Results, message_id: str | None = None, rcpt:
         _, ax = plt.subplots(figsize=(9, 0.45 * len(stages) + 1.5))
     t0 = stages[0][1] if stages else 0.0
     colours = {"queue": "#bbbbbb", "SMTP": "#1f77b4", "file": "#2ca02c", "wait": "#ff7f0e"}
-    for i, (label, start, end) in enumerate(stages):
-        ax.barh(i, max(end - start, 1e-6), left=start - t0, color=colours.get(label.split()[0], "#9467bd"))
-        ax.annotate(f"{end - start:.3g} s", (end - t0, i), xytext=(3, 0), textcoords="offset points",
-                    va="center", fontsize=7)  # fmt: skip
+    lengths = [max(end - start, 0.0) for _, start, end in stages]
+    bars(ax, range(len(stages)), lengths, start=[s - t0 for _, s, _ in stages], labels=[f"{d:.3g} s" for d in lengths],
+         horizontal=True, color=[colours.get(label.split()[0], "#9467bd") for label, _, _ in stages])  # fmt: skip
     spans = sorted(end - start for _, start, end in stages if end > start)
     if spans and spans[-1] > 100 * spans[len(spans) // 2]:
         # Minutes waiting for the client next to milliseconds on the wire: a log-like axis shows both.
@@ -100,6 +103,8 @@ def plot_message_timeline(results: Results, message_id: str | None = None, rcpt:
     ax.set_xlabel("time since submission (s" + (", symlog scale)" if ax.get_xscale() != "linear" else ")"))
     row = chosen_message(results, message_id, rcpt)
     ax.set_title(f"{row['message_id']} to {row['rcpt_to']}", fontsize=9)
+    if stages:  # the faults that could have touched this message: those during its life
+        mark_faults(ax, getattr(results, "scenario", None), stages[-1][2], start_s=t0, origin_s=t0, legend=True)
     from matplotlib.patches import Patch
 
     # a colour key for the stage kinds drawn, below the axes so it never covers a bar
@@ -107,11 +112,12 @@ def plot_message_timeline(results: Results, message_id: str | None = None, rcpt:
              "wait": "waiting for the mail program"}  # fmt: skip
     kinds = list(dict.fromkeys(label.split()[0] for label, _, _ in stages))
     handles = [Patch(color=colours.get(k, "#9467bd"), label=names.get(k, k)) for k in kinds]
+    handles += [p for p in ax.patches if p.get_gid() == "fault"]
     if handles:
         fig = ax.get_figure(root=True)
         height_in = ax.get_position().height * (fig.get_figheight() if fig is not None else 4.0)  # below the x label
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.6 / max(height_in, 0.5)),
-                  ncol=len(handles), fontsize=8, frameon=False)  # fmt: skip
+                  ncol=min(len(handles), 4), fontsize=8, frameon=False)  # fmt: skip
     return ax
 
 
@@ -222,6 +228,11 @@ def plot_mail_queues(results: Results, ax: Axes | None = None, *, mtas: list[str
     empty = q["mta"].nunique() - len(names)
     if empty > 0 and mtas is None:
         ax.plot([], [], " ", label=f"({empty} MTAs with an empty queue throughout not drawn)")
+    if len(q):  # a crashed MX is why a queue grows: show when it was down
+        from netlab.plots.network import mark_faults
+
+        mark_faults(ax, getattr(results, "scenario", None), float(q["time_s"].max()),
+                    start_s=float(q["time_s"].min()), legend=True)  # fmt: skip
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("messages in queue")
     ax.set_ylim(bottom=0)
@@ -249,22 +260,34 @@ def plot_retries(results: Results, ax: Axes | None = None, *, host: str | None =
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots(figsize=(9, 0.25 * len(shown) + 1.8))
+    from netlab.plots.bars import bars
+    from netlab.plots.network import mark_faults
+
+    firsts, waits = [], []
     for i, key in enumerate(shown):
         mine = a[keys == key]
         first = float(mine.loc[mine["result"] == "deferred", "time_s"].min())
-        last = float(mine["time_s"].max())
-        ax.barh(i, max(last - first, 1e-6), left=first, height=0.5, color="#cccccc")
+        firsts.append(first)
+        waits.append(float(mine["time_s"].max()) - first)
         for result, (colour, marker) in _RESULT_STYLE.items():
             times = sorted(set(mine.loc[mine["result"] == result, "time_s"]))
             ax.scatter(times, [i] * len(times), color=colour, marker=marker, s=18, zorder=3)
-    for result, (colour, marker) in _RESULT_STYLE.items():
-        ax.scatter([], [], color=colour, marker=marker, label=f"attempt {result}")
-    ax.barh([], [], color="#cccccc", label="waiting in deferred")
+    # a file deferred once and not tried again before the run ended waited 0 s between attempts: "0 s"
+    bars(ax, range(len(shown)), waits, start=firsts, horizontal=True, zero_label="0 s", height=0.5, color="#cccccc")
+    from matplotlib.patches import Patch
+
+    handles: list[Any] = [ax.scatter([], [], color=colour, marker=marker, label=f"attempt {result}")
+                          for result, (colour, marker) in _RESULT_STYLE.items()]  # fmt: skip
+    handles.append(Patch(color="#cccccc", label="waiting in deferred"))  # a patch: an empty barh has no colour
+    if shown:  # the faults while they waited (what deferred them, most likely)
+        end = max(f + w for f, w in zip(firsts, waits, strict=True))
+        mark_faults(ax, getattr(results, "scenario", None), end, start_s=min(firsts), legend=True)
+        handles += [p for p in ax.patches if p.get_gid() == "fault"]
     ax.set_yticks(range(len(shown)), shown, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("simulated time (s)")
     more = f", first {limit} of {len(deferred)} shown" if len(deferred) > limit else ""
     ax.set_title(f"retries per deferred queue file ({len(deferred)} deferred{more})")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     ax.grid(axis="x", alpha=0.3)
     return ax

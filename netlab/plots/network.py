@@ -5,6 +5,7 @@ matplotlib is imported inside the functions, so ``import netlab`` never pays for
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from netlab._rows import rows
@@ -67,29 +68,43 @@ def fault_periods(scenario: Any, end_s: float) -> list[tuple[str, float, float]]
     return sorted(periods, key=lambda p: p[1])
 
 
-def mark_faults(ax: Axes, scenario: Any, end_s: float) -> int:
-    """Shade each down period of *scenario* on a time x axis and name it above the axes (red hatching: no colour
-    of the data's colormap); how many were marked."""
-    periods = fault_periods(scenario, end_s)
-    for what, t0, t1 in periods:
-        ax.axvspan(t0, max(t1, t0 + 1e-9), facecolor="none", edgecolor="red", hatch="//", linewidth=1.0,
-                   gid="fault")  # fmt: skip
-        ax.annotate(what, (t0, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 2), textcoords="offset points",
-                    fontsize=7, color="red", va="bottom")  # fmt: skip
+def mark_faults(ax: Axes, scenario: Any, end_s: float, *, start_s: float = 0.0, origin_s: float = 0.0,
+                legend: bool = False) -> int:  # fmt: skip
+    """Shade each down period of *scenario* that overlaps ``[start_s, end_s]`` (simulated s) on a time x axis,
+    clipped to that window and drawn at ``t - origin_s`` (for an axis of time since some event), in red hatching:
+    no colour of the data's colormap. Each is named above the axes, or, with *legend*, by a legend entry
+    (``mx-b1 down 1200-1260 s``: an artist labelled for the caller's legend) for plots whose top is taken.
+    Returns how many were marked."""
+    periods = [(what, max(t0, start_s), min(t1, end_s), t0, t1) for what, t0, t1 in fault_periods(scenario, math.inf)
+               if t1 >= start_s and t0 < end_s]  # fmt: skip
+    for what, a, b, t0, t1 in periods:
+        span = f"{t0:g}-{t1:g} s" if math.isfinite(t1) else f"from {t0:g} s"  # down for good: no end to give
+        label = f"{what} {span}" if legend else None
+        # under the data (zorder 0.5), so a bar or a line inside the period stays readable
+        ax.axvspan(a - origin_s, max(b, a + 1e-9) - origin_s, facecolor="none", edgecolor="red", hatch="//",
+                   linewidth=1.0, gid="fault", label=label, zorder=0.5)  # fmt: skip
+        if not legend:
+            ax.annotate(what, (a - origin_s, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 2),
+                        textcoords="offset points", fontsize=7, color="red", va="bottom")  # fmt: skip
     return len(periods)
 
 
 def plot_flow_delays(results: Results, ax: Axes | None = None, **kwargs: Any) -> Axes:
-    """Mean one-way delay (ms) of each flow, with its loss ratio in the label."""
+    """Mean one-way delay (ms) of each flow, with its loss ratio in the label (a flow that delivered nothing has
+    no delay: its bar is marked "none delivered")."""
+    from netlab.plots.bars import bars
+
     ax = _axes(ax, (7, 3.5))
     f = results.flows
     labels = [f"{r.flow}\n{r.src}->{r.dst}" for r in rows(f)]
-    ax.bar(range(len(f)), f["delay_mean_s"] * 1e3, **kwargs)
+    notes = []
+    for r in rows(f):
+        loss = f"loss {r.lost_packets / (r.tx_packets or 1):.1%}"
+        notes.append(loss if r.rx_packets and r.delay_mean_s > 0 else
+                     f"0 ms, {loss}" if r.rx_packets else f"none delivered, {loss}")  # fmt: skip
+    delays = [float(d) * 1e3 if r.rx_packets else math.nan for d, r in zip(f["delay_mean_s"], rows(f), strict=True)]
+    bars(ax, range(len(f)), delays, labels=notes, **kwargs)
     ax.set_xticks(range(len(f)), labels, fontsize=7)
-    for i, r in enumerate(rows(f)):
-        sent = r.tx_packets or 1
-        ax.annotate(f"loss {r.lost_packets / sent:.1%}", (i, r.delay_mean_s * 1e3 if r.rx_packets else 0),
-                    ha="center", va="bottom", fontsize=7)  # fmt: skip
     ax.set_xlabel("flow (src->dst)")
     ax.set_ylabel("mean delay (ms)")
     ax.set_title("per-flow mean delay")

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 
 from netlab.errors import ConfigError
-from netlab.options import Choice
+from netlab.options import Choice, key_aliases
 from netlab.routing._graph import REFERENCE_BITS, LinkMonitor, shortest_path, source_route, tx_time
 from netlab.routing._trees import ShortestPathTrees
 from netlab.routing.base import PathWeight
@@ -98,6 +98,7 @@ def message_of(packet: Packet) -> Hashable:
     return getattr(packet.payload, "message_id", None)
 
 
+@key_aliases
 @dataclass
 class _LoadAware:
     """Link costs from the links' load, shared by the least-loaded strategies (see the module docstring)."""
@@ -201,6 +202,7 @@ class _LoadAware:
         return self.live_cost(link, bits) if self.mode == LoadMode.ORACLE else self.cost[link]
 
 
+@key_aliases
 @dataclass
 class LeastLoaded(_LoadAware):
     """Least-cost path on the links' load: oracle (source routes) or periodic link state (hop-by-hop tables)."""
@@ -284,6 +286,7 @@ class LeastLoaded(_LoadAware):
         return source_route(packet, path) if path else None
 
 
+@key_aliases
 @dataclass
 class KShortestLeastLoaded(_LoadAware):
     """The least-loaded of the k shortest paths, decided at the source per flow, per message or per packet.

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from netlab.errors import ConfigError, TopologyError
-from netlab.options import Choice
+from netlab.options import Choice, key_aliases
 from netlab.routing._graph import stable_hash
 from netlab.routing._trees import ShortestPathTrees
 from netlab.routing.base import PathWeight
@@ -62,6 +62,7 @@ class SprayMode(Choice):
     ROUND_ROBIN = "round_robin"  # per node and destination
 
 
+@key_aliases
 @dataclass
 class _EqualCost:
     detection_delay_s: float = option(0.0, **_DETECT)
@@ -88,6 +89,7 @@ def _delay(link: Link) -> float:
     return link.delay_s
 
 
+@key_aliases
 @dataclass
 class Ecmp(_EqualCost):
     """Equal-cost multipath: one next hop per flow, by a salted hash (RFC 2991/2992), so no reordering."""
@@ -125,6 +127,7 @@ class Ecmp(_EqualCost):
         return link
 
 
+@key_aliases
 @dataclass
 class Spray(_EqualCost):
     """Per-packet spraying over the equal-cost next hops: at random or round-robin (per node and destination)."""
@@ -159,6 +162,7 @@ class Spray(_EqualCost):
         return links[i % n]
 
 
+@key_aliases
 @dataclass
 class Flowlet(_EqualCost):
     """Flowlet switching (LetFlow, Vanini et al., NSDI 2017): a flow keeps its next hop at a node until it has
@@ -218,6 +222,7 @@ class Flowlet(_EqualCost):
 _FLOWLET_SWEEP = 1024  # entries of a node's flowlet table before its first sweep of idle flows
 
 
+@key_aliases
 @dataclass
 class WeightedSplit:
     """Fixed-probability split: at each listed node, a packet takes a listed next hop with its weight's share.

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from netlab.errors import TopologyError
+from netlab.options import key_aliases
 from netlab.routing._trees import ShortestPathTrees
 from netlab.topology.spec import option
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["ExplicitPaths", "OspfCost", "ShortestDelay", "ShortestHops", "TableRouting", "traffic_destinations"]
 
 
+@key_aliases
 @dataclass
 class TableRouting:
     """Base of table-driven strategies: subclasses say how much a link costs (or None for hop count).
@@ -87,11 +89,13 @@ def compute_tables(net: Network, weight: Callable[[Link], float | None]) -> dict
     return {node: trees.table(node) for node in net.nodes.values()}
 
 
+@key_aliases
 @dataclass
 class ShortestHops(TableRouting):
     """Fewest links first (RIP-like)."""
 
 
+@key_aliases
 @dataclass
 class ShortestDelay(TableRouting):
     """Least total propagation delay."""
@@ -100,6 +104,7 @@ class ShortestDelay(TableRouting):
         return link.delay_s
 
 
+@key_aliases
 @dataclass
 class OspfCost(TableRouting):
     """OSPF-style cost: ``max(1, int(reference_bps / rate))`` unless a link has its own ``cost``.
@@ -116,6 +121,7 @@ class OspfCost(TableRouting):
         return float(max(1, int(self.reference_bps / link.rate_bps))) if math.isfinite(link.rate_bps) else 1.0
 
 
+@key_aliases
 @dataclass
 class ExplicitPaths(ShortestHops):
     """Pins each listed flow to its node path (source routing); other traffic goes by hop count.

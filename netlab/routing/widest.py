@@ -28,6 +28,7 @@ from heapq import heappop, heappush
 from typing import TYPE_CHECKING
 
 from netlab.errors import ConfigError
+from netlab.options import key_aliases
 from netlab.routing._graph import LinkMonitor, source_route
 from netlab.routing._trees import ShortestPathTrees
 from netlab.topology.spec import option
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["ShortestWidest", "WidestShortest"]
 
 
+@key_aliases
 @dataclass
 class _Widths:
     detection_delay_s: float = option(0.0, key="detection_delay", unit="time",
@@ -92,6 +94,7 @@ class _Widths:
         """Rebuild what decisions read, after the widths or the topology changed."""
 
 
+@key_aliases
 @dataclass
 class WidestShortest(_Widths):
     """Fewest hops; among those, the widest (largest bottleneck residual bandwidth). Hop-by-hop tables."""
@@ -135,6 +138,7 @@ class WidestShortest(_Widths):
         return self.table(packet.dst).get(node)
 
 
+@key_aliases
 @dataclass
 class ShortestWidest(_Widths):
     """Widest path (largest bottleneck residual bandwidth); among those, the fewest hops. Source routes."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from netlab.errors import ConfigError, TopologyError
 from netlab.network.faults import FaultSpec
-from netlab.options import did_you_mean
+from netlab.options import did_you_mean, key_aliases
 from netlab.routing.base import RoutingStrategy
 from netlab.routing.static import ShortestHops
 from netlab.scenario.numbers import check_numbers
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["RunSpec", "Scenario"]
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class RunSpec:
     """When a run stops and what it records.

@@ -66,6 +66,10 @@ Every key can be changed from the command line or `Scenario.override` with a dot
 `address`: `mail.users[bob@b.test].password=x`). Each value is read as the file reader reads that key.
 An undirected link is found by its ends in either order (`links[r2,r1]`); ends that name no link, or more than
 one, are an error listing the links at those nodes, or the indices to pick from.
+
+The Python classes take these keys too, with the same values: `netlab.LinkSpec("a", "b", rate="10Mbps",
+delay="1ms")`, `netlab.RunSpec(until="10s")`, `netlab.FlowSpec(..., stop="30s")` (the Python names, `rate_bps`
+and so on, take plain numbers in the base unit); a key is not to be given with its Python name in one call.
 """
 
 #: (heading, where the keys go, note, classes) for the sections generated from dataclasses.

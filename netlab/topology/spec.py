@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from netlab.errors import TopologyError
-from netlab.options import Choice, option
+from netlab.options import Choice, key_aliases, option
 
 # option is re-exported: the spec modules of other layers have long imported it from here.
 __all__ = ["ROLES", "LinkSpec", "NodeSpec", "Role", "Topology", "option"]
@@ -37,6 +37,7 @@ class Role(Choice):
 ROLES = tuple(r.value for r in Role)
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class NodeSpec:
     """A node: a host (traffic source/sink) or a router (forwards only)."""
@@ -63,6 +64,7 @@ class NodeSpec:
                 raise TopologyError(f"node {self.name!r}: {name} must be a finite number, got {v!r}")
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class LinkSpec:
     """A topology edge: two directed links (one if ``directed``), each a FIFO output queue plus a wire.

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 
 from netlab.errors import ConfigError
-from netlab.options import Choice, option
+from netlab.options import Choice, key_aliases, option
 from netlab.transport.congestion import CONGESTION, CongestionControl, NoCongestionControl, congestion_control
 
 __all__ = ["DEFAULT_RWND_BYTES", "LEGACY_RWND_BYTES", "Recovery", "TcpConfig"]
@@ -48,6 +48,7 @@ _FLAGS = (("window_scaling", False), ("delayed_ack", True), ("sack", False), ("d
           ("trace", False))  # fmt: skip
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class TcpConfig:
     """Parameters of a TCP endpoint (sizes in bytes, times in seconds). A scenario's ``transport:`` section.

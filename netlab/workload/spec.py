@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
 from netlab.errors import ConfigError
-from netlab.options import option
+from netlab.options import key_aliases, option
 
 if TYPE_CHECKING:
     import random
@@ -96,6 +96,7 @@ def _positive(owner: str, name: str, value: float) -> None:
         raise ConfigError(f"{owner}: {name} must be a positive finite number, got {value!r}")
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class Poisson:
     """Poisson arrivals: exponential inter-arrival times with mean ``1/rate_pps`` seconds."""
@@ -120,6 +121,7 @@ class Poisson:
         return dataclasses.replace(self, rate_pps=self.rate_pps * factor)
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class Constant:
     """Constant bit rate: one packet every ``1/rate_pps`` seconds, the first at the flow's start."""
@@ -141,6 +143,7 @@ class Constant:
         return dataclasses.replace(self, rate_pps=self.rate_pps * factor)
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class OnOff:
     """On-off source: constant rate ``rate_pps`` while on; on and off periods exponential (or fixed) in length."""
@@ -175,6 +178,7 @@ class OnOff:
         return dataclasses.replace(self, rate_pps=self.rate_pps * factor)
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class Trace:
     """Trace replay: packets at the given absolute times (seconds), optionally with their sizes (bytes)."""
@@ -236,6 +240,7 @@ class FixedSize:
         return lambda: n
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class ExponentialSize:
     """Exponentially distributed sizes with mean ``mean_bytes``, rounded to whole bytes, at least 1."""
@@ -250,6 +255,7 @@ class ExponentialSize:
         return lambda: max(1, round(expo(rate)))
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class EmpiricalSize:
     """Sizes drawn from ``values_bytes`` with relative ``weights`` (e.g. the IMIX 40/576/1500 mix)."""
@@ -286,6 +292,7 @@ class EmpiricalSize:
         return lambda: values[bisect.bisect_right(cum, rand() * total)]
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class FlowSpec:
     """A background packet flow from host *src* to host *dst*.

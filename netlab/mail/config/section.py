@@ -28,6 +28,7 @@ from netlab.mail.config.servers import (
 )
 from netlab.mail.config.users import MailWorkloadSpec, ScriptedMessage, UserSpec
 from netlab.mail.content.address import Address, is_dns_name, user_key
+from netlab.options import key_aliases
 from netlab.topology.spec import option
 
 __all__ = ["MailSpec"]
@@ -35,6 +36,7 @@ __all__ = ["MailSpec"]
 _DEFAULT_EPOCH = "2026-01-01T00:00:00+00:00"
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class MailSpec:
     """Everything mail in a scenario (``mail:``); see docs/scenario-reference.md."""

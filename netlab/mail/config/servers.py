@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from netlab.errors import ConfigError
 from netlab.mail.content.address import is_dns_name
-from netlab.options import Choice
+from netlab.options import Choice, key_aliases
 from netlab.topology.spec import option
 
 __all__ = [
@@ -95,6 +95,7 @@ class DnsblAction(Choice):
     DEFER = "defer"  # 450: the sender keeps the mail and retries
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class QueueSpec:
     """Queue manager and SMTP client parameters, Postfix's defaults (``postconf`` names in the docs)."""
@@ -144,6 +145,7 @@ class DomainSpec:
     null_mx: bool = option(False, doc="publish `MX 0 .` (RFC 7505: the domain accepts no mail)")
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class ServerSpec:
     """A mail server on a host: its role, the domains it serves, relaying rules, checks and queue."""
@@ -274,6 +276,7 @@ class ServerSpec:
 _DEFAULT_SPAM: dict[str, SpamAction] = {ServerRole.MSA: SpamAction.REJECT, ServerRole.MX: SpamAction.TAG}
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class RecordSpec:
     """An extra DNS record (A, MX, TXT or CNAME); servers' A and domains' MX records are made automatically."""
@@ -290,6 +293,7 @@ class RecordSpec:
         _check_window(self.from_s, self.until_s, f"record {self.name}")
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class BlocklistSpec:
     """A DNS blocklist zone (RFC 5782) served by the scenario's DNS server: ``A 127.0.0.2`` and a TXT reason at
@@ -307,6 +311,7 @@ class BlocklistSpec:
         _check_window(self.from_s, self.until_s, f"blocklist {self.zone}")
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class DkimRotationSpec:
     """A DKIM key rotation: from *at* the domain's signers use a new key (made from the run's seed), published in DNS

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from netlab.errors import ConfigError
-from netlab.options import Choice
+from netlab.options import Choice, key_aliases
 from netlab.topology.spec import option
 
 __all__ = ["FETCH_PROTOCOLS", "FetchMode", "FetchProtocol", "FetchSpec", "MailWorkloadSpec", "ScriptedMessage",
@@ -40,6 +40,7 @@ class FetchMode(StrEnum):
     IDLE = "idle"  # stay logged in and wait for the server's push (IMAP IDLE, RFC 2177)
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class FetchSpec:
     """How a user's mail program fetches mail from the inbox server (its domain's mx) over the network."""
@@ -85,6 +86,7 @@ class UserSpec:
             one_line(f"may_send_as[{i}]", other)
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class ScriptedMessage:
     """One message a user's mail program submits at a given time (lessons and tests)."""
@@ -129,6 +131,7 @@ def one_line(key: str, value: object) -> None:
                           "it would be split in two (header injection): give it on one line")  # fmt: skip
 
 
+@key_aliases
 @dataclass(frozen=True, slots=True)
 class MailWorkloadSpec:
     """Random mail traffic: Poisson submissions per user, lognormal sizes, attachments, spam, and a mix of mail that
