@@ -122,6 +122,33 @@ def test_scripted_loss_by_number_counts_arrivals_per_link() -> None:
     assert net.dropped["loss"] == 2 and net.check_conservation()["in_flight"] == 0
 
 
+@pytest.mark.parametrize("order", ["tap over script", "script over tap"])
+def test_a_tap_and_a_script_nest_either_way(order: str) -> None:
+    """Tap(ScriptedLoss(...).link_class) loses what the script names (it lost nothing before: the Tap's own
+    _arrive bypassed the script's), and records only the packets that arrived."""
+    if order == "tap over script":
+        script = t.ScriptedLoss({"a->b": {2}})
+        tap = t.Tap(script.link_class)
+        link_class = tap.link_class
+    else:
+        tap = t.Tap()
+        script = t.ScriptedLoss({"a->b": {2}}, base=tap.link_class)
+        link_class = script.link_class
+    sink = t.RecordingSink()
+    net = t.make_network(t.two_hosts(), link_class=link_class)
+    for i in range(3):
+        net.nodes["a"].inject(t.packet(net, "a", "b", seq=i, owner=sink))
+    net.env.run()
+    assert [p.seq for _t, p in sink.delivered] == [0, 2]
+    assert [p.seq for p in tap.sent("a->b")] == [0, 1, 2] and [p.seq for p in tap.arrived("a->b")] == [0, 2]
+    assert [(link, p.seq) for link, p in script.lost] == [("a->b", 1)]
+
+
+def test_a_tap_refuses_a_link_class_whose_arrival_it_would_bypass() -> None:
+    with pytest.raises(TypeError, match=r"Tap\(base=LeakyLink\): LeakyLink changes Link._arrive"):
+        t.Tap(t.LeakyLink)
+
+
 # ---------------------------------------------------------------------------------------------------- sink, leak, paths
 def test_recording_sink_hears_every_drop_reason_it_meets() -> None:
     sink = t.RecordingSink()

@@ -285,6 +285,14 @@ class Tap:
 
 
 def _tapped(tap: Tap, base: type[Link]) -> type[Link]:
+    # TapLink re-implements Link._arrive (to record between the loss draw and the hand-over), so a base that changes
+    # _arrive itself would be bypassed silently: only ScriptedLoss's links may, through the `_scripted_loss` hook.
+    own = next((k for k in base.__mro__ if "_arrive" in vars(k)), Link)
+    if own is not Link and not hasattr(base, "_scripted_loss"):
+        raise TypeError(f"Tap(base={base.__name__}): {own.__name__} changes Link._arrive, which a Tap replaces; tap "
+                        "Link or a ScriptedLoss's link_class")  # fmt: skip
+    scripted = getattr(base, "_scripted_loss", None)
+
     class TapLink(base):  # type: ignore[valid-type,misc]
         __slots__ = ()
 
@@ -299,7 +307,7 @@ def _tapped(tap: Tap, base: type[Link]) -> type[Link]:
             if not wire or wire[0] is not pkt:
                 return  # the link went down while this packet was on it: already dropped and counted
             wire.popleft()
-            if self.loss and self.random() < self.loss:
+            if (scripted is not None and scripted(self, pkt)) or (self.loss and self.random() < self.loss):
                 self.net.drop(pkt, DropReason.LOSS, self)
                 return
             tap.records.append(TapRecord(self.net.env.now, "arrive", self.name, pkt))
@@ -354,6 +362,9 @@ class ScriptedLoss:
 def _scripted(script: ScriptedLoss, base: type[Link]) -> type[Link]:
     class ScriptedLink(base):  # type: ignore[valid-type,misc]
         __slots__ = ()
+
+        def _scripted_loss(self, pkt: Packet) -> bool:
+            return script.loses(self, pkt)  # a Tap over this class asks here (it replaces _arrive)
 
         def _arrive(self, pkt: Packet) -> None:
             wire = self.wire
