@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +133,33 @@ class Aimd:
 
     def on_congestion(self, w: CongestionState, now_s: float) -> float:
         return max(w.flight * self.b, 2.0 * w.mss)
+
+
+@dataclass(frozen=True)
+class Broken(Aimd):
+    """A user's algorithm with a bug: the ssthresh it returns (or the window it grows to) is not a window."""
+
+    ssthresh: float = math.inf
+    grow_to: float = 0.0
+
+    def on_ack(self, w: CongestionState, acked_bytes: int, now_s: float) -> None:
+        w.cwnd = self.grow_to or w.cwnd + w.mss
+
+    def on_congestion(self, w: CongestionState, now_s: float) -> float:
+        return self.ssthresh
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "message"),
+    [(Broken(), r"Broken\(b=0.5, ssthresh=inf, grow_to=0.0\).on_congestion returned inf; expected the new ssthresh"),
+     (Broken(ssthresh=math.nan), r"on_congestion returned nan; expected the new ssthresh in bytes"),
+     (Broken(ssthresh=0.0), r"on_congestion returned 0.0; expected the new ssthresh in bytes, a finite number > 0"),
+     (Broken(ssthresh=3000.0, grow_to=math.inf), r"Broken\(.*\) set cwnd to infinity; expected a finite window")],
+)  # fmt: skip
+def test_a_users_algorithm_returning_no_window_is_named(algorithm: Broken, message: str) -> None:
+    """It crashed deep in the trace code (int(inf)); now the error names the algorithm and what was expected."""
+    with pytest.raises(netlab.ConfigError, match=message):
+        lossy_transfer(TcpConfig(congestion=algorithm))
 
 
 # ------------------------------------------------------------------------------------------- rules of the RFCs

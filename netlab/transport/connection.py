@@ -51,6 +51,7 @@ from enum import StrEnum
 from heapq import heappush
 from typing import TYPE_CHECKING, Literal
 
+from netlab.errors import ConfigError
 from netlab.simkit import NORMAL, Entry, event_heap
 from netlab.transport.congestion import CongestionState, NoCongestionControl, initial_window
 from netlab.transport.errors import (
@@ -868,7 +869,11 @@ class Connection:
         when the recovery began."""
         w = self._w
         w.flight = flight
-        w.ssthresh = self._cc.on_congestion(w, self.env.now)
+        ssthresh = self._cc.on_congestion(w, self.env.now)
+        if not 0 < ssthresh < _INF:  # NaN too: a user's algorithm, said here rather than as int(inf) later
+            raise ConfigError(f"TcpConfig.congestion: {self._cc!r}.on_congestion returned {ssthresh!r}; expected "
+                              "the new ssthresh in bytes, a finite number > 0")  # fmt: skip
+        w.ssthresh = ssthresh
         self.congestion_events += 1
         if self._recovery_t < 0:
             self._recovery_t = self.env.now
@@ -947,6 +952,9 @@ class Connection:
         """Note the window (its peak, and a trace row with ``TcpConfig(trace=True)``)."""
         w = self._w
         if w.cwnd > self.peak_cwnd_bytes:
+            if w.cwnd == _INF:
+                raise ConfigError(f"TcpConfig.congestion: {self._cc!r} set cwnd to infinity; expected a finite "
+                                  "window in bytes")  # fmt: skip
             self.peak_cwnd_bytes = int(w.cwnd)
         trace = self.cwnd_trace
         if trace is None:
