@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
