@@ -291,8 +291,15 @@ def build_results(sim: Simulation, books: dict[str, int], timing: dict[str, floa
         "mean_delay_s": delay_sum / rx if rx else float("nan"),
     }
     extra: dict[str, pd.DataFrame] = {}
+    owner: dict[str, str] = {}
     for ext in sim.extensions:
-        extra.update(ext.tables(sim))
+        for name, table in ext.tables(sim).items():
+            if name in extra or name in _TABLES:  # one would silently replace the other
+                raise ConfigError(f"extension {ext.name!r} returns a table {name!r}, which "
+                                  f"{'extension ' + repr(owner[name]) if name in owner else 'the run itself'} "
+                                  "already has; name its tables apart")  # fmt: skip
+            extra[name] = table
+            owner[name] = ext.name
         summary[ext.name] = ext.summary(sim)
     meta = {
         "scenario_name": sim.scenario.name,

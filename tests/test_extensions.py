@@ -67,3 +67,30 @@ def test_unknown_table_is_an_attribute_error(two_hosts: netlab.Topology) -> None
 def test_an_extensions_check_failure_fails_the_run(two_hosts: netlab.Topology) -> None:
     with pytest.raises(netlab.SimulationError, match="books do not balance"):
         Simulation(netlab.Scenario(two_hosts), extensions=[Timer(1.0, fail=True)]).execute()
+
+
+class Clock(Timer):
+    """Another fake extension whose table is also called `timer` (or one of the run's own tables)."""
+
+    name = "clock"
+
+    def __init__(self, at: float, table: str = "timer") -> None:
+        super().__init__(at)
+        self.table = table
+
+    def tables(self, sim: Simulation) -> dict[str, pd.DataFrame]:
+        return {self.table: pd.DataFrame({"fired_s": [self.fired]})}
+
+
+@pytest.mark.parametrize(
+    ("extensions", "message"),
+    [([Timer(1.0), Timer(2.0)], r"two extensions are named 'timer'"),
+     ([Timer(1.0), Clock(2.0)], r"extension 'clock' returns a table 'timer', which extension 'timer' already has"),
+     ([Clock(1.0, table="links")], r"extension 'clock' returns a table 'links', which the run itself already has")],
+)  # fmt: skip
+def test_extensions_whose_names_or_tables_clash_are_refused(
+    two_hosts: netlab.Topology, extensions: list[Timer], message: str
+) -> None:
+    """The second table (or summary section) of a name silently replaced the first; now the clash is named."""
+    with pytest.raises(netlab.ConfigError, match=message):
+        Simulation(netlab.Scenario(two_hosts), extensions=extensions).execute()

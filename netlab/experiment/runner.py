@@ -104,6 +104,12 @@ class Simulation:
         ]
         self.holds = len(self.sources)  # one per running flow, plus what extensions hold
         self.extensions: list[Extension] = [*_scenario_extensions(scenario), *extensions]
+        names = [ext.name for ext in self.extensions]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:  # each names its summary section: the second would silently replace the first's
+            raise ConfigError(f"Simulation(extensions=...): two extensions are named {twice[0]!r} "
+                              f"({', '.join(repr(e) for e in self.extensions if e.name == twice[0])}); give each "
+                              "its own name")  # fmt: skip
         # Link statistics: cumulative counters of every link at the start of each bin (one flat array a snapshot).
         self.snapshots: list[tuple[float, array[float]]] = []
         self.warmup_snapshot: array[float] | None = None
