@@ -41,7 +41,7 @@ from netlab.mail.config.users import FetchMode, FetchProtocol
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FINAL", "ConnectionCounts", "FetchRecord", "HopRecord", "MailConservationError", "MailStatus",
+__all__ = ["FINAL", "ConnectionCounts", "FetchRecord", "FinalCounts", "HopRecord", "MailConservationError", "MailStatus",
            "MessageKind", "MessageRow", "RowKey", "SubmissionToken", "Tracker", "message_id_of"]  # fmt: skip
 
 
@@ -140,6 +140,21 @@ class ConnectionCounts(Protocol):
 
     @property
     def retransmissions(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FinalCounts:
+    """What a transaction's row reads of its connection, kept in its place once the connection closed (the
+    connection itself, buffers and all, is then let go: a day of mail makes hundreds of thousands)."""
+
+    segments_sent: int
+    segments_received: int
+    retransmissions: int
+
+    @classmethod
+    def of(cls, conn: ConnectionCounts) -> FinalCounts:
+        """The counts of *conn* now."""
+        return cls(conn.segments_sent, conn.segments_received, conn.retransmissions)
 
 
 @dataclass(slots=True, eq=False)
@@ -400,6 +415,7 @@ class Tracker:
     def transaction(self, rec: HopRecord) -> None:
         """One SMTP transaction (client side), attributed to each of its recipients."""
         self.hops.append(rec)
+        _counts_when_closed(rec)
 
         def apply(row: MessageRow) -> None:
             if not row.transactions or row.transactions[-1] is not rec:  # two spellings of one row: booked once
@@ -543,6 +559,18 @@ class Tracker:
             "bytes_sent": f.bytes_sent, "bytes_received": f.bytes_received, "messages": f.messages, "error": f.error,
         } for f in self.fetches]  # fmt: skip
         return pd.DataFrame(out, columns=FETCH_COLUMNS)
+
+
+def _counts_when_closed(rec: HopRecord) -> None:
+    """Replace *rec*'s connection by its :class:`FinalCounts` once it is closed (its counts are final then)."""
+    conn = rec.conn
+    closed = getattr(conn, "closed", None)  # a transport connection's CLOSED event (a test's fake may have none)
+    if conn is None or closed is None:
+        return
+    if closed.callbacks is None:  # processed already
+        rec.conn = FinalCounts.of(conn)
+    else:
+        closed.callbacks.append(lambda _ev: setattr(rec, "conn", FinalCounts.of(conn)))
 
 
 def _segments(conn: ConnectionCounts | None) -> int:
