@@ -508,12 +508,12 @@ class Tracker:
         the key of its lines in ``maillog``; ``queue_ids`` lists every hop."""
         import pandas as pd
 
-        out = []
+        out = []  # rows as tuples in column order: a dict per row of a day of mail would be hundreds of MB at once
         for row in self.rows:
             tx = row.transactions
             packets = sum(_segments(h.conn) for h in tx)
             retrans = sum(h.conn.retransmissions for h in tx if h.conn is not None)
-            out.append({
+            out.append(_in_order({
                 "message_id": row.message_id, "kind": row.kind.value, "mail_from": row.sender, "rcpt_to": row.rcpt,
                 "size_bytes": row.size_bytes, "submitted_s": row.submitted_s,
                 "queue_ids": " ".join(f"{h}:{q}" for h, q, _ in row.hops),
@@ -530,7 +530,7 @@ class Tracker:
                 "spf": row.auth[0], "dkim": row.auth[1], "dmarc": row.auth[2],
                 "host": row.hops[-1][0] if row.hops else "", "queue_id": row.hops[-1][1] if row.hops else "",
                 "subject": row.subject, "trace_row": row.trace_row,
-            })  # fmt: skip
+            }, MESSAGE_COLUMNS))  # fmt: skip
         frame = pd.DataFrame(out, columns=MESSAGE_COLUMNS)
         frame["trace_row"] = frame["trace_row"].astype("Int64")  # a whole number, or <NA> for unscripted mail
         return frame
@@ -539,13 +539,13 @@ class Tracker:
         """``Results.mail_hops``: one row per SMTP transaction."""
         import pandas as pd
 
-        out = [{
+        out = [_in_order({
             "client": h.client, "server": h.server, "port": h.port, "start_s": h.start_s, "end_s": h.end_s,
             "duration_s": h.end_s - h.start_s, "code": h.code, "dsn": h.dsn, "message_id": h.message_id,
             "recipients": " ".join(h.recipients), "n_recipients": len(h.recipients), "accepted": h.accepted,
             "size_bytes": h.size_bytes, "segments": _segments(h.conn),
             "retransmissions": h.conn.retransmissions if h.conn is not None else 0, "error": h.error,
-        } for h in self.hops]  # fmt: skip
+        }, HOP_COLUMNS) for h in self.hops]  # fmt: skip
         return pd.DataFrame(out, columns=HOP_COLUMNS)
 
     def fetches_frame(self) -> pd.DataFrame:
@@ -559,6 +559,11 @@ class Tracker:
             "bytes_sent": f.bytes_sent, "bytes_received": f.bytes_received, "messages": f.messages, "error": f.error,
         } for f in self.fetches]  # fmt: skip
         return pd.DataFrame(out, columns=FETCH_COLUMNS)
+
+
+def _in_order(row: dict[str, object], columns: list[str]) -> tuple[object, ...]:
+    """*row*'s values in the order of *columns* (a table's rows are kept as tuples until the frame is built)."""
+    return tuple(row[c] for c in columns)
 
 
 def _counts_when_closed(rec: HopRecord) -> None:
