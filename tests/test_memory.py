@@ -130,7 +130,9 @@ def _day(count: int) -> dict[str, object]:
     return {"users": users(**fetch), "workload": day}
 
 
-def _run_tracking_connections(monkeypatch: pytest.MonkeyPatch, count: int) -> tuple[netlab.Results, Any, int, list[Any]]:
+def _run_tracking_connections(
+    monkeypatch: pytest.MonkeyPatch, count: int
+) -> tuple[netlab.Results, Any, int, list[Any]]:
     """The mail run of :func:`_day`: its results, mail system, how many connections it opened, and those of them
     still alive after it (found by the garbage collector: a connection has slots, no weak references)."""
     ids: list[int] = []
@@ -170,7 +172,8 @@ def test_a_mail_run_lets_every_closed_connection_go(monkeypatch: pytest.MonkeyPa
     hops = system.tracker.hops
     assert all(h.conn is None or isinstance(h.conn, FinalCounts) for h in hops)  # not the connection
     assert res.mail_hops.segments.sum() > 0 and res.mail_hops.segments.tolist() == [
-        0 if h.conn is None else h.conn.segments_sent + h.conn.segments_received for h in hops]
+        0 if h.conn is None else h.conn.segments_sent + h.conn.segments_received for h in hops
+    ]
 
 
 def test_letting_closed_connections_go_changes_no_table(monkeypatch: pytest.MonkeyPatch) -> None:

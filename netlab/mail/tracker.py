@@ -41,8 +41,9 @@ from netlab.mail.config.users import FetchMode, FetchProtocol
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FINAL", "ConnectionCounts", "FetchRecord", "FinalCounts", "HopRecord", "MailConservationError", "MailStatus",
-           "MessageKind", "MessageRow", "RowKey", "SubmissionToken", "Tracker", "message_id_of"]  # fmt: skip
+__all__ = ["FINAL", "ConnectionCounts", "FetchRecord", "FinalCounts", "HopRecord", "MailConservationError",
+           "MailStatus", "MessageKind", "MessageRow", "RowKey", "SubmissionToken", "Tracker",
+           "message_id_of"]  # fmt: skip
 
 
 class MailStatus(StrEnum):

@@ -139,6 +139,11 @@ class ClosedConnection:
     def _get(self, name: str) -> object:
         return self.row[_INDEX[name]]
 
+    def _count(self, name: str) -> int:
+        value = self.row[_INDEX[name]]
+        assert isinstance(value, int)  # a counter column
+        return value
+
     @property
     def flow(self) -> str:
         """The connection's label, ``tcp <node>:<port>><node>:<port>``."""
@@ -152,27 +157,27 @@ class ClosedConnection:
     @property
     def segments_sent(self) -> int:
         """Segments sent, retransmissions and pure ACKs included."""
-        return int(self._get("segments_sent"))  # type: ignore[call-overload]
+        return self._count("segments_sent")
 
     @property
     def segments_received(self) -> int:
         """Segments that arrived."""
-        return int(self._get("segments_received"))  # type: ignore[call-overload]
+        return self._count("segments_received")
 
     @property
     def data_segments_sent(self) -> int:
         """Segments sent carrying payload."""
-        return int(self._get("data_segments_sent"))  # type: ignore[call-overload]
+        return self._count("data_segments_sent")
 
     @property
     def retransmissions(self) -> int:
         """Segments retransmitted."""
-        return int(self._get("retransmissions"))  # type: ignore[call-overload]
+        return self._count("retransmissions")
 
     @property
     def timeouts(self) -> int:
         """Retransmission timer expirations."""
-        return int(self._get("timeouts"))  # type: ignore[call-overload]
+        return self._count("timeouts")
 
 
 def _cc_name(c: Connection) -> str:
