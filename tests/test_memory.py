@@ -190,3 +190,14 @@ def test_letting_closed_connections_go_changes_no_table(monkeypatch: pytest.Monk
     assert all(isinstance(c, Connection) for c in system.stack.connections)
     for name in ("connections", "messages", "mail_hops", "maillog", "fetch_sessions"):
         assert getattr(kept, name).equals(getattr(lean, name)), name
+
+
+@pytest.mark.parametrize("value", ["no", 0, None])
+def test_keep_closed_must_be_true_or_false(value: object) -> None:
+    import simpy
+
+    from netlab.network.network import Network
+
+    net = Network(simpy.Environment(), line(3).topology)
+    with pytest.raises(netlab.ConfigError, match=r"keep_closed must be True or False, not"):
+        TransportStack(net, keep_closed=value)  # type: ignore[arg-type]
