@@ -3,17 +3,25 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import math
 import warnings
+from typing import Any
 
 import pytest
+from mail_helpers import run, users
 
 import netlab
 from netlab.errors import MemoryLimitError, NetlabWarning, UnitError
 from netlab.experiment import runner
 from netlab.experiment.memory import BIN_ROW_BYTES, TREE_NODE_BYTES, estimate_memory
 from netlab.experiment.runner import Simulation
+from netlab.mail.mailbox.inbox import POP3_TIMEOUT_S
+from netlab.mail.tracker import FinalCounts
+from netlab.transport.connection import Connection
+from netlab.transport.stack import TransportStack
+from netlab.transport.stats import ClosedConnection
 
 
 def line(n: int, *, until: float | None = 100.0, **run: object) -> netlab.Scenario:
@@ -111,3 +119,85 @@ def test_the_estimate_counts_what_the_scenario_asks_for() -> None:
 def test_bad_limits_are_refused(text: str, error: type[Exception]) -> None:
     with pytest.raises(error, match=r"run\.max_(memory|link_bins)|size"):
         line(3).override(text)
+
+
+# ---------------------------------------------------------------------- a mail run keeps no per-message state
+def _day(count: int) -> dict[str, object]:
+    """*count* messages from alice to bob (POP3 every 30 s) and carol (IMAP IDLE), both deleting what they fetch."""
+    fetch = {"bob": {"protocol": "pop3", "interval": "30s", "delete": True},
+             "carol": {"protocol": "imap", "idle": True, "delete": True}}  # fmt: skip
+    day = {"count": count, "mean_interval": "10min", "recipients": ["bob@b.test", "carol@b.test"], "spam_fraction": 0}
+    return {"users": users(**fetch), "workload": day}
+
+
+def _run_tracking_connections(
+    monkeypatch: pytest.MonkeyPatch, count: int
+) -> tuple[netlab.Results, Any, int, list[Any]]:
+    """The mail run of :func:`_day`: its results, mail system, how many connections it opened, and those of them
+    still alive after it (found by the garbage collector: a connection has slots, no weak references)."""
+    ids: list[int] = []
+    opened = TransportStack._opened
+
+    def tracked(stack: TransportStack, conn: Connection) -> None:
+        ids.append(id(conn))
+        opened(stack, conn)
+
+    monkeypatch.setattr(TransportStack, "_opened", tracked)
+    res, system = run(_day(count))
+    gc.collect()
+    # an id is reused only by an object made after the first one was freed: a live Connection with one of these ids
+    # is a connection of this run
+    mine = set(ids)
+    alive = [o for o in gc.get_objects() if type(o) is Connection and id(o) in mine]
+    return res, system, len(ids), alive
+
+
+@pytest.mark.parametrize("count", [6, 24])
+def test_a_mail_run_lets_every_closed_connection_go(monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    """Once a connection is CLOSED only its row of ``connections`` stays. The connection object lives on only while
+    a timer it armed is still pending (at most the POP3 server's 10-minute autologout or the SMTP 600 s data
+    timeout), so what is alive after the run is the open ones and those closed in its last 10 minutes, however
+    many messages went through: not one object per connection ever made."""
+    res, system, opened, alive = _run_tracking_connections(monkeypatch, count)
+    m = res.messages
+    assert len(m) >= count and (m.status == "delivered").all()  # every pair final, and fetched and deleted:
+    assert res.summary["mail"]["delivered_ends"]["retrieved_and_deleted"] == len(m)
+    assert opened == len(res.connections) > 10 * count  # SMTP twice per message, both ends; POP3 every 30 s
+    end = res.summary["sim_time_s"]
+    still_open = sorted(res.connections.flow[res.connections.state != "CLOSED"])
+    assert sorted(c.flow for c in alive if c.state != "CLOSED") == still_open
+    recent = res.connections[res.connections.closed_s >= end - POP3_TIMEOUT_S]
+    assert {c.flow for c in alive if c.state == "CLOSED"} <= set(recent.flow)
+    assert len(res.connections[res.connections.closed_s < end - POP3_TIMEOUT_S]) > 10  # and those were let go
+    hops = system.tracker.hops
+    assert all(h.conn is None or isinstance(h.conn, FinalCounts) for h in hops)  # not the connection
+    assert res.mail_hops.segments.sum() > 0 and res.mail_hops.segments.tolist() == [
+        0 if h.conn is None else h.conn.segments_sent + h.conn.segments_received for h in hops
+    ]
+
+
+def test_letting_closed_connections_go_changes_no_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same run keeping every connection object gives the same tables, value for value."""
+    lean, lean_system = run(_day(6))
+    assert all(isinstance(c, ClosedConnection) for c in lean_system.stack.connections if c.state == "CLOSED")
+    init = TransportStack.__init__
+
+    def keeping(self: TransportStack, *a: Any, keep_closed: bool = True, **k: Any) -> None:
+        init(self, *a, keep_closed=True, **k)
+
+    monkeypatch.setattr(TransportStack, "__init__", keeping)
+    kept, system = run(_day(6))
+    assert all(isinstance(c, Connection) for c in system.stack.connections)
+    for name in ("connections", "messages", "mail_hops", "maillog", "fetch_sessions"):
+        assert getattr(kept, name).equals(getattr(lean, name)), name
+
+
+@pytest.mark.parametrize("value", ["no", 0, None])
+def test_keep_closed_must_be_true_or_false(value: object) -> None:
+    import simpy
+
+    from netlab.network.network import Network
+
+    net = Network(simpy.Environment(), line(3).topology)
+    with pytest.raises(netlab.ConfigError, match=r"keep_closed must be True or False, not"):
+        TransportStack(net, keep_closed=value)  # type: ignore[arg-type]

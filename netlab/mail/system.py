@@ -151,7 +151,8 @@ class MailSystem:
         spec = self.spec
         self.env = run.env
         self.epoch = datetime.fromisoformat(spec.epoch)
-        self.stack: TransportStack = TransportStack(run.net, run.scenario.transport)
+        # A day of mail opens hundreds of thousands of connections: once closed, only their statistics rows stay.
+        self.stack: TransportStack = TransportStack(run.net, run.scenario.transport, keep_closed=False)
         self.tracker = Tracker(run.hold, run.release)
         self.maillog: MailLog = MailLog(epoch=self.epoch)
         self.ctx: MailContext = MailContext(run.net, self.stack, self.tracker, self.maillog,

@@ -41,8 +41,9 @@ from netlab.mail.config.users import FetchMode, FetchProtocol
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FINAL", "ConnectionCounts", "FetchRecord", "HopRecord", "MailConservationError", "MailStatus",
-           "MessageKind", "MessageRow", "RowKey", "SubmissionToken", "Tracker", "message_id_of"]  # fmt: skip
+__all__ = ["FINAL", "ConnectionCounts", "FetchRecord", "FinalCounts", "HopRecord", "MailConservationError",
+           "MailStatus", "MessageKind", "MessageRow", "RowKey", "SubmissionToken", "Tracker",
+           "message_id_of"]  # fmt: skip
 
 
 class MailStatus(StrEnum):
@@ -141,6 +142,21 @@ class ConnectionCounts(Protocol):
 
     @property
     def retransmissions(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FinalCounts:
+    """What a transaction's row reads of its connection, kept in its place once the connection closed (the
+    connection itself, buffers and all, is then let go: a day of mail makes hundreds of thousands)."""
+
+    segments_sent: int
+    segments_received: int
+    retransmissions: int
+
+    @classmethod
+    def of(cls, conn: ConnectionCounts) -> FinalCounts:
+        """The counts of *conn* now."""
+        return cls(conn.segments_sent, conn.segments_received, conn.retransmissions)
 
 
 @dataclass(slots=True, eq=False)
@@ -402,6 +418,7 @@ class Tracker:
     def transaction(self, rec: HopRecord) -> None:
         """One SMTP transaction (client side), attributed to each of its recipients."""
         self.hops.append(rec)
+        _counts_when_closed(rec)
 
         def apply(row: MessageRow) -> None:
             if not row.transactions or row.transactions[-1] is not rec:  # two spellings of one row: booked once
@@ -494,12 +511,12 @@ class Tracker:
         the key of its lines in ``maillog``; ``queue_ids`` lists every hop."""
         import pandas as pd
 
-        out = []
+        out = []  # rows as tuples in column order: a dict per row of a day of mail would be hundreds of MB at once
         for row in self.rows:
             tx = row.transactions
             packets = sum(_segments(h.conn) for h in tx)
             retrans = sum(h.conn.retransmissions for h in tx if h.conn is not None)
-            out.append({
+            out.append(_in_order({
                 "message_id": row.message_id, "kind": row.kind.value, "mail_from": row.sender, "rcpt_to": row.rcpt,
                 "size_bytes": row.size_bytes, "submitted_s": row.submitted_s,
                 "queue_ids": " ".join(f"{h}:{q}" for h, q, _ in row.hops),
@@ -516,7 +533,7 @@ class Tracker:
                 "spf": row.auth[0], "dkim": row.auth[1], "dmarc": row.auth[2],
                 "host": row.hops[-1][0] if row.hops else "", "queue_id": row.hops[-1][1] if row.hops else "",
                 "subject": row.subject, "trace_row": row.trace_row, "mix": row.mix,
-            })  # fmt: skip
+            }, MESSAGE_COLUMNS))  # fmt: skip
         frame = pd.DataFrame(out, columns=MESSAGE_COLUMNS)
         frame["trace_row"] = frame["trace_row"].astype("Int64")  # a whole number, or <NA> for unscripted mail
         return frame
@@ -525,13 +542,13 @@ class Tracker:
         """``Results.mail_hops``: one row per SMTP transaction."""
         import pandas as pd
 
-        out = [{
+        out = [_in_order({
             "client": h.client, "server": h.server, "port": h.port, "start_s": h.start_s, "end_s": h.end_s,
             "duration_s": h.end_s - h.start_s, "code": h.code, "dsn": h.dsn, "message_id": h.message_id,
             "recipients": " ".join(h.recipients), "n_recipients": len(h.recipients), "accepted": h.accepted,
             "size_bytes": h.size_bytes, "segments": _segments(h.conn),
             "retransmissions": h.conn.retransmissions if h.conn is not None else 0, "error": h.error,
-        } for h in self.hops]  # fmt: skip
+        }, HOP_COLUMNS) for h in self.hops]  # fmt: skip
         return pd.DataFrame(out, columns=HOP_COLUMNS)
 
     def fetches_frame(self) -> pd.DataFrame:
@@ -545,6 +562,23 @@ class Tracker:
             "bytes_sent": f.bytes_sent, "bytes_received": f.bytes_received, "messages": f.messages, "error": f.error,
         } for f in self.fetches]  # fmt: skip
         return pd.DataFrame(out, columns=FETCH_COLUMNS)
+
+
+def _in_order(row: dict[str, object], columns: list[str]) -> tuple[object, ...]:
+    """*row*'s values in the order of *columns* (a table's rows are kept as tuples until the frame is built)."""
+    return tuple(row[c] for c in columns)
+
+
+def _counts_when_closed(rec: HopRecord) -> None:
+    """Replace *rec*'s connection by its :class:`FinalCounts` once it is closed (its counts are final then)."""
+    conn = rec.conn
+    closed = getattr(conn, "closed", None)  # a transport connection's CLOSED event (a test's fake may have none)
+    if conn is None or closed is None:
+        return
+    if closed.callbacks is None:  # processed already
+        rec.conn = FinalCounts.of(conn)
+    else:
+        closed.callbacks.append(lambda _ev: setattr(rec, "conn", FinalCounts.of(conn)))
 
 
 def _segments(conn: ConnectionCounts | None) -> int:

@@ -161,19 +161,18 @@ class Connection:
 
     __slots__ = (
         "_ack_owed", "_cc", "_cc_on", "_deadline", "_delack", "_delack_at", "_delack_n", "_dsack", "_dsack_on",
-        "_dupacks", "_eid", "_eof", "_episode", "_error", "_fin_off", "_heap", "_hi_rxt", "_last_ooo", "_last_send",
-        "_mss", "_net", "_nxt", "_peer", "_prior", "_prr", "_prr_delivered", "_prr_fs", "_prr_out0", "_rbuf", "_rcv",
-        "_read_deadline", "_reads", "_reasm", "_recover", "_recovery_t", "_retries", "_rfin", "_rto_recovery",
-        "_rtt_end", "_rtt_t", "_rwnd", "_rxt", "_sack_on", "_sack_room", "_sb", "_sbase", "_sbuf", "_snd_wnd",
-        "_syn_retransmitted", "_timer", "_timer_at", "_timer_cb", "_ttl", "_una", "_undo_on", "_undo_retrans", "_w",
-        "_want", "_wscale", "acks_sent", "app_bytes_sent",
-        "bytes_delivered", "bytes_received", "bytes_sent", "cfg", "closed", "closed_at", "congestion_events",
-        "connected", "cwnd_trace", "data_segments_received", "data_segments_sent", "dup_acks_received",
-        "duplicate_segments", "endpoint", "env", "error", "established_at", "fast_retransmits", "flow", "irs", "iss",
-        "listener", "lport", "node", "opened_at", "out_of_order_segments", "peak_cwnd_bytes", "peak_unacked_bytes",
-        "recovery_s", "remote", "retransmissions", "retransmitted_bytes", "role", "rport", "rto", "segments_received",
-        "segments_sent", "spurious_retransmissions", "state", "states", "timeouts", "undone_recoveries",
-        "window_scaled",
+        "_dupacks", "_eid", "_entry", "_eof", "_episode", "_error", "_fin_off", "_heap", "_hi_rxt", "_last_ooo",
+        "_last_send", "_mss", "_net", "_nxt", "_peer", "_prior", "_prr", "_prr_delivered", "_prr_fs", "_prr_out0",
+        "_rbuf", "_rcv", "_read_deadline", "_reads", "_reasm", "_recover", "_recovery_t", "_retries", "_rfin",
+        "_rto_recovery", "_rtt_end", "_rtt_t", "_rwnd", "_rxt", "_sack_on", "_sack_room", "_sb", "_sbase", "_sbuf",
+        "_snd_wnd", "_syn_retransmitted", "_timer", "_timer_at", "_timer_cb", "_ttl", "_una", "_undo_on",
+        "_undo_retrans", "_w", "_want", "_wscale", "acks_sent", "app_bytes_sent", "bytes_delivered", "bytes_received",
+        "bytes_sent", "cfg", "closed", "closed_at", "congestion_events", "connected", "cwnd_trace",
+        "data_segments_received", "data_segments_sent", "dup_acks_received", "duplicate_segments", "endpoint", "env",
+        "error", "established_at", "fast_retransmits", "flow", "irs", "iss", "listener", "lport", "node", "opened_at",
+        "out_of_order_segments", "peak_cwnd_bytes", "peak_unacked_bytes", "recovery_s", "remote", "retransmissions",
+        "retransmitted_bytes", "role", "rport", "rto", "segments_received", "segments_sent", "spurious_retransmissions",
+        "state", "states", "timeouts", "undone_recoveries", "window_scaled",
     )  # fmt: skip
 
     def __init__(self, endpoint: HostStack, lport: int, remote: Node, rport: int, cfg: TcpConfig, isn: int, *,
@@ -270,6 +269,7 @@ class Connection:
         self._deadline = _INF  # retransmission or TIME_WAIT deadline, inf when none
         self._read_deadline = _INF  # no waiting read times out before this (may be stale-early)
         self._timer_cb = (self._on_timer,)
+        self._entry = -1  # its place in the stack's list of connections (set by the stack)
         # statistics (see netlab.transport.stats.connections_table)
         self.opened_at = env.now
         self.established_at: float | None = None
@@ -1271,6 +1271,7 @@ class Connection:
             self._eof = True
             if self._reads:
                 self._feed()
+        self.endpoint.stack._closed(self)  # its statistics are final now (out of the demultiplexer, no timer)
         self.closed.succeed(error)
 
 

@@ -44,6 +44,7 @@ from netlab.transport.config import TcpConfig
 from netlab.transport.connection import Connection
 from netlab.transport.datagram import DatagramInput, DatagramSocket
 from netlab.transport.segment import ACK, FIN, RST, SYN, Segment
+from netlab.transport.stats import ClosedConnection
 
 if TYPE_CHECKING:
     import simpy
@@ -70,18 +71,26 @@ class TransportStack:
     config : TcpConfig, optional
         Default parameters of every connection (MSS, receive window, RTO bounds, ...); :meth:`listen` and
         :meth:`connect` take their own.
+    keep_closed : bool, default True
+        Keep every connection object for inspection after it closed. False keeps, in its place in
+        :attr:`connections`, a :class:`~netlab.transport.stats.ClosedConnection` (its statistics row), so a long
+        run's memory does not grow with every connection it ever made: a mail run does this. The statistics
+        tables are the same either way.
 
     Attributes
     ----------
-    connections : list of Connection
+    connections : list of Connection (or ClosedConnection)
         Every connection ever opened, in the order they were created (both ends).
     """
 
-    def __init__(self, net: Network, config: TcpConfig | None = None) -> None:
+    def __init__(self, net: Network, config: TcpConfig | None = None, *, keep_closed: bool = True) -> None:
+        if not isinstance(keep_closed, bool):
+            raise ConfigError(f"TransportStack: keep_closed must be True or False, not {keep_closed!r}")
         self.net = net
         self.env = net.env
         self.config = config or TcpConfig()
-        self.connections: list[Connection] = []
+        self.keep_closed = keep_closed
+        self.connections: list[Connection | ClosedConnection] = []
         self.sockets: list[DatagramSocket] = []
         self._hosts: dict[Node, HostStack] = {}
         self._by_ip = {n.ip: n for n in net.nodes.values()}
@@ -133,6 +142,15 @@ class TransportStack:
         n = self._incarnations.get(key, 0)
         self._incarnations[key] = n + 1
         return self.net.stream("tcp", "isn", *key, n).getrandbits(32)
+
+    def _opened(self, conn: Connection) -> None:
+        conn._entry = len(self.connections)
+        self.connections.append(conn)
+
+    def _closed(self, conn: Connection) -> None:
+        """*conn* reached CLOSED: without ``keep_closed`` only its statistics stay."""
+        if not self.keep_closed:
+            self.connections[conn._entry] = ClosedConnection.of(conn)
 
 
 class HostStack:
@@ -221,7 +239,7 @@ class HostStack:
         if isn is None:
             isn = stack._isn(self.node, port, remote, rport)
         conn = Connection(self, port, remote, rport, config or stack.config, isn, role="client")
-        stack.connections.append(conn)
+        stack._opened(conn)
         self.conns[(port, remote, rport)] = conn
         conn._open_active()
         return conn
@@ -283,7 +301,7 @@ class Listener:
         remote = seg.src
         isn = self.isn if self.isn is not None else stack._isn(hs.node, self.port, remote, seg.sport)
         conn = Connection(hs, self.port, remote, seg.sport, self.config, isn, role="server", listener=self)
-        stack.connections.append(conn)
+        stack._opened(conn)
         hs.conns[(self.port, remote, seg.sport)] = conn
         conn._open_passive(seg)
 
