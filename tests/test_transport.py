@@ -30,6 +30,7 @@ from netlab.transport import (
     connections_table,
 )
 from netlab.transport.segment import ACK, SEQ_MOD, SYN, Segment
+from netlab.transport.stats import CONNECTION_COLUMNS
 
 MB = 1_000_000
 
@@ -693,6 +694,22 @@ def test_connections_table_columns() -> None:
     assert df.loc[0, "app_bytes_sent"] == 10_000 == df.loc[1, "bytes_delivered"]
     assert df.loc[0, "segments_sent"] == df.loc[1, "segments_received"]  # nothing lost
     assert (df["handshake_s"] > 0).all() and (df["completion_s"] >= df["handshake_s"]).all()
+
+
+def test_every_connections_column_holds_the_attribute_of_its_name() -> None:
+    """Rows are positional (tuples, for memory): each column named like a connection attribute holds it, so a key
+    added to the row in another place than the column list cannot shift the columns after it."""
+    _env, _net, stack = network(line(0.05), seed=11, config=TcpConfig(min_rto_s=0.2))
+    transfer(stack, payload(150_000))
+    df = connections_table(stack)
+    checked = 0
+    for i, conn in enumerate(stack.connections):
+        for name in CONNECTION_COLUMNS:
+            value = getattr(conn, name, None)
+            if isinstance(value, int | str) and not isinstance(value, bool):
+                assert df.loc[i, name] == value, name
+                checked += 1
+    assert checked > 40 and df.loc[0, "retransmissions"] > 0
 
 
 def test_send_after_close_and_errors_are_netlab_errors() -> None:

@@ -21,7 +21,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from operator import itemgetter
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from netlab.transport.connection import Connection
     from netlab.transport.errors import TransportError
     from netlab.transport.stack import TransportStack
+
+T = TypeVar("T")
 
 __all__ = ["CONNECTION_COLUMNS", "CWND_COLUMNS", "ClosedConnection", "connection_record", "connections_table",
            "cwnd_table"]  # fmt: skip
@@ -91,7 +94,7 @@ def _row(c: Connection | ClosedConnection) -> tuple[object, ...]:
     if isinstance(c, ClosedConnection):
         return c.row
     opened = c.opened_at
-    return tuple({
+    row: tuple[object, ...] = _IN_COLUMN_ORDER({
         "flow": c.flow, "role": c.role, "local": c.node.name, "lport": c.lport, "remote": c.remote.name,
         "rport": c.rport, "isn": c.iss, "state": c.state, "error": type(c.error).__name__ if c.error else "",
         "segments_sent": c.segments_sent, "data_segments_sent": c.data_segments_sent, "bytes_sent": c.bytes_sent,
@@ -109,10 +112,29 @@ def _row(c: Connection | ClosedConnection) -> tuple[object, ...]:
         "opened_s": opened, "established_s": _nan(c.established_at), "closed_s": _nan(c.closed_at),
         "handshake_s": _nan(None if c.established_at is None else c.established_at - opened),
         "completion_s": _nan(None if c.closed_at is None else c.closed_at - opened),
-    }.values())  # fmt: skip
+    })  # fmt: skip
+    return row
 
 
+#: A row's values by column name, in the order of CONNECTION_COLUMNS (not the dict literal's: a key added in
+#: another place would otherwise shift every column after it silently).
+_IN_COLUMN_ORDER = itemgetter(*CONNECTION_COLUMNS)
 _INDEX = {name: i for i, name in enumerate(CONNECTION_COLUMNS)}
+
+
+class _Column(Generic[T]):
+    """A :class:`ClosedConnection` attribute read from its row (as the live :class:`Connection`'s of that name)."""
+
+    __slots__ = ("i", "kind")
+
+    def __init__(self, name: str, kind: type[T]) -> None:
+        self.i = _INDEX[name]
+        self.kind = kind
+
+    def __get__(self, obj: ClosedConnection, owner: object = None) -> T:
+        value = obj.row[self.i]
+        assert isinstance(value, self.kind)  # the column's type
+        return value
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -136,48 +158,14 @@ class ClosedConnection:
     def __repr__(self) -> str:
         return f"<ClosedConnection {self.flow} {self.state}>"
 
-    def _get(self, name: str) -> object:
-        return self.row[_INDEX[name]]
-
-    def _count(self, name: str) -> int:
-        value = self.row[_INDEX[name]]
-        assert isinstance(value, int)  # a counter column
-        return value
-
-    @property
-    def flow(self) -> str:
-        """The connection's label, ``tcp <node>:<port>><node>:<port>``."""
-        return str(self._get("flow"))
-
-    @property
-    def state(self) -> str:
-        """Its state at the end: ``CLOSED``."""
-        return str(self._get("state"))
-
-    @property
-    def segments_sent(self) -> int:
-        """Segments sent, retransmissions and pure ACKs included."""
-        return self._count("segments_sent")
-
-    @property
-    def segments_received(self) -> int:
-        """Segments that arrived."""
-        return self._count("segments_received")
-
-    @property
-    def data_segments_sent(self) -> int:
-        """Segments sent carrying payload."""
-        return self._count("data_segments_sent")
-
-    @property
-    def retransmissions(self) -> int:
-        """Segments retransmitted."""
-        return self._count("retransmissions")
-
-    @property
-    def timeouts(self) -> int:
-        """Retransmission timer expirations."""
-        return self._count("timeouts")
+    #: The statistics a transaction's row and the tables read, as on a live connection.
+    flow = _Column("flow", str)  # the label, ``tcp <node>:<port>><node>:<port>``
+    state = _Column("state", str)  # ``CLOSED``
+    segments_sent = _Column("segments_sent", int)  # retransmissions and pure ACKs included
+    segments_received = _Column("segments_received", int)
+    data_segments_sent = _Column("data_segments_sent", int)  # carrying payload
+    retransmissions = _Column("retransmissions", int)
+    timeouts = _Column("timeouts", int)  # retransmission timer expirations
 
 
 def _cc_name(c: Connection) -> str:
