@@ -153,7 +153,8 @@ class Broken(Aimd):
     [(Broken(), r"Broken\(b=0.5, ssthresh=inf, grow_to=0.0\).on_congestion returned inf; expected the new ssthresh"),
      (Broken(ssthresh=math.nan), r"on_congestion returned nan; expected the new ssthresh in bytes"),
      (Broken(ssthresh=0.0), r"on_congestion returned 0.0; expected the new ssthresh in bytes, a finite number > 0"),
-     (Broken(ssthresh=3000.0, grow_to=math.inf), r"Broken\(.*\) set cwnd to infinity; expected a finite window")],
+     (Broken(ssthresh=3000.0, grow_to=math.inf), r"Broken\(.*\) set cwnd to inf; expected a finite window"),
+     (Broken(ssthresh=3000.0, grow_to=math.nan), r"Broken\(.*\) set cwnd to nan; expected a finite window")],
 )  # fmt: skip
 def test_a_users_algorithm_returning_no_window_is_named(algorithm: Broken, message: str) -> None:
     """It crashed deep in the trace code (int(inf)); now the error names the algorithm and what was expected."""

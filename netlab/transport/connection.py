@@ -951,9 +951,9 @@ class Connection:
     def _trace_cc(self, una: int = -1) -> None:
         """Note the window (its peak, and a trace row with ``TcpConfig(trace=True)``)."""
         w = self._w
-        if w.cwnd > self.peak_cwnd_bytes:
-            if w.cwnd == _INF:
-                raise ConfigError(f"TcpConfig.congestion: {self._cc!r} set cwnd to infinity; expected a finite "
+        if not w.cwnd <= self.peak_cwnd_bytes:  # a new peak, or NaN: one comparison on this per-ACK path either way
+            if not w.cwnd < _INF:
+                raise ConfigError(f"TcpConfig.congestion: {self._cc!r} set cwnd to {w.cwnd!r}; expected a finite "
                                   "window in bytes")  # fmt: skip
             self.peak_cwnd_bytes = int(w.cwnd)
         trace = self.cwnd_trace
@@ -1011,7 +1011,7 @@ class Connection:
             limit = prr_delivered - out  # conservative: packet conservation, one sent per one delivered
             if self._prr == 1:
                 limit = max(limit, delivered) + self._mss  # slow-start: one more per ACK
-            sndcnt = int(min(ssthresh - pipe, limit))  # (an algorithm of the user's may leave ssthresh inf)
+            sndcnt = int(min(ssthresh - pipe, limit))
         mss = self._mss
         if out == 0:
             sndcnt = max(sndcnt, mss)  # the fast retransmit goes at once, whatever the first ACK delivered (Linux)
