@@ -50,7 +50,10 @@ def test_names_resolve_to_algorithms_with_readable_reprs(name: str, cls: type) -
         ({"sack": "false"}, "TcpConfig.sack: expected true or false, got 'false'"),
         ({"delayed_ack": "off"}, "TcpConfig.delayed_ack: expected true or false"),
         ({"window_scaling": None}, "TcpConfig.window_scaling: expected true or false, got None"),
-        ({"recovery": "prr-crb"}, "TcpConfig.recovery: expected one of prr, prr_crb, classic, got 'prr-crb'"),
+        (
+            {"recovery": "prr-crb"},
+            "TcpConfig.recovery must be one of prr, prr_crb, classic, got 'prr-crb'; did you mean 'prr_crb'",
+        ),
         ({"recovery": "prr_crb", "sack": False}, "TcpConfig.recovery .*needs SACK; got sack: false"),
     ],
 )

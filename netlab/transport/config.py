@@ -41,8 +41,6 @@ class Recovery(Choice):
     CLASSIC = "classic"  # cwnd = ssthresh at once (RFC 6675 as written); with sack: false, RFC 6582's inflation
 
 
-_RECOVERY = tuple(m.value for m in Recovery)
-
 #: The on/off options and whether None (their default, decided by another option) is allowed.
 _FLAGS = (("window_scaling", False), ("delayed_ack", True), ("sack", False), ("dsack", True), ("undo", True),
           ("trace", False))  # fmt: skip
@@ -172,10 +170,7 @@ class TcpConfig:
             raise ConfigError("TcpConfig: dupack_threshold and ttl must be >= 1, syn_retries and max_retries >= 0")
 
         if self.recovery is not None:
-            if self.recovery not in _RECOVERY:
-                raise ConfigError(f"TcpConfig.recovery: expected one of {', '.join(_RECOVERY)}, got "
-                                  f"{self.recovery!r}")  # fmt: skip
-            mode = Recovery(self.recovery)
+            mode = Recovery.parse(self.recovery, "TcpConfig.recovery")
             object.__setattr__(self, "recovery", mode)
             if mode is not Recovery.CLASSIC and not self.sack:
                 raise ConfigError(f"TcpConfig.recovery (transport.recovery): {mode.value} is paced by RFC "
