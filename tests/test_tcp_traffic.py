@@ -91,7 +91,9 @@ def test_flowlet_moves_on_off_flows_between_paths_but_not_backlogged_ones() -> N
     [({"burst_bytes": 0}, "burst_bytes"), ({"burst_bytes": 1.5}, "burst_bytes"), ({"burst_bytes": True}, "burst_bytes"),
      ({"burst_bytes": 10, "off_s": -1}, "off_s"), ({"burst_bytes": 10, "off_s": float("inf")}, "off_s"),
      ({"off_s": 0.1}, "needs burst_bytes"), ({"start_s": -1}, "start_s"), ({"dst": "a"}, "src and dst"),
-     ({"burst_bytes": 10, "exponential": "no"}, "exponential")],
+     ({"burst_bytes": 10, "exponential": "no"}, "exponential"),
+     ({"burst_bytes": 10**12}, r"burst_bytes must be a whole number of bytes from 1 to 1,073,741,824"),
+     ({"name": ""}, "name must be a non-empty string"), ({"src": None}, "src must be a node name")],
 )  # fmt: skip
 def test_bad_flows_are_refused_naming_the_key(kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(netlab.ConfigError, match=match):

@@ -56,6 +56,8 @@ __all__ = ["TCP_FLOW_COLUMNS", "TcpFlow", "TcpTraffic"]
 
 #: The application's write size for a backlogged flow.
 CHUNK_BYTES = 256 * 1024
+#: The largest on-off burst (bytes): a burst is written at once, so its bytes are held in memory together.
+MAX_BURST_BYTES = 1 << 30
 
 #: Columns of ``Results.tcp_flows``.
 TCP_FLOW_COLUMNS = {
@@ -89,15 +91,22 @@ class TcpFlow:
 
     def __post_init__(self) -> None:
         where = f"tcp flow {self.name!r}"
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"{where}: name must be a non-empty string (it names the flow's random stream and row)")
+        for key in ("src", "dst"):
+            if not isinstance(getattr(self, key), str):
+                raise ConfigError(f"{where}: {key} must be a node name, got {getattr(self, key)!r}")
         if self.src == self.dst:
             raise ConfigError(f"{where}: src and dst are both {self.src!r}")
         if not _time(self.start_s):
             raise ConfigError(f"{where}: start_s must be a time >= 0 s, got {self.start_s!r}")
         if self.burst_bytes is not None and (
-            isinstance(self.burst_bytes, bool) or not isinstance(self.burst_bytes, int) or self.burst_bytes < 1
+            isinstance(self.burst_bytes, bool)
+            or not isinstance(self.burst_bytes, int)
+            or not 1 <= self.burst_bytes <= MAX_BURST_BYTES
         ):
-            raise ConfigError(f"{where}: burst_bytes must be a whole number of bytes >= 1 (or None: backlogged), "
-                              f"got {self.burst_bytes!r}")  # fmt: skip
+            raise ConfigError(f"{where}: burst_bytes must be a whole number of bytes from 1 to {MAX_BURST_BYTES:,} "
+                              f"(or None: backlogged), got {self.burst_bytes!r}")  # fmt: skip
         if not _time(self.off_s):
             raise ConfigError(f"{where}: off_s must be a time >= 0 s, got {self.off_s!r}")
         if self.burst_bytes is None and self.off_s:
