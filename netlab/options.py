@@ -102,15 +102,18 @@ def key_aliases(cls: _Class) -> _Class:
     if init is None:
         raise TypeError(f"key_aliases: {cls.__qualname__} has no __init__ of its own (apply it above @dataclass)")
 
+    index = {name: i for i, name in enumerate(positional)}
+
     @functools.wraps(init)
     def init_with_keys(self: Any, *args: Any, **kwargs: Any) -> None:
         if kwargs and not aliases.keys().isdisjoint(kwargs):
             kwargs = _by_python_name(type(self), aliases, positional[: len(args)], kwargs)
-        try:
-            init(self, *args, **kwargs)
-        except TypeError as exc:  # costs nothing unless raised
-            _string_for_a_number(type(self), aliases, dict(zip(positional, args, strict=False)) | kwargs, exc)
-            raise
+        for key, f in aliases.items():  # before the class's own checks, which may not look at the type
+            i = index.get(f.name, len(args))
+            value = kwargs.get(f.name) if i >= len(args) else args[i]
+            if isinstance(value, str):
+                _string_for_a_number(type(self), key, f, value)
+        init(self, *args, **kwargs)
 
     # mypy refuses an assignment to a method, and the dataclass's own signature is the one it should keep seeing
     setattr(cls, "__init__", init_with_keys)  # noqa: B010
@@ -139,20 +142,18 @@ def _by_python_name(cls: type, aliases: dict[str, dataclasses.Field[Any]], posit
     return out
 
 
-_BASE_UNITS = {"time": "s", "rate": "bit/s", "size": "bytes", "packet_rate": "packets/s"}
-
-
-def _string_for_a_number(cls: type, aliases: dict[str, dataclasses.Field[Any]], given: dict[str, Any],
-                         exc: TypeError) -> None:  # fmt: skip
-    """If the TypeError *exc* came of a string (``"30s"``) under the Python name of a quantity (``stop_s``), raise
-    one that says so and names the key that reads it; else return (the caller re-raises *exc*)."""
+def _string_for_a_number(cls: type, key: str, f: dataclasses.Field[Any], value: str) -> None:
+    """If option *f* is a quantity (``stop_s``), its Python name takes a number, not the string *value*
+    (``"30s"``): a TypeError that says so and names the *key* that reads the string; else return."""
     from netlab.scenario.fields import field_unit
+    from netlab.scenario.quantities import UNIT_NAMES
 
-    for key, f in aliases.items():
-        value, unit = given.get(f.name), field_unit(f)
-        if isinstance(value, str) and unit in _BASE_UNITS:
-            raise TypeError(f"{cls.__qualname__}(): {f.name} takes a number ({_BASE_UNITS[unit]}), got {value!r}; "
-                            f"the scenario-file key reads the string: {key}={value!r}") from exc  # fmt: skip
+    unit = field_unit(f)
+    if unit in UNIT_NAMES:
+        raise TypeError(
+            f"{cls.__qualname__}(): {f.name} takes a number ({UNIT_NAMES[unit]}), got {value!r}; "
+            f"the scenario-file key reads the string: {key}={value!r}"
+        )
 
 
 class Choice(enum.StrEnum):
