@@ -351,6 +351,34 @@ def test_flow_delays_label_a_zero_and_an_empty_flow() -> None:
     plt.close(ax.figure)
 
 
+def test_bars_take_arrays_and_refuse_a_label_per_bar_short() -> None:
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+
+    from netlab.plots.bars import bars
+
+    _, ax = plt.subplots()
+    bars(ax, [0, 1], np.array([1.0, 0.0]), start=pd.Series([2.0, 3.0]))  # was: "only 0-dimensional arrays ..."
+    assert _zero_marks(ax)[0] == [(1.0, 3.0)]
+    with pytest.raises(ValueError, match="bars: 2 sizes but 1 labels; give one per bar"):
+        bars(ax, [0, 1], [1.0, 2.0], labels=["a"])  # was: a bare IndexError
+    plt.close(ax.figure)
+
+
+def test_flow_delays_note_a_delivering_flow_without_a_delay_as_such() -> None:
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from netlab.plots.network import plot_flow_delays
+
+    flows = pd.DataFrame({"flow": ["a"], "src": ["h1"], "dst": ["h2"], "delay_mean_s": [float("nan")],
+                          "tx_packets": [3], "rx_packets": [2], "lost_packets": [1]})  # fmt: skip
+    ax = plot_flow_delays(SimpleNamespace(flows=flows))  # type: ignore[arg-type]
+    assert _zero_marks(ax)[1] == [("no delay measured, loss 33.3%", (0.0, 0.0))]  # was "0 ms, loss 33.3%"
+    plt.close(ax.figure)
+
+
 def test_timeline_labels_its_zero_length_stage(seed_run: netlab.Results) -> None:
     import matplotlib.pyplot as plt
 

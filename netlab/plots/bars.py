@@ -22,15 +22,21 @@ __all__ = ["ZERO_GID", "bars"]
 ZERO_GID = "zero-bar"
 
 
-def bars(ax: Axes, positions: Sequence[float], sizes: Sequence[float], *, start: Sequence[float] | float = 0.0,
+def bars(ax: Axes, positions: Sequence[float], sizes: Sequence[float], *, start: Any = 0.0,
          labels: Sequence[str] | None = None, zero_label: str = "0", horizontal: bool = False,
          fontsize: float = 7, **kwargs: Any) -> BarContainer:  # fmt: skip
     """``ax.bar`` (``ax.barh`` if *horizontal*) of *sizes* (heights, or widths, in data units) at *positions*,
     each starting at *start* (``bottom``, or ``left``); *labels*, if given, written at each bar's end. A bar of
     size 0 or NaN gets a mark at its base (a short line across it) and its label, or *zero_label* (``"no data"``
     for NaN) when there are no *labels*. *kwargs* go to matplotlib. Returns the bars."""
-    starts = list(start) if isinstance(start, Sequence) else [float(start)] * len(sizes)
+    import numpy as np  # with matplotlib, which the caller has imported
+
     values = [float(s) for s in sizes]
+    # a number, or one per bar (a list, numpy array or Series: np.ndim tells them apart, Sequence does not)
+    starts = [float(start)] * len(values) if np.ndim(start) == 0 else [float(b) for b in np.ravel(start)]
+    for what, given in (("positions", positions), ("start", starts), ("labels", labels)):
+        if given is not None and len(given) != len(values):
+            raise ValueError(f"bars: {len(values)} sizes but {len(given)} {what}; give one per bar")
     drawn = [0.0 if math.isnan(v) else v for v in values]
     if horizontal:
         container = ax.barh(positions, drawn, left=starts, **kwargs)

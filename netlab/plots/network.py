@@ -76,7 +76,7 @@ def mark_faults(ax: Axes, scenario: Any, end_s: float, *, start_s: float = 0.0, 
     (``mx-b1 down 1200-1260 s``: an artist labelled for the caller's legend) for plots whose top is taken.
     Returns how many were marked."""
     periods = [(what, max(t0, start_s), min(t1, end_s), t0, t1) for what, t0, t1 in fault_periods(scenario, math.inf)
-               if t1 >= start_s and t0 < end_s]  # fmt: skip
+               if t1 > start_s and t0 < end_s]  # fmt: skip
     for what, a, b, t0, t1 in periods:
         span = f"{t0:g}-{t1:g} s" if math.isfinite(t1) else f"from {t0:g} s"  # down for good: no end to give
         label = f"{what} {span}" if legend else None
@@ -96,13 +96,15 @@ def plot_flow_delays(results: Results, ax: Axes | None = None, **kwargs: Any) ->
 
     ax = _axes(ax, (7, 3.5))
     f = results.flows
-    labels = [f"{r.flow}\n{r.src}->{r.dst}" for r in rows(f)]
-    notes = []
+    labels, notes, delays = [], [], []
     for r in rows(f):
         loss = f"loss {r.lost_packets / (r.tx_packets or 1):.1%}"
-        notes.append(loss if r.rx_packets and r.delay_mean_s > 0 else
-                     f"0 ms, {loss}" if r.rx_packets else f"none delivered, {loss}")  # fmt: skip
-    delays = [float(d) * 1e3 if r.rx_packets else math.nan for d, r in zip(f["delay_mean_s"], rows(f), strict=True)]
+        delay = float(r.delay_mean_s) * 1e3 if r.rx_packets else math.nan
+        labels.append(f"{r.flow}\n{r.src}->{r.dst}")
+        # the note follows the value drawn: NaN (nothing delivered, or no delay measured) is not "0 ms"
+        notes.append(f"none delivered, {loss}" if not r.rx_packets else f"no delay measured, {loss}"
+                     if math.isnan(delay) else f"0 ms, {loss}" if delay == 0 else loss)  # fmt: skip
+        delays.append(delay)
     bars(ax, range(len(f)), delays, labels=notes, **kwargs)
     ax.set_xticks(range(len(f)), labels, fontsize=7)
     ax.set_xlabel("flow (src->dst)")
