@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import random
 import warnings
-from collections import Counter
 from collections.abc import Callable, Generator
 from enum import StrEnum
 from functools import partial
@@ -116,7 +115,6 @@ class MailWorkload:
         self.spec = spec
         self.mua = mua
         self.count = 0
-        self.mix: Counter[MailMix] = Counter()  # the random workload's messages by class
         self.after_until = 0  # scripted messages at or after run.until, never submitted
 
     def __repr__(self) -> str:
@@ -206,17 +204,16 @@ class MailWorkload:
             size = lognormal_size(rng, w.attachment_median_bytes, w.attachment_sigma, w.max_size_bytes)
             attachment = rng.randbytes(size)
         full = rng.random() >= w.missing_headers_fraction
+        way = _way(w, rng)  # (compose draws nothing, so the streams are as when this came after it)
         now = self.env.now
-        when = sim_datetime(self.ctx.epoch, now) if full else None
-        mid = make_message_id(int(now * 1e6), n, f"{user.client}.client") if full else None
-        raw = compose(sender=sender, to=to, subject=f"Message {n}", body=body, attachment=attachment, when=when,
-                      message_id=mid)  # fmt: skip
-        way = _way(w, rng)
         if way is MailMix.GENUINE:
             mix = MailMix.SPAM if spam else MailMix.GENUINE
-            self.mua(user.client).submit(sender, to, raw, auth=(sender, user.password), msa=spec.msa_for(user),
-                                         mix=mix.value)  # fmt: skip
+            host, mid_host = user.client, f"{user.client}.client"
+            auth: tuple[str, str] | None = (sender, user.password)
+            msa = spec.msa_for(user)
         else:
+            mix, auth, msa = way, None, None  # straight to the MX, no AUTH
+            full = True  # no MSA on the way to add Date or Message-ID: the program writes whole messages
             if way is MailMix.FORGED:
                 assert w.forger is not None  # MailWorkloadSpec checks it
                 host, mid_host = w.forger, f"{w.forger}.bot"
@@ -225,19 +222,12 @@ class MailWorkload:
                 mid_host = f"{host}.bot"
             else:  # unsigned: the sender's own mail program, set up to deliver straight to the MX
                 host, mid_host = user.client, f"{user.client}.client"
-            mix = way
-            # no MSA on the way to add Date or Message-ID: the program writes whole messages
-            raw = compose(sender=sender, to=to, subject=f"Message {n}", body=body, attachment=attachment,
-                          when=sim_datetime(self.ctx.epoch, now),
-                          message_id=make_message_id(int(now * 1e6), n, mid_host))  # fmt: skip
-            self.mua(host).submit(sender, to, raw, auth=None, msa=None, mix=mix.value)  # straight to the MX, no AUTH
-        self.mix[mix] += 1
+        when = sim_datetime(self.ctx.epoch, now) if full else None
+        mid = make_message_id(int(now * 1e6), n, mid_host) if full else None
+        raw = compose(sender=sender, to=to, subject=f"Message {n}", body=body, attachment=attachment, when=when,
+                      message_id=mid)  # fmt: skip
+        self.mua(host).submit(sender, to, raw, auth=auth, msa=msa, mix=mix.value)
         self.count += 1
-
-    @property
-    def forged(self) -> int:
-        """Messages the workload's forger sent in someone else's name."""
-        return self.mix[MailMix.FORGED]
 
 
 def _way(w: MailWorkloadSpec, rng: random.Random) -> MailMix:
