@@ -163,8 +163,10 @@ _LISTED: dict[str, Any] = {"blocklists": [{"zone": "bl.test", "listed": ["pc"]}]
       r"mail.workload.listed_clients\[0\]: 'r1' is a router; a bot runs on a host"),
      ({**_LISTED, "workload": {"count": 3, "listed_fraction": 0.1, "listed_clients": ["pc", "relay"]}}, ConfigError,
       r"mail.workload.listed_clients\[1\]: no blocklist lists 'relay'"),
+     ({**_LISTED, "workload": {"count": 3, "listed_fraction": 0.1, "listed_clients": ["pc", "pc"]}}, ConfigError,
+      r"mail.workload.listed_clients\[1\]: 'pc' is listed twice; name each client once"),
      ({"workload": {"count": 3, "forged_fraction": 0.1, "forger": "r1"}}, ConfigError,
-      r"mail.workload.forger: 'r1' is a router; a spam bot runs on a host")],
+      r"mail.workload.forger: 'r1' is a router; a bot runs on a host")],
 )  # fmt: skip
 def test_bad_shares_and_listed_clients_are_refused_at_load(mail: dict[str, Any], error: type, match: str) -> None:
     with pytest.raises(error, match=match):

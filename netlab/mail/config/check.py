@@ -148,11 +148,9 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
     if mail.workload is not None:
         w = mail.workload
         if w.forger is not None:
-            _known(w.forger, hosts, "mail.workload.forger")
-            if hosts[w.forger] != "host":
-                raise ConfigError(f"mail.workload.forger: {w.forger!r} is a {hosts[w.forger]}; a spam bot runs on a "
-                                  "host (role: host)")  # fmt: skip
-        _check_listed_clients(mail, topology)
+            _bot_host(w.forger, hosts, "mail.workload.forger")
+        if w.listed_clients:
+            _check_listed_clients(mail, topology)
         for key in ("senders", "recipients"):
             for j, addr in enumerate(getattr(w, key)):
                 if mail.user(addr) is None:
@@ -173,6 +171,13 @@ def validate_mail(mail: MailSpec, topology: Topology) -> None:
             raise ConfigError(f"mail.dkim_rotations[{i}].domain: no server signs for {r.domain!r} (dkim_sign)")
 
 
+def _bot_host(name: str, hosts: dict[str, str], where: str) -> None:
+    """*name* is a node of role host: a bot of the workload (the forger, a listed client) runs on one."""
+    _known(name, hosts, where)
+    if hosts[name] != "host":
+        raise ConfigError(f"{where}: {name!r} is a {hosts[name]}; a bot runs on a host (role: host)")
+
+
 def _check_listed_clients(mail: MailSpec, topology: Topology) -> None:
     """Each of the workload's ``listed_clients`` is a host that some blocklist of ``mail.blocklists`` lists (by
     name or address, at some time of the run): otherwise its mail would be "listed" in the results only."""
@@ -181,11 +186,13 @@ def _check_listed_clients(mail: MailSpec, topology: Topology) -> None:
     assert mail.workload is not None
     hosts = _hosts(topology)
     ips = assign_ips(topology)  # the addresses the run gives the nodes (auto-assigned where not written)
+    seen: set[str] = set()
     for j, host in enumerate(mail.workload.listed_clients):
         where = f"mail.workload.listed_clients[{j}]"
-        _known(host, hosts, where)
-        if hosts[host] != "host":
-            raise ConfigError(f"{where}: {host!r} is a {hosts[host]}; a bot runs on a host (role: host)")
+        _bot_host(host, hosts, where)
+        if host in seen:  # it would be picked twice as often as the others, silently
+            raise ConfigError(f"{where}: {host!r} is listed twice; name each client once")
+        seen.add(host)
         if not any(host in b.listed or ips[host] in b.listed for b in mail.blocklists):
             raise ConfigError(f"{where}: no blocklist lists {host!r}: add it (or its address) to the listed hosts "
                               "of a mail.blocklists entry")  # fmt: skip
