@@ -306,6 +306,7 @@ class Pop3Client:
         self.password = password
         self.delete = delete
         self.seen = seen
+        # fetched and not yet taken: a FetchClient takes them as they come (so a long session holds none)
         self.messages: list[FetchedMessage] = []
         self.done = False
         self.error: str | None = None
@@ -315,7 +316,7 @@ class Pop3Client:
         self._current: _Step | None = None
 
     def __repr__(self) -> str:
-        return f"<Pop3Client {self.user!r} {len(self.messages)} fetched done={self.done}>"
+        return f"<Pop3Client {self.user!r} {len(self.messages)} fetched, not taken, done={self.done}>"
 
     def feed_line(self, line: bytes) -> bytes:
         """Consume one server line; return the next command to send (``b""`` while a response continues)."""

@@ -54,6 +54,7 @@ class ImapClient:
         self.mailbox = mailbox
         self.idle = idle
         self.delete = delete
+        # fetched and not yet taken: a FetchClient takes them as they come (so a long session holds none)
         self.messages: list[FetchedMessage] = []
         self.done = False
         self.idling = False
@@ -67,7 +68,7 @@ class ImapClient:
         self._assembler = LineAssembler()
 
     def __repr__(self) -> str:
-        return f"<ImapClient {self.user!r} {self._step} {len(self.messages)} fetched>"
+        return f"<ImapClient {self.user!r} {self._step} {len(self.messages)} fetched, not taken>"
 
     @property
     def literal_needed(self) -> int:
