@@ -89,7 +89,9 @@ def key_aliases(cls: _Class) -> _Class:
     Apply it above ``@dataclass`` (it wraps the generated ``__init__``). Type checkers keep seeing the dataclass's
     own signature, with the Python names and their exact types: the keys are a convenience for notebooks and
     untyped code, and a checked program is not told a key-named call is fine when mypy cannot check its value
-    (``"30s"`` for a float). A class with nothing to alias is returned unchanged."""
+    (``"30s"`` for a float). A class with nothing to alias is returned unchanged. A ``@dataclass`` subclass gets
+    an ``__init__`` of its own, so it takes the keys only if it is decorated too; ``dataclasses.replace`` passes
+    every option by its Python name, so give it Python names (``replace(spec, stop_s=2.0)``)."""
     fields = dataclasses.fields(cls)
     aliases = {f.metadata["key"]: f for f in fields if f.init and f.metadata.get("key") not in (None, f.name)}
     if not aliases:
