@@ -110,12 +110,21 @@ def key_aliases(cls: _Class) -> _Class:
     def init_with_keys(self: Any, *args: Any, **kwargs: Any) -> None:
         if kwargs and not aliases.keys().isdisjoint(kwargs):
             kwargs = _by_python_name(type(self), aliases, positional[: len(args)], kwargs)
-        for key, f in aliases.items():  # before the class's own checks, which may not look at the type
+        strings = []  # file strings ("30s") given under a Python name, which takes a number
+        for key, f in aliases.items():
             i = index.get(f.name, len(args))
             value = kwargs.get(f.name) if i >= len(args) else args[i]
             if isinstance(value, str):
+                strings.append((key, f, value))
+        try:
+            init(self, *args, **kwargs)
+        except TypeError:  # a comparison of the string failed: say what was meant
+            for key, f, value in strings:
                 _string_for_a_number(type(self), key, f, value)
-        init(self, *args, **kwargs)
+            raise
+        # a class whose own checks refuse it has said so (a ConfigError); one that kept the string must not
+        for key, f, value in strings:
+            _string_for_a_number(type(self), key, f, value)
 
     # mypy refuses an assignment to a method, and the dataclass's own signature is the one it should keep seeing
     setattr(cls, "__init__", init_with_keys)  # noqa: B010
